@@ -1,0 +1,17 @@
+// The one piece of the MLIR C++ API that the C API lacks: parsing a named buffer
+// into a module, wrapping several top-level operations in an implicit
+// `builtin.module` exactly as mlir-opt does. The buffer name becomes the file name
+// of every location, so diagnostics point into the user's file.
+#include "mlir-c/IR.h"
+#include "mlir/CAPI/IR.h"
+#include "mlir/CAPI/Support.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+
+extern "C" MlirModule cimParseModuleNamed(MlirContext context, MlirStringRef source,
+                                          MlirStringRef name) {
+  mlir::ParserConfig config(unwrap(context));
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(unwrap(source), config, unwrap(name));
+  return MlirModule{module.release().getOperation()};
+}

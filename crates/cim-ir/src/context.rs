@@ -1,0 +1,56 @@
+//! Creating an MLIR context that knows every upstream dialect and pass and the `cim`
+//! dialect.
+
+use crate::dialect;
+use melior::{
+    Context,
+    dialect::DialectRegistry,
+    ir::{Module, operation::OperationLike},
+    utility::{load_irdl_dialects, register_all_dialects, register_all_passes},
+};
+use thiserror::Error;
+
+/// Why a context could not be created. These are build or installation faults,
+/// never faults of user input.
+#[derive(Debug, Error)]
+pub enum ContextError {
+    /// The embedded IRDL source did not parse.
+    #[error("the built-in cim dialect definition (dialects/cim.irdl.mlir) does not parse")]
+    DialectParse,
+    /// MLIR refused to load the IRDL definition.
+    #[error("MLIR could not load the cim dialect from its IRDL definition")]
+    DialectLoad,
+}
+
+/// An MLIR context ready for cim: all upstream dialects registered and loaded, all
+/// upstream passes registered, and the `cim` dialect loaded from IRDL.
+pub struct CimContext {
+    context: Context,
+}
+
+impl CimContext {
+    /// Creates the context. Multithreading is off: diagnostics then arrive in a
+    /// deterministic order, which `--verify-diagnostics` and snapshots rely on.
+    pub fn new() -> Result<Self, ContextError> {
+        let registry = DialectRegistry::new();
+        register_all_dialects(&registry);
+        let context = Context::new_with_registry(&registry, false);
+        context.load_all_available_dialects();
+        register_all_passes();
+
+        let irdl =
+            Module::parse(&context, dialect::IRDL_SOURCE).ok_or(ContextError::DialectParse)?;
+        if !irdl.as_operation().verify() || !load_irdl_dialects(&irdl) {
+            return Err(ContextError::DialectLoad);
+        }
+        // The loaded dialect keeps constraint objects built from this module's
+        // attributes; keep the module alive as long as the process to be safe.
+        std::mem::forget(irdl);
+        Ok(Self { context })
+    }
+
+    /// The MLIR context.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+}

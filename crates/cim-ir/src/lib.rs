@@ -1,0 +1,17 @@
+#![warn(missing_docs)]
+//! The IR layer of cim: an MLIR 22 context with every upstream dialect and the
+//! IRDL-defined `cim` dialect loaded, diagnostics captured and rendered like
+//! `mlir-opt`, source files split at `// -----`, and `expected-*` diagnostic checking.
+//!
+//! Everything here is a thin, safe layer over `melior`; the IR itself is real MLIR.
+
+pub mod attributes;
+pub mod context;
+pub mod diagnostics;
+pub mod dialect;
+pub mod expected;
+pub mod query;
+pub mod source;
+
+pub use context::{CimContext, ContextError};
+pub use melior;

@@ -1,0 +1,150 @@
+//! Small, safe questions about IR that every pass asks: shapes, element types,
+//! defining operations, attribute values.
+
+use melior::ir::{
+    Attribute, AttributeLike, OperationRef, Type, TypeLike, Value, ValueLike,
+    attribute::{DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute},
+    operation::OperationLike,
+    r#type::{DimSize, RankedTensorType, ShapedTypeLike},
+};
+
+/// A ranked tensor type, read out: dimensions (`None` = dynamic) and element type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorShape<'c> {
+    /// Dimensions; `None` for `?`.
+    pub dims: Vec<Option<u64>>,
+    /// The element type.
+    pub element: Type<'c>,
+}
+
+impl<'c> TensorShape<'c> {
+    /// Reads a ranked tensor type; `None` for any other type.
+    pub fn of_type(r#type: Type<'c>) -> Option<Self> {
+        let tensor = RankedTensorType::try_from(r#type).ok()?;
+        let dims = (0..tensor.rank())
+            .map(|index| match tensor.dim_size(index) {
+                Ok(DimSize::Static(size)) => Some(size),
+                _ => None,
+            })
+            .collect();
+        Some(Self {
+            dims,
+            element: tensor.element(),
+        })
+    }
+
+    /// Reads the type of a value.
+    pub fn of_value(value: Value<'c, '_>) -> Option<Self> {
+        Self::of_type(value.r#type())
+    }
+
+    /// Rank.
+    pub fn rank(&self) -> usize {
+        self.dims.len()
+    }
+
+    /// The last dimension, if the rank is at least one.
+    pub fn last(&self) -> Option<Option<u64>> {
+        self.dims.last().copied()
+    }
+
+    /// Whether the element type is a float type.
+    pub fn is_float(&self) -> bool {
+        is_float(self.element)
+    }
+
+    /// The width of an integer element type.
+    pub fn integer_width(&self) -> Option<u32> {
+        integer_width(self.element)
+    }
+}
+
+/// Formats dimensions the way MLIR writes them (`4x?x8`).
+pub fn format_dims(dims: &[Option<u64>]) -> String {
+    dims.iter()
+        .map(|dim| dim.map_or("?".to_owned(), |size| size.to_string()))
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+/// Whether a type is a float type (f16, bf16, f32, f64, ...).
+pub fn is_float(r#type: Type) -> bool {
+    // SAFETY: a query on a valid type.
+    unsafe { mlir_sys::mlirTypeIsAFloat(r#type.to_raw()) }
+}
+
+/// The width of an integer type; `None` for other types.
+pub fn integer_width(r#type: Type) -> Option<u32> {
+    // SAFETY: queries on a valid type; the width is read only from an integer type.
+    unsafe {
+        mlir_sys::mlirTypeIsAInteger(r#type.to_raw())
+            .then(|| mlir_sys::mlirIntegerTypeGetWidth(r#type.to_raw()))
+    }
+}
+
+/// The operation that defines a value; `None` for a block argument.
+pub fn defining_op<'c, 'a>(value: Value<'c, 'a>) -> Option<OperationRef<'c, 'a>> {
+    // SAFETY: queries on a valid value; the owner of an op result is a live op.
+    unsafe {
+        if mlir_sys::mlirValueIsAOpResult(value.to_raw()) {
+            OperationRef::from_option_raw(mlir_sys::mlirOpResultGetOwner(value.to_raw()))
+        } else {
+            None
+        }
+    }
+}
+
+/// The name of an operation as a `String`.
+pub fn op_name(op: &OperationRef) -> String {
+    op.name()
+        .as_string_ref()
+        .as_str()
+        .unwrap_or("<invalid>")
+        .to_owned()
+}
+
+/// An attribute of an operation, if present.
+pub fn attribute<'c>(op: &OperationRef<'c, '_>, name: &str) -> Option<Attribute<'c>> {
+    op.attribute(name).ok()
+}
+
+/// An integer attribute's value.
+pub fn int_attribute(op: &OperationRef, name: &str) -> Option<i64> {
+    attribute(op, name)
+        .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+        .map(|attribute| attribute.value())
+}
+
+/// A float attribute's value.
+pub fn float_attribute(op: &OperationRef, name: &str) -> Option<f64> {
+    attribute(op, name)
+        .and_then(|attribute| FloatAttribute::try_from(attribute).ok())
+        .map(|attribute| attribute.value())
+}
+
+/// A string attribute's value.
+pub fn string_attribute(op: &OperationRef, name: &str) -> Option<String> {
+    attribute(op, name)
+        .and_then(|attribute| StringAttribute::try_from(attribute).ok())
+        .map(|attribute| attribute.value().to_owned())
+}
+
+/// An `array<i64: ...>` attribute's values.
+pub fn i64_array_attribute(op: &OperationRef, name: &str) -> Option<Vec<i64>> {
+    let array = DenseI64ArrayAttribute::try_from(attribute(op, name)?).ok()?;
+    (0..array.len())
+        .map(|index| array.element(index).ok())
+        .collect()
+}
+
+/// The shape of a typed attribute (dense or resource elements).
+pub fn attribute_shape(attribute: Attribute) -> Option<TensorShape> {
+    // SAFETY: the type is read only from an attribute that has one.
+    let r#type = unsafe {
+        if !mlir_sys::mlirAttributeIsAElements(attribute.to_raw()) {
+            return None;
+        }
+        Type::from_raw(mlir_sys::mlirAttributeGetType(attribute.to_raw()))
+    };
+    TensorShape::of_type(r#type)
+}

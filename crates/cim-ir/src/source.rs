@@ -1,0 +1,81 @@
+//! Reading MLIR source: splitting at `// -----` and parsing with a file name, so every
+//! location and diagnostic names the file and the line in the *whole* file.
+
+use melior::{Context, StringRef, ir::Module};
+
+/// One piece of an input split at `// -----` markers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// 1-based line of the input where the chunk starts.
+    pub first_line: usize,
+    /// The chunk's text.
+    pub text: String,
+}
+
+impl Chunk {
+    /// The text to parse: the chunk preceded by blank lines, so line numbers in
+    /// locations are those of the whole input.
+    pub fn padded_text(&self) -> String {
+        "\n".repeat(self.first_line - 1) + &self.text
+    }
+}
+
+/// Whether a line is a split marker (`// -----`, like upstream `--split-input-file`).
+pub fn is_split_marker(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("//")
+        .is_some_and(|rest| rest.trim_start().starts_with("-----"))
+}
+
+/// Splits `source` at marker lines; with `split == false`, the whole input is one chunk.
+pub fn split_input(source: &str, split: bool) -> Vec<Chunk> {
+    if !split {
+        return vec![Chunk {
+            first_line: 1,
+            text: source.to_owned(),
+        }];
+    }
+    let mut chunks = Vec::new();
+    let mut current = Chunk {
+        first_line: 1,
+        text: String::new(),
+    };
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        if is_split_marker(line) {
+            let next = Chunk {
+                first_line: index + 2,
+                text: String::new(),
+            };
+            chunks.push(std::mem::replace(&mut current, next));
+        } else {
+            current.text.push_str(line);
+        }
+    }
+    chunks.push(current);
+    chunks
+}
+
+unsafe extern "C" {
+    /// cpp/parse.cpp: `mlir::parseSourceString<ModuleOp>` with a buffer name.
+    fn cimParseModuleNamed(
+        context: mlir_sys::MlirContext,
+        source: mlir_sys::MlirStringRef,
+        name: mlir_sys::MlirStringRef,
+    ) -> mlir_sys::MlirModule;
+}
+
+/// Parses `text` as a module whose locations name `file`. Several top-level
+/// operations are wrapped in an implicit `builtin.module`, as in `mlir-opt`.
+/// On failure the parser's diagnostics have gone to the context's handler.
+pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<Module<'c>> {
+    // SAFETY: both strings outlive the call (the parser copies what it keeps); a null
+    // module means failure, otherwise we own it.
+    unsafe {
+        let raw = cimParseModuleNamed(
+            context.to_raw(),
+            StringRef::new(text).to_raw(),
+            StringRef::new(file).to_raw(),
+        );
+        Module::from_option_raw(raw)
+    }
+}
