@@ -170,13 +170,16 @@ irdl.dialect @cim {
     irdl.results(output: %partials)
   }
 
-  // Joins column tiles along `dimension`.
+  // Joins column tiles along `dimension`: any number of tiles of one type, then a
+  // last tile that may be narrower (the remainder of a tiling). IRDL binds a variadic
+  // operand to one type, hence the separate `last`.
   irdl.operation @concat {
     %tiles = irdl.base "!builtin.tensor"
+    %last = irdl.base "!builtin.tensor"
     %output = irdl.base "!builtin.tensor"
     %dimension = irdl.base "#builtin.integer"
     irdl.attributes {"dimension" = %dimension}
-    irdl.operands(tiles: variadic %tiles)
+    irdl.operands(tiles: variadic %tiles, last: %last)
     irdl.results(output: %output)
   }
 

@@ -638,9 +638,6 @@ impl Checker {
     }
 
     fn check_concat(&mut self, op: &OperationRef) {
-        if !self.check_non_empty(op) {
-            return;
-        }
         let Some(output) = self.result_shape(op, "result") else {
             return;
         };

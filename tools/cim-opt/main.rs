@@ -196,6 +196,7 @@ tosa-to-linalg, ...), as a flag or inside --pass-pipeline.\n",
 fn run(cli: &Cli, pipeline: &Pipeline) -> Result<bool, String> {
     let (file, source) = read_input(&cli.input)?;
     let cim = CimContext::new().map_err(|error| error.to_string())?;
+    cim.set_print_op_on_diagnostic(!cli.verify_diagnostics);
     let context = cim.context();
     if !pipeline.elements.is_empty() {
         pipeline

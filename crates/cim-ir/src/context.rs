@@ -53,4 +53,16 @@ impl CimContext {
     pub fn context(&self) -> &Context {
         &self.context
     }
+
+    /// Whether an error on an operation carries a "see current operation" note with
+    /// the operation printed (on by default, as in MLIR).
+    pub fn set_print_op_on_diagnostic(&self, enable: bool) {
+        // SAFETY: the context is alive.
+        unsafe { cimContextSetPrintOpOnDiagnostic(self.context.to_raw(), enable) }
+    }
+}
+
+unsafe extern "C" {
+    /// cpp/shim.cpp: `MLIRContext::printOpOnDiagnostic`.
+    fn cimContextSetPrintOpOnDiagnostic(context: mlir_sys::MlirContext, enable: bool);
 }

@@ -51,17 +51,18 @@ pub fn parse_expectations(
             line: line_number,
             reason,
         };
-        let (severity, rest) = [
+        // Like upstream, only `expected-<severity>` starts an expectation; other
+        // mentions of "expected-" in comments are prose.
+        let Some((severity, rest)) = [
             (Severity::Error, "error"),
             (Severity::Warning, "warning"),
             (Severity::Note, "note"),
             (Severity::Remark, "remark"),
         ]
         .into_iter()
-        .find_map(|(severity, word)| rest.strip_prefix(word).map(|rest| (severity, rest)))
-        .ok_or_else(|| {
-            malformed("expected one of expected-error, -warning, -note, -remark".into())
-        })?;
+        .find_map(|(severity, word)| rest.strip_prefix(word).map(|rest| (severity, rest))) else {
+            continue;
+        };
         if rest.starts_with("-re") {
             return Err(malformed(
                 "regular-expression expectations (-re) are not supported".into(),

@@ -56,7 +56,7 @@ pub fn split_input(source: &str, split: bool) -> Vec<Chunk> {
 }
 
 unsafe extern "C" {
-    /// cpp/parse.cpp: `mlir::parseSourceString<ModuleOp>` with a buffer name.
+    /// cpp/shim.cpp: `mlir::parseSourceString<ModuleOp>` with a buffer name.
     fn cimParseModuleNamed(
         context: mlir_sys::MlirContext,
         source: mlir_sys::MlirStringRef,

@@ -1,4 +1,4 @@
-// The one piece of the MLIR C++ API that the C API lacks: parsing a named buffer
+// The pieces of the MLIR C++ API that the C API lacks. First, parsing a named buffer
 // into a module, wrapping several top-level operations in an implicit
 // `builtin.module` exactly as mlir-opt does. The buffer name becomes the file name
 // of every location, so diagnostics point into the user's file.
@@ -14,4 +14,10 @@ extern "C" MlirModule cimParseModuleNamed(MlirContext context, MlirStringRef sou
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(unwrap(source), config, unwrap(name));
   return MlirModule{module.release().getOperation()};
+}
+
+// Whether diagnostics on an operation get a "see current operation" note; mlir-opt
+// turns it off under --verify-diagnostics, so expectations need not mention it.
+extern "C" void cimContextSetPrintOpOnDiagnostic(MlirContext context, bool enable) {
+  unwrap(context)->printOpOnDiagnostic(enable);
 }
