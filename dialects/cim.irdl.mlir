@@ -34,6 +34,10 @@ irdl.dialect @cim {
     irdl.parameters(chip: %chip, core: %core, array: %array)
   }
 
+  // An array not yet placed on the target (cim-place assigns #cim.place).
+  irdl.attribute @unplaced {
+  }
+
   // Memory cell: bits stored per cell (2^bits conductance levels): #cim.cell<bits>.
   irdl.attribute @cell {
     %bits = irdl.base "#builtin.integer"
@@ -76,7 +80,8 @@ irdl.dialect @cim {
     irdl.parameters(bits: %bits, lo: %lo, hi: %hi)
   }
 
-  // No converter on this side (ideal, infinite precision): #cim.ideal.
+  // Infinite precision: no converter on this side of an MVM, or an analog cell that
+  // holds any real value (before bit-slicing): #cim.ideal.
   irdl.attribute @ideal {
   }
 
@@ -116,8 +121,12 @@ irdl.dialect @cim {
   irdl.operation @crossbar {
     %name = irdl.base "#builtin.string"
     %geometry = irdl.base @cim::@geometry
-    %place = irdl.base @cim::@place
-    %cell = irdl.base @cim::@cell
+    %placed = irdl.base @cim::@place
+    %unplaced = irdl.base @cim::@unplaced
+    %place = irdl.any_of(%placed, %unplaced)
+    %levels = irdl.base @cim::@cell
+    %analog = irdl.base @cim::@ideal
+    %cell = irdl.any_of(%levels, %analog)
     %slice = irdl.base @cim::@slice
     %signed = irdl.is "signed"
     %positive = irdl.is "positive"

@@ -11,4 +11,5 @@ pub mod options;
 pub mod pass;
 pub mod pipeline;
 pub mod registry;
+pub mod tile;
 pub mod verify;

@@ -135,9 +135,10 @@ impl Checker {
 
     fn check_crossbar(&mut self, op: &OperationRef) -> Option<ArrayInfo> {
         let geometry = attribute(op, "geometry").and_then(Geometry::read)?;
-        let place = attribute(op, "place").and_then(Place::read)?;
-        let cell = attribute(op, "cell").and_then(Cell::read)?;
         let slice = attribute(op, "slice").and_then(Slice::read)?;
+        // `#cim.unplaced` and an ideal (`#cim.ideal`) cell read as `None`.
+        let place = attribute(op, "place").and_then(Place::read);
+        let cell = attribute(op, "cell").and_then(Cell::read);
         let mut ok = true;
         if geometry.rows < 1 || geometry.cols < 1 {
             self.error(
@@ -149,10 +150,10 @@ impl Checker {
             );
             ok = false;
         }
-        if place.chip < 0 || place.core < 0 || place.array < 0 {
+        if place.is_some_and(|place| place.chip < 0 || place.core < 0 || place.array < 0) {
             self.error(op, "place indices (chip, core, array) must be non-negative");
         }
-        if !(1..=16).contains(&cell.bits) {
+        if let Some(cell) = cell.filter(|cell| !(1..=16).contains(&cell.bits)) {
             self.error(
                 op,
                 format!(

@@ -6,6 +6,7 @@
 //! Everything here is a thin, safe layer over `melior`; the IR itself is real MLIR.
 
 pub mod attributes;
+pub mod build;
 pub mod context;
 pub mod diagnostics;
 pub mod dialect;

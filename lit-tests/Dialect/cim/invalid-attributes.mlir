@@ -11,7 +11,8 @@
 
 // -----
 
-// expected-error @+1 {{expected base attribute 'cim.place' but got 'cim.geometry'}}
+// A place must be #cim.place<...> or #cim.unplaced.
+// expected-error @+1 {{'#cim.geometry<0 : i64, 0 : i64>' does not satisfy the constraint}}
 "cim.crossbar"() {sym_name = "a", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.geometry<0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 
 // -----

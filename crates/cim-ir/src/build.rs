@@ -1,0 +1,269 @@
+//! Building operations and attributes for passes: typed arguments in, verified-shape
+//! IR out. Each builder creates a detached operation; the caller inserts it.
+
+use crate::attributes::{Converter, Geometry, Slice, Window};
+use crate::dialect::ops;
+use melior::{
+    Context,
+    ir::{
+        Attribute, AttributeLike, Identifier, Location, Operation, Type, TypeLike, Value,
+        ValueLike, operation::OperationBuilder, r#type::RankedTensorType,
+    },
+};
+
+/// MLIR's marker for a dynamic size in static size lists (`ShapedType::kDynamic`).
+pub fn dynamic_size() -> i64 {
+    // SAFETY: a constant query.
+    unsafe { mlir_sys::mlirShapedTypeGetDynamicSize() }
+}
+
+/// `tensor<d0 x d1 x ... x element>`; `None` dimensions are dynamic.
+pub fn tensor_type<'c>(dims: &[Option<u64>], element: Type<'c>) -> Type<'c> {
+    let sizes: Vec<u64> = dims
+        .iter()
+        .map(|dim| dim.unwrap_or(dynamic_size() as u64))
+        .collect();
+    RankedTensorType::new(&sizes, element, None).into()
+}
+
+/// A dense f32 elements attribute of the given static shape, row-major values.
+pub fn dense_f32<'c>(context: &'c Context, shape: &[u64], values: &[f32]) -> Attribute<'c> {
+    assert_eq!(
+        shape.iter().product::<u64>() as usize,
+        values.len(),
+        "dense_f32: shape and value count differ"
+    );
+    let dims: Vec<Option<u64>> = shape.iter().copied().map(Some).collect();
+    let r#type = tensor_type(&dims, Type::float32(context));
+    // SAFETY: the type is a static tensor of `values.len()` f32 elements; MLIR copies.
+    unsafe {
+        Attribute::from_raw(mlir_sys::mlirDenseElementsAttrFloatGet(
+            r#type.to_raw(),
+            values.len() as isize,
+            values.as_ptr(),
+        ))
+    }
+}
+
+/// The values of a dense f32 elements attribute, row-major (a splat is expanded);
+/// `None` for any other attribute, element type or a `dense_resource`.
+pub fn read_dense_f32(attribute: Attribute) -> Option<Vec<f32>> {
+    let shape = crate::query::attribute_shape(attribute)?;
+    // SAFETY: a query on a valid type.
+    if !unsafe { mlir_sys::mlirTypeIsAF32(shape.element.to_raw()) } {
+        return None;
+    }
+    // SAFETY: queries on a valid attribute, guarded by the kind checks.
+    unsafe {
+        let raw = attribute.to_raw();
+        if !mlir_sys::mlirAttributeIsADenseElements(raw) {
+            return None;
+        }
+        let count = mlir_sys::mlirElementsAttrGetNumElements(raw).max(0) as usize;
+        if mlir_sys::mlirDenseElementsAttrIsSplat(raw) {
+            let value = mlir_sys::mlirDenseElementsAttrGetFloatSplatValue(raw);
+            return Some(vec![value; count]);
+        }
+        Some(
+            (0..count)
+                .map(|index| mlir_sys::mlirDenseElementsAttrGetFloatValue(raw, index as isize))
+                .collect(),
+        )
+    }
+}
+
+fn named<'c>(
+    context: &'c Context,
+    name: &str,
+    attribute: Attribute<'c>,
+) -> (Identifier<'c>, Attribute<'c>) {
+    (Identifier::new(context, name), attribute)
+}
+
+fn parse<'c>(context: &'c Context, text: &str) -> Attribute<'c> {
+    Attribute::parse(context, text).unwrap_or_else(|| panic!("builder attribute {text} must parse"))
+}
+
+fn finish(builder: OperationBuilder) -> Operation {
+    builder
+        .build()
+        .expect("builders pass operation names and operands that MLIR accepts")
+}
+
+/// Everything a `cim.crossbar` declares.
+pub struct CrossbarSpec<'c> {
+    /// Symbol name.
+    pub name: String,
+    /// Physical size.
+    pub geometry: Geometry,
+    /// `#cim.place<...>` or `#cim.unplaced`.
+    pub place: Attribute<'c>,
+    /// `#cim.cell<bits>` or `#cim.ideal`.
+    pub cell: Attribute<'c>,
+    /// Bit slice and significance.
+    pub slice: Slice,
+    /// `signed`, `positive`, `negative` or `offset`.
+    pub sign: &'static str,
+    /// Programmed block (rows x cols, at most the geometry).
+    pub weights: Attribute<'c>,
+}
+
+/// `cim.crossbar`.
+pub fn crossbar<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    spec: CrossbarSpec<'c>,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new(ops::CROSSBAR, location).add_attributes(&[
+            named(
+                context,
+                "sym_name",
+                parse(context, &format!("\"{}\"", spec.name)),
+            ),
+            named(context, "geometry", spec.geometry.build(context)),
+            named(context, "place", spec.place),
+            named(context, "cell", spec.cell),
+            named(context, "slice", spec.slice.build(context)),
+            named(
+                context,
+                "sign",
+                parse(context, &format!("\"{}\"", spec.sign)),
+            ),
+            named(context, "weights", spec.weights),
+        ]),
+    )
+}
+
+/// `cim.mvm` of `input` on `array` at `window`, producing `result`.
+pub fn mvm<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    input: Value<'c, '_>,
+    result: Type<'c>,
+    array: &str,
+    window: Window,
+    dac: Converter,
+    adc: Converter,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new(ops::MVM, location)
+            .add_operands(&[input])
+            .add_results(&[result])
+            .add_attributes(&[
+                named(context, "array", parse(context, &format!("@{array}"))),
+                named(context, "window", window.build(context)),
+                named(context, "dac", dac.build(context)),
+                named(context, "adc", adc.build(context)),
+            ]),
+    )
+}
+
+/// `cim.accumulate` of same-typed partial products.
+pub fn accumulate<'c>(location: Location<'c>, partials: &[Value<'c, '_>]) -> Operation<'c> {
+    let r#type = partials[0].r#type();
+    finish(
+        OperationBuilder::new(ops::ACCUMULATE, location)
+            .add_operands(partials)
+            .add_results(&[r#type]),
+    )
+}
+
+/// `cim.concat` along `dimension`, producing `result`.
+pub fn concat<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    tiles: &[Value<'c, '_>],
+    result: Type<'c>,
+    dimension: i64,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new(ops::CONCAT, location)
+            .add_operands(tiles)
+            .add_results(&[result])
+            .add_attributes(&[named(
+                context,
+                "dimension",
+                parse(context, &format!("{dimension} : i64")),
+            )]),
+    )
+}
+
+/// `arith.constant N : index`.
+pub fn index_constant<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    value: i64,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new("arith.constant", location)
+            .add_results(&[Type::index(context)])
+            .add_attributes(&[named(
+                context,
+                "value",
+                parse(context, &format!("{value} : index")),
+            )]),
+    )
+}
+
+/// `tensor.dim %source, %index`.
+pub fn tensor_dim<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    index: Value<'c, '_>,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new("tensor.dim", location)
+            .add_operands(&[source, index])
+            .add_results(&[Type::index(context)]),
+    )
+}
+
+/// `tensor.extract_slice` of columns `start..start+width` of a 2-D tensor, all rows.
+/// `rows` is the row count: a static size, or the SSA value of a dynamic one.
+pub fn extract_columns<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    rows: Result<u64, Value<'c, '_>>,
+    start: u64,
+    width: u64,
+    result: Type<'c>,
+) -> Operation<'c> {
+    let (static_rows, dynamic) = match rows {
+        Ok(rows) => (rows as i64, 0),
+        Err(_) => (dynamic_size(), 1),
+    };
+    let mut operands = vec![source];
+    if let Err(value) = rows {
+        operands.push(value);
+    }
+    finish(
+        OperationBuilder::new("tensor.extract_slice", location)
+            .add_operands(&operands)
+            .add_results(&[result])
+            .add_attributes(&[
+                named(
+                    context,
+                    "static_offsets",
+                    parse(context, &format!("array<i64: 0, {start}>")),
+                ),
+                named(
+                    context,
+                    "static_sizes",
+                    parse(context, &format!("array<i64: {static_rows}, {width}>")),
+                ),
+                named(
+                    context,
+                    "static_strides",
+                    parse(context, "array<i64: 1, 1>"),
+                ),
+                named(
+                    context,
+                    "operandSegmentSizes",
+                    parse(context, &format!("array<i32: 1, 0, {dynamic}, 0>")),
+                ),
+            ]),
+    )
+}

@@ -1,0 +1,325 @@
+//! `cim-tile{rows=256 cols=256}`: maps each weight-stationary `cim.matmul` onto
+//! crossbar arrays of `rows x cols` cells.
+//!
+//! The K x N weight is cut into ceil(K/rows) row tiles and ceil(N/cols) column tiles;
+//! the last tile of each kind may be smaller (the array is then partly used). Each
+//! tile becomes a module-level `cim.crossbar` holding its block of the weight
+//! (unplaced, analog cells, one signed slice: the later passes split signs, slice
+//! bits and place arrays). In the function, the input is cut into the matching
+//! column ranges (`tensor.extract_slice`), each tile runs a `cim.mvm` with ideal
+//! converters, row tiles are summed with `cim.accumulate`, and column tiles are
+//! joined with `cim.concat`. The input must be 2-D (batch x K; the batch may be
+//! dynamic) and the weight an inline f32 `arith.constant`.
+//!
+//! Example, `cim-tile{rows=2 cols=2}` on a 3x3 weight. Before:
+//!
+//! ```mlir
+//! %w = arith.constant dense<...> : tensor<3x3xf32>
+//! %y = "cim.matmul"(%x, %w) : (tensor<?x3xf32>, tensor<3x3xf32>) -> tensor<?x3xf32>
+//! ```
+//!
+//! After:
+//!
+//! ```mlir
+//! "cim.crossbar"() {sym_name = "f_mm0_r0_c0", geometry = #cim.geometry<2 : i64, 2 : i64>,
+//!     place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>,
+//!     sign = "signed", weights = dense<...> : tensor<2x2xf32>} : () -> ()
+//! ... three more arrays: r0_c1 (2x1), r1_c0 (1x2), r1_c1 (1x1)
+//! func.func @f(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+//!   %x0 = tensor.extract_slice %x[0, 0] [%b, 2] [1, 1] : tensor<?x3xf32> to tensor<?x2xf32>
+//!   %x1 = tensor.extract_slice %x[0, 2] [%b, 1] [1, 1] : tensor<?x3xf32> to tensor<?x1xf32>
+//!   %m00 = "cim.mvm"(%x0) {array = @f_mm0_r0_c0, ...} : (tensor<?x2xf32>) -> tensor<?x2xf32>
+//!   %m10 = "cim.mvm"(%x1) {array = @f_mm0_r1_c0, ...} : (tensor<?x1xf32>) -> tensor<?x2xf32>
+//!   %c0 = "cim.accumulate"(%m00, %m10) : ... -> tensor<?x2xf32>
+//!   ... %c1 likewise from r0_c1 and r1_c1, tensor<?x1xf32>
+//!   %y = "cim.concat"(%c0, %c1) {dimension = 1 : i64} : ... -> tensor<?x3xf32>
+//! ```
+
+use crate::options::{OptionKind, OptionSpec, PassOptions};
+use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_ir::{
+    attributes::{Converter, Geometry, Slice, Window},
+    build::{self, CrossbarSpec},
+    diagnostics::emit_error,
+    dialect::ops,
+    query::{TensorShape, attribute, defining_op, format_dims, op_name, string_attribute},
+};
+use melior::{
+    Context,
+    ir::{
+        Attribute, AttributeLike, BlockLike, BlockRef, Operation, OperationRef, RegionLike, Value,
+        ValueLike,
+        operation::{OperationLike, WalkOrder, WalkResult},
+    },
+};
+use std::collections::HashSet;
+
+static ID: PassId = PassId;
+
+/// The pass definition.
+pub static PASS: PassDef = PassDef {
+    name: "cim-tile",
+    summary: "Map each weight-stationary cim.matmul onto crossbar arrays of rows x cols",
+    options: &[
+        OptionSpec {
+            name: "rows",
+            kind: OptionKind::Int {
+                min: 1,
+                max: 1 << 20,
+            },
+            default: "256",
+            doc: "word lines (inputs) per array",
+        },
+        OptionSpec {
+            name: "cols",
+            kind: OptionKind::Int {
+                min: 1,
+                max: 1 << 20,
+            },
+            default: "256",
+            doc: "bit lines (outputs) per array",
+        },
+    ],
+    anchor: "builtin.module",
+    run,
+    id: &ID,
+};
+
+fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
+    let geometry = Geometry {
+        rows: options.int("rows"),
+        cols: options.int("cols"),
+    };
+    let mut matmuls = Vec::new();
+    module.walk(WalkOrder::PreOrder, |op| {
+        if op_name(&op) == ops::MATMUL {
+            matmuls.push(op.to_raw());
+        }
+        WalkResult::Advance
+    });
+    let mut names = module_symbols(module);
+    let mut failed = false;
+    for (index, raw) in matmuls.into_iter().enumerate() {
+        // SAFETY: collected from this module above; only the op being tiled is erased.
+        let op = unsafe { OperationRef::from_raw(raw) };
+        if let Err(message) = tile(module, op, geometry, index, &mut names) {
+            emit_error(
+                op.location(),
+                &format!("'{}' op cannot be tiled: {message}", ops::MATMUL),
+            );
+            failed = true;
+        }
+    }
+    if failed { Err(PassFailed) } else { Ok(()) }
+}
+
+fn module_body<'c, 'a>(module: OperationRef<'c, 'a>) -> Option<BlockRef<'c, 'a>> {
+    module.region(0).ok()?.first_block()
+}
+
+fn module_symbols(module: OperationRef) -> HashSet<String> {
+    let first = module_body(module).and_then(|block| block.first_operation());
+    std::iter::successors(first, |op| op.next_in_block())
+        .filter_map(|op| string_attribute(&op, "sym_name"))
+        .collect()
+}
+
+/// The ancestor of `op` directly in the module body, and the name of the function
+/// (or other symbol) it is.
+fn top_level_ancestor<'c, 'a>(op: OperationRef<'c, 'a>) -> Option<(OperationRef<'c, 'a>, String)> {
+    let mut current = op;
+    loop {
+        let parent = current.parent_operation()?;
+        if op_name(&parent) == "builtin.module" {
+            let name = string_attribute(&current, "sym_name").unwrap_or_else(|| "top".to_owned());
+            return Some((current, name));
+        }
+        current = parent;
+    }
+}
+
+fn fresh_name(names: &mut HashSet<String>, wanted: String) -> String {
+    let mut name = wanted.clone();
+    let mut suffix = 1;
+    while names.contains(&name) {
+        name = format!("{wanted}_{suffix}");
+        suffix += 1;
+    }
+    names.insert(name.clone());
+    name
+}
+
+/// Ceil-divides `total` into tiles of at most `size`: (start, length) pairs.
+pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
+    (0..total.div_ceil(size))
+        .map(|index| {
+            let start = index * size;
+            (start, size.min(total - start))
+        })
+        .collect()
+}
+
+fn tile(
+    module: OperationRef,
+    op: OperationRef,
+    geometry: Geometry,
+    index: usize,
+    names: &mut HashSet<String>,
+) -> Result<(), String> {
+    // SAFETY: the context outlives the pass run that hands us this operation.
+    let context = unsafe { op.context().to_ref() };
+    let location = op.location();
+    let input = op.operand(0).map_err(|_| "missing input")?;
+    let weight_value = op.operand(1).map_err(|_| "missing weight")?;
+    let shape = TensorShape::of_value(input).ok_or("input is not a ranked tensor")?;
+    if shape.rank() != 2 {
+        return Err(format!(
+            "input must be 2-D (batch x K), got {}: flatten the leading dimensions first",
+            format_dims(&shape.dims)
+        ));
+    }
+    let weight_op = defining_op(weight_value).filter(|def| op_name(def) == "arith.constant");
+    let weight_attribute = weight_op
+        .as_ref()
+        .and_then(|def| attribute(def, "value"))
+        .ok_or("the weight is not an arith.constant")?;
+    let weight_shape =
+        cim_ir::query::attribute_shape(weight_attribute).ok_or("weight has no shape")?;
+    let (Some(k), Some(n)) = (weight_shape.dims[0], weight_shape.dims[1]) else {
+        return Err("the weight must have a static 2-D shape".into());
+    };
+    let weights = build::read_dense_f32(weight_attribute).ok_or_else(|| {
+        format!(
+            "the weight must be an inline dense f32 constant, got {}",
+            weight_attribute.r#type()
+        )
+    })?;
+    let result = op.result(0).map_err(|_| "missing result")?;
+    let element = shape.element;
+    let batch = shape.dims[0];
+
+    let (top, function) = top_level_ancestor(op).ok_or("the op is not inside a module")?;
+    let body = module_body(module).ok_or("the module has no body")?;
+    let block = op.block().ok_or("the op is not in a block")?;
+    let row_tiles = tiles(k, geometry.rows as u64);
+    let col_tiles = tiles(n, geometry.cols as u64);
+
+    // Arrays, at module level before the function that uses them.
+    let mut array_names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
+    for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
+        for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
+            let name = fresh_name(names, format!("{function}_mm{index}_r{i}_c{j}"));
+            let block_values = block_of(&weights, n, k0, kr, n0, nc);
+            let spec = CrossbarSpec {
+                name: name.clone(),
+                geometry,
+                place: parse(context, "#cim.unplaced"),
+                cell: Converter::Ideal.build(context),
+                slice: Slice { index: 0, shift: 0 },
+                sign: "signed",
+                weights: build::dense_f32(context, &[kr, nc], &block_values),
+            };
+            body.insert_operation_before(top, build::crossbar(context, location, spec));
+            array_names[i][j] = name;
+        }
+    }
+
+    // The input's column ranges (only when there is more than one row tile).
+    let insert = |new| insert_before(block, op, new);
+    let rows: Result<u64, Value> = match batch {
+        Some(rows) => Ok(rows),
+        None if row_tiles.len() > 1 => {
+            let zero = insert(build::index_constant(context, location, 0));
+            Err(insert(build::tensor_dim(context, location, input, zero)))
+        }
+        None => Ok(0),
+    };
+    let pieces: Vec<Value> = if row_tiles.len() == 1 {
+        vec![input]
+    } else {
+        row_tiles
+            .iter()
+            .map(|&(k0, kr)| {
+                let r#type = build::tensor_type(&[batch, Some(kr)], element);
+                insert(build::extract_columns(
+                    context, location, input, rows, k0, kr, r#type,
+                ))
+            })
+            .collect()
+    };
+
+    // One MVM per tile, accumulated over row tiles, concatenated over column tiles.
+    let mut columns = Vec::new();
+    for (j, &(_, nc)) in col_tiles.iter().enumerate() {
+        let r#type = build::tensor_type(&[batch, Some(nc)], element);
+        let partials: Vec<Value> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, &piece)| {
+                insert(build::mvm(
+                    context,
+                    location,
+                    piece,
+                    r#type,
+                    &array_names[i][j],
+                    Window { row: 0, col: 0 },
+                    Converter::Ideal,
+                    Converter::Ideal,
+                ))
+            })
+            .collect();
+        columns.push(if partials.len() == 1 {
+            partials[0]
+        } else {
+            insert(build::accumulate(location, &partials))
+        });
+    }
+    let output = if columns.len() == 1 {
+        columns[0]
+    } else {
+        insert(build::concat(
+            context,
+            location,
+            &columns,
+            result.r#type(),
+            1,
+        ))
+    };
+
+    // SAFETY: every use of the matmul now reads `output`; the matmul is then erased,
+    // and so is its weight constant once nothing else reads it.
+    unsafe {
+        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
+        mlir_sys::mlirOperationDestroy(op.to_raw());
+        if let Some(constant) = weight_op
+            && mlir_sys::mlirOpOperandIsNull(mlir_sys::mlirValueGetFirstUse(weight_value.to_raw()))
+        {
+            mlir_sys::mlirOperationDestroy(constant.to_raw());
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `new` before `before` and returns its (single) result.
+fn insert_before<'c, 'a>(
+    block: BlockRef<'c, 'a>,
+    before: OperationRef<'c, 'a>,
+    new: Operation<'c>,
+) -> Value<'c, 'a> {
+    let inserted = block.insert_operation_before(before, new);
+    inserted.result(0).expect("builders make one result").into()
+}
+
+fn parse<'c>(context: &'c Context, text: &str) -> Attribute<'c> {
+    Attribute::parse(context, text).expect("dialect attribute parses")
+}
+
+/// The `kr x nc` block at (k0, n0) of a row-major matrix with `n` columns.
+fn block_of(weights: &[f32], n: u64, k0: u64, kr: u64, n0: u64, nc: u64) -> Vec<f32> {
+    let mut block = Vec::with_capacity((kr * nc) as usize);
+    for row in k0..k0 + kr {
+        let start = (row * n + n0) as usize;
+        block.extend_from_slice(&weights[start..start + nc as usize]);
+    }
+    block
+}

@@ -1,0 +1,277 @@
+//! Library-level tests of cim-ir and cim-passes. This is the one test binary that
+//! links MLIR (each such binary is large): add MLIR-facing tests here.
+
+use cim_ir::{
+    CimContext,
+    attributes::{
+        Cell, Converter, DacMode, DialectAttribute, Geometry, Param, Place, Slice, Window,
+    },
+    diagnostics::Severity,
+    dialect::ops,
+    expected::{Expected, parse_expectations},
+    source::{is_split_marker, split_input},
+};
+use cim_passes::{
+    options::{OptionKind, OptionSpec, OptionValue, PassOptions},
+    pipeline::{Element, Pipeline, PipelineError},
+    registry,
+};
+use proptest::prelude::*;
+
+#[test]
+fn every_dialect_operation_is_registered_from_irdl() {
+    let cim = CimContext::new().expect("context");
+    for name in ops::ALL {
+        assert!(
+            cim.context().is_registered_operation(name),
+            "{name} is not registered"
+        );
+    }
+    assert!(!cim.context().is_registered_operation("cim.bogus"));
+}
+
+#[test]
+fn split_keeps_whole_file_line_numbers() {
+    let chunks = split_input("a\nb\n// -----\nc\n//-----\nd\n", true);
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(
+        (
+            chunks[0].first_line,
+            chunks[1].first_line,
+            chunks[2].first_line
+        ),
+        (1, 4, 6)
+    );
+    assert_eq!(chunks[2].padded_text(), "\n\n\n\n\nd\n");
+    assert_eq!(split_input("a\n// -----\nb\n", false).len(), 1);
+    assert!(is_split_marker("  // ----- tail"));
+    assert!(!is_split_marker("// ---- four"));
+}
+
+#[test]
+fn expectations_follow_upstream_designators() {
+    let text = "x // expected-error {{same}}\n// expected-warning @+2 {{plus}}\n\n// expected-note @above {{above}}\n// expected-remark @unknown {{nowhere}}\n// prose about expected-* comments\n";
+    let found = parse_expectations(text, 10).expect("well formed");
+    let lines: Vec<_> = found
+        .iter()
+        .map(|e: &Expected| (e.severity, e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (Severity::Error, Some(10), "same"),
+            (Severity::Warning, Some(13), "plus"),
+            (Severity::Note, Some(12), "above"),
+            (Severity::Remark, None, "nowhere"),
+        ]
+    );
+    assert!(parse_expectations("// expected-error @+x {{m}}", 1).is_err());
+    assert!(parse_expectations("// expected-error no braces", 1).is_err());
+    assert!(parse_expectations("// expected-error @-3 {{m}}", 1).is_err());
+}
+
+const SPECS: &[OptionSpec] = &[
+    OptionSpec {
+        name: "rows",
+        kind: OptionKind::Int { min: 1, max: 4096 },
+        default: "256",
+        doc: "rows",
+    },
+    OptionSpec {
+        name: "gain",
+        kind: OptionKind::Float,
+        default: "1.5",
+        doc: "gain",
+    },
+    OptionSpec {
+        name: "exact",
+        kind: OptionKind::Bool,
+        default: "false",
+        doc: "flag",
+    },
+    OptionSpec {
+        name: "encoding",
+        kind: OptionKind::Enum(&["differential", "offset"]),
+        default: "differential",
+        doc: "enum",
+    },
+];
+
+#[test]
+fn options_take_defaults_and_reject_what_does_not_fit() {
+    let defaults = PassOptions::parse("p", SPECS, "").expect("defaults");
+    assert_eq!(
+        (
+            defaults.int("rows"),
+            defaults.float("gain"),
+            defaults.bool("exact")
+        ),
+        (256, 1.5, false)
+    );
+    let set = PassOptions::parse("p", SPECS, "rows=128  encoding=offset exact=1").expect("valid");
+    assert_eq!(
+        (set.int("rows"), set.text("encoding"), set.bool("exact")),
+        (128, "offset", true)
+    );
+    for bad in [
+        "rows=0",
+        "rows=4097",
+        "rows=ten",
+        "gain=inf",
+        "exact=yes",
+        "encoding=plain",
+        "cols=3",
+        "rows",
+    ] {
+        assert!(
+            PassOptions::parse("p", SPECS, bad).is_err(),
+            "{bad} was accepted"
+        );
+    }
+    let message = PassOptions::parse("p", SPECS, "cols=3")
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("rows, gain, exact, encoding"), "{message}");
+}
+
+proptest! {
+    #[test]
+    fn options_round_trip_through_pipeline_text(rows in 1i64..=4096, gain in -1e6f64..1e6, exact: bool, offset: bool) {
+        let text = format!("rows={rows} gain={gain} exact={exact} encoding={}", if offset { "offset" } else { "differential" });
+        let parsed = PassOptions::parse("p", SPECS, &text).unwrap();
+        let again = PassOptions::parse("p", SPECS, &parsed.to_pipeline_text()).unwrap();
+        prop_assert_eq!(&parsed, &again);
+        prop_assert_eq!(parsed.float("gain"), gain);
+    }
+
+    #[test]
+    fn attribute_views_round_trip(rows in 1i64..100_000, cols in 1i64..100_000, chip in 0i64..64, core in 0i64..64,
+                                  array in 0i64..1024, bits in 1i64..24, shift in 0i64..62,
+                                  lo in -1e3f64..0.0, width in 1e-3f64..1e3, serial: bool) {
+        let cim = CimContext::new().unwrap();
+        let context = cim.context();
+        let geometry = Geometry { rows, cols };
+        prop_assert_eq!(Geometry::read(geometry.build(context)), Some(geometry));
+        let place = Place { chip, core, array };
+        prop_assert_eq!(Place::read(place.build(context)), Some(place));
+        let cell = Cell { bits };
+        prop_assert_eq!(Cell::read(cell.build(context)), Some(cell));
+        let slice = Slice { index: shift / 2, shift };
+        prop_assert_eq!(Slice::read(slice.build(context)), Some(slice));
+        let window = Window { row: rows, col: cols };
+        prop_assert_eq!(Window::read(window.build(context)), Some(window));
+        let mode = if serial { DacMode::BitSerial } else { DacMode::MultiLevel };
+        for converter in [Converter::Ideal, Converter::Dac { bits, mode, lo, hi: lo + width }, Converter::Adc { bits, lo, hi: lo + width }] {
+            prop_assert_eq!(Converter::read(converter.build(context)), Some(converter));
+        }
+    }
+}
+
+#[test]
+fn attribute_reader_handles_quotes_and_rejects_other_dialects() {
+    let read = DialectAttribute::read_text("#cim.dac<8 : i64, \"a,b\", -1.0 : f64, 2.5e-01 : f64>")
+        .unwrap();
+    assert_eq!(read.name, "dac");
+    assert_eq!(
+        read.params,
+        [
+            Param::Int(8),
+            Param::Str("a,b".into()),
+            Param::Float(-1.0),
+            Param::Float(0.25)
+        ]
+    );
+    assert!(DialectAttribute::read_text("#other.dac<8 : i64>").is_none());
+    assert_eq!(
+        DialectAttribute::read_text("#cim.ideal").unwrap().params,
+        []
+    );
+}
+
+#[test]
+fn pipelines_parse_nest_and_print_back() {
+    let pipeline = Pipeline::parse(
+        "builtin.module(func.func(cse, canonicalize{max-iterations=2}), cim-verify)",
+    )
+    .unwrap();
+    assert_eq!(
+        pipeline.elements,
+        [
+            Element::Nested {
+                anchor: "func.func".into(),
+                body: vec![
+                    Element::Pass {
+                        name: "cse".into(),
+                        options: String::new()
+                    },
+                    Element::Pass {
+                        name: "canonicalize".into(),
+                        options: "max-iterations=2".into()
+                    },
+                ],
+            },
+            Element::Pass {
+                name: "cim-verify".into(),
+                options: String::new()
+            },
+        ]
+    );
+    assert_eq!(
+        pipeline.to_string(),
+        "builtin.module(func.func(cse,canonicalize{max-iterations=2}),cim-verify)"
+    );
+    assert_eq!(Pipeline::parse(&pipeline.to_string()).unwrap(), pipeline);
+    assert!(pipeline.elements[0].mentions("canonicalize"));
+    assert!(Pipeline::parse("").unwrap().elements.is_empty());
+}
+
+#[test]
+fn pipeline_errors_say_where() {
+    let column = |text: &str| match Pipeline::parse(text) {
+        Err(PipelineError::Syntax { column, .. }) => column,
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(column("cse,,cse"), 5);
+    assert_eq!(column("func.func(cse"), 14);
+    assert_eq!(column("cse{a=1"), 4);
+    assert_eq!(column("cse) extra"), 4);
+    assert!(matches!(
+        Pipeline::parse("cim-verify{bogus=1}"),
+        Err(PipelineError::Options(_))
+    ));
+}
+
+#[test]
+fn upstream_names_are_checked_against_mlir() {
+    let cim = CimContext::new().unwrap();
+    assert!(
+        Pipeline::parse("canonicalize,func.func(cse),cim-verify")
+            .unwrap()
+            .validate(cim.context())
+            .is_ok()
+    );
+    let error = Pipeline::parse("no-such-pass")
+        .unwrap()
+        .validate(cim.context())
+        .unwrap_err();
+    assert!(matches!(error, PipelineError::Unknown { .. }), "{error}");
+}
+
+#[test]
+fn registry_names_are_unique_and_options_have_valid_defaults() {
+    let mut names: Vec<_> = registry::PASSES.iter().map(|def| def.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), registry::PASSES.len());
+    for def in registry::PASSES {
+        let options = def
+            .parse_options("")
+            .unwrap_or_else(|e| panic!("{}: bad default: {e}", def.name));
+        assert_eq!(
+            options.to_pipeline_text().is_empty(),
+            def.options.is_empty()
+        );
+        assert!(registry::lookup(def.name).is_some());
+    }
+    let _ = OptionValue::Bool(true);
+}
