@@ -39,7 +39,7 @@ use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
     attributes::{Converter, Geometry, Slice, Window},
-    build::{self, CrossbarSpec},
+    build::{self, CrossbarSpec, MvmSpec},
     diagnostics::emit_error,
     dialect::ops,
     query::{TensorShape, attribute, defining_op, format_dims, op_name, string_attribute},
@@ -256,16 +256,13 @@ fn tile(
             .iter()
             .enumerate()
             .map(|(i, &piece)| {
-                insert(build::mvm(
-                    context,
-                    location,
-                    piece,
-                    r#type,
-                    &array_names[i][j],
-                    Window { row: 0, col: 0 },
-                    Converter::Ideal,
-                    Converter::Ideal,
-                ))
+                let spec = MvmSpec {
+                    array: &array_names[i][j],
+                    window: Window { row: 0, col: 0 },
+                    dac: Converter::Ideal,
+                    adc: Converter::Ideal,
+                };
+                insert(build::mvm(context, location, piece, r#type, &spec))
             })
             .collect();
         columns.push(if partials.len() == 1 {

@@ -549,7 +549,7 @@ impl Checker {
             }
             if let Some((lo, hi)) = converter
                 .range()
-                .filter(|(lo, hi)| !(lo < hi) || !lo.is_finite() || !hi.is_finite())
+                .filter(|(lo, hi)| lo >= hi || !lo.is_finite() || !hi.is_finite())
             {
                 self.error(
                     op,

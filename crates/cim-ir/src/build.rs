@@ -135,26 +135,39 @@ pub fn crossbar<'c>(
     )
 }
 
-/// `cim.mvm` of `input` on `array` at `window`, producing `result`.
+/// Where and through which converters a `cim.mvm` reads its array.
+pub struct MvmSpec<'s> {
+    /// The `cim.crossbar` symbol.
+    pub array: &'s str,
+    /// Top-left corner of the block read.
+    pub window: Window,
+    /// Input converter.
+    pub dac: Converter,
+    /// Output converter.
+    pub adc: Converter,
+}
+
+/// `cim.mvm` of `input` producing `result`.
 pub fn mvm<'c>(
     context: &'c Context,
     location: Location<'c>,
     input: Value<'c, '_>,
     result: Type<'c>,
-    array: &str,
-    window: Window,
-    dac: Converter,
-    adc: Converter,
+    spec: &MvmSpec,
 ) -> Operation<'c> {
     finish(
         OperationBuilder::new(ops::MVM, location)
             .add_operands(&[input])
             .add_results(&[result])
             .add_attributes(&[
-                named(context, "array", parse(context, &format!("@{array}"))),
-                named(context, "window", window.build(context)),
-                named(context, "dac", dac.build(context)),
-                named(context, "adc", adc.build(context)),
+                named(
+                    context,
+                    "array",
+                    parse(context, &format!("@{}", spec.array)),
+                ),
+                named(context, "window", spec.window.build(context)),
+                named(context, "dac", spec.dac.build(context)),
+                named(context, "adc", spec.adc.build(context)),
             ]),
     )
 }
