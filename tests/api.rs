@@ -275,3 +275,124 @@ fn registry_names_are_unique_and_options_have_valid_defaults() {
     }
     let _ = OptionValue::Bool(true);
 }
+
+/// Formats a row-major matrix as an MLIR dense literal.
+fn dense_literal(values: &[i32], cols: usize) -> String {
+    let rows: Vec<String> = values
+        .chunks(cols)
+        .map(|row| {
+            format!(
+                "[{}]",
+                row.iter()
+                    .map(|v| format!("{v}.0"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    format!("[{}]", rows.join(", "))
+}
+
+/// Parses `text`, runs `pipeline` (verifying after each step) and returns the module
+/// before and after, as printed text, plus the interpreter results on `input`.
+fn run_before_after(
+    text: &str,
+    pipeline: &str,
+    input: &ndarray::ArrayD<f64>,
+) -> (Vec<ndarray::ArrayD<f64>>, Vec<ndarray::ArrayD<f64>>, String) {
+    use cim_interp::Interpreter;
+    use cim_ir::melior::ir::operation::OperationLike;
+    use cim_ir::{diagnostics::DiagnosticSink, source::parse_module};
+    use cim_passes::pipeline::{RunOptions, run};
+
+    let cim = CimContext::new().unwrap();
+    let sink = DiagnosticSink::attach(cim.context());
+    let mut module = parse_module(cim.context(), text, "generated.mlir")
+        .unwrap_or_else(|| panic!("{text}\n{:?}", sink.take()));
+    let before = Interpreter::new(&module)
+        .unwrap()
+        .run("f", std::slice::from_ref(input))
+        .unwrap();
+    let pipeline = Pipeline::parse(pipeline).unwrap();
+    run(
+        cim.context(),
+        &mut module,
+        &pipeline,
+        &RunOptions { verify_each: true },
+        |_, _| {},
+    )
+    .unwrap_or_else(|error| panic!("{error}: {:?}", sink.take()));
+    let after = Interpreter::new(&module)
+        .unwrap()
+        .run("f", std::slice::from_ref(input))
+        .unwrap();
+    (before, after, module.as_operation().to_string())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Tiling preserves the product, exactly: integer-valued weights and inputs make
+    /// every partial sum exact in f64 whatever the order of accumulation.
+    #[test]
+    fn tiling_preserves_the_product(
+        (k, n) in (1usize..=13, 1usize..=13),
+        batch in 1usize..=4,
+        (rows, cols) in (1usize..=6, 1usize..=6),
+        dynamic_batch: bool,
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let mut next = |span: i32| {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            (state % (2 * span as u64 + 1)) as i32 - span
+        };
+        let weights: Vec<i32> = (0..k * n).map(|_| next(8)).collect();
+        let input: Vec<f64> = (0..batch * k).map(|_| next(16) as f64).collect();
+        let b = if dynamic_batch { "?".to_owned() } else { batch.to_string() };
+        let text = format!(
+            "func.func @f(%x: tensor<{b}x{k}xf32>) -> tensor<{b}x{n}xf32> {{\n\
+               %w = arith.constant dense<{}> : tensor<{k}x{n}xf32>\n\
+               %y = \"cim.matmul\"(%x, %w) : (tensor<{b}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{b}x{n}xf32>\n\
+               return %y : tensor<{b}x{n}xf32>\n}}\n",
+            dense_literal(&weights, n)
+        );
+        let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[batch, k]), input).unwrap();
+        let (before, after, printed) = run_before_after(&text, &format!("cim-tile{{rows={rows} cols={cols}}}"), &input);
+        prop_assert_eq!(&before, &after);
+        prop_assert_eq!(printed.matches("\"cim.crossbar\"").count(), k.div_ceil(rows) * n.div_ceil(cols));
+        prop_assert!(!printed.contains("cim.matmul"));
+    }
+}
+
+#[test]
+fn interpreter_rejects_what_it_cannot_run() {
+    use cim_interp::{InterpError, Interpreter};
+    let cim = CimContext::new().unwrap();
+    let text = "func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {\n  %y = math.exp %x : tensor<2xf32>\n  return %y : tensor<2xf32>\n}\n";
+    let module = cim_ir::source::parse_module(cim.context(), text, "t.mlir").unwrap();
+    let interpreter = Interpreter::new(&module).unwrap();
+    let input = ndarray::ArrayD::zeros(ndarray::IxDyn(&[2]));
+    assert_eq!(
+        interpreter.run("f", &[input.clone()]),
+        Err(InterpError::Unsupported("math.exp".into()))
+    );
+    assert!(matches!(
+        interpreter.run("g", &[input.clone()]),
+        Err(InterpError::NoFunction(_))
+    ));
+    assert!(matches!(
+        interpreter.run("f", &[]),
+        Err(InterpError::Arity { .. })
+    ));
+    let wrong = ndarray::ArrayD::zeros(ndarray::IxDyn(&[3]));
+    assert!(matches!(
+        interpreter.run("f", &[wrong]),
+        Err(InterpError::InputShape { .. })
+    ));
+    let nan = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[2]), f64::NAN);
+    assert!(matches!(
+        interpreter.run("f", &[nan]),
+        Err(InterpError::InputShape { .. })
+    ));
+}

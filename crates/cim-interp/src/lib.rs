@@ -1,0 +1,500 @@
+#![warn(missing_docs)]
+//! The reference interpreter of cim IR: runs a function of a module on concrete
+//! tensors, in `f64`, with the exact semantics of every `cim` op (converters are
+//! ideal: quantization and noise belong to the simulator, not to the meaning of the
+//! IR). It is the oracle of the pass property tests: a pass must not change what a
+//! function computes.
+//!
+//! Supported: `func.return`, `arith.constant`, `tensor.dim`, `tensor.extract_slice`
+//! (unit strides), `tensor.empty`, and every `cim` op. Anything else is an error that
+//! names the op.
+
+use cim_ir::{
+    attributes::Window,
+    build::read_dense_f32,
+    dialect::ops,
+    query::{
+        TensorShape, attribute, float_attribute, i64_array_attribute, int_attribute, op_name,
+        string_attribute,
+    },
+};
+use melior::ir::{
+    BlockLike, BlockRef, Module, OperationRef, RegionLike, TypeLike, Value, ValueLike,
+    attribute::FlatSymbolRefAttribute, operation::OperationLike,
+};
+use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice, concatenate};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// A runtime value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RtValue {
+    /// A tensor of any rank (integers are held exactly up to 2^53).
+    Tensor(ArrayD<f64>),
+    /// An `index` or integer scalar.
+    Index(i64),
+}
+
+/// Why interpretation stopped.
+#[derive(Debug, Error, PartialEq)]
+pub enum InterpError {
+    /// No function of that name.
+    #[error("no function @{0} in the module")]
+    NoFunction(String),
+    /// The inputs do not match the signature.
+    #[error("@{function} takes {expected} arguments, got {got}")]
+    Arity {
+        /// Function name.
+        function: String,
+        /// Parameter count.
+        expected: usize,
+        /// Inputs given.
+        got: usize,
+    },
+    /// An input's shape does not fit its parameter type.
+    #[error("argument {index}: shape {got:?} does not fit {expected}")]
+    InputShape {
+        /// Argument number.
+        index: usize,
+        /// The parameter type.
+        expected: String,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// An op the interpreter does not know.
+    #[error("operation '{0}' is not supported by the reference interpreter")]
+    Unsupported(String),
+    /// An op whose operands or attributes are not as the dialect requires (the IR
+    /// did not pass cim-verify).
+    #[error("'{op}': {message}")]
+    Malformed {
+        /// Operation name.
+        op: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn malformed(op: &OperationRef, message: impl Into<String>) -> InterpError {
+    InterpError::Malformed {
+        op: op_name(op),
+        message: message.into(),
+    }
+}
+
+/// A module ready to run: its arrays read once.
+pub struct Interpreter<'m, 'c> {
+    module: &'m Module<'c>,
+    arrays: HashMap<String, Array2<f64>>,
+}
+
+fn key(value: Value) -> usize {
+    value.to_raw().ptr as usize
+}
+
+fn operations<'c, 'a>(block: BlockRef<'c, 'a>) -> impl Iterator<Item = OperationRef<'c, 'a>> {
+    std::iter::successors(block.first_operation(), |op| op.next_in_block())
+}
+
+impl<'m, 'c> Interpreter<'m, 'c> {
+    /// Reads the module's `cim.crossbar` arrays.
+    pub fn new(module: &'m Module<'c>) -> Result<Self, InterpError> {
+        let mut arrays = HashMap::new();
+        for op in operations(module.body()) {
+            if op_name(&op) != ops::CROSSBAR {
+                continue;
+            }
+            let name =
+                string_attribute(&op, "sym_name").ok_or_else(|| malformed(&op, "no sym_name"))?;
+            let weights = attribute(&op, "weights").ok_or_else(|| malformed(&op, "no weights"))?;
+            let shape = cim_ir::query::attribute_shape(weights)
+                .ok_or_else(|| malformed(&op, "weights without shape"))?;
+            let values = read_dense_f32(weights)
+                .ok_or_else(|| malformed(&op, "weights must be inline dense f32 to interpret"))?;
+            let (rows, cols) = (
+                shape.dims[0].unwrap_or(0) as usize,
+                shape.dims[1].unwrap_or(0) as usize,
+            );
+            let block =
+                Array2::from_shape_vec((rows, cols), values.into_iter().map(f64::from).collect())
+                    .map_err(|error| malformed(&op, error.to_string()))?;
+            arrays.insert(name, block);
+        }
+        Ok(Self { module, arrays })
+    }
+
+    /// Runs `@function` on `inputs` and returns its results.
+    pub fn run(
+        &self,
+        function: &str,
+        inputs: &[ArrayD<f64>],
+    ) -> Result<Vec<ArrayD<f64>>, InterpError> {
+        let func = operations(self.module.body())
+            .find(|op| {
+                op_name(op) == "func.func"
+                    && string_attribute(op, "sym_name").as_deref() == Some(function)
+            })
+            .ok_or_else(|| InterpError::NoFunction(function.to_owned()))?;
+        let block = func
+            .region(0)
+            .ok()
+            .and_then(|region| region.first_block())
+            .ok_or_else(|| InterpError::NoFunction(function.to_owned()))?;
+        if block.argument_count() != inputs.len() {
+            return Err(InterpError::Arity {
+                function: function.to_owned(),
+                expected: block.argument_count(),
+                got: inputs.len(),
+            });
+        }
+        let mut env: HashMap<usize, RtValue> = HashMap::new();
+        for (index, input) in inputs.iter().enumerate() {
+            let argument: Value = block.argument(index).expect("counted above").into();
+            let expected = TensorShape::of_value(argument);
+            let fits = expected.as_ref().is_some_and(|shape| {
+                shape.rank() == input.ndim()
+                    && shape
+                        .dims
+                        .iter()
+                        .zip(input.shape())
+                        .all(|(dim, &got)| dim.is_none_or(|dim| dim as usize == got))
+            });
+            if !fits || input.iter().any(|value| value.is_nan()) {
+                return Err(InterpError::InputShape {
+                    index,
+                    expected: argument.r#type().to_string(),
+                    got: input.shape().to_vec(),
+                });
+            }
+            env.insert(key(argument), RtValue::Tensor(input.clone()));
+        }
+        for op in operations(block) {
+            if op_name(&op) == "func.return" {
+                return op
+                    .operands()
+                    .map(|value| tensor(&env, &op, value))
+                    .collect();
+            }
+            let results = self.step(&op, &env)?;
+            for (index, result) in results.into_iter().enumerate() {
+                let value: Value = op
+                    .result(index)
+                    .map_err(|_| malformed(&op, "result count"))?
+                    .into();
+                env.insert(key(value), result);
+            }
+        }
+        Err(InterpError::Unsupported(
+            "function without func.return".into(),
+        ))
+    }
+
+    fn step(
+        &self,
+        op: &OperationRef,
+        env: &HashMap<usize, RtValue>,
+    ) -> Result<Vec<RtValue>, InterpError> {
+        let operand = |index: usize| -> Result<ArrayD<f64>, InterpError> {
+            tensor(
+                env,
+                op,
+                op.operand(index)
+                    .map_err(|_| malformed(op, "missing operand"))?,
+            )
+        };
+        let all = || -> Result<Vec<ArrayD<f64>>, InterpError> {
+            op.operands().map(|value| tensor(env, op, value)).collect()
+        };
+        let one = |value: ArrayD<f64>| Ok(vec![RtValue::Tensor(value)]);
+        match op_name(op).as_str() {
+            "arith.constant" => {
+                let value = attribute(op, "value").ok_or_else(|| malformed(op, "no value"))?;
+                if let Some(integer) = int_attribute(op, "value") {
+                    return Ok(vec![RtValue::Index(integer)]);
+                }
+                let shape = cim_ir::query::attribute_shape(value)
+                    .ok_or_else(|| malformed(op, "unsupported constant"))?;
+                let values = read_dense_f32(value)
+                    .ok_or_else(|| malformed(op, "only f32 tensor constants are supported"))?;
+                let dims: Vec<usize> = shape
+                    .dims
+                    .iter()
+                    .map(|dim| dim.unwrap_or(0) as usize)
+                    .collect();
+                one(ArrayD::from_shape_vec(
+                    IxDyn(&dims),
+                    values.into_iter().map(f64::from).collect(),
+                )
+                .map_err(|error| malformed(op, error.to_string()))?)
+            }
+            "tensor.dim" => {
+                let source = operand(0)?;
+                let RtValue::Index(axis) = value(
+                    env,
+                    op,
+                    op.operand(1).map_err(|_| malformed(op, "operand"))?,
+                )?
+                else {
+                    return Err(malformed(op, "index operand is not an index"));
+                };
+                let size = *source
+                    .shape()
+                    .get(axis as usize)
+                    .ok_or_else(|| malformed(op, "dimension out of range"))?;
+                Ok(vec![RtValue::Index(size as i64)])
+            }
+            "tensor.empty" => {
+                let shape = result_dims(op, env, 0)?;
+                one(ArrayD::zeros(IxDyn(&shape)))
+            }
+            "tensor.extract_slice" => {
+                let source = operand(0)?;
+                let offsets = i64_array_attribute(op, "static_offsets")
+                    .ok_or_else(|| malformed(op, "offsets"))?;
+                let strides = i64_array_attribute(op, "static_strides")
+                    .ok_or_else(|| malformed(op, "strides"))?;
+                if offsets.iter().any(|&offset| offset < 0)
+                    || strides.iter().any(|&stride| stride != 1)
+                {
+                    return Err(malformed(
+                        op,
+                        "only static offsets and unit strides are supported",
+                    ));
+                }
+                let sizes = result_dims(op, env, 1)?;
+                let mut view = source.view();
+                for (axis, (&offset, &size)) in offsets.iter().zip(&sizes).enumerate() {
+                    let (start, end) = (offset as usize, offset as usize + size);
+                    if end > view.shape()[axis] {
+                        return Err(malformed(op, "slice out of bounds"));
+                    }
+                    view.slice_axis_inplace(Axis(axis), Slice::from(start..end));
+                }
+                one(view.to_owned())
+            }
+            ops::MATMUL => {
+                let (input, weight) = (operand(0)?, operand(1)?);
+                one(matmul(
+                    op,
+                    &input,
+                    &weight
+                        .into_dimensionality()
+                        .map_err(|_| malformed(op, "weight is not 2-D"))?,
+                )?)
+            }
+            ops::MVM => {
+                let array = attribute(op, "array")
+                    .and_then(|attribute| FlatSymbolRefAttribute::try_from(attribute).ok())
+                    .map(|symbol| symbol.value().to_owned())
+                    .ok_or_else(|| malformed(op, "no array"))?;
+                let weights = self
+                    .arrays
+                    .get(&array)
+                    .ok_or_else(|| malformed(op, format!("no array @{array}")))?;
+                let window = attribute(op, "window")
+                    .and_then(Window::read)
+                    .ok_or_else(|| malformed(op, "no window"))?;
+                let input = operand(0)?;
+                let cols = result_dims(op, env, usize::MAX)?[1];
+                let rows = input.shape()[1];
+                // Cells outside the programmed block hold zero.
+                let mut block = Array2::<f64>::zeros((rows, cols));
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let (ar, ac) = (window.row as usize + r, window.col as usize + c);
+                        if ar < weights.nrows() && ac < weights.ncols() {
+                            block[[r, c]] = weights[[ar, ac]];
+                        }
+                    }
+                }
+                one(matmul(op, &input, &block)?)
+            }
+            ops::ACCUMULATE => {
+                let mut partials = all()?.into_iter();
+                let first = partials
+                    .next()
+                    .ok_or_else(|| malformed(op, "no operands"))?;
+                one(partials.fold(first, |sum, partial| sum + partial))
+            }
+            ops::CONCAT => {
+                let dimension = int_attribute(op, "dimension")
+                    .ok_or_else(|| malformed(op, "no dimension"))?
+                    as usize;
+                let tiles = all()?;
+                let views: Vec<_> = tiles.iter().map(ArrayD::view).collect();
+                one(concatenate(Axis(dimension), &views)
+                    .map_err(|error| malformed(op, error.to_string()))?)
+            }
+            ops::DIFF => one(operand(0)? - operand(1)?),
+            ops::SHIFT_ADD => {
+                let shifts =
+                    i64_array_attribute(op, "shifts").ok_or_else(|| malformed(op, "no shifts"))?;
+                let slices = all()?;
+                let mut sum = ArrayD::zeros(slices[0].raw_dim());
+                for (slice, shift) in slices.iter().zip(shifts) {
+                    sum = sum + slice * 2f64.powi(shift as i32);
+                }
+                one(sum)
+            }
+            ops::AFFINE => {
+                let input = operand(0)?;
+                let column_vector = |name: &str| -> Result<ArrayD<f64>, InterpError> {
+                    let values = attribute(op, name)
+                        .and_then(read_dense_f32)
+                        .ok_or_else(|| malformed(op, format!("{name} must be dense f32")))?;
+                    Ok(ArrayD::from_shape_vec(
+                        IxDyn(&[values.len()]),
+                        values.into_iter().map(f64::from).collect(),
+                    )
+                    .expect("1-D"))
+                };
+                one(&input * &column_vector("scale")? + &column_vector("offset")?)
+            }
+            ops::ADAPTER => {
+                let (input, base) = (operand(0)?, operand(1)?);
+                let matrix = |name: &str| -> Result<Array2<f64>, InterpError> {
+                    let attribute =
+                        attribute(op, name).ok_or_else(|| malformed(op, format!("no {name}")))?;
+                    let shape = cim_ir::query::attribute_shape(attribute)
+                        .ok_or_else(|| malformed(op, "shape"))?;
+                    let values = read_dense_f32(attribute)
+                        .ok_or_else(|| malformed(op, format!("{name} must be dense f32")))?;
+                    Array2::from_shape_vec(
+                        (
+                            shape.dims[0].unwrap_or(0) as usize,
+                            shape.dims[1].unwrap_or(0) as usize,
+                        ),
+                        values.into_iter().map(f64::from).collect(),
+                    )
+                    .map_err(|error| malformed(op, error.to_string()))
+                };
+                let low = matmul(op, &input, &matrix("down")?)?;
+                one(base + matmul(op, &low, &matrix("up")?)?)
+            }
+            ops::QUANTIZE => {
+                let input = operand(0)?;
+                let scale =
+                    float_attribute(op, "scale").ok_or_else(|| malformed(op, "no scale"))?;
+                let zero = int_attribute(op, "zero_point")
+                    .ok_or_else(|| malformed(op, "no zero_point"))?
+                    as f64;
+                let bits = int_attribute(op, "bits").ok_or_else(|| malformed(op, "no bits"))?;
+                let unsigned = TensorShape::of_value(
+                    op.result(0).map_err(|_| malformed(op, "result"))?.into(),
+                )
+                .is_some_and(|shape| is_unsigned(shape.element));
+                let (lo, hi) = if unsigned {
+                    (0.0, 2f64.powi(bits as i32) - 1.0)
+                } else {
+                    (
+                        -(2f64.powi(bits as i32 - 1)),
+                        2f64.powi(bits as i32 - 1) - 1.0,
+                    )
+                };
+                one(input.mapv(|x| ((x / scale).round_ties_even() + zero).clamp(lo, hi)))
+            }
+            ops::DEQUANTIZE => {
+                let input = operand(0)?;
+                let scale =
+                    float_attribute(op, "scale").ok_or_else(|| malformed(op, "no scale"))?;
+                let zero = int_attribute(op, "zero_point")
+                    .ok_or_else(|| malformed(op, "no zero_point"))?
+                    as f64;
+                one(input.mapv(|q| (q - zero) * scale))
+            }
+            other => Err(InterpError::Unsupported(other.to_owned())),
+        }
+    }
+}
+
+fn is_unsigned(r#type: melior::ir::Type) -> bool {
+    // SAFETY: queries on a valid type.
+    unsafe {
+        mlir_sys::mlirTypeIsAInteger(r#type.to_raw())
+            && mlir_sys::mlirIntegerTypeIsUnsigned(r#type.to_raw())
+    }
+}
+
+fn value(
+    env: &HashMap<usize, RtValue>,
+    op: &OperationRef,
+    value: Value,
+) -> Result<RtValue, InterpError> {
+    env.get(&key(value))
+        .cloned()
+        .ok_or_else(|| malformed(op, "operand has no value (defined by an unsupported op?)"))
+}
+
+fn tensor(
+    env: &HashMap<usize, RtValue>,
+    op: &OperationRef,
+    operand: Value,
+) -> Result<ArrayD<f64>, InterpError> {
+    match value(env, op, operand)? {
+        RtValue::Tensor(tensor) => Ok(tensor),
+        RtValue::Index(_) => Err(malformed(op, "expected a tensor operand, got an index")),
+    }
+}
+
+/// The result's dimensions: static ones from its type, dynamic ones from the index
+/// operands starting at `first_dynamic` (in order), as `tensor.empty` and
+/// `tensor.extract_slice` take them. With `usize::MAX`, dynamic sizes are not needed
+/// and read as 0.
+fn result_dims(
+    op: &OperationRef,
+    env: &HashMap<usize, RtValue>,
+    first_dynamic: usize,
+) -> Result<Vec<usize>, InterpError> {
+    let shape = TensorShape::of_value(op.result(0).map_err(|_| malformed(op, "no result"))?.into())
+        .ok_or_else(|| malformed(op, "result is not a ranked tensor"))?;
+    let mut next = first_dynamic;
+    shape
+        .dims
+        .iter()
+        .map(|dim| match dim {
+            Some(size) => Ok(*size as usize),
+            None if first_dynamic == usize::MAX => Ok(0),
+            None => {
+                let operand = op
+                    .operand(next)
+                    .map_err(|_| malformed(op, "missing dynamic size"))?;
+                next += 1;
+                match value(env, op, operand)? {
+                    RtValue::Index(size) if size >= 0 => Ok(size as usize),
+                    _ => Err(malformed(op, "dynamic size is not a non-negative index")),
+                }
+            }
+        })
+        .collect()
+}
+
+/// `input . weight` over the last axis of `input`.
+fn matmul(
+    op: &OperationRef,
+    input: &ArrayD<f64>,
+    weight: &Array2<f64>,
+) -> Result<ArrayD<f64>, InterpError> {
+    let shape = input.shape().to_vec();
+    let k = *shape
+        .last()
+        .ok_or_else(|| malformed(op, "input has rank 0"))?;
+    if k != weight.nrows() {
+        return Err(malformed(
+            op,
+            format!(
+                "input inner dimension {k} vs weight rows {}",
+                weight.nrows()
+            ),
+        ));
+    }
+    let rows = input.len() / k.max(1);
+    let flat = input
+        .to_shape((rows, k))
+        .map_err(|error| malformed(op, error.to_string()))?;
+    let product = flat.dot(weight);
+    let mut out_shape = shape;
+    *out_shape.last_mut().expect("rank >= 1") = weight.ncols();
+    Ok(product
+        .into_shape_with_order(IxDyn(&out_shape))
+        .map_err(|error| malformed(op, error.to_string()))?)
+}
