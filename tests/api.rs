@@ -301,7 +301,6 @@ fn run_before_after(
     input: &ndarray::ArrayD<f64>,
 ) -> (Vec<ndarray::ArrayD<f64>>, Vec<ndarray::ArrayD<f64>>, String) {
     use cim_interp::Interpreter;
-    use cim_ir::melior::ir::operation::OperationLike;
     use cim_ir::{diagnostics::DiagnosticSink, source::parse_module};
     use cim_passes::pipeline::{RunOptions, run};
 
@@ -374,11 +373,11 @@ fn interpreter_rejects_what_it_cannot_run() {
     let interpreter = Interpreter::new(&module).unwrap();
     let input = ndarray::ArrayD::zeros(ndarray::IxDyn(&[2]));
     assert_eq!(
-        interpreter.run("f", &[input.clone()]),
+        interpreter.run("f", std::slice::from_ref(&input)),
         Err(InterpError::Unsupported("math.exp".into()))
     );
     assert!(matches!(
-        interpreter.run("g", &[input.clone()]),
+        interpreter.run("g", std::slice::from_ref(&input)),
         Err(InterpError::NoFunction(_))
     ));
     assert!(matches!(
