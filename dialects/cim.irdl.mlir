@@ -192,10 +192,12 @@ irdl.dialect @cim {
     irdl.results(output: %output)
   }
 
-  // Differential pair: y = positive - negative.
+  // Differential pair: y = positive - negative. A `negative` whose last dimension is
+  // 1 is broadcast along it (the reference column of offset encoding).
   irdl.operation @diff {
     %value = irdl.base "!builtin.tensor"
-    irdl.operands(positive: %value, negative: %value)
+    %negative = irdl.base "!builtin.tensor"
+    irdl.operands(positive: %value, negative: %negative)
     irdl.results(output: %value)
   }
 

@@ -331,14 +331,16 @@ fn run_before_after(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// Tiling preserves the product, exactly: integer-valued weights and inputs make
-    /// every partial sum exact in f64 whatever the order of accumulation.
+    /// Tiling, then splitting signs (differential or offset), preserves the product
+    /// exactly: integer-valued weights and inputs make every partial sum exact in f64
+    /// whatever the order of accumulation.
     #[test]
-    fn tiling_preserves_the_product(
+    fn tiling_and_splitting_preserve_the_product(
         (k, n) in (1usize..=13, 1usize..=13),
         batch in 1usize..=4,
         (rows, cols) in (1usize..=6, 1usize..=6),
         dynamic_batch: bool,
+        split in 0usize..3,
         seed in any::<u64>(),
     ) {
         let mut state = seed | 1;
@@ -357,10 +359,19 @@ proptest! {
             dense_literal(&weights, n)
         );
         let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[batch, k]), input).unwrap();
-        let (before, after, printed) = run_before_after(&text, &format!("cim-tile{{rows={rows} cols={cols}}}"), &input);
+        let split_pass = ["", ",cim-split-weights", ",cim-split-weights{encoding=offset}"][split];
+        let pipeline = format!("cim-tile{{rows={rows} cols={cols}}}{split_pass}");
+        let (before, after, printed) = run_before_after(&text, &pipeline, &input);
         prop_assert_eq!(&before, &after);
-        prop_assert_eq!(printed.matches("\"cim.crossbar\"").count(), k.div_ceil(rows) * n.div_ceil(cols));
+        let tiles = k.div_ceil(rows) * n.div_ceil(cols);
+        let arrays = printed.matches("\"cim.crossbar\"").count();
+        match split {
+            0 => prop_assert_eq!(arrays, tiles),
+            1 => prop_assert_eq!(arrays, 2 * tiles),
+            _ => prop_assert!((tiles..=2 * tiles).contains(&arrays)),
+        }
         prop_assert!(!printed.contains("cim.matmul"));
+        prop_assert_eq!(printed.contains("\"signed\""), split == 0);
     }
 }
 

@@ -7,9 +7,11 @@
 //! [registry](registry) lists them; [pipelines](pipeline) mix them with upstream MLIR
 //! passes in one `PassManager`.
 
+pub mod mapped;
 pub mod options;
 pub mod pass;
 pub mod pipeline;
 pub mod registry;
+pub mod split_weights;
 pub mod tile;
 pub mod verify;

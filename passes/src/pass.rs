@@ -5,9 +5,10 @@
 //! upstream passes share one `PassManager`, one verifier, and one diagnostic engine.
 
 use crate::options::{OptionSpec, PassOptions};
+use cim_ir::diagnostics::emit_error;
 use melior::{
     ContextRef,
-    ir::{OperationRef, r#type::TypeId},
+    ir::{OperationRef, operation::OperationLike, r#type::TypeId},
     pass::{ExternalPass, Pass, RunExternalPass, create_external},
 };
 use std::sync::Arc;
@@ -56,7 +57,25 @@ impl<'c> RunExternalPass<'c> for Adaptor {
     fn initialize(&mut self, _context: ContextRef<'c>) {}
 
     fn run(&mut self, operation: OperationRef<'c, '_>, pass: ExternalPass<'_>) {
-        if (self.def.run)(operation, &self.options).is_err() {
+        // A panic must not unwind into MLIR (C++ frames): it becomes an error at the
+        // operation the pass ran on, and the pass fails.
+        let run = std::panic::AssertUnwindSafe(|| (self.def.run)(operation, &self.options));
+        let outcome = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            let reason = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown cause");
+            emit_error(
+                operation.location(),
+                &format!(
+                    "internal error in pass '{}': {reason} (please report it)",
+                    self.def.name
+                ),
+            );
+            Err(PassFailed)
+        });
+        if outcome.is_err() {
             pass.signal_failure();
         }
     }

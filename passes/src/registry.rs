@@ -3,7 +3,11 @@
 use crate::pass::PassDef;
 
 /// Every cim pass, in the order `--list-passes` shows them.
-pub static PASSES: &[&PassDef] = &[&crate::verify::PASS, &crate::tile::PASS];
+pub static PASSES: &[&PassDef] = &[
+    &crate::verify::PASS,
+    &crate::tile::PASS,
+    &crate::split_weights::PASS,
+];
 
 /// Finds a pass by its command-line name.
 pub fn lookup(name: &str) -> Option<&'static PassDef> {

@@ -42,7 +42,9 @@ use cim_ir::{
     build::{self, CrossbarSpec, MvmSpec},
     diagnostics::emit_error,
     dialect::ops,
-    query::{TensorShape, attribute, defining_op, format_dims, op_name, string_attribute},
+    query::{
+        TensorShape, attribute, context_of, defining_op, format_dims, op_name, string_attribute,
+    },
 };
 use melior::{
     Context,
@@ -166,8 +168,7 @@ fn tile(
     index: usize,
     names: &mut HashSet<String>,
 ) -> Result<(), String> {
-    // SAFETY: the context outlives the pass run that hands us this operation.
-    let context = unsafe { op.context().to_ref() };
+    let context = context_of(&op);
     let location = op.location();
     let input = op.operand(0).map_err(|_| "missing input")?;
     let weight_value = op.operand(1).map_err(|_| "missing weight")?;

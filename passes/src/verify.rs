@@ -220,6 +220,7 @@ impl Checker {
                 }
             }
             ops::CONCAT => self.check_concat(&op),
+            ops::DIFF => self.check_diff(&op),
             ops::AFFINE => self.check_affine(&op),
             ops::ADAPTER => self.check_adapter(&op),
             ops::QUANTIZE => self.check_quantize(&op),
@@ -686,6 +687,33 @@ impl Checker {
             output.dims[dimension],
             total,
         );
+    }
+
+    fn check_diff(&mut self, op: &OperationRef) {
+        let (Some(positive), Some(negative)) = (
+            self.operand_shape(op, 0, "positive"),
+            self.operand_shape(op, 1, "negative"),
+        ) else {
+            return;
+        };
+        let rank = positive.rank();
+        let broadcast = negative.rank() == rank
+            && rank >= 1
+            && negative.dims[rank - 1] == Some(1)
+            && negative.dims[..rank - 1] == positive.dims[..rank - 1];
+        if negative.dims != positive.dims && !broadcast {
+            self.error(
+                op,
+                format!(
+                    "negative shape {} must equal the positive shape {} or differ only by a last dimension of 1",
+                    format_dims(&negative.dims),
+                    format_dims(&positive.dims)
+                ),
+            );
+        }
+        if negative.element != positive.element {
+            self.error(op, "positive and negative must have one element type");
+        }
     }
 
     fn check_affine(&mut self, op: &OperationRef) {

@@ -325,6 +325,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 one(concatenate(Axis(dimension), &views)
                     .map_err(|error| malformed(op, error.to_string()))?)
             }
+            // ndarray broadcasts a trailing dimension of 1, as cim.diff specifies.
             ops::DIFF => one(operand(0)? - operand(1)?),
             ops::SHIFT_ADD => {
                 let shifts =

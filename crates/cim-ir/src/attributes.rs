@@ -110,6 +110,12 @@ fn split_top_level(body: &str) -> Vec<&str> {
     parts
 }
 
+/// An MLIR float literal that reads back as the same f64 (MLIR wants a decimal
+/// point: `1e0` does not parse, `1.00000000000000000e0` does).
+pub fn float_literal(value: f64) -> String {
+    format!("{value:.17e}")
+}
+
 fn build<'c>(context: &'c Context, text: &str) -> Attribute<'c> {
     Attribute::parse(context, text).unwrap_or_else(|| {
         panic!("cim dialect attribute {text} must parse: is the dialect loaded?")
@@ -331,12 +337,16 @@ impl Converter {
         let text = match self {
             Self::Ideal => "#cim.ideal".to_owned(),
             Self::Dac { bits, mode, lo, hi } => format!(
-                "#cim.dac<{bits} : i64, \"{}\", {lo:e} : f64, {hi:e} : f64>",
-                mode.as_str()
+                "#cim.dac<{bits} : i64, \"{}\", {} : f64, {} : f64>",
+                mode.as_str(),
+                float_literal(*lo),
+                float_literal(*hi)
             ),
-            Self::Adc { bits, lo, hi } => {
-                format!("#cim.adc<{bits} : i64, {lo:e} : f64, {hi:e} : f64>")
-            }
+            Self::Adc { bits, lo, hi } => format!(
+                "#cim.adc<{bits} : i64, {} : f64, {} : f64>",
+                float_literal(*lo),
+                float_literal(*hi)
+            ),
         };
         build(context, &text)
     }

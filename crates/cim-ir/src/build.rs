@@ -280,3 +280,17 @@ pub fn extract_columns<'c>(
             ]),
     )
 }
+
+/// `cim.diff`: `positive - negative` (a last dimension of 1 in `negative` broadcasts).
+pub fn diff<'c>(
+    location: Location<'c>,
+    positive: Value<'c, '_>,
+    negative: Value<'c, '_>,
+) -> Operation<'c> {
+    let r#type = positive.r#type();
+    finish(
+        OperationBuilder::new(ops::DIFF, location)
+            .add_operands(&[positive, negative])
+            .add_results(&[r#type]),
+    )
+}

@@ -148,3 +148,30 @@ pub fn attribute_shape(attribute: Attribute) -> Option<TensorShape> {
     };
     TensorShape::of_type(r#type)
 }
+
+/// The context of an operation as `&Context`, for the builders.
+///
+/// melior hands out a `ContextRef` by value; a `&Context` borrowed from that
+/// temporary would dangle. Each context's `ContextRef` is kept once, per thread, at
+/// a stable address (a few bytes per context for the life of the process).
+pub fn context_of<'c>(op: &OperationRef<'c, '_>) -> &'c melior::Context {
+    use melior::ContextRef;
+    use std::{cell::RefCell, collections::HashMap};
+    thread_local! {
+        static KEPT: RefCell<HashMap<usize, &'static ContextRef<'static>>> = RefCell::new(HashMap::new());
+    }
+    // SAFETY: a query on a live operation.
+    let raw = unsafe { mlir_sys::mlirOperationGetContext(op.to_raw()) };
+    let kept = KEPT.with(|kept| {
+        *kept
+            .borrow_mut()
+            .entry(raw.ptr as usize)
+            .or_insert_with(|| {
+                // SAFETY: a ContextRef is only a pointer; it is used while its context lives.
+                Box::leak(Box::new(unsafe { ContextRef::from_raw(raw) }))
+            })
+    });
+    // SAFETY: `kept` lives for the whole process at a fixed address, and the context
+    // outlives the operation `op` that names it.
+    unsafe { kept.to_ref() }
+}

@@ -196,9 +196,25 @@ func.func @concat_dimension(%a: tensor<1x4xf32>, %b: tensor<1x2xf32>) -> tensor<
 // -----
 
 func.func @diff_types(%a: tensor<1x4xf32>, %b: tensor<1x4xf16>) -> tensor<1x4xf32> {
-  // expected-error @+1 {{expected 'tensor<1x4xf32>' but got 'tensor<1x4xf16>'}}
+  // expected-error @+1 {{positive and negative must have one element type}}
   %y = "cim.diff"(%a, %b) : (tensor<1x4xf32>, tensor<1x4xf16>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
+}
+
+// -----
+
+func.func @diff_shapes(%a: tensor<2x4xf32>, %b: tensor<2x2xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{negative shape 2x2 must equal the positive shape 2x4 or differ only by a last dimension of 1}}
+  %y = "cim.diff"(%a, %b) : (tensor<2x4xf32>, tensor<2x2xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @diff_result(%a: tensor<2x4xf32>, %b: tensor<2x1xf32>) -> tensor<2x1xf32> {
+  // expected-error @+1 {{expected 'tensor<2x4xf32>' but got 'tensor<2x1xf32>'}}
+  %y = "cim.diff"(%a, %b) : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  return %y : tensor<2x1xf32>
 }
 
 // -----

@@ -10,10 +10,10 @@ func.func @wrong_operand_count(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 
 // -----
 
-func.func @diff_types(%a: tensor<1x4xf32>, %b: tensor<1x4xf16>) -> tensor<1x4xf32> {
-  // expected-error @+1 {{expected 'tensor<1x4xf32>' but got 'tensor<1x4xf16>'}}
-  %y = "cim.diff"(%a, %b) : (tensor<1x4xf32>, tensor<1x4xf16>) -> tensor<1x4xf32>
-  return %y : tensor<1x4xf32>
+func.func @diff_result(%a: tensor<1x4xf32>, %b: tensor<1x4xf32>) -> tensor<1x5xf32> {
+  // expected-error @+1 {{expected 'tensor<1x4xf32>' but got 'tensor<1x5xf32>'}}
+  %y = "cim.diff"(%a, %b) : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x5xf32>
+  return %y : tensor<1x5xf32>
 }
 
 // -----

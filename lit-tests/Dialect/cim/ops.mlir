@@ -84,3 +84,13 @@ func.func @tiles(%x0: tensor<1x2xf32>, %x1: tensor<1x2xf32>) -> tensor<1x3xf32> 
   %y = "cim.concat"(%acc, %t01) {dimension = 1 : i64} : (tensor<1x2xf32>, tensor<1x1xf32>) -> tensor<1x3xf32>
   return %y : tensor<1x3xf32>
 }
+
+// -----
+
+// Offset encoding: a reference column (last dimension 1) is broadcast by cim.diff.
+// CHECK-LABEL: func.func @offset_reference
+// CHECK: "cim.diff"(%{{.*}}, %{{.*}}) : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+func.func @offset_reference(%y: tensor<2x3xf32>, %ref: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  %d = "cim.diff"(%y, %ref) : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %d : tensor<2x3xf32>
+}
