@@ -375,6 +375,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Bit slices recombine exactly: with integer weights that fit `weight-bits` and a
+    /// power-of-two scale, quantization loses nothing, so tile + split + slice gives
+    /// the original product bit for bit, whatever the cell width.
+    #[test]
+    fn bit_slices_recombine_exactly(
+        (k, n) in (1usize..=9, 1usize..=9),
+        (rows, cols) in (1usize..=5, 1usize..=5),
+        weight_bits in 4i64..=8,
+        cell_bits in 1i64..=4,
+        offset: bool,
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let mut next = |span: i32| {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            (state % (2 * span as u64 + 1)) as i32 - span
+        };
+        // Offset encoding doubles the range (w + max|w|): keep it within the bits.
+        let span = if offset { 3 } else { 7 };
+        let weights: Vec<i32> = (0..k * n).map(|_| next(span)).collect();
+        let input: Vec<f64> = (0..2 * k).map(|_| next(16) as f64).collect();
+        let text = format!(
+            "func.func @f(%x: tensor<2x{k}xf32>) -> tensor<2x{n}xf32> {{\n\
+               %w = arith.constant dense<{}> : tensor<{k}x{n}xf32>\n\
+               %y = \"cim.matmul\"(%x, %w) : (tensor<2x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<2x{n}xf32>\n\
+               return %y : tensor<2x{n}xf32>\n}}\n",
+            dense_literal(&weights, n)
+        );
+        let encoding = if offset { "offset" } else { "differential" };
+        let pipeline = format!(
+            "cim-tile{{rows={rows} cols={cols}}},cim-split-weights{{encoding={encoding}}},\
+             cim-bitslice{{weight-bits={weight_bits} cell-bits={cell_bits} scale=pow2}}"
+        );
+        let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[2, k]), input).unwrap();
+        let (before, after, printed) = run_before_after(&text, &pipeline, &input);
+        prop_assert_eq!(&before, &after);
+        prop_assert!(!printed.contains("cell = #cim.ideal"));
+        let cell = format!("#cim.cell<{cell_bits} : i64>");
+        prop_assert!(printed.contains(&cell));
+    }
+}
+
 #[test]
 fn interpreter_rejects_what_it_cannot_run() {
     use cim_interp::{InterpError, Interpreter};

@@ -7,6 +7,7 @@
 //! [registry](registry) lists them; [pipelines](pipeline) mix them with upstream MLIR
 //! passes in one `PassManager`.
 
+pub mod bitslice;
 pub mod mapped;
 pub mod options;
 pub mod pass;

@@ -7,6 +7,7 @@ pub static PASSES: &[&PassDef] = &[
     &crate::verify::PASS,
     &crate::tile::PASS,
     &crate::split_weights::PASS,
+    &crate::bitslice::PASS,
 ];
 
 /// Finds a pass by its command-line name.

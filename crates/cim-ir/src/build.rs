@@ -294,3 +294,56 @@ pub fn diff<'c>(
             .add_results(&[r#type]),
     )
 }
+
+/// `cim.shift_add`: `sum_i slices[i] * 2^shifts[i]`, of the slices' type.
+pub fn shift_add<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    slices: &[Value<'c, '_>],
+    shifts: &[i64],
+) -> Operation<'c> {
+    let r#type = slices[0].r#type();
+    let list = shifts
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    finish(
+        OperationBuilder::new(ops::SHIFT_ADD, location)
+            .add_operands(slices)
+            .add_results(&[r#type])
+            .add_attributes(&[named(
+                context,
+                "shifts",
+                parse(context, &format!("array<i64: {list}>")),
+            )]),
+    )
+}
+
+/// `cim.affine`: `scale[j] * x[..., j] + offset[j]`, of the input's type.
+pub fn affine<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    input: Value<'c, '_>,
+    scale: &[f32],
+    offset: &[f32],
+) -> Operation<'c> {
+    let r#type = input.r#type();
+    finish(
+        OperationBuilder::new(ops::AFFINE, location)
+            .add_operands(&[input])
+            .add_results(&[r#type])
+            .add_attributes(&[
+                named(
+                    context,
+                    "scale",
+                    dense_f32(context, &[scale.len() as u64], scale),
+                ),
+                named(
+                    context,
+                    "offset",
+                    dense_f32(context, &[offset.len() as u64], offset),
+                ),
+            ]),
+    )
+}

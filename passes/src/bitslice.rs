@@ -1,0 +1,270 @@
+//! `cim-bitslice{weight-bits cell-bits input-bits dac-bits scale input-min input-max}`:
+//! quantizes the weights of each array and spreads their bits over several arrays of
+//! multi-level cells, and sets how inputs reach the word lines.
+//!
+//! Each non-negative array (`positive`, `negative`, `offset`: run
+//! `cim-split-weights` first) with analog cells (`#cim.ideal`) is quantized to
+//! `weight-bits` bits with one scale s per array: q = round(w / s), 0 <= q < 2^bits.
+//! `scale=max` takes s = max(w) / (2^bits - 1), using the full range;
+//! `scale=pow2` rounds s up to a power of two, which a digital unit applies with a
+//! shift and which keeps integer weights exact. The bits of q are cut into
+//! ceil(weight-bits / cell-bits) slices of `cell-bits`: slice i, on its own array with
+//! `#cim.cell<cell-bits>` and `#cim.slice<i, i * cell-bits>`, holds
+//! (q >> (i * cell-bits)) mod 2^cell-bits. Every MVM on the original array becomes one
+//! MVM per slice, a `cim.shift_add` that recombines them, and a `cim.affine` that
+//! multiplies by s. The MVMs' DAC becomes `#cim.dac<input-bits, mode, input-min,
+//! input-max>`: bit-serial for `dac-bits=1`, multi-level for `dac-bits=input-bits`.
+//!
+//! Example, `cim-bitslice{weight-bits=4 cell-bits=2}` on a 1x2 positive array with
+//! weights [15, 6] (s = 1). Before:
+//!
+//! ```mlir
+//! "cim.crossbar"() {sym_name = "a", cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>,
+//!     sign = "positive", weights = dense<[[15.0, 6.0]]> : tensor<1x2xf32>, ...}
+//! %y = "cim.mvm"(%x) {array = @a, ...} : (tensor<?x1xf32>) -> tensor<?x2xf32>
+//! ```
+//!
+//! After:
+//!
+//! ```mlir
+//! "cim.crossbar"() {sym_name = "a_s0", cell = #cim.cell<2 : i64>,
+//!     slice = #cim.slice<0 : i64, 0 : i64>, weights = dense<[[3.0, 2.0]]> ...}
+//! "cim.crossbar"() {sym_name = "a_s1", cell = #cim.cell<2 : i64>,
+//!     slice = #cim.slice<1 : i64, 2 : i64>, weights = dense<[[3.0, 1.0]]> ...}
+//! %0 = "cim.mvm"(%x) {array = @a_s0, dac = #cim.dac<8 : i64, "bit_serial", ...>, ...}
+//! %1 = "cim.mvm"(%x) {array = @a_s1, dac = #cim.dac<8 : i64, "bit_serial", ...>, ...}
+//! %2 = "cim.shift_add"(%0, %1) {shifts = array<i64: 0, 2>} : ...
+//! %y = "cim.affine"(%2) {scale = dense<1.0> : tensor<2xf32>, offset = dense<0.0> ...}
+//! ```
+
+use crate::mapped::{self, ArrayOp};
+use crate::options::{OptionKind, OptionSpec, PassOptions};
+use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_ir::{
+    attributes::{Cell, Converter, DacMode, Slice},
+    build::{self, CrossbarSpec},
+    diagnostics::emit_error,
+    query::{TensorShape, context_of},
+};
+use melior::ir::{OperationRef, operation::OperationLike};
+
+static ID: PassId = PassId;
+
+/// The pass definition.
+pub static PASS: PassDef = PassDef {
+    name: "cim-bitslice",
+    summary: "Quantize array weights and spread their bits over multi-level cells; set input DACs",
+    options: &[
+        OptionSpec {
+            name: "weight-bits",
+            kind: OptionKind::Int { min: 1, max: 24 },
+            default: "8",
+            doc: "bits of each quantized (non-negative) weight",
+        },
+        OptionSpec {
+            name: "cell-bits",
+            kind: OptionKind::Int { min: 1, max: 16 },
+            default: "2",
+            doc: "bits stored per memory cell",
+        },
+        OptionSpec {
+            name: "input-bits",
+            kind: OptionKind::Int { min: 1, max: 24 },
+            default: "8",
+            doc: "resolution of the inputs driven onto the word lines",
+        },
+        OptionSpec {
+            name: "dac-bits",
+            kind: OptionKind::Int { min: 1, max: 24 },
+            default: "1",
+            doc: "DAC resolution: 1 = bit-serial, input-bits = multi-level",
+        },
+        OptionSpec {
+            name: "scale",
+            kind: OptionKind::Enum(&["max", "pow2"]),
+            default: "max",
+            doc: "weight scale: full range, or rounded up to a power of two",
+        },
+        OptionSpec {
+            name: "input-min",
+            kind: OptionKind::Float,
+            default: "-1.0",
+            doc: "lowest input the DAC represents",
+        },
+        OptionSpec {
+            name: "input-max",
+            kind: OptionKind::Float,
+            default: "1.0",
+            doc: "highest input the DAC represents",
+        },
+    ],
+    anchor: "builtin.module",
+    run,
+    id: &ID,
+};
+
+struct Plan {
+    weight_bits: i64,
+    cell_bits: i64,
+    pow2: bool,
+    dac: Converter,
+}
+
+fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
+    let (input_bits, dac_bits) = (options.int("input-bits"), options.int("dac-bits"));
+    let (lo, hi) = (options.float("input-min"), options.float("input-max"));
+    let problem = if dac_bits != 1 && dac_bits != input_bits {
+        Some(format!(
+            "cim-bitslice: dac-bits={dac_bits} must be 1 (bit-serial) or equal input-bits={input_bits} (multi-level)"
+        ))
+    } else if lo >= hi {
+        Some(format!(
+            "cim-bitslice: input-min={lo} must be below input-max={hi}"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        emit_error(module.location(), &message);
+        return Err(PassFailed);
+    }
+    let plan = Plan {
+        weight_bits: options.int("weight-bits"),
+        cell_bits: options.int("cell-bits"),
+        pow2: options.text("scale") == "pow2",
+        dac: Converter::Dac {
+            bits: input_bits,
+            mode: if dac_bits == 1 {
+                DacMode::BitSerial
+            } else {
+                DacMode::MultiLevel
+            },
+            lo,
+            hi,
+        },
+    };
+    let mut arrays = mapped::Arrays::collect(module);
+    let mut failed = false;
+    for array in arrays.take_all() {
+        if Cell::read(array.cell).is_some() {
+            continue; // already sliced
+        }
+        if let Err(message) = slice_array(&mut arrays, &array, &plan) {
+            emit_error(
+                array.op.location(),
+                &format!("'cim.crossbar' op cannot be bit-sliced: {message}"),
+            );
+            failed = true;
+        }
+    }
+    if failed { Err(PassFailed) } else { Ok(()) }
+}
+
+/// The quantization scale of non-negative weights with maximum `max`.
+pub fn weight_scale(max: f32, bits: i64, pow2: bool) -> f32 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let full = max / ((1u64 << bits) - 1) as f32;
+    if pow2 {
+        2f32.powi(full.log2().ceil() as i32)
+    } else {
+        full
+    }
+}
+
+fn slice_array<'c, 'a>(
+    arrays: &mut mapped::Arrays<'c, 'a>,
+    array: &ArrayOp<'c, 'a>,
+    plan: &Plan,
+) -> Result<(), String> {
+    if array.sign == "signed" {
+        return Err(format!(
+            "@{} holds signed weights: run cim-split-weights first",
+            array.name
+        ));
+    }
+    if array.is_placed() {
+        return Err(format!(
+            "@{} is already placed: split and slice before cim-place",
+            array.name
+        ));
+    }
+    let weights = array.weights()?;
+    if let Some(bad) = weights.values.iter().find(|w| !w.is_finite() || **w < 0.0) {
+        return Err(format!(
+            "@{} holds {bad}: a {} array must be finite and non-negative",
+            array.name, array.sign
+        ));
+    }
+    let max = weights.values.iter().fold(0.0f32, |m, &w| m.max(w));
+    let scale = weight_scale(max, plan.weight_bits, plan.pow2);
+    let top = ((1u64 << plan.weight_bits) - 1) as f64;
+    let levels: Vec<u64> = weights
+        .values
+        .iter()
+        .map(|&w| (f64::from(w) / f64::from(scale)).round().clamp(0.0, top) as u64)
+        .collect();
+    let context = context_of(&array.op);
+    let count = (plan.weight_bits + plan.cell_bits - 1) / plan.cell_bits;
+    let mask = (1u64 << plan.cell_bits) - 1;
+    let mut names = Vec::new();
+    let mut shifts = Vec::new();
+    for index in 0..count {
+        let shift = index * plan.cell_bits;
+        let values: Vec<f32> = levels
+            .iter()
+            .map(|q| ((q >> shift) & mask) as f32)
+            .collect();
+        let name = arrays.fresh_name(&format!("{}_s{index}", array.name));
+        let spec = CrossbarSpec {
+            name: name.clone(),
+            geometry: array.geometry,
+            place: array.place,
+            cell: Cell {
+                bits: plan.cell_bits,
+            }
+            .build(context),
+            slice: Slice { index, shift },
+            sign: sign_of(&array.sign),
+            weights: build::dense_f32(context, &weights.shape, &values),
+        };
+        arrays.add_before(array, build::crossbar(context, array.op.location(), spec));
+        names.push(name);
+        shifts.push(shift);
+    }
+    for mvm in arrays.mvms_of(&array.name) {
+        let (input, result) = (mvm.input(), mvm.result_type());
+        let location = mvm.op.location();
+        let columns = TensorShape::of_type(result)
+            .and_then(|shape| shape.last().flatten())
+            .ok_or("MVM result columns must be static")? as usize;
+        let mut partials = Vec::new();
+        for name in &names {
+            let mut spec = mvm.spec_on(name)?;
+            spec.dac = plan.dac;
+            partials.push(mvm.insert_before(build::mvm(context, location, input, result, &spec)));
+        }
+        let recombined = mvm.insert_before(build::shift_add(context, location, &partials, &shifts));
+        let scaled = mvm.insert_before(build::affine(
+            context,
+            location,
+            recombined,
+            &vec![scale; columns],
+            &vec![0.0; columns],
+        ));
+        mvm.replace_with(scaled);
+    }
+    array.erase();
+    Ok(())
+}
+
+/// The sign attribute as a `'static` string (the crossbar builder takes one).
+fn sign_of(sign: &str) -> &'static str {
+    match sign {
+        "positive" => "positive",
+        "negative" => "negative",
+        "offset" => "offset",
+        _ => "signed",
+    }
+}
