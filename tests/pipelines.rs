@@ -18,13 +18,16 @@ fn cim_opt(arguments: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The README's main job: a graph-level MLP tiled onto 4x4 arrays, its digital
-/// part lowered by upstream passes in the same pipeline.
+/// The README's main job: a graph-level MLP mapped onto the tiny example target
+/// (tiled, sign-split, bit-sliced, placed), its digital part lowered by upstream
+/// passes in the same pipeline.
 #[test]
-fn mlp_tile_and_lower() {
+fn mlp_map_and_lower() {
     let (code, stdout, stderr) = cim_opt(&[
         "tests/examples/mlp.mlir",
-        "--pass-pipeline=builtin.module(cim-tile{rows=4 cols=4},func.func(tosa-to-linalg),canonicalize,cse)",
+        "--pass-pipeline=builtin.module(cim-tile{rows=4 cols=4},cim-split-weights,\
+         cim-bitslice{weight-bits=4 cell-bits=2},cim-place{target=tests/examples/tiny-target.toml},\
+         func.func(tosa-to-linalg),canonicalize,cse)",
     ]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!(stdout);

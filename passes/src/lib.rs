@@ -12,6 +12,7 @@ pub mod mapped;
 pub mod options;
 pub mod pass;
 pub mod pipeline;
+pub mod place;
 pub mod registry;
 pub mod split_weights;
 pub mod tile;

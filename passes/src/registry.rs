@@ -8,6 +8,7 @@ pub static PASSES: &[&PassDef] = &[
     &crate::tile::PASS,
     &crate::split_weights::PASS,
     &crate::bitslice::PASS,
+    &crate::place::PASS,
 ];
 
 /// Finds a pass by its command-line name.

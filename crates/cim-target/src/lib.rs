@@ -1,0 +1,305 @@
+#![warn(missing_docs)]
+//! Hardware targets: what a CIM system offers the compiler.
+//!
+//! A target is a TOML file (schema below, presets in `targets/`). Unknown keys and
+//! out-of-range values are errors that name the file, the key path and what is
+//! allowed.
+//!
+//! ```toml
+//! name = "ideal"
+//! description = "..."
+//! [array]            # one crossbar array
+//! rows = 256         # word lines, >= 1
+//! cols = 256         # bit lines, >= 1
+//! cell_bits = 4      # bits per memory cell, 1..=16
+//! [hierarchy]        # chips > cores > arrays
+//! chips = 16
+//! cores_per_chip = 64
+//! arrays_per_core = 16
+//! [dac]
+//! bits = 8                    # 1..=24
+//! mode = "bit_serial"         # or "multi_level"
+//! input_range = [-1.0, 1.0]   # lo < hi
+//! [adc]
+//! bits = 8                    # 1..=24
+//! ```
+
+use serde::Deserialize;
+use std::path::Path;
+use thiserror::Error;
+
+/// One crossbar array.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArraySpec {
+    /// Word lines (inputs).
+    pub rows: u32,
+    /// Bit lines (outputs).
+    pub cols: u32,
+    /// Bits stored per cell.
+    pub cell_bits: u32,
+}
+
+/// How arrays are grouped.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hierarchy {
+    /// Chips on the board.
+    pub chips: u32,
+    /// Cores per chip.
+    pub cores_per_chip: u32,
+    /// Arrays per core.
+    pub arrays_per_core: u32,
+}
+
+/// DAC drive mode.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DacMode {
+    /// One bit plane per cycle.
+    BitSerial,
+    /// All bits as one level.
+    MultiLevel,
+}
+
+/// The input converters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DacSpec {
+    /// Resolution.
+    pub bits: u32,
+    /// Drive mode.
+    pub mode: DacMode,
+    /// Represented input range `[lo, hi]`.
+    pub input_range: [f64; 2],
+}
+
+/// The output converters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdcSpec {
+    /// Resolution.
+    pub bits: u32,
+}
+
+/// A hardware target.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Short name (presets are found by it).
+    pub name: String,
+    /// One line for people.
+    #[serde(default)]
+    pub description: String,
+    /// The array.
+    pub array: ArraySpec,
+    /// Chips, cores, arrays.
+    pub hierarchy: Hierarchy,
+    /// Input converters.
+    pub dac: DacSpec,
+    /// Output converters.
+    pub adc: AdcSpec,
+}
+
+/// A target that cannot be read.
+#[derive(Debug, Error, PartialEq)]
+pub enum TargetError {
+    /// Neither a preset nor a readable file.
+    #[error("unknown target '{name}': not a preset ({presets}) and not a readable file ({reason})")]
+    Unknown {
+        /// What was asked for.
+        name: String,
+        /// The presets.
+        presets: String,
+        /// Why the file could not be read.
+        reason: String,
+    },
+    /// TOML syntax or schema.
+    #[error("{file}: {key}: {message}")]
+    Invalid {
+        /// File (or preset) name.
+        file: String,
+        /// Key path (`dac.mode`).
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+/// Presets shipped with cim: (name, TOML).
+pub const PRESETS: &[(&str, &str)] = &[("ideal", include_str!("../../../targets/ideal.toml"))];
+
+impl Target {
+    /// A preset by name, or else a TOML file by path.
+    pub fn load(name_or_path: &str) -> Result<Self, TargetError> {
+        if let Some((name, text)) = PRESETS.iter().find(|(name, _)| *name == name_or_path) {
+            return Self::parse(text, &format!("preset '{name}'"));
+        }
+        match std::fs::read_to_string(Path::new(name_or_path)) {
+            Ok(text) => Self::parse(&text, name_or_path),
+            Err(error) => Err(TargetError::Unknown {
+                name: name_or_path.to_owned(),
+                presets: PRESETS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    /// Parses and validates TOML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, TargetError> {
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|error| TargetError::Invalid {
+                file: file.to_owned(),
+                key: "(syntax)".to_owned(),
+                message: error.message().to_owned(),
+            })?;
+        let target: Self = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            TargetError::Invalid {
+                file: file.to_owned(),
+                key: error.path().to_string(),
+                message: error.inner().message().to_owned(),
+            }
+        })?;
+        target.validate(file)?;
+        Ok(target)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), TargetError> {
+        let invalid = |key: &str, message: String| TargetError::Invalid {
+            file: file.to_owned(),
+            key: key.to_owned(),
+            message,
+        };
+        let at_least_one = [
+            ("array.rows", self.array.rows),
+            ("array.cols", self.array.cols),
+            ("hierarchy.chips", self.hierarchy.chips),
+            ("hierarchy.cores_per_chip", self.hierarchy.cores_per_chip),
+            ("hierarchy.arrays_per_core", self.hierarchy.arrays_per_core),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        let ranges = [
+            ("array.cell_bits", self.array.cell_bits, 16),
+            ("dac.bits", self.dac.bits, 24),
+            ("adc.bits", self.adc.bits, 24),
+        ];
+        for (key, value, max) in ranges {
+            if !(1..=max).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("{value} is out of range: allowed 1..={max}"),
+                ));
+            }
+        }
+        let [lo, hi] = self.dac.input_range;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(invalid(
+                "dac.input_range",
+                format!("[{lo}, {hi}] must be finite with lo < hi"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Arrays on the whole system.
+    pub fn capacity(&self) -> u64 {
+        u64::from(self.hierarchy.chips)
+            * u64::from(self.hierarchy.cores_per_chip)
+            * u64::from(self.hierarchy.arrays_per_core)
+    }
+
+    /// The (chip, core, array) of the `index`-th array in first-fit order.
+    pub fn place_of(&self, index: u64) -> Option<(u64, u64, u64)> {
+        if index >= self.capacity() {
+            return None;
+        }
+        let per_core = u64::from(self.hierarchy.arrays_per_core);
+        let per_chip = per_core * u64::from(self.hierarchy.cores_per_chip);
+        Some((
+            index / per_chip,
+            index % per_chip / per_core,
+            index % per_core,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_load() {
+        for (name, _) in PRESETS {
+            let target = Target::load(name).unwrap();
+            assert_eq!(&target.name, name);
+        }
+        assert_eq!(Target::load("ideal").unwrap().capacity(), 16 * 64 * 16);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_allowed_values() {
+        let good = PRESETS[0].1;
+        let error = Target::parse(&good.replace("bit_serial", "pulse"), "t.toml").unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("t.toml: dac.mode: "), "{text}");
+        assert!(
+            text.contains("bit_serial") && text.contains("multi_level"),
+            "{text}"
+        );
+        let error =
+            Target::parse(&good.replace("cell_bits = 4", "cell_bits = 40"), "t.toml").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "t.toml: array.cell_bits: 40 is out of range: allowed 1..=16"
+        );
+        let error = Target::parse(&good.replace("rows = 256", "rows = 256\nrow = 3"), "t.toml")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("t.toml: array.row: unknown field `row`"),
+            "{error}"
+        );
+        let error =
+            Target::parse(&good.replace("[-1.0, 1.0]", "[1.0, -1.0]"), "t.toml").unwrap_err();
+        assert!(error.to_string().contains("dac.input_range"), "{error}");
+        let error = Target::parse("name = ", "t.toml").unwrap_err();
+        assert!(
+            matches!(error, TargetError::Invalid { ref key, .. } if key == "(syntax)"),
+            "{error}"
+        );
+        let error = Target::load("no/such/target.toml").unwrap_err();
+        assert!(
+            error.to_string().contains("not a preset (ideal)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn first_fit_places_fill_cores_then_chips() {
+        let target = Target::parse(
+            &PRESETS[0]
+                .1
+                .replace("chips = 16", "chips = 2")
+                .replace("cores_per_chip = 64", "cores_per_chip = 3")
+                .replace("arrays_per_core = 16", "arrays_per_core = 2"),
+            "small",
+        )
+        .unwrap();
+        let places: Vec<_> = (0..13).map(|index| target.place_of(index)).collect();
+        assert_eq!(places[0], Some((0, 0, 0)));
+        assert_eq!(places[1], Some((0, 0, 1)));
+        assert_eq!(places[2], Some((0, 1, 0)));
+        assert_eq!(places[6], Some((1, 0, 0)));
+        assert_eq!(places[11], Some((1, 2, 1)));
+        assert_eq!(places[12], None);
+    }
+}
