@@ -420,6 +420,53 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// From linalg to placed-ready arrays: converting the weight-stationary
+    /// linalg.matmul (plain, transposed by indexing maps or by linalg.transpose, with
+    /// a zero or a non-zero accumulator) and mapping it keeps the function exactly.
+    #[test]
+    fn linalg_to_sliced_arrays_keeps_the_function(
+        (k, n) in (1usize..=8, 1usize..=8),
+        (rows, cols) in (1usize..=5, 1usize..=5),
+        layout in 0usize..3,
+        accumulate: bool,
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let mut next = |span: i32| {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            (state % (2 * span as u64 + 1)) as i32 - span
+        };
+        let weights: Vec<i32> = (0..k * n).map(|_| next(7)).collect();
+        let input: Vec<f64> = (0..3 * k).map(|_| next(9) as f64).collect();
+        let fill = if accumulate { "1.5" } else { "0.0" };
+        let kn = |transpose: bool| -> String {
+            let (r, c) = if transpose { (n, k) } else { (k, n) };
+            let values: Vec<i32> = (0..r * c)
+                .map(|i| if transpose { weights[(i % c) * n + i / c] } else { weights[i] })
+                .collect();
+            format!("arith.constant dense<{}> : tensor<{r}x{c}xf32>", dense_literal(&values, c))
+        };
+        let body = match layout {
+            0 => format!("%w = {}\n  %y = linalg.matmul ins(%x, %w : tensor<3x{k}xf32>, tensor<{k}x{n}xf32>) outs(%acc : tensor<3x{n}xf32>) -> tensor<3x{n}xf32>", kn(false)),
+            1 => format!("%w = {}\n  %y = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%x, %w : tensor<3x{k}xf32>, tensor<{n}x{k}xf32>) outs(%acc : tensor<3x{n}xf32>) -> tensor<3x{n}xf32>", kn(true)),
+            _ => format!("%wt = {}\n  %et = tensor.empty() : tensor<{k}x{n}xf32>\n  %w = linalg.transpose ins(%wt : tensor<{n}x{k}xf32>) outs(%et : tensor<{k}x{n}xf32>) permutation = [1, 0]\n  %y = linalg.matmul ins(%x, %w : tensor<3x{k}xf32>, tensor<{k}x{n}xf32>) outs(%acc : tensor<3x{n}xf32>) -> tensor<3x{n}xf32>", kn(true)),
+        };
+        let text = format!(
+            "func.func @f(%x: tensor<3x{k}xf32>) -> tensor<3x{n}xf32> {{\n  %e = tensor.empty() : tensor<3x{n}xf32>\n  %z = arith.constant {fill} : f32\n  %acc = linalg.fill ins(%z : f32) outs(%e : tensor<3x{n}xf32>) -> tensor<3x{n}xf32>\n  {body}\n  return %y : tensor<3x{n}xf32>\n}}\n"
+        );
+        let pipeline = format!(
+            "convert-linalg-to-cim,cim-tile{{rows={rows} cols={cols}}},cim-split-weights,cim-bitslice{{weight-bits=3 cell-bits=2 scale=pow2}}"
+        );
+        let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[3, k]), input).unwrap();
+        let (before, after, printed) = run_before_after(&text, &pipeline, &input);
+        prop_assert_eq!(&before, &after);
+        prop_assert!(!printed.contains("linalg.matmul") && !printed.contains("cim.matmul"));
+    }
+}
+
 #[test]
 fn interpreter_rejects_what_it_cannot_run() {
     use cim_interp::{InterpError, Interpreter};

@@ -8,6 +8,8 @@
 //! passes in one `PassManager`.
 
 pub mod bitslice;
+pub mod convert_linalg_to_cim;
+pub mod dce;
 pub mod mapped;
 pub mod options;
 pub mod pass;

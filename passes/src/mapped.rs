@@ -142,9 +142,7 @@ impl<'c, 'a> MvmOp<'c, 'a> {
 
     /// Inserts `new` before this MVM and returns its result.
     pub fn insert_before(&self, new: Operation<'c>) -> Value<'c, 'a> {
-        let block = self.op.block().expect("an MVM lives in a block");
-        let inserted = block.insert_operation_before(self.op, new);
-        inserted.result(0).expect("builders make one result").into()
+        build::insert_before(self.op, new)
     }
 
     /// Makes every user read `value` instead and erases this MVM.
@@ -233,8 +231,14 @@ impl<'c, 'a> Arrays<'c, 'a> {
 
     /// Inserts a new array right before `like`.
     pub fn add_before(&mut self, like: &ArrayOp<'c, 'a>, array: Operation<'c>) {
+        self.insert_before_top_level(like.op, array);
+    }
+
+    /// Inserts a module-level operation right before `top`, an operation of the
+    /// module body.
+    pub fn insert_before_top_level(&mut self, top: OperationRef<'c, 'a>, new: Operation<'c>) {
         let body = module_body(self.module).expect("a module has a body");
-        body.insert_operation_before(like.op, array);
+        body.insert_operation_before(top, new);
     }
 
     /// Every MVM of the module that reads `array`.

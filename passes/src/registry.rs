@@ -5,10 +5,12 @@ use crate::pass::PassDef;
 /// Every cim pass, in the order `--list-passes` shows them.
 pub static PASSES: &[&PassDef] = &[
     &crate::verify::PASS,
+    &crate::convert_linalg_to_cim::PASS,
     &crate::tile::PASS,
     &crate::split_weights::PASS,
     &crate::bitslice::PASS,
     &crate::place::PASS,
+    &crate::dce::PASS,
 ];
 
 /// Finds a pass by its command-line name.

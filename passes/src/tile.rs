@@ -35,6 +35,7 @@
 //!   %y = "cim.concat"(%c0, %c1) {dimension = 1 : i64} : ... -> tensor<?x3xf32>
 //! ```
 
+use crate::mapped;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
@@ -49,12 +50,10 @@ use cim_ir::{
 use melior::{
     Context,
     ir::{
-        Attribute, AttributeLike, BlockLike, BlockRef, Operation, OperationRef, RegionLike, Value,
-        ValueLike,
+        Attribute, AttributeLike, OperationRef, Value, ValueLike,
         operation::{OperationLike, WalkOrder, WalkResult},
     },
 };
-use std::collections::HashSet;
 
 static ID: PassId = PassId;
 
@@ -99,12 +98,12 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
         WalkResult::Advance
     });
-    let mut names = module_symbols(module);
+    let mut arrays = mapped::Arrays::collect(module);
     let mut failed = false;
     for (index, raw) in matmuls.into_iter().enumerate() {
         // SAFETY: collected from this module above; only the op being tiled is erased.
         let op = unsafe { OperationRef::from_raw(raw) };
-        if let Err(message) = tile(module, op, geometry, index, &mut names) {
+        if let Err(message) = tile(&mut arrays, op, geometry, index) {
             emit_error(
                 op.location(),
                 &format!("'{}' op cannot be tiled: {message}", ops::MATMUL),
@@ -113,17 +112,6 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
     }
     if failed { Err(PassFailed) } else { Ok(()) }
-}
-
-fn module_body<'c, 'a>(module: OperationRef<'c, 'a>) -> Option<BlockRef<'c, 'a>> {
-    module.region(0).ok()?.first_block()
-}
-
-fn module_symbols(module: OperationRef) -> HashSet<String> {
-    let first = module_body(module).and_then(|block| block.first_operation());
-    std::iter::successors(first, |op| op.next_in_block())
-        .filter_map(|op| string_attribute(&op, "sym_name"))
-        .collect()
 }
 
 /// The ancestor of `op` directly in the module body, and the name of the function
@@ -140,17 +128,6 @@ fn top_level_ancestor<'c, 'a>(op: OperationRef<'c, 'a>) -> Option<(OperationRef<
     }
 }
 
-fn fresh_name(names: &mut HashSet<String>, wanted: String) -> String {
-    let mut name = wanted.clone();
-    let mut suffix = 1;
-    while names.contains(&name) {
-        name = format!("{wanted}_{suffix}");
-        suffix += 1;
-    }
-    names.insert(name.clone());
-    name
-}
-
 /// Ceil-divides `total` into tiles of at most `size`: (start, length) pairs.
 pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
     (0..total.div_ceil(size))
@@ -161,12 +138,11 @@ pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn tile(
-    module: OperationRef,
-    op: OperationRef,
+fn tile<'c, 'a>(
+    arrays: &mut mapped::Arrays<'c, 'a>,
+    op: OperationRef<'c, 'a>,
     geometry: Geometry,
     index: usize,
-    names: &mut HashSet<String>,
 ) -> Result<(), String> {
     let context = context_of(&op);
     let location = op.location();
@@ -200,8 +176,6 @@ fn tile(
     let batch = shape.dims[0];
 
     let (top, function) = top_level_ancestor(op).ok_or("the op is not inside a module")?;
-    let body = module_body(module).ok_or("the module has no body")?;
-    let block = op.block().ok_or("the op is not in a block")?;
     let row_tiles = tiles(k, geometry.rows as u64);
     let col_tiles = tiles(n, geometry.cols as u64);
 
@@ -209,7 +183,7 @@ fn tile(
     let mut array_names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
     for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
         for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
-            let name = fresh_name(names, format!("{function}_mm{index}_r{i}_c{j}"));
+            let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
             let block_values = block_of(&weights, n, k0, kr, n0, nc);
             let spec = CrossbarSpec {
                 name: name.clone(),
@@ -220,13 +194,13 @@ fn tile(
                 sign: "signed",
                 weights: build::dense_f32(context, &[kr, nc], &block_values),
             };
-            body.insert_operation_before(top, build::crossbar(context, location, spec));
+            arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
             array_names[i][j] = name;
         }
     }
 
     // The input's column ranges (only when there is more than one row tile).
-    let insert = |new| insert_before(block, op, new);
+    let insert = |new| build::insert_before(op, new);
     let rows: Result<u64, Value> = match batch {
         Some(rows) => Ok(rows),
         None if row_tiles.len() > 1 => {
@@ -296,16 +270,6 @@ fn tile(
         }
     }
     Ok(())
-}
-
-/// Inserts `new` before `before` and returns its (single) result.
-fn insert_before<'c, 'a>(
-    block: BlockRef<'c, 'a>,
-    before: OperationRef<'c, 'a>,
-    new: Operation<'c>,
-) -> Value<'c, 'a> {
-    let inserted = block.insert_operation_before(before, new);
-    inserted.result(0).expect("builders make one result").into()
 }
 
 fn parse<'c>(context: &'c Context, text: &str) -> Attribute<'c> {

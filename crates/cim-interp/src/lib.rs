@@ -5,17 +5,18 @@
 //! IR). It is the oracle of the pass property tests: a pass must not change what a
 //! function computes.
 //!
-//! Supported: `func.return`, `arith.constant`, `tensor.dim`, `tensor.extract_slice`
-//! (unit strides), `tensor.empty`, and every `cim` op. Anything else is an error that
-//! names the op.
+//! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
+//! `tensor.extract_slice` (unit strides), `tensor.empty`, `linalg.fill`,
+//! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`, and every
+//! `cim` op. Anything else is an error that names the op.
 
 use cim_ir::{
     attributes::Window,
     build::read_dense_f32,
     dialect::ops,
     query::{
-        TensorShape, attribute, float_attribute, i64_array_attribute, int_attribute, op_name,
-        string_attribute,
+        TensorShape, attribute, float_attribute, i64_array_attribute, int_attribute,
+        linalg_matmul_transposes_rhs, op_name, string_attribute,
     },
 };
 use melior::ir::{
@@ -33,6 +34,8 @@ pub enum RtValue {
     Tensor(ArrayD<f64>),
     /// An `index` or integer scalar.
     Index(i64),
+    /// A float scalar.
+    Scalar(f64),
 }
 
 /// Why interpretation stopped.
@@ -212,6 +215,9 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 if let Some(integer) = int_attribute(op, "value") {
                     return Ok(vec![RtValue::Index(integer)]);
                 }
+                if let Some(scalar) = float_attribute(op, "value") {
+                    return Ok(vec![RtValue::Scalar(scalar)]);
+                }
                 let shape = cim_ir::query::attribute_shape(value)
                     .ok_or_else(|| malformed(op, "unsupported constant"))?;
                 let values = read_dense_f32(value)
@@ -271,6 +277,67 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     view.slice_axis_inplace(Axis(axis), Slice::from(start..end));
                 }
                 one(view.to_owned())
+            }
+            "arith.addf" => {
+                let operand = |index: usize| {
+                    value(
+                        env,
+                        op,
+                        op.operand(index).map_err(|_| malformed(op, "operand"))?,
+                    )
+                };
+                match (operand(0)?, operand(1)?) {
+                    (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => {
+                        one(a + b)
+                    }
+                    (RtValue::Scalar(a), RtValue::Scalar(b)) => Ok(vec![RtValue::Scalar(a + b)]),
+                    _ => Err(malformed(
+                        op,
+                        "operands must be two tensors of one shape or two scalars",
+                    )),
+                }
+            }
+            "linalg.fill" => {
+                let RtValue::Scalar(fill) = value(
+                    env,
+                    op,
+                    op.operand(0).map_err(|_| malformed(op, "operand"))?,
+                )?
+                else {
+                    return Err(malformed(op, "the fill value must be a float scalar"));
+                };
+                one(operand(1)?.mapv(|_| fill))
+            }
+            "linalg.transpose" => {
+                let permutation = i64_array_attribute(op, "permutation")
+                    .ok_or_else(|| malformed(op, "no permutation"))?;
+                let axes: Vec<usize> = permutation.iter().map(|&axis| axis as usize).collect();
+                let source = operand(0)?;
+                if axes.len() != source.ndim() {
+                    return Err(malformed(op, "permutation length differs from the rank"));
+                }
+                one(source
+                    .permuted_axes(IxDyn(&axes))
+                    .as_standard_layout()
+                    .into_owned())
+            }
+            "linalg.matmul" => {
+                let transposed = linalg_matmul_transposes_rhs(op).ok_or_else(|| {
+                    malformed(
+                        op,
+                        "only (m,k)x(k,n) and (m,k)x(n,k) indexing maps are supported",
+                    )
+                })?;
+                let (a, b, init) = (operand(0)?, operand(1)?, operand(2)?);
+                let b: Array2<f64> = b
+                    .into_dimensionality()
+                    .map_err(|_| malformed(op, "right operand is not 2-D"))?;
+                let b = if transposed {
+                    b.reversed_axes().as_standard_layout().into_owned()
+                } else {
+                    b
+                };
+                one(init + matmul(op, &a, &b)?)
             }
             ops::MATMUL => {
                 let (input, weight) = (operand(0)?, operand(1)?);
@@ -433,7 +500,9 @@ fn tensor(
 ) -> Result<ArrayD<f64>, InterpError> {
     match value(env, op, operand)? {
         RtValue::Tensor(tensor) => Ok(tensor),
-        RtValue::Index(_) => Err(malformed(op, "expected a tensor operand, got an index")),
+        RtValue::Index(_) | RtValue::Scalar(_) => {
+            Err(malformed(op, "expected a tensor operand, got a scalar"))
+        }
     }
 }
 
@@ -492,7 +561,7 @@ fn matmul(
     let flat = input
         .to_shape((rows, k))
         .map_err(|error| malformed(op, error.to_string()))?;
-    let product = flat.dot(weight);
+    let product = flat.dot(weight).as_standard_layout().into_owned();
     let mut out_shape = shape;
     *out_shape.last_mut().expect("rank >= 1") = weight.ncols();
     product

@@ -6,8 +6,9 @@ use crate::dialect::ops;
 use melior::{
     Context,
     ir::{
-        Attribute, AttributeLike, Identifier, Location, Operation, Type, TypeLike, Value,
-        ValueLike, operation::OperationBuilder, r#type::RankedTensorType,
+        Attribute, AttributeLike, BlockLike, Identifier, Location, Operation, OperationRef, Type,
+        TypeLike, Value, ValueLike, operation::OperationBuilder, operation::OperationLike,
+        r#type::RankedTensorType,
     },
 };
 
@@ -346,4 +347,54 @@ pub fn affine<'c>(
                 ),
             ]),
     )
+}
+
+/// `arith.constant` holding a dense f32 tensor of `shape`.
+pub fn f32_constant<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    shape: &[u64],
+    values: &[f32],
+) -> Operation<'c> {
+    let value = dense_f32(context, shape, values);
+    let dims: Vec<Option<u64>> = shape.iter().copied().map(Some).collect();
+    finish(
+        OperationBuilder::new("arith.constant", location)
+            .add_results(&[tensor_type(&dims, Type::float32(context))])
+            .add_attributes(&[named(context, "value", value)]),
+    )
+}
+
+/// `cim.matmul` of `input` and the constant `weight`, producing `result`.
+pub fn matmul<'c>(
+    location: Location<'c>,
+    input: Value<'c, '_>,
+    weight: Value<'c, '_>,
+    result: Type<'c>,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new(ops::MATMUL, location)
+            .add_operands(&[input, weight])
+            .add_results(&[result]),
+    )
+}
+
+/// `arith.addf` of two values of one type (tensors add elementwise).
+pub fn addf<'c>(location: Location<'c>, lhs: Value<'c, '_>, rhs: Value<'c, '_>) -> Operation<'c> {
+    let r#type = lhs.r#type();
+    finish(
+        OperationBuilder::new("arith.addf", location)
+            .add_operands(&[lhs, rhs])
+            .add_results(&[r#type]),
+    )
+}
+
+/// Inserts `new` right before `before` (in its block) and returns `new`'s single
+/// result.
+pub fn insert_before<'c, 'a>(before: OperationRef<'c, 'a>, new: Operation<'c>) -> Value<'c, 'a> {
+    let block = before
+        .block()
+        .expect("an operation that gets a neighbour lives in a block");
+    let inserted = block.insert_operation_before(before, new);
+    inserted.result(0).expect("builders make one result").into()
 }

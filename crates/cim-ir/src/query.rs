@@ -175,3 +175,20 @@ pub fn context_of<'c>(op: &OperationRef<'c, '_>) -> &'c melior::Context {
     // outlives the operation `op` that names it.
     unsafe { kept.to_ref() }
 }
+
+/// How a `linalg.matmul` reads its right operand, from its indexing maps: `Some(false)`
+/// for B[k, n], `Some(true)` for B[n, k] (transposed); `None` for any other maps.
+pub fn linalg_matmul_transposes_rhs(op: &OperationRef) -> Option<bool> {
+    use melior::ir::attribute::ArrayAttribute;
+    let maps = ArrayAttribute::try_from(attribute(op, "indexing_maps")?).ok()?;
+    let map = |index: usize| maps.element(index).ok().map(|map| map.to_string());
+    let (a, b, c) = (map(0)?, map(1)?, map(2)?);
+    if a != "affine_map<(d0, d1, d2) -> (d0, d2)>" || c != "affine_map<(d0, d1, d2) -> (d0, d1)>" {
+        return None;
+    }
+    match b.as_str() {
+        "affine_map<(d0, d1, d2) -> (d2, d1)>" => Some(false),
+        "affine_map<(d0, d1, d2) -> (d1, d2)>" => Some(true),
+        _ => None,
+    }
+}
