@@ -293,13 +293,15 @@ fn dense_literal(values: &[i32], cols: usize) -> String {
     format!("[{}]", rows.join(", "))
 }
 
-/// Parses `text`, runs `pipeline` (verifying after each step) and returns the module
-/// before and after, as printed text, plus the interpreter results on `input`.
-fn run_before_after(
+/// Parses `text`, runs `pipeline` on it (verifying after each step; an empty
+/// pipeline runs nothing), interprets `@function` on `input`, and returns the results
+/// and the printed module.
+fn interpret_after(
+    function: &str,
     text: &str,
     pipeline: &str,
     input: &ndarray::ArrayD<f64>,
-) -> (Vec<ndarray::ArrayD<f64>>, Vec<ndarray::ArrayD<f64>>, String) {
+) -> (Vec<ndarray::ArrayD<f64>>, String) {
     use cim_interp::Interpreter;
     use cim_ir::{diagnostics::DiagnosticSink, source::parse_module};
     use cim_passes::pipeline::{RunOptions, run};
@@ -308,10 +310,6 @@ fn run_before_after(
     let sink = DiagnosticSink::attach(cim.context());
     let mut module = parse_module(cim.context(), text, "generated.mlir")
         .unwrap_or_else(|| panic!("{text}\n{:?}", sink.take()));
-    let before = Interpreter::new(&module)
-        .unwrap()
-        .run("f", std::slice::from_ref(input))
-        .unwrap();
     let pipeline = Pipeline::parse(pipeline).unwrap();
     run(
         cim.context(),
@@ -321,11 +319,22 @@ fn run_before_after(
         |_, _| {},
     )
     .unwrap_or_else(|error| panic!("{error}: {:?}", sink.take()));
-    let after = Interpreter::new(&module)
+    let outputs = Interpreter::new(&module)
         .unwrap()
-        .run("f", std::slice::from_ref(input))
-        .unwrap();
-    (before, after, module.as_operation().to_string())
+        .run(function, std::slice::from_ref(input))
+        .unwrap_or_else(|error| panic!("{error}"));
+    (outputs, module.as_operation().to_string())
+}
+
+/// `@f` of `text` before and after `pipeline`, and the module after.
+fn run_before_after(
+    text: &str,
+    pipeline: &str,
+    input: &ndarray::ArrayD<f64>,
+) -> (Vec<ndarray::ArrayD<f64>>, Vec<ndarray::ArrayD<f64>>, String) {
+    let (before, _) = interpret_after("f", text, "", input);
+    let (after, printed) = interpret_after("f", text, pipeline, input);
+    (before, after, printed)
 }
 
 proptest! {
@@ -497,4 +506,69 @@ fn interpreter_rejects_what_it_cannot_run() {
         interpreter.run("f", &[nan]),
         Err(InterpError::InputShape { .. })
     ));
+}
+
+/// The bundled example, its digital part lowered by upstream tosa-to-linalg, runs in
+/// the interpreter (linalg.generic bodies included) and equals the float model
+/// computed here directly; mapped onto the tiny target with power-of-two weight
+/// scales it still computes exactly the same (its weights are multiples of 0.25).
+#[test]
+fn bundled_mlp_runs_and_mapping_keeps_it_exact() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/examples/mlp.mlir"
+    ))
+    .unwrap();
+    let x = ndarray::ArrayD::from_shape_vec(
+        ndarray::IxDyn(&[3, 6]),
+        (0..18).map(|i| ((i * 7 % 11) as f64 - 5.0) / 4.0).collect(),
+    )
+    .unwrap();
+    let (lowered, _) = interpret_after("mlp", &text, "func.func(tosa-to-linalg,tosa-to-arith)", &x);
+    let (mapped, printed) = interpret_after(
+        "mlp",
+        &text,
+        "func.func(tosa-to-linalg,tosa-to-arith),cim-tile{rows=4 cols=4},cim-split-weights,\
+         cim-bitslice{weight-bits=4 cell-bits=2 scale=pow2},cim-place{target=tests/examples/tiny-target.toml}",
+        &x,
+    );
+    let w1 = [
+        [0.5, -0.25, 0.0, 1.0, 0.25],
+        [0.25, 0.5, -0.5, 0.0, -0.75],
+        [-1.0, 0.0, 0.25, 0.5, 0.5],
+        [0.0, 0.75, 0.5, -0.25, 0.0],
+        [0.25, 0.0, -0.75, 0.5, 1.0],
+        [0.0, -0.5, 0.25, 0.25, -0.25],
+    ];
+    let b1 = [
+        0.1f32 as f64,
+        -0.1f32 as f64,
+        0.0,
+        0.2f32 as f64,
+        -0.2f32 as f64,
+    ];
+    let w2 = [
+        [0.5, 0.0, 0.25],
+        [0.0, 0.75, 0.0],
+        [0.25, 0.0, -0.5],
+        [0.0, 0.5, 1.0],
+        [-0.25, 0.25, 0.0],
+    ];
+    for row in 0..3 {
+        let hidden: Vec<f64> = (0..5)
+            .map(|j| ((0..6).map(|i| x[[row, i]] * w1[i][j]).sum::<f64>() + b1[j]).max(0.0))
+            .collect();
+        for out in 0..3 {
+            let expected: f64 = (0..5).map(|j| hidden[j] * w2[j][out]).sum();
+            assert!(
+                (lowered[0][[row, out]] - expected).abs() < 1e-12,
+                "row {row} out {out}"
+            );
+        }
+    }
+    assert_eq!(lowered, mapped);
+    assert!(
+        printed.contains("#cim.place<1 : i64"),
+        "the tiny target spreads over two chips"
+    );
 }

@@ -27,7 +27,7 @@ fn mlp_map_and_lower() {
         "tests/examples/mlp.mlir",
         "--pass-pipeline=builtin.module(cim-tile{rows=4 cols=4},cim-split-weights,\
          cim-bitslice{weight-bits=4 cell-bits=2},cim-place{target=tests/examples/tiny-target.toml},\
-         func.func(tosa-to-linalg),canonicalize,cse)",
+         func.func(tosa-to-linalg,tosa-to-arith),canonicalize,cse)",
     ]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!(stdout);

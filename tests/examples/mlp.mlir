@@ -2,7 +2,7 @@
 // matmuls are analog (cim.matmul with constant weights), bias and ReLU are digital
 // (tosa). The README's first command tiles it onto 4x4 arrays:
 //
-//   cim-opt tests/examples/mlp.mlir --pass-pipeline='builtin.module(cim-tile{rows=4 cols=4},func.func(tosa-to-linalg),canonicalize,cse)'
+//   cim-opt tests/examples/mlp.mlir --pass-pipeline='builtin.module(cim-tile{rows=4 cols=4},func.func(tosa-to-linalg,tosa-to-arith),canonicalize,cse)'
 
 func.func @mlp(%x: tensor<?x6xf32>) -> tensor<?x3xf32> {
   %w1 = arith.constant dense<[[0.5, -0.25, 0.0, 1.0, 0.25], [0.25, 0.5, -0.5, 0.0, -0.75], [-1.0, 0.0, 0.25, 0.5, 0.5], [0.0, 0.75, 0.5, -0.25, 0.0], [0.25, 0.0, -0.75, 0.5, 1.0], [0.0, -0.5, 0.25, 0.25, -0.25]]> : tensor<6x5xf32>

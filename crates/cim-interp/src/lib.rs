@@ -7,7 +7,9 @@
 //!
 //! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
 //! `tensor.extract_slice` (unit strides), `tensor.empty`, `linalg.fill`,
-//! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`, and every
+//! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`,
+//! `linalg.generic` (indexing maps of dimensions and constants; arith and math bodies),
+//! and every
 //! `cim` op. Anything else is an error that names the op.
 
 use cim_ir::{
@@ -26,6 +28,8 @@ use melior::ir::{
 use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice, concatenate};
 use std::collections::HashMap;
 use thiserror::Error;
+
+mod generic;
 
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq)]
@@ -296,6 +300,15 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         "operands must be two tensors of one shape or two scalars",
                     )),
                 }
+            }
+            "linalg.generic" => {
+                if op.result_count() == 0 {
+                    return Err(malformed(
+                        op,
+                        "only linalg.generic on tensors (with results) is supported",
+                    ));
+                }
+                generic::run(op, env, all()?)
             }
             "linalg.fill" => {
                 let RtValue::Scalar(fill) = value(

@@ -1,0 +1,349 @@
+//! `linalg.generic`: the iteration domain from the indexing maps and operand shapes,
+//! the body compiled once into a small instruction list, then run at every point.
+
+use crate::{InterpError, RtValue, key, malformed};
+use cim_ir::query::{attribute, i64_array_attribute, op_name};
+use melior::ir::{
+    BlockLike, OperationRef, RegionLike, Value,
+    attribute::{ArrayAttribute, IntegerAttribute},
+    operation::OperationLike,
+};
+use ndarray::{ArrayD, IxDyn};
+use std::collections::HashMap;
+
+/// One result of an indexing map: a loop dimension or a constant index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum MapResult {
+    Dim(usize),
+    Const(usize),
+}
+
+/// Parses `affine_map<(d0, d1) -> (d0, 0)>`: only dimensions and constants.
+fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
+    let body = text.strip_prefix("affine_map<")?.strip_suffix('>')?;
+    let (dims, results) = body.split_once("->")?;
+    let count = dims
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .filter(|d| !d.trim().is_empty())
+        .count();
+    let results = results.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let parsed = results
+        .split(',')
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            let r = r.trim();
+            match r.strip_prefix('d') {
+                Some(index) => index.parse().ok().map(MapResult::Dim),
+                None => r.parse().ok().map(MapResult::Const),
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((count, parsed))
+}
+
+/// Where a body value comes from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// Block argument i (the operand element at the point).
+    Argument(usize),
+    /// A scalar defined outside the body.
+    Outer(f64),
+    /// The result of instruction i.
+    Temporary(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    Neg,
+    Abs,
+    Exp,
+    Log,
+    Tanh,
+    Sqrt,
+    Rsqrt,
+    Identity,
+    Constant(f64),
+    Compare(u8),
+    Select,
+}
+
+struct Instruction {
+    kind: Kind,
+    sources: Vec<Source>,
+}
+
+fn compile(
+    op: &OperationRef,
+    env: &HashMap<usize, RtValue>,
+) -> Result<(Vec<Instruction>, Vec<Source>), InterpError> {
+    let block = op
+        .region(0)
+        .ok()
+        .and_then(|region| region.first_block())
+        .ok_or_else(|| malformed(op, "no body"))?;
+    let mut slots: HashMap<usize, Source> = HashMap::new();
+    for index in 0..block.argument_count() {
+        let argument: Value = block
+            .argument(index)
+            .map_err(|_| malformed(op, "argument"))?
+            .into();
+        slots.insert(key(argument), Source::Argument(index));
+    }
+    let source = |slots: &HashMap<usize, Source>, value: Value| -> Result<Source, InterpError> {
+        if let Some(source) = slots.get(&key(value)) {
+            return Ok(*source);
+        }
+        match env.get(&key(value)) {
+            Some(RtValue::Scalar(scalar)) => Ok(Source::Outer(*scalar)),
+            Some(RtValue::Index(index)) => Ok(Source::Outer(*index as f64)),
+            _ => Err(malformed(op, "the body reads a value that is not a scalar")),
+        }
+    };
+    let mut instructions = Vec::new();
+    let mut body_op = block.first_operation();
+    while let Some(inner) = body_op {
+        let name = op_name(&inner);
+        let sources = inner
+            .operands()
+            .map(|value| source(&slots, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        if name == "linalg.yield" {
+            return Ok((instructions, sources));
+        }
+        let kind = match name.as_str() {
+            "arith.addf" | "arith.addi" => Kind::Add,
+            "arith.subf" | "arith.subi" => Kind::Sub,
+            "arith.mulf" | "arith.muli" => Kind::Mul,
+            "arith.divf" => Kind::Div,
+            "arith.maximumf" | "arith.maxnumf" => Kind::Max,
+            "arith.minimumf" | "arith.minnumf" => Kind::Min,
+            "arith.negf" => Kind::Neg,
+            "math.absf" => Kind::Abs,
+            "math.exp" => Kind::Exp,
+            "math.log" => Kind::Log,
+            "math.tanh" => Kind::Tanh,
+            "math.sqrt" => Kind::Sqrt,
+            "math.rsqrt" => Kind::Rsqrt,
+            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => Kind::Identity,
+            "arith.select" => Kind::Select,
+            "arith.cmpf" => {
+                let predicate = attribute(&inner, "predicate")
+                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+                    .map(|attribute| attribute.value())
+                    .ok_or_else(|| malformed(op, "cmpf without a predicate"))?;
+                Kind::Compare(predicate as u8)
+            }
+            "arith.constant" => {
+                let value = cim_ir::query::float_attribute(&inner, "value")
+                    .or_else(|| cim_ir::query::int_attribute(&inner, "value").map(|v| v as f64))
+                    .ok_or_else(|| malformed(op, "body constant is not a scalar"))?;
+                Kind::Constant(value)
+            }
+            other => {
+                return Err(InterpError::Unsupported(format!(
+                    "{other} (in a linalg.generic body)"
+                )));
+            }
+        };
+        let result: Value = inner
+            .result(0)
+            .map_err(|_| malformed(op, "body op without result"))?
+            .into();
+        slots.insert(key(result), Source::Temporary(instructions.len()));
+        instructions.push(Instruction { kind, sources });
+        body_op = inner.next_in_block();
+    }
+    Err(malformed(op, "body without linalg.yield"))
+}
+
+/// arith.cmpf predicates (MLIR's numbering); unordered ones treat NaN as true.
+fn compare(predicate: u8, a: f64, b: f64) -> bool {
+    let unordered = a.is_nan() || b.is_nan();
+    match predicate {
+        0 => false,
+        1 => a == b,
+        2 => a > b,
+        3 => a >= b,
+        4 => a < b,
+        5 => a <= b,
+        6 => !unordered && a != b,
+        7 => !unordered,
+        8 => unordered || a == b,
+        9 => unordered || a > b,
+        10 => unordered || a >= b,
+        11 => unordered || a < b,
+        12 => unordered || a <= b,
+        13 => unordered || a != b,
+        14 => unordered,
+        _ => true,
+    }
+}
+
+fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
+    temporaries.clear();
+    for instruction in instructions {
+        let read = |source: &Source, temporaries: &Vec<f64>| match *source {
+            Source::Argument(index) => arguments[index],
+            Source::Outer(value) => value,
+            Source::Temporary(index) => temporaries[index],
+        };
+        let arg = |index: usize| read(&instruction.sources[index], temporaries);
+        let value = match instruction.kind {
+            Kind::Add => arg(0) + arg(1),
+            Kind::Sub => arg(0) - arg(1),
+            Kind::Mul => arg(0) * arg(1),
+            Kind::Div => arg(0) / arg(1),
+            // maximumf/minimumf propagate NaN.
+            Kind::Max => {
+                if arg(0).is_nan() || arg(1).is_nan() {
+                    f64::NAN
+                } else {
+                    arg(0).max(arg(1))
+                }
+            }
+            Kind::Min => {
+                if arg(0).is_nan() || arg(1).is_nan() {
+                    f64::NAN
+                } else {
+                    arg(0).min(arg(1))
+                }
+            }
+            Kind::Neg => -arg(0),
+            Kind::Abs => arg(0).abs(),
+            Kind::Exp => arg(0).exp(),
+            Kind::Log => arg(0).ln(),
+            Kind::Tanh => arg(0).tanh(),
+            Kind::Sqrt => arg(0).sqrt(),
+            Kind::Rsqrt => 1.0 / arg(0).sqrt(),
+            Kind::Identity => arg(0),
+            Kind::Constant(value) => value,
+            Kind::Compare(predicate) => f64::from(u8::from(compare(predicate, arg(0), arg(1)))),
+            Kind::Select => {
+                if arg(0) != 0.0 {
+                    arg(1)
+                } else {
+                    arg(2)
+                }
+            }
+        };
+        temporaries.push(value);
+    }
+}
+
+/// Runs a `linalg.generic` on tensors.
+pub fn run(
+    op: &OperationRef,
+    env: &HashMap<usize, RtValue>,
+    operands: Vec<ArrayD<f64>>,
+) -> Result<Vec<RtValue>, InterpError> {
+    let segments = i64_array_attribute(op, "operandSegmentSizes")
+        .or_else(|| {
+            // operandSegmentSizes is an i32 array.
+            attribute(op, "operandSegmentSizes").and_then(|a| {
+                let text = a.to_string();
+                let list = text.strip_prefix("array<i32: ")?.strip_suffix('>')?;
+                list.split(',').map(|v| v.trim().parse().ok()).collect()
+            })
+        })
+        .ok_or_else(|| malformed(op, "no operandSegmentSizes"))?;
+    let inputs = segments.first().copied().unwrap_or(0) as usize;
+    let maps = ArrayAttribute::try_from(
+        attribute(op, "indexing_maps").ok_or_else(|| malformed(op, "no indexing_maps"))?,
+    )
+    .map_err(|_| malformed(op, "indexing_maps is not an array"))?;
+    let mut parsed = Vec::new();
+    for index in 0..maps.len() {
+        let text = maps
+            .element(index)
+            .map_err(|_| malformed(op, "map"))?
+            .to_string();
+        parsed.push(
+            parse_map(&text)
+                .ok_or_else(|| malformed(op, format!("unsupported indexing map {text}")))?,
+        );
+    }
+    if parsed.len() != operands.len() {
+        return Err(malformed(op, "one indexing map per operand expected"));
+    }
+    let dims = parsed.first().map_or(0, |(count, _)| *count);
+    let mut bounds = vec![None; dims];
+    for ((_, results), operand) in parsed.iter().zip(&operands) {
+        if results.len() != operand.ndim() {
+            return Err(malformed(
+                op,
+                "an indexing map's results differ from its operand's rank",
+            ));
+        }
+        for (axis, result) in results.iter().enumerate() {
+            if let MapResult::Dim(dim) = result {
+                let size = operand.shape()[axis];
+                match bounds[*dim] {
+                    None => bounds[*dim] = Some(size),
+                    Some(known) if known != size => {
+                        return Err(malformed(op, format!("d{dim} is {known} and {size}")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let bounds: Vec<usize> = bounds.into_iter().map(|b| b.unwrap_or(1)).collect();
+    let (instructions, yields) = compile(op, env)?;
+    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
+    let mut arguments = vec![0.0; operands.len()];
+    let mut temporaries = Vec::with_capacity(instructions.len());
+    let total: usize = bounds.iter().product();
+    let mut point = vec![0usize; dims];
+    let mut index = vec![0usize; 8];
+    for _ in 0..total {
+        for (slot, ((_, results), operand)) in parsed.iter().zip(&operands).enumerate() {
+            index.resize(results.len(), 0);
+            for (axis, result) in results.iter().enumerate() {
+                index[axis] = match result {
+                    MapResult::Dim(dim) => point[*dim],
+                    MapResult::Const(value) => *value,
+                };
+            }
+            arguments[slot] = if slot >= inputs {
+                outputs[slot - inputs][IxDyn(&index)]
+            } else {
+                operand[IxDyn(&index)]
+            };
+        }
+        evaluate(&instructions, &arguments, &mut temporaries);
+        for (output, source) in yields.iter().enumerate() {
+            let value = match *source {
+                Source::Argument(i) => arguments[i],
+                Source::Outer(value) => value,
+                Source::Temporary(i) => temporaries[i],
+            };
+            let (_, results) = &parsed[inputs + output];
+            let index: Vec<usize> = results
+                .iter()
+                .map(|result| match result {
+                    MapResult::Dim(dim) => point[*dim],
+                    MapResult::Const(value) => *value,
+                })
+                .collect();
+            outputs[output][IxDyn(&index)] = value;
+        }
+        // Next point, last dimension fastest.
+        for dim in (0..dims).rev() {
+            point[dim] += 1;
+            if point[dim] < bounds[dim] {
+                break;
+            }
+            point[dim] = 0;
+        }
+    }
+    Ok(outputs.into_iter().map(RtValue::Tensor).collect())
+}
