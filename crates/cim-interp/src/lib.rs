@@ -13,7 +13,7 @@
 //! `cim` op. Anything else is an error that names the op.
 
 use cim_ir::{
-    attributes::Window,
+    attributes::{Converter, Window},
     build::read_dense_f32,
     dialect::ops,
     query::{
@@ -89,10 +89,40 @@ fn malformed(op: &OperationRef, message: impl Into<String>) -> InterpError {
     }
 }
 
+/// How faithfully `cim.mvm` is executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fidelity {
+    /// The exact semantics: converters are ideal.
+    #[default]
+    Exact,
+    /// Inputs go through the MVM's DAC (clipped to its range, rounded to its levels)
+    /// and results through its ADC. The ADC converts the MVM's result; conversion of
+    /// each bit plane of a bit-serial input is modelled by the simulator's full
+    /// fidelity, not here.
+    Quantized,
+}
+
+/// Called after every `cim.mvm` with the op's [`mvm_key`], its input (before the
+/// DAC) and its result (before the ADC): calibration watches ranges through it.
+pub type MvmObserver<'o> = &'o mut dyn FnMut(usize, &ArrayD<f64>, &ArrayD<f64>);
+
+/// Identifies an MVM operation for the life of its module.
+pub fn mvm_key(op: &OperationRef) -> usize {
+    op.to_raw().ptr as usize
+}
+
+/// Rounds `value` to the nearest of the 2^bits levels spanning [lo, hi], clipping.
+pub fn quantize(value: f64, bits: i64, lo: f64, hi: f64) -> f64 {
+    let steps = ((1u64 << bits.clamp(1, 62)) - 1) as f64;
+    let step = (hi - lo) / steps;
+    lo + ((value.clamp(lo, hi) - lo) / step).round() * step
+}
+
 /// A module ready to run: its arrays read once.
 pub struct Interpreter<'m, 'c> {
     module: &'m Module<'c>,
     arrays: HashMap<String, Array2<f64>>,
+    fidelity: Fidelity,
 }
 
 fn key(value: Value) -> usize {
@@ -127,7 +157,22 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .map_err(|error| malformed(&op, error.to_string()))?;
             arrays.insert(name, block);
         }
-        Ok(Self { module, arrays })
+        Ok(Self {
+            module,
+            arrays,
+            fidelity: Fidelity::Exact,
+        })
+    }
+
+    /// The programmed block of an array, by name.
+    pub fn array(&self, name: &str) -> Option<&Array2<f64>> {
+        self.arrays.get(name)
+    }
+
+    /// The same interpreter at another fidelity.
+    pub fn with_fidelity(mut self, fidelity: Fidelity) -> Self {
+        self.fidelity = fidelity;
+        self
     }
 
     /// Runs `@function` on `inputs` and returns its results.
@@ -135,6 +180,16 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         &self,
         function: &str,
         inputs: &[ArrayD<f64>],
+    ) -> Result<Vec<ArrayD<f64>>, InterpError> {
+        self.run_observed(function, inputs, &mut |_, _, _| {})
+    }
+
+    /// [`run`](Self::run), calling `observer` after every `cim.mvm`.
+    pub fn run_observed(
+        &self,
+        function: &str,
+        inputs: &[ArrayD<f64>],
+        observer: MvmObserver,
     ) -> Result<Vec<ArrayD<f64>>, InterpError> {
         let func = operations(self.module.body())
             .find(|op| {
@@ -182,7 +237,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .map(|value| tensor(&env, &op, value))
                     .collect();
             }
-            let results = self.step(&op, &env)?;
+            let results = self.step(&op, &env, observer)?;
             for (index, result) in results.into_iter().enumerate() {
                 let value: Value = op
                     .result(index)
@@ -200,6 +255,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         &self,
         op: &OperationRef,
         env: &HashMap<usize, RtValue>,
+        observer: MvmObserver,
     ) -> Result<Vec<RtValue>, InterpError> {
         let operand = |index: usize| -> Result<ArrayD<f64>, InterpError> {
             tensor(
@@ -387,7 +443,21 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         }
                     }
                 }
-                one(matmul(op, &input, &block)?)
+                let converter = |name: &str| attribute(op, name).and_then(Converter::read);
+                let driven = match (self.fidelity, converter("dac")) {
+                    (Fidelity::Quantized, Some(Converter::Dac { bits, lo, hi, .. })) => {
+                        input.mapv(|x| quantize(x, bits, lo, hi))
+                    }
+                    _ => input.clone(),
+                };
+                let output = matmul(op, &driven, &block)?;
+                observer(mvm_key(op), &input, &output);
+                match (self.fidelity, converter("adc")) {
+                    (Fidelity::Quantized, Some(Converter::Adc { bits, lo, hi })) => {
+                        one(output.mapv(|y| quantize(y, bits, lo, hi)))
+                    }
+                    _ => one(output),
+                }
             }
             ops::ACCUMULATE => {
                 let mut partials = all()?.into_iter();

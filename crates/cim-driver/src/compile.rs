@@ -1,0 +1,416 @@
+//! Compiling a model for a target, calibrating its converters, and the artifact.
+
+use crate::{DriverError, npy};
+use cim_interp::{Fidelity, Interpreter, mvm_key};
+use cim_ir::{
+    CimContext,
+    attributes::{Converter, DacMode, Window},
+    diagnostics::{Diagnostic, DiagnosticSink},
+    dialect::ops,
+    query::{attribute, context_of, op_name, string_attribute},
+    source::parse_module,
+};
+use cim_passes::pipeline::{self, Element, Pipeline, RunOptions};
+use cim_target::Target;
+use melior::ir::{
+    BlockLike, Module, OperationRef,
+    attribute::FlatSymbolRefAttribute,
+    operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
+};
+use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
+use std::{collections::HashMap, path::Path};
+
+/// Choices of `cimc compile`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompileOptions {
+    /// The target as given (preset name or file path).
+    pub target: String,
+    /// `differential` or `offset`.
+    pub encoding: String,
+    /// Bits of each quantized weight magnitude.
+    pub weight_bits: u32,
+    /// Input resolution.
+    pub input_bits: u32,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            target: "ideal".into(),
+            encoding: "differential".into(),
+            weight_bits: 8,
+            input_bits: 8,
+        }
+    }
+}
+
+/// The mapping pipeline for `target`: lower tosa, mark analog contractions, tile to
+/// the target's arrays, split signs, slice bits into its cells (unless `sliced` is
+/// false: the exact program keeps analog cells), place, clean up.
+pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool) -> String {
+    let dac_bits = match target.dac.mode {
+        cim_target::DacMode::BitSerial => 1,
+        cim_target::DacMode::MultiLevel => options.input_bits,
+    };
+    let [lo, hi] = target.dac.input_range;
+    let slice = if sliced {
+        format!(
+            "cim-bitslice{{weight-bits={} cell-bits={} input-bits={} dac-bits={dac_bits} input-min={lo:?} input-max={hi:?}}},",
+            options.weight_bits, target.array.cell_bits, options.input_bits
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
+         convert-linalg-to-cim,cim-tile{{rows={} cols={}}},cim-split-weights{{encoding={}}},{slice}\
+         cim-place{{target={}}},cim-dce,canonicalize,cse)",
+        target.array.rows, target.array.cols, options.encoding, options.target
+    )
+}
+
+fn render(diagnostics: &[Diagnostic], path: &str, source: &str) -> String {
+    let lookup = |name: &str| (name == path).then(|| source.to_owned());
+    diagnostics.iter().map(|d| d.render(&lookup)).collect()
+}
+
+/// Parses an input model file. ONNX is recognised and refused with a clear message
+/// until the ONNX frontend exists.
+pub fn parse_model<'c>(
+    cim: &'c CimContext,
+    path: &Path,
+) -> Result<(Module<'c>, String), DriverError> {
+    let name = path.display().to_string();
+    if path.extension().is_some_and(|ext| ext == "onnx") {
+        return Err(DriverError::Unsupported {
+            path: name,
+            message: "ONNX import is not available yet: give the model as MLIR (linalg or tosa on \
+                      tensors, e.g. from torch-mlir)"
+                .into(),
+        });
+    }
+    let source = std::fs::read_to_string(path).map_err(|error| DriverError::File {
+        path: name.clone(),
+        message: error.to_string(),
+    })?;
+    let sink = DiagnosticSink::attach(cim.context());
+    let module = parse_module(cim.context(), &source, &name);
+    let verified = module.as_ref().is_some_and(|module| {
+        module.as_operation().verify() && cim_passes::verify::verify(module.as_operation()).is_ok()
+    });
+    match module {
+        Some(module) if verified => Ok((module, source)),
+        _ => Err(DriverError::Input {
+            diagnostics: render(&sink.take(), &name, &source),
+            path: name,
+        }),
+    }
+}
+
+/// Runs the mapping pipeline on `module` (see [`mapping_pipeline`]); `after_step`
+/// sees the module after each step (for `--emit-mlir-after-each-pass`).
+pub fn map(
+    cim: &CimContext,
+    module: &mut Module,
+    options: &CompileOptions,
+    target: &Target,
+    sliced: bool,
+    after_step: impl FnMut(&Element, &Module),
+) -> Result<(), DriverError> {
+    let text = mapping_pipeline(options, target, sliced);
+    let pipeline = Pipeline::parse(&text).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let sink = DiagnosticSink::attach(cim.context());
+    pipeline::run(
+        cim.context(),
+        module,
+        &pipeline,
+        &RunOptions { verify_each: true },
+        after_step,
+    )
+    .map_err(|error| {
+        let step = match &error {
+            pipeline::RunError::Failed { step } => step.clone(),
+            other => other.to_string(),
+        };
+        DriverError::Pipeline {
+            step,
+            diagnostics: render(&sink.take(), "", ""),
+        }
+    })
+}
+
+/// The `cim.mvm` operations of a module, in order.
+fn mvms<'c, 'a>(module: &'a Module<'c>) -> Vec<OperationRef<'c, 'a>> {
+    let mut found = Vec::new();
+    module.as_operation().walk(WalkOrder::PreOrder, |op| {
+        if op_name(&op) == ops::MVM {
+            found.push(op.to_raw());
+        }
+        WalkResult::Advance
+    });
+    // SAFETY: collected from the module just above, which outlives the references.
+    found
+        .into_iter()
+        .map(|raw| unsafe { OperationRef::from_raw(raw) })
+        .collect()
+}
+
+fn set_converter(op: OperationRef, name: &str, converter: Converter) {
+    let attribute = converter.build(context_of(&op));
+    // SAFETY: the op is live; nothing else refers to it while its attribute changes.
+    let mut op = unsafe { OperationRefMut::from_raw(op.to_raw()) };
+    op.set_attribute(name, attribute);
+}
+
+/// Gives every MVM an ADC of `bits` whose range is the full scale of its block for
+/// its DAC's input range: no column current can clip.
+pub fn set_full_scale_adcs(module: &Module, bits: u32) -> Result<(), DriverError> {
+    let interpreter =
+        Interpreter::new(module).map_err(|error| DriverError::Run(error.to_string()))?;
+    for op in mvms(module) {
+        let Some(Converter::Dac { lo, hi, .. }) = attribute(&op, "dac").and_then(Converter::read)
+        else {
+            continue;
+        };
+        let array = attribute(&op, "array")
+            .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
+            .map(|s| s.value().to_owned())
+            .unwrap_or_default();
+        let window = attribute(&op, "window")
+            .and_then(Window::read)
+            .unwrap_or(Window { row: 0, col: 0 });
+        let Some(weights) = interpreter.array(&array) else {
+            continue;
+        };
+        let (mut low, mut high) = (0.0f64, 0.0f64);
+        for col in window.col as usize..weights.ncols() {
+            let column = weights.column(col);
+            let rows = column.iter().skip(window.row as usize);
+            let (min, max) = rows.fold((0.0, 0.0), |(min, max), &w| {
+                let (a, b) = (lo * w, hi * w);
+                (min + a.min(b), max + a.max(b))
+            });
+            low = low.min(min);
+            high = high.max(max);
+        }
+        if high <= low {
+            high = low + 1.0;
+        }
+        set_converter(
+            op,
+            "adc",
+            Converter::Adc {
+                bits: i64::from(bits),
+                lo: low,
+                hi: high,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// What calibration saw at one MVM.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
+    input: (f64, f64),
+    output: (f64, f64),
+}
+
+/// Calibrates every MVM's converters on `data` (the first function's inputs): the DAC
+/// range becomes the observed input range (including 0), the ADC range the observed
+/// result range, at the target's resolutions.
+pub fn calibrate(
+    module: &Module,
+    function: &str,
+    data: &ArrayD<f64>,
+    target: &Target,
+) -> Result<usize, DriverError> {
+    let interpreter =
+        Interpreter::new(module).map_err(|error| DriverError::Run(error.to_string()))?;
+    let mut seen: HashMap<usize, Seen> = HashMap::new();
+    let range = |values: &ArrayD<f64>| {
+        values
+            .iter()
+            .fold((0.0f64, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    };
+    interpreter
+        .run_observed(
+            function,
+            std::slice::from_ref(data),
+            &mut |key, input, output| {
+                let entry = seen.entry(key).or_default();
+                let (i, o) = (range(input), range(output));
+                entry.input = (entry.input.0.min(i.0), entry.input.1.max(i.1));
+                entry.output = (entry.output.0.min(o.0), entry.output.1.max(o.1));
+            },
+        )
+        .map_err(|error| DriverError::Run(format!("calibration run failed: {error}")))?;
+    let widen = |(lo, hi): (f64, f64)| if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
+    let mut calibrated = 0;
+    for op in mvms(module) {
+        let Some(observed) = seen.get(&mvm_key(&op)) else {
+            continue;
+        };
+        let (mode, bits) = match attribute(&op, "dac").and_then(Converter::read) {
+            Some(Converter::Dac { mode, bits, .. }) => (mode, bits),
+            _ => (DacMode::MultiLevel, i64::from(target.dac.bits)),
+        };
+        let (lo, hi) = widen(observed.input);
+        set_converter(op, "dac", Converter::Dac { bits, mode, lo, hi });
+        let (lo, hi) = widen(observed.output);
+        set_converter(
+            op,
+            "adc",
+            Converter::Adc {
+                bits: i64::from(target.adc.bits),
+                lo,
+                hi,
+            },
+        );
+        calibrated += 1;
+    }
+    Ok(calibrated)
+}
+
+/// `manifest.json` of an artifact.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Artifact format version.
+    pub format: u32,
+    /// The cim version that wrote it.
+    pub cim_version: String,
+    /// The model file compiled.
+    pub model: String,
+    /// The function that runs.
+    pub function: String,
+    /// The target's name.
+    pub target_name: String,
+    /// How it was compiled.
+    pub options: CompileOptions,
+    /// Whether converter ranges were calibrated on data (else full scale).
+    pub calibrated: bool,
+}
+
+/// The current artifact format.
+pub const ARTIFACT_FORMAT: u32 = 1;
+
+/// The first public function of a module (the entry point).
+pub fn entry_function(module: &Module) -> Option<String> {
+    let first = module.body().first_operation();
+    std::iter::successors(first, |op| op.next_in_block())
+        .filter(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
+        .find_map(|op| string_attribute(&op, "sym_name"))
+}
+
+/// The programs of an artifact, as MLIR text.
+pub struct Programs {
+    /// The model before mapping: the digital float reference.
+    pub float: String,
+    /// Mapped with analog (unquantized) cells: what ideal devices compute.
+    pub exact: String,
+    /// Mapped, bit-sliced and with its converters: what is programmed.
+    pub mapped: String,
+}
+
+/// Writes an artifact directory.
+pub fn write_artifact(
+    dir: &Path,
+    manifest: &Manifest,
+    programs: &Programs,
+) -> Result<(), DriverError> {
+    let file = |name: &str| dir.join(name);
+    let error = |path: &Path, message: String| DriverError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| error(dir, e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(manifest).map_err(|e| DriverError::Run(e.to_string()))?;
+    let files = [
+        ("manifest.json", json.as_str()),
+        ("float.mlir", programs.float.as_str()),
+        ("exact.mlir", programs.exact.as_str()),
+        ("mapped.mlir", programs.mapped.as_str()),
+    ];
+    for (name, text) in files {
+        std::fs::write(file(name), text).map_err(|e| error(&file(name), e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A loaded artifact: its manifest and programs.
+pub struct Artifact<'c> {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The model before mapping (digital reference).
+    pub float: Module<'c>,
+    /// Mapped with analog cells (exact fidelity).
+    pub exact: Module<'c>,
+    /// Mapped and bit-sliced (quantized fidelity; the report).
+    pub mapped: Module<'c>,
+}
+
+/// Reads an artifact directory written by [`write_artifact`].
+pub fn read_artifact<'c>(cim: &'c CimContext, dir: &Path) -> Result<Artifact<'c>, DriverError> {
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|error| DriverError::File {
+        path: manifest_path.display().to_string(),
+        message: format!("{error}: is this a directory written by `cimc compile`?"),
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|error| DriverError::File {
+        path: manifest_path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    if manifest.format != ARTIFACT_FORMAT {
+        return Err(DriverError::File {
+            path: manifest_path.display().to_string(),
+            message: format!(
+                "artifact format {} is not {ARTIFACT_FORMAT}: recompile with this cimc",
+                manifest.format
+            ),
+        });
+    }
+    let (float, _) = parse_model(cim, &dir.join("float.mlir"))?;
+    let (exact, _) = parse_model(cim, &dir.join("exact.mlir"))?;
+    let (mapped, _) = parse_model(cim, &dir.join("mapped.mlir"))?;
+    Ok(Artifact {
+        manifest,
+        float,
+        exact,
+        mapped,
+    })
+}
+
+/// Runs the artifact's function on `inputs`: the float model (`None`), the exact
+/// program, or the programmed one through its converters.
+pub fn run_artifact(
+    artifact: &Artifact,
+    inputs: &[ArrayD<f64>],
+    fidelity: Option<Fidelity>,
+) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    let module = match fidelity {
+        None => &artifact.float,
+        Some(Fidelity::Exact) => &artifact.exact,
+        Some(Fidelity::Quantized) => &artifact.mapped,
+    };
+    let interpreter = Interpreter::new(module)
+        .map_err(|error| DriverError::Run(error.to_string()))?
+        .with_fidelity(fidelity.unwrap_or_default());
+    interpreter
+        .run(&artifact.manifest.function, inputs)
+        .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
+}
+
+/// Reads `.npy` inputs.
+pub fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    paths
+        .iter()
+        .map(|path| {
+            npy::read(path).map_err(|error| DriverError::File {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,235 @@
+//! End-to-end tests of `cimc` on the digits MLP fixture (trained with scikit-learn;
+//! tools/fixtures/make_fixtures.py): compile, run, eval and report, as a user runs
+//! them. This binary runs the tools as processes and links no MLIR.
+
+use ndarray::{ArrayD, Axis};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cimc")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs cimc; returns (exit code, stdout, stderr).
+fn cimc(arguments: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_cimc"))
+        .args(arguments)
+        .current_dir(root())
+        .output()
+        .expect("cimc runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn compile(name: &str, extra: &[&str]) -> PathBuf {
+    let artifact = scratch(name).join("artifact");
+    let model = fixture("digits-mlp.mlir");
+    let mut arguments = vec!["compile", model.as_str(), "-o", artifact.to_str().unwrap()];
+    arguments.extend_from_slice(extra);
+    let (code, stdout, stderr) = cimc(&arguments);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    artifact
+}
+
+fn run(artifact: &Path, fidelity: &str) -> ArrayD<f64> {
+    let output = artifact.parent().unwrap().join(format!("{fidelity}.npy"));
+    let (code, stdout, stderr) = cimc(&[
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        &fixture("digits-test-x.npy"),
+        "--output",
+        output.to_str().unwrap(),
+        "--fidelity",
+        fidelity,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    cim_npy::read(&output).unwrap()
+}
+
+fn argmax(row: ndarray::ArrayViewD<f64>) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+}
+
+#[test]
+fn exact_fidelity_reproduces_onnxruntime() {
+    let artifact = compile("exact", &[]);
+    let reference = cim_npy::read(fixture("digits-mlp-logits.npy").as_ref()).unwrap();
+    for fidelity in ["float", "exact"] {
+        let logits = run(&artifact, fidelity);
+        assert_eq!(logits.shape(), reference.shape());
+        for (row, (ours, theirs)) in logits
+            .axis_iter(Axis(0))
+            .zip(reference.axis_iter(Axis(0)))
+            .enumerate()
+        {
+            for (a, b) in ours.iter().zip(theirs.iter()) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "{fidelity} row {row}: {a} vs onnxruntime {b}"
+                );
+            }
+            assert_eq!(
+                argmax(ours.view()),
+                argmax(theirs.view()),
+                "{fidelity} row {row}: top-1 differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn calibrated_quantized_fidelity_stays_within_one_percent() {
+    let artifact = compile(
+        "quantized",
+        &["--calibration", &fixture("digits-calib-x.npy")],
+    );
+    let (code, stdout, stderr) = cimc(&[
+        "eval",
+        artifact.to_str().unwrap(),
+        "--data",
+        &fixture("digits-test-x.npy"),
+        "--labels",
+        &fixture("digits-test-y.npy"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let accuracy = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["fidelity"] == name)
+            .and_then(|row| row["accuracy"].as_f64())
+            .unwrap()
+    };
+    assert!(accuracy("float") > 0.95, "the fixture is a trained model");
+    assert_eq!(accuracy("exact"), accuracy("float"));
+    assert!(
+        accuracy("float") - accuracy("quantized") <= 0.01,
+        "8-bit DAC/ADC, 8-bit weights: {} vs float {}",
+        accuracy("quantized"),
+        accuracy("float")
+    );
+}
+
+#[test]
+fn report_shows_the_mapping() {
+    let artifact = compile("report", &["--weight-bits", "4"]);
+    let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+    let (code, text, _) = cimc(&["report", artifact.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("main_mm0") && text.contains("total: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let artifact = compile("errors", &[]);
+    let artifact = artifact.to_str().unwrap();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "compile",
+                "tests/fixtures/digits-mlp.onnx",
+                "-o",
+                "/dev/null",
+            ],
+            1,
+            "ONNX import is not available yet",
+        ),
+        (
+            &["compile", "no/such/model.mlir", "-o", "/dev/null"],
+            1,
+            "no/such/model.mlir: No such file",
+        ),
+        (
+            &[
+                "compile",
+                "tests/fixtures/digits-mlp.mlir",
+                "--target",
+                "nope",
+                "-o",
+                "/dev/null",
+            ],
+            2,
+            "unknown target 'nope'",
+        ),
+        (
+            &[
+                "run",
+                artifact,
+                "--input",
+                "tests/fixtures/digits-test-y.npy",
+                "--output",
+                "/dev/null",
+            ],
+            1,
+            "argument 0: shape [540] does not fit tensor<?x64xf32>",
+        ),
+        (
+            &[
+                "eval",
+                artifact,
+                "--data",
+                "tests/fixtures/digits-test-x.npy",
+                "--labels",
+                "tests/fixtures/digits-calib-x.npy",
+            ],
+            2,
+            "give one integer label per input",
+        ),
+        (&["report", "tests/fixtures"], 1, "manifest.json"),
+        (
+            &[
+                "run",
+                artifact,
+                "--input",
+                "README.md",
+                "--output",
+                "/dev/null",
+            ],
+            1,
+            "not a .npy file",
+        ),
+    ];
+    for (arguments, expected_code, message) in cases {
+        let (code, _, stderr) = cimc(arguments);
+        assert_eq!(code, *expected_code, "{arguments:?}: {stderr}");
+        assert!(
+            stderr.starts_with("cimc: error: ") && stderr.contains(message),
+            "{arguments:?}: {stderr}"
+        );
+    }
+}
