@@ -44,8 +44,12 @@ fn cimc(arguments: &[&str]) -> (i32, String, String) {
 }
 
 fn compile(name: &str, extra: &[&str]) -> PathBuf {
+    compile_model("digits-mlp.mlir", name, extra)
+}
+
+fn compile_model(file: &str, name: &str, extra: &[&str]) -> PathBuf {
     let artifact = scratch(name).join("artifact");
-    let model = fixture("digits-mlp.mlir");
+    let model = fixture(file);
     let mut arguments = vec!["compile", model.as_str(), "-o", artifact.to_str().unwrap()];
     arguments.extend_from_slice(extra);
     let (code, stdout, stderr) = cimc(&arguments);
@@ -78,11 +82,17 @@ fn argmax(row: ndarray::ArrayViewD<f64>) -> usize {
         .0
 }
 
+/// The same network given as MLIR (linalg, as torch-mlir writes it) and as ONNX.
 #[test]
 fn exact_fidelity_reproduces_onnxruntime() {
-    let artifact = compile("exact", &[]);
     let reference = cim_npy::read(fixture("digits-mlp-logits.npy").as_ref()).unwrap();
-    for fidelity in ["float", "exact"] {
+    for (model, fidelity) in [
+        ("digits-mlp.mlir", "float"),
+        ("digits-mlp.mlir", "exact"),
+        ("digits-mlp.onnx", "float"),
+        ("digits-mlp.onnx", "exact"),
+    ] {
+        let artifact = compile_model(model, &format!("{model}-{fidelity}"), &[]);
         let logits = run(&artifact, fidelity);
         assert_eq!(logits.shape(), reference.shape());
         for (row, (ours, theirs)) in logits
@@ -159,16 +169,6 @@ fn bad_input_gets_clear_errors() {
     let artifact = compile("errors", &[]);
     let artifact = artifact.to_str().unwrap();
     let cases: &[(&[&str], i32, &str)] = &[
-        (
-            &[
-                "compile",
-                "tests/fixtures/digits-mlp.onnx",
-                "-o",
-                "/dev/null",
-            ],
-            1,
-            "ONNX import is not available yet",
-        ),
         (
             &["compile", "no/such/model.mlir", "-o", "/dev/null"],
             1,

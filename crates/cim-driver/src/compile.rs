@@ -75,25 +75,24 @@ fn render(diagnostics: &[Diagnostic], path: &str, source: &str) -> String {
     diagnostics.iter().map(|d| d.render(&lookup)).collect()
 }
 
-/// Parses an input model file. ONNX is recognised and refused with a clear message
-/// until the ONNX frontend exists.
+/// Parses an input model file: MLIR, or ONNX through the ONNX frontend.
 pub fn parse_model<'c>(
     cim: &'c CimContext,
     path: &Path,
 ) -> Result<(Module<'c>, String), DriverError> {
-    let name = path.display().to_string();
-    if path.extension().is_some_and(|ext| ext == "onnx") {
-        return Err(DriverError::Unsupported {
-            path: name,
-            message: "ONNX import is not available yet: give the model as MLIR (linalg or tosa on \
-                      tensors, e.g. from torch-mlir)"
-                .into(),
-        });
-    }
-    let source = std::fs::read_to_string(path).map_err(|error| DriverError::File {
-        path: name.clone(),
-        message: error.to_string(),
-    })?;
+    let mut name = path.display().to_string();
+    let source = if path.extension().is_some_and(|ext| ext == "onnx") {
+        let text =
+            cim_onnx::import_file(path).map_err(|error| DriverError::Import(error.to_string()))?;
+        // Diagnostics then point into the imported MLIR, which is named as such.
+        name.push_str(" (imported as MLIR)");
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|error| DriverError::File {
+            path: name.clone(),
+            message: error.to_string(),
+        })?
+    };
     let sink = DiagnosticSink::attach(cim.context());
     let module = parse_module(cim.context(), &source, &name);
     let verified = module.as_ref().is_some_and(|module| {

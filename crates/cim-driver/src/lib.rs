@@ -49,6 +49,9 @@ pub enum DriverError {
         /// What is not supported and what to do.
         message: String,
     },
+    /// The ONNX frontend refused the model (the message names file and node).
+    #[error("{0}")]
+    Import(String),
     /// Running the model failed.
     #[error("{0}")]
     Run(String),

@@ -6,7 +6,8 @@
 //! function computes.
 //!
 //! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
-//! `tensor.extract_slice` (unit strides), `tensor.empty`, `linalg.fill`,
+//! `tensor.extract_slice` (unit strides), `tensor.empty`, `tensor.collapse_shape`,
+//! `tensor.expand_shape`, `linalg.fill`,
 //! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`,
 //! `linalg.generic` (indexing maps of dimensions and constants; arith and math bodies),
 //! and every
@@ -312,6 +313,25 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             "tensor.empty" => {
                 let shape = result_dims(op, env, 0)?;
                 one(ArrayD::zeros(IxDyn(&shape)))
+            }
+            "tensor.collapse_shape" | "tensor.expand_shape" => {
+                // Both keep the row-major order of the elements: a reshape.
+                let source = operand(0)?;
+                let shape = TensorShape::of_value(
+                    op.result(0).map_err(|_| malformed(op, "no result"))?.into(),
+                )
+                .ok_or_else(|| malformed(op, "result is not a ranked tensor"))?;
+                let known: usize = shape.dims.iter().flatten().map(|&d| d as usize).product();
+                let dims: Vec<usize> = shape
+                    .dims
+                    .iter()
+                    .map(|dim| dim.map_or(source.len() / known.max(1), |d| d as usize))
+                    .collect();
+                one(source
+                    .as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order(IxDyn(&dims))
+                    .map_err(|error| malformed(op, error.to_string()))?)
             }
             "tensor.extract_slice" => {
                 let source = operand(0)?;

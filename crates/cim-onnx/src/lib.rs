@@ -1,0 +1,901 @@
+#![warn(missing_docs)]
+//! The ONNX frontend: an ONNX model becomes an MLIR module in upstream dialects on
+//! tensors (`linalg`, `tensor`, `arith`, `math`), which `cimc` then maps.
+//!
+//! Parsing is tract-onnx's (the protobuf model). Each supported node is written as
+//! linalg: weight-stationary `Gemm` / `MatMul` as `linalg.matmul` with the constant
+//! weight (which `convert-linalg-to-cim` makes analog), element-wise operators as
+//! `linalg.generic` with NumPy broadcasting, `Softmax` as reductions. Opsets 13 to 18
+//! are accepted. A node that is not supported is an error naming the node, its
+//! operator, the opset and what to do.
+//!
+//! Supported now: Gemm, MatMul (2-D input), Add, Sub, Mul, Div, Relu, LeakyRelu,
+//! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Identity,
+//! Dropout (inference), Constant.
+
+use std::{collections::HashMap, path::Path};
+use thiserror::Error;
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, tensor_shape_proto::dimension,
+    type_proto,
+};
+use tract_onnx::tract_core::framework::Framework;
+
+/// Why a model could not be imported.
+#[derive(Debug, Error, PartialEq)]
+pub enum OnnxError {
+    /// The file could not be read or parsed as ONNX.
+    #[error("{file}: {message}")]
+    Read {
+        /// The model file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The opset is outside what the importer handles.
+    #[error(
+        "{file}: the model uses ONNX opset {opset}; cim imports opsets 13 to 18: re-export it with one of those (torch.onnx.export(..., opset_version=17))"
+    )]
+    Opset {
+        /// The model file.
+        file: String,
+        /// Its default-domain opset.
+        opset: i64,
+    },
+    /// A node the importer does not support.
+    #[error("{file}: node '{node}' ({op}, opset {opset}): {message}")]
+    Unsupported {
+        /// The model file.
+        file: String,
+        /// The node's name (or its first output when unnamed).
+        node: String,
+        /// The ONNX operator.
+        op: String,
+        /// The model's opset.
+        opset: i64,
+        /// What is not supported and what to do.
+        message: String,
+    },
+}
+
+/// Imports an ONNX file.
+pub fn import_file(path: &Path) -> Result<String, OnnxError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|error| OnnxError::Read {
+        file: file.clone(),
+        message: error.to_string(),
+    })?;
+    import_bytes(&bytes, &file)
+}
+
+/// Imports a serialized ONNX model; `file` names it in errors.
+pub fn import_bytes(bytes: &[u8], file: &str) -> Result<String, OnnxError> {
+    let model = tract_onnx::onnx()
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(|error| OnnxError::Read {
+            file: file.to_owned(),
+            message: format!("not an ONNX model: {error}"),
+        })?;
+    import_model(&model, file)
+}
+
+/// Imports a parsed ONNX model.
+pub fn import_model(model: &ModelProto, file: &str) -> Result<String, OnnxError> {
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|set| set.domain.is_empty() || set.domain == "ai.onnx")
+        .map_or(0, |set| set.version);
+    if !(13..=18).contains(&opset) {
+        return Err(OnnxError::Opset {
+            file: file.to_owned(),
+            opset,
+        });
+    }
+    let graph = model.graph.as_ref().ok_or_else(|| OnnxError::Read {
+        file: file.to_owned(),
+        message: "the model has no graph".into(),
+    })?;
+    let mut emitter = Emitter {
+        file: file.to_owned(),
+        opset,
+        ..Default::default()
+    };
+    emitter.graph(graph)?;
+    Ok(emitter.finish())
+}
+
+/// A value of the graph as MLIR sees it.
+#[derive(Clone, Debug)]
+struct Value {
+    ssa: String,
+    dims: Vec<Option<u64>>,
+    /// The data, when the value is a compile-time constant.
+    data: Option<Vec<f32>>,
+}
+
+#[derive(Default)]
+struct Emitter {
+    file: String,
+    opset: i64,
+    lines: Vec<String>,
+    counter: usize,
+    values: HashMap<String, Value>,
+    indices: HashMap<usize, String>,
+    signature: (Vec<String>, Vec<String>),
+    outputs: Vec<String>,
+}
+
+fn tensor_type(dims: &[Option<u64>]) -> String {
+    let mut text = String::from("tensor<");
+    for dim in dims {
+        match dim {
+            Some(size) => text.push_str(&format!("{size}x")),
+            None => text.push_str("?x"),
+        }
+    }
+    text.push_str("f32>");
+    text
+}
+
+/// An exact MLIR f32 literal.
+fn f32_literal(value: f32) -> String {
+    format!("0x{:08X}", value.to_bits())
+}
+
+fn dense(dims: &[u64], values: &[f32]) -> String {
+    let bytes: String = values
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let shape: Vec<Option<u64>> = dims.iter().copied().map(Some).collect();
+    format!("dense<\"0x{bytes}\"> : {}", tensor_type(&shape))
+}
+
+fn attribute<'n>(node: &'n NodeProto, name: &str) -> Option<&'n AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+/// The f32 values of a tensor proto (raw, float or double data).
+fn tensor_values(tensor: &TensorProto) -> Result<Vec<f32>, String> {
+    const FLOAT: i32 = 1;
+    const DOUBLE: i32 = 11;
+    const INT64: i32 = 7;
+    if !tensor.external_data.is_empty() {
+        return Err(format!(
+            "tensor '{}' has external data: save the model with its weights inside",
+            tensor.name
+        ));
+    }
+    match tensor.data_type {
+        FLOAT if !tensor.raw_data.is_empty() => Ok(tensor
+            .raw_data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()),
+        FLOAT => Ok(tensor.float_data.clone()),
+        DOUBLE if !tensor.raw_data.is_empty() => Ok(tensor
+            .raw_data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()),
+        DOUBLE => Ok(tensor.double_data.iter().map(|&v| v as f32).collect()),
+        INT64 if !tensor.raw_data.is_empty() => Ok(tensor
+            .raw_data
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()),
+        INT64 => Ok(tensor.int64_data.iter().map(|&v| v as f32).collect()),
+        other => Err(format!(
+            "tensor '{}' has data type {other}; only float, double and int64 constants are supported",
+            tensor.name
+        )),
+    }
+}
+
+impl Emitter {
+    fn fresh(&mut self) -> String {
+        self.counter += 1;
+        format!("%v{}", self.counter)
+    }
+
+    fn emit(&mut self, line: String) {
+        self.lines.push(format!("  {line}"));
+    }
+
+    fn unsupported(&self, node: &NodeProto, message: impl Into<String>) -> OnnxError {
+        OnnxError::Unsupported {
+            file: self.file.clone(),
+            node: if node.name.is_empty() {
+                node.output.first().cloned().unwrap_or_default()
+            } else {
+                node.name.clone()
+            },
+            op: node.op_type.clone(),
+            opset: self.opset,
+            message: message.into(),
+        }
+    }
+
+    fn index(&mut self, value: usize) -> String {
+        if let Some(name) = self.indices.get(&value) {
+            return name.clone();
+        }
+        let name = format!("%c{value}");
+        self.emit(format!("{name} = arith.constant {value} : index"));
+        self.indices.insert(value, name.clone());
+        name
+    }
+
+    /// `tensor.empty` of `dims`, reading each dynamic size from a source whose
+    /// right-aligned dimension is dynamic there.
+    fn empty(&mut self, dims: &[Option<u64>], sources: &[Value]) -> Result<String, String> {
+        let mut sizes = Vec::new();
+        for (position, dim) in dims.iter().enumerate() {
+            if dim.is_some() {
+                continue;
+            }
+            let found = sources.iter().find_map(|source| {
+                let offset = dims.len().checked_sub(source.dims.len())?;
+                let axis = position.checked_sub(offset)?;
+                source.dims[axis]
+                    .is_none()
+                    .then(|| (source.ssa.clone(), source.dims.clone(), axis))
+            });
+            let (ssa, source_dims, axis) =
+                found.ok_or("cannot tell the size of a dynamic dimension")?;
+            let index = self.index(axis);
+            let size = self.fresh();
+            self.emit(format!(
+                "{size} = tensor.dim {ssa}, {index} : {}",
+                tensor_type(&source_dims)
+            ));
+            sizes.push(size);
+        }
+        let empty = self.fresh();
+        self.emit(format!(
+            "{empty} = tensor.empty({}) : {}",
+            sizes.join(", "),
+            tensor_type(dims)
+        ));
+        Ok(empty)
+    }
+
+    fn constant(&mut self, dims: &[u64], values: &[f32]) -> Value {
+        let ssa = self.fresh();
+        self.emit(format!("{ssa} = arith.constant {}", dense(dims, values)));
+        Value {
+            ssa,
+            dims: dims.iter().copied().map(Some).collect(),
+            data: Some(values.to_vec()),
+        }
+    }
+
+    /// A `linalg.generic` applying `body` element-wise with NumPy broadcasting. The
+    /// body gets the scalar names of the inputs and returns its lines and result.
+    fn elementwise(
+        &mut self,
+        inputs: &[Value],
+        body: impl Fn(&[String], &mut dyn FnMut() -> String) -> (Vec<String>, String),
+    ) -> Result<Value, String> {
+        let rank = inputs.iter().map(|v| v.dims.len()).max().unwrap_or(0);
+        let mut dims = vec![Some(1u64); rank];
+        for input in inputs {
+            let offset = rank - input.dims.len();
+            for (axis, dim) in input.dims.iter().enumerate() {
+                let out = &mut dims[offset + axis];
+                *out = match (*out, *dim) {
+                    (Some(1), d) => d,
+                    (o, Some(1)) => o,
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(format!("shapes do not broadcast: {a} vs {b}"));
+                    }
+                    (Some(a), _) => Some(a),
+                    (None, d) => d.or(None),
+                };
+            }
+        }
+        let domain: Vec<String> = (0..rank).map(|d| format!("d{d}")).collect();
+        let map = |results: Vec<String>| {
+            format!(
+                "affine_map<({}) -> ({})>",
+                domain.join(", "),
+                results.join(", ")
+            )
+        };
+        let mut maps = Vec::new();
+        for input in inputs {
+            let offset = rank - input.dims.len();
+            let results = input
+                .dims
+                .iter()
+                .enumerate()
+                .map(|(axis, dim)| {
+                    if *dim == Some(1) && dims[offset + axis] != Some(1) {
+                        "0".to_owned()
+                    } else {
+                        format!("d{}", offset + axis)
+                    }
+                })
+                .collect();
+            maps.push(map(results));
+        }
+        maps.push(map(domain.clone()));
+        let empty = self.empty(&dims, inputs)?;
+        let result = self.fresh();
+        let arguments: Vec<String> = (0..inputs.len()).map(|i| format!("%in{i}")).collect();
+        let mut temporaries = 0;
+        let mut next = || {
+            temporaries += 1;
+            format!("%t{temporaries}")
+        };
+        let (lines, value) = body(&arguments, &mut next);
+        let types: Vec<String> = inputs.iter().map(|v| tensor_type(&v.dims)).collect();
+        let out_type = tensor_type(&dims);
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [{}], iterator_types = [{}]}} ins({} : {}) outs({empty} : {out_type}) {{",
+            maps.join(", "),
+            vec!["\"parallel\""; rank].join(", "),
+            inputs.iter().map(|v| v.ssa.as_str()).collect::<Vec<_>>().join(", "),
+            types.join(", ")
+        ));
+        let block_args: Vec<String> = arguments
+            .iter()
+            .map(|a| format!("{a}: f32"))
+            .chain(["%out: f32".to_owned()])
+            .collect();
+        self.lines
+            .push(format!("  ^bb0({}):", block_args.join(", ")));
+        for line in lines {
+            self.lines.push(format!("    {line}"));
+        }
+        self.lines.push(format!("    linalg.yield {value} : f32"));
+        self.lines.push(format!("  }} -> {out_type}"));
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
+    }
+
+    /// `input . weight` with a constant (k x n) weight, as linalg.matmul on a zero
+    /// accumulator: the form convert-linalg-to-cim makes analog.
+    fn matmul_constant(
+        &mut self,
+        input: &Value,
+        k: u64,
+        n: u64,
+        weight: &[f32],
+    ) -> Result<Value, String> {
+        let w = self.constant(&[k, n], weight);
+        let dims = vec![input.dims[0], Some(n)];
+        let empty = self.empty(&dims, std::slice::from_ref(input))?;
+        let zero = self.fresh();
+        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
+        let acc = self.fresh();
+        let out_type = tensor_type(&dims);
+        self.emit(format!(
+            "{acc} = linalg.fill ins({zero} : f32) outs({empty} : {out_type}) -> {out_type}"
+        ));
+        let result = self.fresh();
+        self.emit(format!(
+            "{result} = linalg.matmul ins({}, {} : {}, {}) outs({acc} : {out_type}) -> {out_type}",
+            input.ssa,
+            w.ssa,
+            tensor_type(&input.dims),
+            tensor_type(&w.dims)
+        ));
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
+    }
+
+    fn input(&self, node: &NodeProto, index: usize) -> Result<Value, OnnxError> {
+        let name = node
+            .input
+            .get(index)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| self.unsupported(node, format!("input {index} is missing")))?;
+        self.values.get(name).cloned().ok_or_else(|| {
+            self.unsupported(
+                node,
+                format!("input '{name}' is not defined before the node"),
+            )
+        })
+    }
+
+    fn optional_input(&self, node: &NodeProto, index: usize) -> Result<Option<Value>, OnnxError> {
+        match node.input.get(index) {
+            Some(name) if !name.is_empty() => self.input(node, index).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn define(&mut self, node: &NodeProto, value: Value) {
+        if let Some(name) = node.output.first() {
+            self.values.insert(name.clone(), value);
+        }
+    }
+
+    fn graph(&mut self, graph: &GraphProto) -> Result<(), OnnxError> {
+        for tensor in &graph.initializer {
+            let values = tensor_values(tensor).map_err(|message| OnnxError::Read {
+                file: self.file.clone(),
+                message,
+            })?;
+            let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
+            if values.len() as u64 != dims.iter().product::<u64>() {
+                return Err(OnnxError::Read {
+                    file: self.file.clone(),
+                    message: format!(
+                        "initializer '{}' holds {} values for shape {:?}",
+                        tensor.name,
+                        values.len(),
+                        dims
+                    ),
+                });
+            }
+            // Materialised on first use (see `use_constant`); record shape and data.
+            self.values.insert(
+                tensor.name.clone(),
+                Value {
+                    ssa: String::new(),
+                    dims: dims.into_iter().map(Some).collect(),
+                    data: Some(values),
+                },
+            );
+        }
+        let mut arguments = Vec::new();
+        let mut argument_types = Vec::new();
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|i| !self.values.contains_key(&i.name))
+            .collect();
+        for (position, input) in inputs.into_iter().enumerate() {
+            let tensor = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+                Some(type_proto::Value::TensorType(tensor)) if tensor.elem_type == 1 => tensor,
+                _ => {
+                    return Err(OnnxError::Read {
+                        file: self.file.clone(),
+                        message: format!("graph input '{}' must be a float32 tensor", input.name),
+                    });
+                }
+            };
+            let dims: Vec<Option<u64>> = tensor
+                .shape
+                .as_ref()
+                .map(|shape| {
+                    shape
+                        .dim
+                        .iter()
+                        .map(|d| match d.value {
+                            Some(dimension::Value::DimValue(v)) if v > 0 => Some(v as u64),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ssa = format!("%arg{position}");
+            arguments.push(format!("{ssa}: {}", tensor_type(&dims)));
+            argument_types.push(tensor_type(&dims));
+            self.values.insert(
+                input.name.clone(),
+                Value {
+                    ssa,
+                    dims,
+                    data: None,
+                },
+            );
+        }
+        for node in &graph.node {
+            self.node(node)?;
+        }
+        let mut results = Vec::new();
+        for output in &graph.output {
+            let value = self
+                .values
+                .get(&output.name)
+                .cloned()
+                .ok_or_else(|| OnnxError::Read {
+                    file: self.file.clone(),
+                    message: format!("graph output '{}' is never computed", output.name),
+                })?;
+            let value = self.materialise(value);
+            results.push((value.ssa.clone(), tensor_type(&value.dims)));
+        }
+        self.signature = (arguments, results.iter().map(|(_, t)| t.clone()).collect());
+        self.outputs = results.into_iter().map(|(ssa, _)| ssa).collect();
+        Ok(())
+    }
+
+    /// Emits a constant's `arith.constant` the first time it is used as an SSA value.
+    fn materialise(&mut self, value: Value) -> Value {
+        if !value.ssa.is_empty() {
+            return value;
+        }
+        let dims: Vec<u64> = value.dims.iter().map(|d| d.unwrap_or(0)).collect();
+        self.constant(&dims, value.data.as_deref().unwrap_or_default())
+    }
+
+    fn finish(self) -> String {
+        let mut text = format!(
+            "// Imported from {} by cim's ONNX frontend (opset {}).\nfunc.func @main({}) -> ({}) {{\n",
+            self.file,
+            self.opset,
+            self.signature.0.join(", "),
+            self.signature.1.join(", ")
+        );
+        for line in &self.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "  return {} : {}\n}}\n",
+            self.outputs.join(", "),
+            self.signature.1.join(", ")
+        ));
+        text
+    }
+
+    fn node(&mut self, node: &NodeProto) -> Result<(), OnnxError> {
+        let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
+        let op = node.op_type.as_str();
+        let float_attribute =
+            |name: &str, default: f32| attribute(node, name).map_or(default, |a| a.f);
+        let int_attribute =
+            |name: &str, default: i64| attribute(node, name).map_or(default, |a| a.i);
+        let value = match op {
+            "Identity" | "Dropout" => self.input(node, 0)?,
+            "Constant" => {
+                let tensor = attribute(node, "value")
+                    .and_then(|a| a.t.as_ref())
+                    .ok_or_else(|| {
+                        fail(
+                            self,
+                            "only Constant with a 'value' tensor is supported".into(),
+                        )
+                    })?;
+                let values = tensor_values(tensor).map_err(|m| fail(self, m))?;
+                Value {
+                    ssa: String::new(),
+                    dims: tensor.dims.iter().map(|&d| Some(d.max(0) as u64)).collect(),
+                    data: Some(values),
+                }
+            }
+            "Gemm" | "MatMul" => self.gemm(node)?,
+            "Add" | "Sub" | "Mul" | "Div" => {
+                let (a, b) = (self.input(node, 0)?, self.input(node, 1)?);
+                let (a, b) = (self.materialise(a), self.materialise(b));
+                let instruction = match op {
+                    "Add" => "addf",
+                    "Sub" => "subf",
+                    "Mul" => "mulf",
+                    _ => "divf",
+                };
+                self.elementwise(&[a, b], |x, next| {
+                    let t = next();
+                    (
+                        vec![format!(
+                            "{t} = arith.{instruction} {}, {} : f32",
+                            x[0], x[1]
+                        )],
+                        t,
+                    )
+                })
+                .map_err(|m| fail(self, m))?
+            }
+            "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Clip" => {
+                let input = self.input(node, 0)?;
+                let input = self.materialise(input);
+                let (low, high) = if op == "Clip" {
+                    let bound =
+                        |emitter: &Self, index: usize, default: f32| -> Result<f32, OnnxError> {
+                            match emitter.optional_input(node, index)? {
+                                None => Ok(default),
+                                Some(Value {
+                                    data: Some(data), ..
+                                }) if data.len() == 1 => Ok(data[0]),
+                                Some(_) => Err(emitter
+                                    .unsupported(node, "Clip bounds must be constant scalars")),
+                            }
+                        };
+                    (bound(self, 1, f32::MIN)?, bound(self, 2, f32::MAX)?)
+                } else {
+                    (0.0, 0.0)
+                };
+                let alpha = float_attribute("alpha", 0.01);
+                let kind = op.to_owned();
+                self.elementwise(&[input], move |x, next| {
+                    let x = &x[0];
+                    match kind.as_str() {
+                        "Relu" => {
+                            let (z, t) = (next(), next());
+                            (
+                                vec![
+                                    format!("{z} = arith.constant 0.000000e+00 : f32"),
+                                    format!("{t} = arith.maximumf {x}, {z} : f32"),
+                                ],
+                                t,
+                            )
+                        }
+                        "Tanh" => {
+                            let t = next();
+                            (vec![format!("{t} = math.tanh {x} : f32")], t)
+                        }
+                        "Sigmoid" => {
+                            let (one, n, e, d, t) = (next(), next(), next(), next(), next());
+                            (
+                                vec![
+                                    format!("{one} = arith.constant 1.000000e+00 : f32"),
+                                    format!("{n} = arith.negf {x} : f32"),
+                                    format!("{e} = math.exp {n} : f32"),
+                                    format!("{d} = arith.addf {one}, {e} : f32"),
+                                    format!("{t} = arith.divf {one}, {d} : f32"),
+                                ],
+                                t,
+                            )
+                        }
+                        "LeakyRelu" => {
+                            let (a, z, s, c, t) = (next(), next(), next(), next(), next());
+                            (
+                                vec![
+                                    format!("{a} = arith.constant {} : f32", f32_literal(alpha)),
+                                    format!("{z} = arith.constant 0.000000e+00 : f32"),
+                                    format!("{s} = arith.mulf {x}, {a} : f32"),
+                                    format!("{c} = arith.cmpf ogt, {x}, {z} : f32"),
+                                    format!("{t} = arith.select {c}, {x}, {s} : f32"),
+                                ],
+                                t,
+                            )
+                        }
+                        _ => {
+                            let (lo, hi, m, t) = (next(), next(), next(), next());
+                            (
+                                vec![
+                                    format!("{lo} = arith.constant {} : f32", f32_literal(low)),
+                                    format!("{hi} = arith.constant {} : f32", f32_literal(high)),
+                                    format!("{m} = arith.maximumf {x}, {lo} : f32"),
+                                    format!("{t} = arith.minimumf {m}, {hi} : f32"),
+                                ],
+                                t,
+                            )
+                        }
+                    }
+                })
+                .map_err(|m| fail(self, m))?
+            }
+            "Flatten" => {
+                let input = self.input(node, 0)?;
+                let input = self.materialise(input);
+                let axis = int_attribute("axis", 1);
+                let rank = input.dims.len() as i64;
+                let axis = if axis < 0 { axis + rank } else { axis };
+                if axis != 1 || rank < 2 {
+                    return Err(fail(
+                        self,
+                        format!(
+                            "only Flatten with axis 1 of a rank >= 2 input is supported (axis {axis}, rank {rank})"
+                        ),
+                    ));
+                }
+                if rank == 2 {
+                    input
+                } else {
+                    let inner = input.dims[1..]
+                        .iter()
+                        .try_fold(1u64, |p, d| d.map(|d| p * d))
+                        .ok_or_else(|| {
+                            fail(self, "the flattened dimensions must be static".into())
+                        })?;
+                    let dims = vec![input.dims[0], Some(inner)];
+                    let result = self.fresh();
+                    let group: Vec<String> = (1..rank).map(|d| d.to_string()).collect();
+                    self.emit(format!(
+                        "{result} = tensor.collapse_shape {} [[0], [{}]] : {} into {}",
+                        input.ssa,
+                        group.join(", "),
+                        tensor_type(&input.dims),
+                        tensor_type(&dims)
+                    ));
+                    Value {
+                        ssa: result,
+                        dims,
+                        data: None,
+                    }
+                }
+            }
+            "Softmax" => {
+                let input = self.input(node, 0)?;
+                let input = self.materialise(input);
+                let axis = int_attribute("axis", -1);
+                if input.dims.len() != 2 || !(axis == -1 || axis == 1) {
+                    return Err(fail(
+                        self,
+                        "only Softmax over the last axis of a 2-D input is supported".into(),
+                    ));
+                }
+                self.softmax(&input).map_err(|m| fail(self, m))?
+            }
+            other => {
+                return Err(fail(
+                    self,
+                    format!("operator {other} is not supported by the cim ONNX importer yet"),
+                ));
+            }
+        };
+        self.define(node, value);
+        Ok(())
+    }
+
+    fn gemm(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let attr_i = |name: &str| attribute(node, name).map_or(0, |a| a.i);
+        let attr_f = |name: &str| attribute(node, name).map_or(1.0, |a| a.f);
+        let gemm = node.op_type == "Gemm";
+        let (alpha, beta) = if gemm {
+            (attr_f("alpha"), attr_f("beta"))
+        } else {
+            (1.0, 1.0)
+        };
+        if gemm && attr_i("transA") != 0 {
+            return Err(self.unsupported(
+                node,
+                "transA=1 is not supported: transpose the input before the Gemm",
+            ));
+        }
+        let a = self.input(node, 0)?;
+        let a = self.materialise(a);
+        if a.dims.len() != 2 {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "the input must be 2-D (batch x features), got rank {}: flatten it first",
+                    a.dims.len()
+                ),
+            ));
+        }
+        let b = self.input(node, 1)?;
+        let Some(data) = b.data.clone() else {
+            return Err(self.unsupported(node, "the weight (input 1) must be a constant initializer: only weight-stationary products are mapped"));
+        };
+        if b.dims.len() != 2 {
+            return Err(self.unsupported(node, "the weight must be 2-D"));
+        }
+        let (rows, cols) = (b.dims[0].unwrap_or(0), b.dims[1].unwrap_or(0));
+        let transposed = gemm && attr_i("transB") != 0;
+        let (k, n) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        if a.dims[1].is_some_and(|d| d != k) {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "input features {} do not match the weight's {k}",
+                    a.dims[1].unwrap_or(0)
+                ),
+            ));
+        }
+        let weight: Vec<f32> = (0..k * n)
+            .map(|i| {
+                let (r, c) = (i / n, i % n);
+                alpha
+                    * if transposed {
+                        data[(c * cols + r) as usize]
+                    } else {
+                        data[i as usize]
+                    }
+            })
+            .collect();
+        let product = self
+            .matmul_constant(&a, k, n, &weight)
+            .map_err(|m| self.unsupported(node, m))?;
+        let Some(bias) = self.optional_input(node, 2)?.filter(|_| gemm) else {
+            return Ok(product);
+        };
+        let bias = match bias.data {
+            Some(data) => {
+                let dims: Vec<u64> = bias.dims.iter().map(|d| d.unwrap_or(0)).collect();
+                self.constant(&dims, &data.iter().map(|v| v * beta).collect::<Vec<_>>())
+            }
+            None if beta == 1.0 => self.materialise(bias),
+            None => return Err(self.unsupported(node, "beta != 1 needs a constant C")),
+        };
+        self.elementwise(&[product, bias], |x, next| {
+            let t = next();
+            (
+                vec![format!("{t} = arith.addf {}, {} : f32", x[0], x[1])],
+                t,
+            )
+        })
+        .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// Softmax over the last axis of a 2-D tensor: max, exp(x - max), sum, divide.
+    fn softmax(&mut self, input: &Value) -> Result<Value, String> {
+        let rows = vec![input.dims[0]];
+        let reduce = |emitter: &mut Self,
+                      source: &Value,
+                      init: &str,
+                      combine: &str|
+         -> Result<Value, String> {
+            let empty = emitter.fresh();
+            let sizes = if source.dims[0].is_some() {
+                String::new()
+            } else {
+                emitter_dim(emitter, source)?
+            };
+            emitter.emit(format!(
+                "{empty} = tensor.empty({sizes}) : {}",
+                tensor_type(&rows)
+            ));
+            let start = emitter.fresh();
+            emitter.emit(format!("{start} = arith.constant {init} : f32"));
+            let filled = emitter.fresh();
+            let row_type = tensor_type(&rows);
+            emitter.emit(format!(
+                "{filled} = linalg.fill ins({start} : f32) outs({empty} : {row_type}) -> {row_type}"
+            ));
+            let result = emitter.fresh();
+            emitter.emit(format!(
+                "{result} = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = [\"parallel\", \"reduction\"]}} ins({} : {}) outs({filled} : {row_type}) {{",
+                source.ssa,
+                tensor_type(&source.dims)
+            ));
+            emitter.lines.push("  ^bb0(%in: f32, %acc: f32):".into());
+            emitter
+                .lines
+                .push(format!("    %r = arith.{combine} %in, %acc : f32"));
+            emitter.lines.push("    linalg.yield %r : f32".into());
+            emitter.lines.push(format!("  }} -> {row_type}"));
+            // As a column (rows x 1) so element-wise broadcasting lines it up.
+            let column = emitter.fresh();
+            let column_dims = vec![input.dims[0], Some(1)];
+            let size = emitter_dim(emitter, source)?;
+            emitter.emit(format!("{column} = tensor.expand_shape {result} [[0, 1]] output_shape [{size}, 1] : {row_type} into {}", tensor_type(&column_dims)));
+            Ok(Value {
+                ssa: column,
+                dims: column_dims,
+                data: None,
+            })
+        };
+        fn emitter_dim(emitter: &mut Emitter, source: &Value) -> Result<String, String> {
+            match source.dims[0] {
+                Some(size) => Ok(size.to_string()),
+                None => {
+                    let index = emitter.index(0);
+                    let size = emitter.fresh();
+                    emitter.emit(format!(
+                        "{size} = tensor.dim {}, {index} : {}",
+                        source.ssa,
+                        tensor_type(&source.dims)
+                    ));
+                    Ok(size)
+                }
+            }
+        }
+        let max = reduce(self, input, &f32_literal(f32::NEG_INFINITY), "maximumf")?;
+        let exp = self.elementwise(&[input.clone(), max], |x, next| {
+            let (d, e) = (next(), next());
+            (
+                vec![
+                    format!("{d} = arith.subf {}, {} : f32", x[0], x[1]),
+                    format!("{e} = math.exp {d} : f32"),
+                ],
+                e,
+            )
+        })?;
+        let sum = reduce(self, &exp, "0.000000e+00", "addf")?;
+        self.elementwise(&[exp, sum], |x, next| {
+            let t = next();
+            (
+                vec![format!("{t} = arith.divf {}, {} : f32", x[0], x[1])],
+                t,
+            )
+        })
+    }
+}
