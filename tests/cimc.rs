@@ -58,12 +58,16 @@ fn compile_model(file: &str, name: &str, extra: &[&str]) -> PathBuf {
 }
 
 fn run(artifact: &Path, fidelity: &str) -> ArrayD<f64> {
+    run_on(artifact, fidelity, "digits-test-x.npy")
+}
+
+fn run_on(artifact: &Path, fidelity: &str, input: &str) -> ArrayD<f64> {
     let output = artifact.parent().unwrap().join(format!("{fidelity}.npy"));
     let (code, stdout, stderr) = cimc(&[
         "run",
         artifact.to_str().unwrap(),
         "--input",
-        &fixture("digits-test-x.npy"),
+        &fixture(input),
         "--output",
         output.to_str().unwrap(),
         "--fidelity",
@@ -115,39 +119,83 @@ fn exact_fidelity_reproduces_onnxruntime() {
     }
 }
 
+/// Accuracy of a compiled fixture at each fidelity, from `cimc eval --json`.
+fn accuracies(artifact: &Path, data: &str) -> serde_json::Value {
+    let (code, stdout, stderr) = cimc(&[
+        "eval",
+        artifact.to_str().unwrap(),
+        "--data",
+        &fixture(data),
+        "--labels",
+        &fixture("digits-test-y.npy"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn accuracy(rows: &serde_json::Value, name: &str) -> f64 {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["fidelity"] == name)
+        .and_then(|row| row["accuracy"].as_f64())
+        .unwrap()
+}
+
+/// 8-bit DACs and ADCs, 8-bit weights, ranges calibrated on 200 training images:
+/// within 1% of float accuracy.
+fn assert_quantized_within_one_percent(rows: &serde_json::Value) {
+    assert!(
+        accuracy(rows, "float") > 0.95,
+        "the fixture is a trained model: {rows}"
+    );
+    assert_eq!(accuracy(rows, "exact"), accuracy(rows, "float"), "{rows}");
+    assert!(
+        accuracy(rows, "float") - accuracy(rows, "quantized") <= 0.01,
+        "{rows}"
+    );
+}
+
 #[test]
 fn calibrated_quantized_fidelity_stays_within_one_percent() {
     let artifact = compile(
         "quantized",
         &["--calibration", &fixture("digits-calib-x.npy")],
     );
-    let (code, stdout, stderr) = cimc(&[
-        "eval",
-        artifact.to_str().unwrap(),
-        "--data",
-        &fixture("digits-test-x.npy"),
-        "--labels",
-        &fixture("digits-test-y.npy"),
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let accuracy = |name: &str| {
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["fidelity"] == name)
-            .and_then(|row| row["accuracy"].as_f64())
-            .unwrap()
-    };
-    assert!(accuracy("float") > 0.95, "the fixture is a trained model");
-    assert_eq!(accuracy("exact"), accuracy("float"));
-    assert!(
-        accuracy("float") - accuracy("quantized") <= 0.01,
-        "8-bit DAC/ADC, 8-bit weights: {} vs float {}",
-        accuracy("quantized"),
-        accuracy("float")
+    assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-x.npy"));
+}
+
+/// A CNN (conv, ReLU, max pooling, batch normalization, dense) trained on the digits,
+/// as ONNX: exact fidelity matches onnxruntime, quantized stays within 1%.
+#[test]
+fn cnn_reproduces_onnxruntime_and_quantizes_within_one_percent() {
+    let reference = cim_npy::read(fixture("digits-cnn-logits.npy").as_ref()).unwrap();
+    let artifact = compile_model(
+        "digits-cnn.onnx",
+        "cnn",
+        &["--calibration", &fixture("digits-calib-images.npy")],
     );
+    let logits = run_on(&artifact, "exact", "digits-test-images.npy");
+    assert_eq!(logits.shape(), reference.shape());
+    for (row, (ours, theirs)) in logits
+        .axis_iter(Axis(0))
+        .zip(reference.axis_iter(Axis(0)))
+        .enumerate()
+    {
+        for (a, b) in ours.iter().zip(theirs.iter()) {
+            assert!(
+                (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                "row {row}: {a} vs onnxruntime {b}"
+            );
+        }
+        assert_eq!(
+            argmax(ours.view()),
+            argmax(theirs.view()),
+            "row {row}: top-1 differs"
+        );
+    }
+    assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-images.npy"));
 }
 
 #[test]

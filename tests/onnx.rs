@@ -204,6 +204,256 @@ fn network(
     (model, dims)
 }
 
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        ints: values.to_vec(),
+        r#type: AttributeType::Ints as i32,
+        ..Default::default()
+    }
+}
+
+/// A random small CNN: conv (kernel, stride, padding, dilation), optional batch
+/// normalization, an activation, a pooling, flatten, dense. (model, input dims).
+fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: seed | 1,
+    };
+    let (c, h, w) = (1 + choices[0] % 3, 4 + choices[1] % 5, 4 + choices[2] % 5);
+    let filters = 1 + choices[3] % 6;
+    let kernel = 1 + choices[4] % 3;
+    let stride = 1 + choices[5] % 2;
+    let pad = choices[6] % 2;
+    let dilation = if kernel > 1 && choices[7].is_multiple_of(3) {
+        2
+    } else {
+        1
+    };
+    let span = |size: usize| {
+        (size + 2 * pad)
+            .checked_sub(dilation * (kernel - 1) + 1)
+            .map(|s| s / stride + 1)
+    };
+    let (oh, ow) = (span(h).unwrap_or(1), span(w).unwrap_or(1));
+    let dilation = if span(h).is_some() && span(w).is_some() {
+        dilation
+    } else {
+        1
+    };
+    let weight = b.constant(&[filters as i64, c as i64, kernel as i64, kernel as i64]);
+    let bias = b.constant(&[filters as i64]);
+    let p = pad as i64;
+    let mut value = b.node(
+        "Conv",
+        vec!["input".into(), weight, bias],
+        vec![
+            ints("kernel_shape", &[kernel as i64; 2]),
+            ints("strides", &[stride as i64; 2]),
+            ints("pads", &[p, p, p, p]),
+            ints("dilations", &[dilation as i64; 2]),
+        ],
+    );
+    let (oh, ow) = if span(h).is_some() && span(w).is_some() {
+        (oh, ow)
+    } else {
+        // Fall back to a 1x1 kernel: always valid.
+        b.nodes.last_mut().unwrap().attribute = vec![];
+        let last = b.initializers.len() - 2;
+        b.initializers[last].dims = vec![filters as i64, c as i64, 1, 1];
+        b.initializers[last].raw_data.truncate(filters * c * 4);
+        (h, w)
+    };
+    if choices[0].is_multiple_of(2) {
+        let scale = b.constant(&[filters as i64]);
+        let shift = b.constant(&[filters as i64]);
+        let mean = b.constant(&[filters as i64]);
+        let var = b.constant(&[filters as i64]);
+        // Variances must be positive.
+        let last = b.initializers.len() - 1;
+        let positive: Vec<u8> = b.initializers[last]
+            .raw_data
+            .chunks(4)
+            .flat_map(|c| (f32::from_le_bytes([c[0], c[1], c[2], c[3]]).abs() + 0.1).to_le_bytes())
+            .collect();
+        b.initializers[last].raw_data = positive;
+        value = b.node(
+            "BatchNormalization",
+            vec![value, scale, shift, mean, var],
+            vec![float("epsilon", 1e-5)],
+        );
+    }
+    value = match choices[1] % 3 {
+        0 => b.node("Relu", vec![value], vec![]),
+        1 => b.node("LeakyRelu", vec![value], vec![float("alpha", 0.2)]),
+        _ => b.node("Sigmoid", vec![value], vec![]),
+    };
+    let (ph, pw) = match choices[2] % 4 {
+        0 if oh >= 2 && ow >= 2 => {
+            value = b.node(
+                "MaxPool",
+                vec![value],
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+            );
+            (oh / 2, ow / 2)
+        }
+        1 => {
+            value = b.node(
+                "MaxPool",
+                vec![value],
+                vec![
+                    ints("kernel_shape", &[2, 2]),
+                    ints("strides", &[1, 1]),
+                    ints("pads", &[1, 1, 0, 0]),
+                ],
+            );
+            (oh, ow)
+        }
+        2 if oh >= 2 && ow >= 2 => {
+            value = b.node(
+                "AveragePool",
+                vec![value],
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[1, 1])],
+            );
+            (oh - 1, ow - 1)
+        }
+        _ => {
+            value = b.node("GlobalAveragePool", vec![value], vec![]);
+            (1, 1)
+        }
+    };
+    value = b.node("Flatten", vec![value], vec![int("axis", 1)]);
+    let features = (filters * ph * pw) as i64;
+    let out = 2 + (choices[3] % 5) as i64;
+    let dense = b.constant(&[out, features]);
+    let dense_bias = b.constant(&[out]);
+    value = b.node(
+        "Gemm",
+        vec![value, dense, dense_bias],
+        vec![int("transB", 1)],
+    );
+    let input_dims = vec![None, Some(c as i64), Some(h as i64), Some(w as i64)];
+    let graph = GraphProto {
+        name: "random_cnn".into(),
+        node: b.nodes,
+        initializer: b.initializers,
+        input: vec![value_info("input", &input_dims)],
+        output: vec![value_info(&value, &[None, Some(out)])],
+        ..Default::default()
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    };
+    (model, vec![2, c, h, w])
+}
+
+/// Compiles `model` with cimc, runs it at exact fidelity on a seeded input, and
+/// compares with tract: 1e-5 relative, same top-1 (up to ties within tolerance).
+fn check_against_tract(
+    name: &str,
+    model: &ModelProto,
+    dims: &[usize],
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let dir = scratch(name);
+    let path = dir.join("model.onnx");
+    std::fs::write(&path, encode(model)).unwrap();
+    let mut state = seed | 3;
+    let count: usize = dims.iter().product();
+    let input: Vec<f32> = (0..count)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect();
+    let runnable = tract_onnx::onnx()
+        .model_for_path(&path)
+        .unwrap()
+        .with_input_fact(0, f32::fact(dims).into())
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let tensor = tract_ndarray::ArrayD::from_shape_vec(dims.to_vec(), input.clone()).unwrap();
+    let reference = runnable.run(tvec!(tensor.into_tensor().into())).unwrap();
+    let reference = reference[0]
+        .to_plain_array_view::<f32>()
+        .unwrap()
+        .to_owned();
+    let x = dir.join("x.npy");
+    let array = ndarray::ArrayD::from_shape_vec(
+        ndarray::IxDyn(dims),
+        input.iter().map(|&v| f64::from(v)).collect(),
+    )
+    .unwrap();
+    cim_npy::write_f32(&x, &array).unwrap();
+    let artifact = dir.join("artifact");
+    let (code, stderr) = cimc(&[
+        "compile",
+        path.to_str().unwrap(),
+        "-o",
+        artifact.to_str().unwrap(),
+    ]);
+    prop_assert_eq!(code, 0, "{}", stderr);
+    let y = dir.join("y.npy");
+    let (code, stderr) = cimc(&[
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+        "--fidelity",
+        "exact",
+    ]);
+    prop_assert_eq!(code, 0, "{}", stderr);
+    let ours = cim_npy::read(&y).unwrap();
+    prop_assert_eq!(ours.shape(), reference.shape());
+    for (row, (a, b)) in ours.outer_iter().zip(reference.outer_iter()).enumerate() {
+        for (x, y) in a.iter().zip(b.iter()) {
+            let y = f64::from(*y);
+            prop_assert!(
+                (x - y).abs() <= 1e-5 * y.abs().max(1.0),
+                "row {}: {} vs tract {}",
+                row,
+                x,
+                y
+            );
+        }
+        let top = |v: Vec<f64>| {
+            v.iter()
+                .enumerate()
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |m, (i, &x)| if x > m.1 { (i, x) } else { m },
+                )
+                .0
+        };
+        let (ta, tb) = (
+            top(a.iter().copied().collect()),
+            top(b.iter().map(|&v| f64::from(v)).collect()),
+        );
+        let gap = (f64::from(b[ta]) - f64::from(b[tb])).abs();
+        prop_assert!(
+            ta == tb || gap <= 1e-5,
+            "row {}: top-1 {} vs tract {}",
+            row,
+            ta,
+            tb
+        );
+    }
+    Ok(())
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("onnx")
@@ -240,44 +490,17 @@ proptest! {
         softmax: bool,
     ) {
         let (model, dims) = network(seed, layers, &widths, image, softmax);
-        let dir = scratch(&format!("m{seed}"));
-        let path = dir.join("model.onnx");
-        std::fs::write(&path, encode(&model)).unwrap();
+        check_against_tract(&format!("mlp{seed}"), &model, &dims, seed)?;
+    }
+}
 
-        // Reference: tract on the same file.
-        let mut state = seed | 3;
-        let count: usize = dims.iter().product();
-        let input: Vec<f32> = (0..count).map(|_| { state = state.wrapping_mul(6364136223846793005).wrapping_add(1); ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0 }).collect();
-        let runnable = tract_onnx::onnx()
-            .model_for_path(&path).unwrap()
-            .with_input_fact(0, f32::fact(&dims).into()).unwrap()
-            .into_optimized().unwrap()
-            .into_runnable().unwrap();
-        let tensor = tract_ndarray::ArrayD::from_shape_vec(dims.clone(), input.clone()).unwrap();
-        let reference = runnable.run(tvec!(tensor.into_tensor().into())).unwrap();
-        let reference = reference[0].to_plain_array_view::<f32>().unwrap().to_owned();
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
 
-        let x = dir.join("x.npy");
-        cim_npy::write_f32(&x, &ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&dims), input.iter().map(|&v| f64::from(v)).collect()).unwrap()).unwrap();
-        let artifact = dir.join("artifact");
-        let (code, stderr) = cimc(&["compile", path.to_str().unwrap(), "-o", artifact.to_str().unwrap()]);
-        prop_assert_eq!(code, 0, "{}", stderr);
-        let y = dir.join("y.npy");
-        let (code, stderr) = cimc(&["run", artifact.to_str().unwrap(), "--input", x.to_str().unwrap(), "--output", y.to_str().unwrap(), "--fidelity", "exact"]);
-        prop_assert_eq!(code, 0, "{}", stderr);
-        let ours = cim_npy::read(&y).unwrap();
-        prop_assert_eq!(ours.shape(), reference.shape());
-        for (row, (a, b)) in ours.outer_iter().zip(reference.outer_iter()).enumerate() {
-            for (x, y) in a.iter().zip(b.iter()) {
-                let y = f64::from(*y);
-                prop_assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "row {}: {} vs tract {}", row, x, y);
-            }
-            let top = |v: Vec<f64>| v.iter().enumerate().fold((0, f64::NEG_INFINITY), |m, (i, &x)| if x > m.1 { (i, x) } else { m }).0;
-            let (ta, tb) = (top(a.iter().copied().collect()), top(b.iter().map(|&v| f64::from(v)).collect()));
-            // A tie within the tolerance may order differently; otherwise top-1 agrees.
-            let gap = (f64::from(b[ta]) - f64::from(b[tb])).abs();
-            prop_assert!(ta == tb || gap <= 1e-5, "row {}: top-1 {} vs tract {}", row, ta, tb);
-        }
+    #[test]
+    fn unseen_conv_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform8(0usize..60)) {
+        let (model, dims) = conv_network(seed, choices);
+        check_against_tract(&format!("cnn{seed}"), &model, &dims, seed)?;
     }
 }
 

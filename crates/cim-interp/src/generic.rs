@@ -11,14 +11,50 @@ use melior::ir::{
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
 
-/// One result of an indexing map: a loop dimension or a constant index.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum MapResult {
-    Dim(usize),
-    Const(usize),
+/// One result of an indexing map: `sum(coefficient * d_k) + constant`.
+#[derive(Clone, Debug, PartialEq)]
+struct MapResult {
+    terms: Vec<(usize, i64)>,
+    constant: i64,
 }
 
-/// Parses `affine_map<(d0, d1) -> (d0, 0)>`: only dimensions and constants.
+impl MapResult {
+    /// The loop dimension, when the result is exactly one (`d3`).
+    fn single_dim(&self) -> Option<usize> {
+        match self.terms.as_slice() {
+            [(dim, 1)] if self.constant == 0 => Some(*dim),
+            _ => None,
+        }
+    }
+
+    fn at(&self, point: &[usize]) -> i64 {
+        self.terms
+            .iter()
+            .map(|&(dim, c)| c * point[dim] as i64)
+            .sum::<i64>()
+            + self.constant
+    }
+}
+
+/// Parses one term: `d3`, `d3 * 2`, `2 * d3` or `5`.
+fn parse_term(term: &str) -> Option<(Option<usize>, i64)> {
+    let factors: Vec<&str> = term.split('*').map(str::trim).collect();
+    let mut dim = None;
+    let mut coefficient = 1i64;
+    for factor in factors {
+        if let Some(index) = factor.strip_prefix('d') {
+            if dim.replace(index.parse().ok()?).is_some() {
+                return None;
+            }
+        } else {
+            coefficient *= factor.parse::<i64>().ok()?;
+        }
+    }
+    Some((dim, coefficient))
+}
+
+/// Parses `affine_map<(d0, d1) -> (d0 * 2 + d1, 0)>`: sums of scaled dimensions and
+/// constants (what convolution and pooling windows need).
 fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
     let body = text.strip_prefix("affine_map<")?.strip_suffix('>')?;
     let (dims, results) = body.split_once("->")?;
@@ -33,12 +69,18 @@ fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
     let parsed = results
         .split(',')
         .filter(|r| !r.trim().is_empty())
-        .map(|r| {
-            let r = r.trim();
-            match r.strip_prefix('d') {
-                Some(index) => index.parse().ok().map(MapResult::Dim),
-                None => r.parse().ok().map(MapResult::Const),
+        .map(|result| {
+            let mut parsed = MapResult {
+                terms: Vec::new(),
+                constant: 0,
+            };
+            for term in result.split('+') {
+                match parse_term(term.trim())? {
+                    (Some(dim), coefficient) => parsed.terms.push((dim, coefficient)),
+                    (None, constant) => parsed.constant += constant,
+                }
             }
+            Some(parsed)
         })
         .collect::<Option<Vec<_>>>()?;
     Some((count, parsed))
@@ -284,7 +326,8 @@ pub fn run(
             ));
         }
         for (axis, result) in results.iter().enumerate() {
-            if let MapResult::Dim(dim) = result {
+            if let Some(dim) = result.single_dim() {
+                let dim = &dim;
                 let size = operand.shape()[axis];
                 match bounds[*dim] {
                     None => bounds[*dim] = Some(size),
@@ -308,10 +351,17 @@ pub fn run(
         for (slot, ((_, results), operand)) in parsed.iter().zip(&operands).enumerate() {
             index.resize(results.len(), 0);
             for (axis, result) in results.iter().enumerate() {
-                index[axis] = match result {
-                    MapResult::Dim(dim) => point[*dim],
-                    MapResult::Const(value) => *value,
-                };
+                let at = result.at(&point);
+                if at < 0 || at as usize >= operand.shape()[axis] {
+                    return Err(malformed(
+                        op,
+                        format!(
+                            "indexing map reads position {at} of a dimension of size {}",
+                            operand.shape()[axis]
+                        ),
+                    ));
+                }
+                index[axis] = at as usize;
             }
             arguments[slot] = if slot >= inputs {
                 outputs[slot - inputs][IxDyn(&index)]
@@ -329,10 +379,7 @@ pub fn run(
             let (_, results) = &parsed[inputs + output];
             let index: Vec<usize> = results
                 .iter()
-                .map(|result| match result {
-                    MapResult::Dim(dim) => point[*dim],
-                    MapResult::Const(value) => *value,
-                })
+                .map(|result| result.at(&point).max(0) as usize)
                 .collect();
             outputs[output][IxDyn(&index)] = value;
         }

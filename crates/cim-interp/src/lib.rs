@@ -7,7 +7,7 @@
 //!
 //! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
 //! `tensor.extract_slice` (unit strides), `tensor.empty`, `tensor.collapse_shape`,
-//! `tensor.expand_shape`, `linalg.fill`,
+//! `tensor.expand_shape`, `tensor.pad` (static), `linalg.fill`,
 //! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`,
 //! `linalg.generic` (indexing maps of dimensions and constants; arith and math bodies),
 //! and every
@@ -333,6 +333,37 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .into_shape_with_order(IxDyn(&dims))
                     .map_err(|error| malformed(op, error.to_string()))?)
             }
+            "tensor.pad" => {
+                let source = operand(0)?;
+                let low = i64_array_attribute(op, "static_low")
+                    .ok_or_else(|| malformed(op, "no static_low"))?;
+                let high = i64_array_attribute(op, "static_high")
+                    .ok_or_else(|| malformed(op, "no static_high"))?;
+                if low.iter().chain(&high).any(|&p| p < 0)
+                    || low.len() != source.ndim()
+                    || high.len() != source.ndim()
+                {
+                    return Err(malformed(
+                        op,
+                        "only static, non-negative padding is supported",
+                    ));
+                }
+                let fill = pad_value(op, env)?;
+                let dims: Vec<usize> = source
+                    .shape()
+                    .iter()
+                    .zip(low.iter().zip(&high))
+                    .map(|(&size, (&l, &h))| size + l as usize + h as usize)
+                    .collect();
+                let mut padded = ArrayD::from_elem(IxDyn(&dims), fill);
+                let mut view = padded.view_mut();
+                for (axis, &l) in low.iter().enumerate() {
+                    let size = source.shape()[axis];
+                    view.slice_axis_inplace(Axis(axis), Slice::from(l as usize..l as usize + size));
+                }
+                view.assign(&source);
+                one(padded)
+            }
             "tensor.extract_slice" => {
                 let source = operand(0)?;
                 let offsets = i64_array_attribute(op, "static_offsets")
@@ -576,6 +607,27 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             other => Err(InterpError::Unsupported(other.to_owned())),
         }
     }
+}
+
+/// The constant a `tensor.pad` fills with: yielded by its region, defined inside it
+/// or above.
+fn pad_value(op: &OperationRef, env: &HashMap<usize, RtValue>) -> Result<f64, InterpError> {
+    let block = op
+        .region(0)
+        .ok()
+        .and_then(|region| region.first_block())
+        .ok_or_else(|| malformed(op, "no padding region"))?;
+    let yielded = operations(block)
+        .find(|inner| op_name(inner) == "tensor.yield")
+        .and_then(|inner| inner.operand(0).ok())
+        .ok_or_else(|| malformed(op, "the padding region yields nothing"))?;
+    if let Some(RtValue::Scalar(value)) = env.get(&key(yielded)) {
+        return Ok(*value);
+    }
+    cim_ir::query::defining_op(yielded)
+        .filter(|def| op_name(def) == "arith.constant")
+        .and_then(|def| float_attribute(&def, "value"))
+        .ok_or_else(|| malformed(op, "the padding value must be a float constant"))
 }
 
 fn is_unsigned(r#type: melior::ir::Type) -> bool {

@@ -114,6 +114,14 @@ struct Value {
     data: Option<Vec<f32>>,
 }
 
+/// A 2-D window: kernel, strides, pads (top, left, bottom, right), dilations.
+struct Window2d {
+    kernel: [i64; 2],
+    strides: [i64; 2],
+    pads: [i64; 4],
+    dilations: [i64; 2],
+}
+
 #[derive(Default)]
 struct Emitter {
     file: String,
@@ -720,6 +728,11 @@ impl Emitter {
                 }
                 self.softmax(&input).map_err(|m| fail(self, m))?
             }
+            "Conv" => self.conv(node)?,
+            "MaxPool" | "AveragePool" => self.pool(node)?,
+            "GlobalAveragePool" => self.global_average_pool(node)?,
+            "BatchNormalization" => self.batch_norm(node)?,
+            "Reshape" => self.reshape(node)?,
             other => {
                 return Err(fail(
                     self,
@@ -813,6 +826,497 @@ impl Emitter {
             )
         })
         .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// `tensor.empty` whose only dynamic dimension is the batch (dimension 0), read from
+    /// `source`'s dimension 0.
+    fn empty_batch(&mut self, dims: &[Option<u64>], source: &Value) -> String {
+        let sizes = match dims.first() {
+            Some(None) => self.batch(source),
+            _ => String::new(),
+        };
+        let empty = self.fresh();
+        self.emit(format!(
+            "{empty} = tensor.empty({sizes}) : {}",
+            tensor_type(dims)
+        ));
+        empty
+    }
+
+    /// The batch size of `source` as an index value (`tensor.dim`).
+    fn batch(&mut self, source: &Value) -> String {
+        match source.dims[0] {
+            Some(size) => self.index(size as usize),
+            None => {
+                let zero = self.index(0);
+                let size = self.fresh();
+                self.emit(format!(
+                    "{size} = tensor.dim {}, {zero} : {}",
+                    source.ssa,
+                    tensor_type(&source.dims)
+                ));
+                size
+            }
+        }
+    }
+
+    fn ints(node: &NodeProto, name: &str, default: &[i64]) -> Vec<i64> {
+        attribute(node, name).map_or_else(|| default.to_vec(), |a| a.ints.clone())
+    }
+
+    /// Reads the 2-D window attributes shared by Conv and the pools, rejecting what is
+    /// not supported.
+    fn window(&self, node: &NodeProto, kernel: [i64; 2]) -> Result<Window2d, OnnxError> {
+        if let Some(mode) = attribute(node, "auto_pad")
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+            .filter(|m| m != "NOTSET")
+        {
+            return Err(self.unsupported(
+                node,
+                format!("auto_pad={mode} is not supported: export with explicit pads"),
+            ));
+        }
+        if attribute(node, "ceil_mode").is_some_and(|a| a.i != 0) {
+            return Err(self.unsupported(node, "ceil_mode=1 is not supported"));
+        }
+        let pick = |name: &str, default: &[i64], len: usize| -> Result<Vec<i64>, OnnxError> {
+            let values = Self::ints(node, name, default);
+            if values.len() != len || values.iter().any(|&v| v < 0) {
+                return Err(self.unsupported(
+                    node,
+                    format!(
+                        "{name} {values:?}: expected {len} non-negative values (2-D windows only)"
+                    ),
+                ));
+            }
+            Ok(values)
+        };
+        let kernel = pick("kernel_shape", &kernel, 2)?;
+        let strides = pick("strides", &[1, 1], 2)?;
+        let pads = pick("pads", &[0, 0, 0, 0], 4)?;
+        let dilations = pick("dilations", &[1, 1], 2)?;
+        if strides.contains(&0) || dilations.contains(&0) || kernel.contains(&0) {
+            return Err(self.unsupported(node, "kernel, strides and dilations must be >= 1"));
+        }
+        Ok(Window2d {
+            kernel: [kernel[0], kernel[1]],
+            strides: [strides[0], strides[1]],
+            pads: [pads[0], pads[1], pads[2], pads[3]],
+            dilations: [dilations[0], dilations[1]],
+        })
+    }
+
+    /// Pads the two spatial dimensions of an NCHW value with `fill`.
+    fn pad(&mut self, input: &Value, pads: [i64; 4], fill: f32) -> Value {
+        if pads == [0; 4] {
+            return input.clone();
+        }
+        let mut dims = input.dims.clone();
+        dims[2] = dims[2].map(|h| h + (pads[0] + pads[2]) as u64);
+        dims[3] = dims[3].map(|w| w + (pads[1] + pads[3]) as u64);
+        let value = self.fresh();
+        self.emit(format!(
+            "{value} = arith.constant {} : f32",
+            f32_literal(fill)
+        ));
+        let result = self.fresh();
+        self.emit(format!(
+            "{result} = tensor.pad {} low[0, 0, {}, {}] high[0, 0, {}, {}] {{",
+            input.ssa, pads[0], pads[1], pads[2], pads[3]
+        ));
+        self.lines
+            .push("  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):".into());
+        self.lines.push(format!("    tensor.yield {value} : f32"));
+        self.lines.push(format!(
+            "  }} : {} to {}",
+            tensor_type(&input.dims),
+            tensor_type(&dims)
+        ));
+        Value {
+            ssa: result,
+            dims,
+            data: None,
+        }
+    }
+
+    /// The spatial output size of a window.
+    fn out_size(
+        &self,
+        node: &NodeProto,
+        size: Option<u64>,
+        kernel: i64,
+        stride: i64,
+        dilation: i64,
+    ) -> Result<u64, OnnxError> {
+        let size =
+            size.ok_or_else(|| self.unsupported(node, "spatial dimensions must be static"))? as i64;
+        let span = size - dilation * (kernel - 1) - 1;
+        if span < 0 {
+            return Err(self.unsupported(node, format!("the window ({kernel}, dilation {dilation}) is larger than the padded input ({size})")));
+        }
+        Ok((span / stride + 1) as u64)
+    }
+
+    /// Conv (NCHW, one group) as im2col, a weight-stationary matmul, and a layout
+    /// change back: the matmul is what becomes analog.
+    fn conv(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let input = self.input(node, 0)?;
+        let input = self.materialise(input);
+        let weight = self.input(node, 1)?;
+        let Some(filter) = weight.data.clone() else {
+            return Err(
+                self.unsupported(node, "the filter (input 1) must be a constant initializer")
+            );
+        };
+        if input.dims.len() != 4 || weight.dims.len() != 4 {
+            return Err(self.unsupported(
+                node,
+                "only 2-D convolutions (NCHW input, FCHW filter) are supported",
+            ));
+        }
+        if attribute(node, "group").is_some_and(|a| a.i != 1) {
+            return Err(self.unsupported(
+                node,
+                "grouped and depthwise convolutions are not supported yet",
+            ));
+        }
+        let fdims: Vec<i64> = weight.dims.iter().map(|d| d.unwrap_or(0) as i64).collect();
+        let (filters, channels, kh, kw) = (fdims[0], fdims[1], fdims[2], fdims[3]);
+        if input.dims[1].is_some_and(|c| c as i64 != channels) {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "the input has {} channels, the filter {channels}",
+                    input.dims[1].unwrap_or(0)
+                ),
+            ));
+        }
+        let Window2d {
+            strides,
+            pads,
+            dilations,
+            ..
+        } = self.window(node, [kh, kw])?;
+        let padded = self.pad(&input, pads, 0.0);
+        let oh = self.out_size(node, padded.dims[2], kh, strides[0], dilations[0])?;
+        let ow = self.out_size(node, padded.dims[3], kw, strides[1], dilations[1])?;
+        let (c, kh, kw, f) = (channels as u64, kh as u64, kw as u64, filters as u64);
+        // im2col: (n, oh, ow, c, kh, kw) <- input(n, c, oh * sh + kh * dh, ow * sw + kw * dw).
+        let columns_dims = vec![
+            input.dims[0],
+            Some(oh),
+            Some(ow),
+            Some(c),
+            Some(kh),
+            Some(kw),
+        ];
+        let empty = self.empty_batch(&columns_dims, &padded);
+        let columns = self.fresh();
+        let columns_type = tensor_type(&columns_dims);
+        self.emit(format!(
+            "{columns} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * {} + d4 * {}, d2 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = [{}]}} ins({} : {}) outs({empty} : {columns_type}) {{",
+            strides[0], dilations[0], strides[1], dilations[1],
+            ["\"parallel\""; 6].join(", "),
+            padded.ssa,
+            tensor_type(&padded.dims)
+        ));
+        self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
+        self.lines.push("    linalg.yield %in : f32".into());
+        self.lines.push(format!("  }} -> {columns_type}"));
+        let rows = input.dims[0].map(|n| n * oh * ow);
+        let flat_dims = vec![rows, Some(c * kh * kw)];
+        let flat = self.fresh();
+        self.emit(format!("{flat} = tensor.collapse_shape {columns} [[0, 1, 2], [3, 4, 5]] : {columns_type} into {}", tensor_type(&flat_dims)));
+        let flat = Value {
+            ssa: flat,
+            dims: flat_dims,
+            data: None,
+        };
+        // Weight (c*kh*kw) x f, rows ordered like the columns.
+        let k = c * kh * kw;
+        // FCHW is row-major F x (C*KH*KW): transposed, it is the (c, kh, kw) x f matrix.
+        let matrix: Vec<f32> = (0..k * f)
+            .map(|i| filter[((i % f) * k + i / f) as usize])
+            .collect();
+        let mut product = self
+            .matmul_constant(&flat, k, f, &matrix)
+            .map_err(|m| self.unsupported(node, m))?;
+        if let Some(bias) = self.optional_input(node, 2)? {
+            let bias = self.materialise(bias);
+            product = self
+                .elementwise(&[product, bias], |x, next| {
+                    let t = next();
+                    (
+                        vec![format!("{t} = arith.addf {}, {} : f32", x[0], x[1])],
+                        t,
+                    )
+                })
+                .map_err(|m| self.unsupported(node, m))?;
+        }
+        let nhwc_dims = vec![input.dims[0], Some(oh), Some(ow), Some(f)];
+        let batch = match input.dims[0] {
+            Some(n) => n.to_string(),
+            None => self.batch(&input),
+        };
+        let nhwc = self.fresh();
+        self.emit(format!(
+            "{nhwc} = tensor.expand_shape {} [[0, 1, 2], [3]] output_shape [{batch}, {oh}, {ow}, {f}] : {} into {}",
+            product.ssa,
+            tensor_type(&product.dims),
+            tensor_type(&nhwc_dims)
+        ));
+        let nchw_dims = vec![input.dims[0], Some(f), Some(oh), Some(ow)];
+        let nhwc = Value {
+            ssa: nhwc,
+            dims: nhwc_dims,
+            data: None,
+        };
+        let empty = self.empty_batch(&nchw_dims, &nhwc);
+        let result = self.fresh();
+        self.emit(format!(
+            "{result} = linalg.transpose ins({} : {}) outs({empty} : {}) permutation = [0, 3, 1, 2]",
+            nhwc.ssa,
+            tensor_type(&nhwc.dims),
+            tensor_type(&nchw_dims)
+        ));
+        Ok(Value {
+            ssa: result,
+            dims: nchw_dims,
+            data: None,
+        })
+    }
+
+    /// MaxPool and AveragePool over 2-D windows of an NCHW value.
+    fn pool(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let input = self.input(node, 0)?;
+        let input = self.materialise(input);
+        if input.dims.len() != 4 {
+            return Err(self.unsupported(node, "only 2-D pooling of NCHW inputs is supported"));
+        }
+        let kernel = Self::ints(node, "kernel_shape", &[]);
+        if kernel.len() != 2 {
+            return Err(self.unsupported(node, "kernel_shape must have 2 values"));
+        }
+        let Window2d {
+            kernel,
+            strides,
+            pads,
+            dilations,
+        } = self.window(node, [kernel[0], kernel[1]])?;
+        let max = node.op_type == "MaxPool";
+        if node.output.len() > 1 && !node.output[1].is_empty() {
+            return Err(self.unsupported(node, "the Indices output of MaxPool is not supported"));
+        }
+        let include_pad = attribute(node, "count_include_pad").is_some_and(|a| a.i != 0);
+        if !max && pads != [0; 4] && !include_pad {
+            return Err(
+                self.unsupported(node, "AveragePool with padding needs count_include_pad=1")
+            );
+        }
+        let padded = self.pad(&input, pads, if max { f32::NEG_INFINITY } else { 0.0 });
+        let oh = self.out_size(node, padded.dims[2], kernel[0], strides[0], dilations[0])?;
+        let ow = self.out_size(node, padded.dims[3], kernel[1], strides[1], dilations[1])?;
+        let dims = vec![input.dims[0], input.dims[1], Some(oh), Some(ow)];
+        let empty = self.empty_batch(&dims, &padded);
+        let init = self.fresh();
+        self.emit(format!(
+            "{init} = arith.constant {} : f32",
+            f32_literal(if max { f32::NEG_INFINITY } else { 0.0 })
+        ));
+        let filled = self.fresh();
+        let out_type = tensor_type(&dims);
+        self.emit(format!(
+            "{filled} = linalg.fill ins({init} : f32) outs({empty} : {out_type}) -> {out_type}"
+        ));
+        let pooled = self.fresh();
+        self.emit(format!(
+            "{pooled} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * {} + d4 * {}, d3 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", \"parallel\", \"reduction\", \"reduction\"]}} ins({}, %window{} : {}, tensor<{}x{}xf32>) outs({filled} : {out_type}) {{",
+            strides[0], dilations[0], strides[1], dilations[1],
+            padded.ssa, self.counter, tensor_type(&padded.dims), kernel[0], kernel[1]
+        ));
+        // The window shape operand gives the reduction dimensions their extent.
+        let window_line = format!(
+            "%window{} = tensor.empty() : tensor<{}x{}xf32>",
+            self.counter, kernel[0], kernel[1]
+        );
+        let position = self.lines.len() - 1;
+        self.lines.insert(position, format!("  {window_line}"));
+        self.lines
+            .push("  ^bb0(%in: f32, %w: f32, %acc: f32):".into());
+        self.lines.push(format!(
+            "    %r = arith.{} %in, %acc : f32",
+            if max { "maximumf" } else { "addf" }
+        ));
+        self.lines.push("    linalg.yield %r : f32".into());
+        self.lines.push(format!("  }} -> {out_type}"));
+        let pooled = Value {
+            ssa: pooled,
+            dims,
+            data: None,
+        };
+        if max {
+            return Ok(pooled);
+        }
+        let scale = 1.0 / (kernel[0] * kernel[1]) as f32;
+        self.elementwise(&[pooled], move |x, next| {
+            let (s, t) = (next(), next());
+            (
+                vec![
+                    format!("{s} = arith.constant {} : f32", f32_literal(scale)),
+                    format!("{t} = arith.mulf {}, {s} : f32", x[0]),
+                ],
+                t,
+            )
+        })
+        .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// GlobalAveragePool: the mean over H and W, as N x C x 1 x 1.
+    fn global_average_pool(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let input = self.input(node, 0)?;
+        let input = self.materialise(input);
+        if input.dims.len() != 4 {
+            return Err(self.unsupported(node, "only NCHW inputs are supported"));
+        }
+        let (Some(h), Some(w)) = (input.dims[2], input.dims[3]) else {
+            return Err(self.unsupported(node, "spatial dimensions must be static"));
+        };
+        let dims = vec![input.dims[0], input.dims[1], Some(1), Some(1)];
+        let empty = self.empty_batch(&dims, &input);
+        let zero = self.fresh();
+        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
+        let filled = self.fresh();
+        let out_type = tensor_type(&dims);
+        self.emit(format!(
+            "{filled} = linalg.fill ins({zero} : f32) outs({empty} : {out_type}) -> {out_type}"
+        ));
+        let sum = self.fresh();
+        self.emit(format!(
+            "{sum} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>], iterator_types = [\"parallel\", \"parallel\", \"reduction\", \"reduction\"]}} ins({} : {}) outs({filled} : {out_type}) {{",
+            input.ssa,
+            tensor_type(&input.dims)
+        ));
+        self.lines.push("  ^bb0(%in: f32, %acc: f32):".into());
+        self.lines
+            .push("    %r = arith.addf %in, %acc : f32".into());
+        self.lines.push("    linalg.yield %r : f32".into());
+        self.lines.push(format!("  }} -> {out_type}"));
+        let scale = 1.0 / (h * w) as f32;
+        self.elementwise(
+            &[Value {
+                ssa: sum,
+                dims,
+                data: None,
+            }],
+            move |x, next| {
+                let (s, t) = (next(), next());
+                (
+                    vec![
+                        format!("{s} = arith.constant {} : f32", f32_literal(scale)),
+                        format!("{t} = arith.mulf {}, {s} : f32", x[0]),
+                    ],
+                    t,
+                )
+            },
+        )
+        .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// BatchNormalization at inference: x * a + b per channel, a and b folded from the
+    /// constant scale, bias, mean and variance.
+    fn batch_norm(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let input = self.input(node, 0)?;
+        let input = self.materialise(input);
+        if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(self.unsupported(
+                node,
+                "training-mode outputs (running mean, variance) are not supported",
+            ));
+        }
+        let mut parameters = Vec::new();
+        for index in 1..=4 {
+            let value = self.input(node, index)?;
+            parameters.push(value.data.ok_or_else(|| {
+                self.unsupported(node, "scale, bias, mean and variance must be constants")
+            })?);
+        }
+        let epsilon = attribute(node, "epsilon").map_or(1e-5, |a| a.f);
+        let channels = parameters[0].len();
+        if parameters.iter().any(|p| p.len() != channels)
+            || input
+                .dims
+                .get(1)
+                .copied()
+                .flatten()
+                .is_some_and(|c| c as usize != channels)
+        {
+            return Err(self.unsupported(node, "parameter lengths must equal the channel count"));
+        }
+        let a: Vec<f32> = (0..channels)
+            .map(|c| parameters[0][c] / (parameters[3][c] + epsilon).sqrt())
+            .collect();
+        let b: Vec<f32> = (0..channels)
+            .map(|c| parameters[1][c] - parameters[2][c] * a[c])
+            .collect();
+        let mut shape = vec![channels as u64];
+        shape.extend(std::iter::repeat_n(1, input.dims.len().saturating_sub(2)));
+        let (a, b) = (self.constant(&shape, &a), self.constant(&shape, &b));
+        self.elementwise(&[input, a, b], |x, next| {
+            let (m, t) = (next(), next());
+            (
+                vec![
+                    format!("{m} = arith.mulf {}, {} : f32", x[0], x[1]),
+                    format!("{t} = arith.addf {m}, {} : f32", x[2]),
+                ],
+                t,
+            )
+        })
+        .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// Reshape to (batch, features) with a constant shape, as torch exports
+    /// `x.view(x.size(0), -1)`.
+    fn reshape(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let input = self.input(node, 0)?;
+        let input = self.materialise(input);
+        let shape = self
+            .input(node, 1)?
+            .data
+            .ok_or_else(|| self.unsupported(node, "the shape must be a constant"))?;
+        let inner: Option<u64> = input.dims[1..]
+            .iter()
+            .try_fold(1u64, |p, d| d.map(|d| p * d));
+        let flatten = shape.len() == 2
+            && (shape[0] == -1.0
+                || shape[0] == 0.0
+                || input.dims[0].is_some_and(|n| shape[0] == n as f32))
+            && (shape[1] == -1.0 || inner.is_some_and(|i| shape[1] == i as f32));
+        if input.dims.len() < 2 || !flatten {
+            return Err(self.unsupported(
+                node,
+                format!("only reshapes to (batch, features) are supported, got shape {shape:?}"),
+            ));
+        }
+        if input.dims.len() == 2 {
+            return Ok(input);
+        }
+        let inner = inner
+            .ok_or_else(|| self.unsupported(node, "the flattened dimensions must be static"))?;
+        let dims = vec![input.dims[0], Some(inner)];
+        let result = self.fresh();
+        let group: Vec<String> = (1..input.dims.len()).map(|d| d.to_string()).collect();
+        self.emit(format!(
+            "{result} = tensor.collapse_shape {} [[0], [{}]] : {} into {}",
+            input.ssa,
+            group.join(", "),
+            tensor_type(&input.dims),
+            tensor_type(&dims)
+        ));
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
     }
 
     /// Softmax over the last axis of a 2-D tensor: max, exp(x - max), sum, divide.
