@@ -77,6 +77,29 @@ fn run_on(artifact: &Path, fidelity: &str, input: &str) -> ArrayD<f64> {
     cim_npy::read(&output).unwrap()
 }
 
+/// Every logit within 1e-5 (relative, or absolute below 1) of the reference, and the
+/// same top-1 on every row.
+fn assert_matches_reference(logits: &ArrayD<f64>, reference: &ArrayD<f64>, what: &str) {
+    assert_eq!(logits.shape(), reference.shape(), "{what}");
+    for (row, (ours, theirs)) in logits
+        .axis_iter(Axis(0))
+        .zip(reference.axis_iter(Axis(0)))
+        .enumerate()
+    {
+        for (a, b) in ours.iter().zip(theirs.iter()) {
+            assert!(
+                (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                "{what} row {row}: {a} vs onnxruntime {b}"
+            );
+        }
+        assert_eq!(
+            argmax(ours.view()),
+            argmax(theirs.view()),
+            "{what} row {row}: top-1 differs"
+        );
+    }
+}
+
 fn argmax(row: ndarray::ArrayViewD<f64>) -> usize {
     row.iter()
         .enumerate()
@@ -98,24 +121,7 @@ fn exact_fidelity_reproduces_onnxruntime() {
     ] {
         let artifact = compile_model(model, &format!("{model}-{fidelity}"), &[]);
         let logits = run(&artifact, fidelity);
-        assert_eq!(logits.shape(), reference.shape());
-        for (row, (ours, theirs)) in logits
-            .axis_iter(Axis(0))
-            .zip(reference.axis_iter(Axis(0)))
-            .enumerate()
-        {
-            for (a, b) in ours.iter().zip(theirs.iter()) {
-                assert!(
-                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                    "{fidelity} row {row}: {a} vs onnxruntime {b}"
-                );
-            }
-            assert_eq!(
-                argmax(ours.view()),
-                argmax(theirs.view()),
-                "{fidelity} row {row}: top-1 differs"
-            );
-        }
+        assert_matches_reference(&logits, &reference, &format!("{model} {fidelity}"));
     }
 }
 
@@ -177,24 +183,7 @@ fn cnn_reproduces_onnxruntime_and_quantizes_within_one_percent() {
         &["--calibration", &fixture("digits-calib-images.npy")],
     );
     let logits = run_on(&artifact, "exact", "digits-test-images.npy");
-    assert_eq!(logits.shape(), reference.shape());
-    for (row, (ours, theirs)) in logits
-        .axis_iter(Axis(0))
-        .zip(reference.axis_iter(Axis(0)))
-        .enumerate()
-    {
-        for (a, b) in ours.iter().zip(theirs.iter()) {
-            assert!(
-                (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                "row {row}: {a} vs onnxruntime {b}"
-            );
-        }
-        assert_eq!(
-            argmax(ours.view()),
-            argmax(theirs.view()),
-            "row {row}: top-1 differs"
-        );
-    }
+    assert_matches_reference(&logits, &reference, "digits-cnn exact");
     assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-images.npy"));
 }
 

@@ -105,6 +105,33 @@ fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
     }
 }
 
+/// Wraps a builder's nodes into an opset-17 model with one input and one output.
+fn model(
+    name: &str,
+    b: Builder,
+    input_dims: &[Option<i64>],
+    output: &str,
+    features: i64,
+) -> ModelProto {
+    let graph = GraphProto {
+        name: name.into(),
+        node: b.nodes,
+        initializer: b.initializers,
+        input: vec![value_info("input", input_dims)],
+        output: vec![value_info(output, &[None, Some(features)])],
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+}
+
 /// A random network: (model, input dims).
 fn network(
     seed: u64,
@@ -180,23 +207,7 @@ fn network(
     if softmax {
         value = b.node("Softmax", vec![value], vec![int("axis", -1)]);
     }
-    let graph = GraphProto {
-        name: "random".into(),
-        node: b.nodes,
-        initializer: b.initializers,
-        input: vec![value_info("input", &input_dims)],
-        output: vec![value_info(&value, &[None, Some(features)])],
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(graph),
-        ..Default::default()
-    };
+    let model = model("random", b, &input_dims, &value, features);
     let dims = input_dims
         .iter()
         .map(|d| d.map_or(batch, |v| v as usize))
@@ -335,23 +346,7 @@ fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
         vec![int("transB", 1)],
     );
     let input_dims = vec![None, Some(c as i64), Some(h as i64), Some(w as i64)];
-    let graph = GraphProto {
-        name: "random_cnn".into(),
-        node: b.nodes,
-        initializer: b.initializers,
-        input: vec![value_info("input", &input_dims)],
-        output: vec![value_info(&value, &[None, Some(out)])],
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(graph),
-        ..Default::default()
-    };
+    let model = model("random_cnn", b, &input_dims, &value, out);
     (model, vec![2, c, h, w])
 }
 
@@ -507,47 +502,36 @@ proptest! {
 #[test]
 fn unsupported_nodes_and_opsets_are_named() {
     let dir = scratch("errors");
+    let path = dir.join("model.onnx");
+    let artifact = dir.join("artifact");
+    let compile_bytes = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        cimc(&[
+            "compile",
+            path.to_str().unwrap(),
+            "-o",
+            artifact.to_str().unwrap(),
+        ])
+    };
+
     let (mut model, _) = network(7, 1, &[4, 3], false, false);
     model.graph.as_mut().unwrap().node[0].op_type = "Einsum".into();
     let name = model.graph.as_ref().unwrap().node[0].name.clone();
-    let path = dir.join("einsum.onnx");
-    std::fs::write(&path, encode(&model)).unwrap();
-    let (code, stderr) = cimc(&[
-        "compile",
-        path.to_str().unwrap(),
-        "-o",
-        dir.join("a").to_str().unwrap(),
-    ]);
+    let (code, stderr) = compile_bytes(&encode(&model));
     assert_eq!(code, 1);
-    assert!(
-        stderr.contains(&format!(
-            "node '{name}' (Einsum, opset 17): operator Einsum is not supported"
-        )),
-        "{stderr}"
-    );
+    let expected = format!("node '{name}' (Einsum, opset 17): operator Einsum is not supported");
+    assert!(stderr.contains(&expected), "{stderr}");
 
     let (mut model, _) = network(7, 1, &[4, 3], false, false);
     model.opset_import[0].version = 9;
-    std::fs::write(&path, encode(&model)).unwrap();
-    let (code, stderr) = cimc(&[
-        "compile",
-        path.to_str().unwrap(),
-        "-o",
-        dir.join("a").to_str().unwrap(),
-    ]);
+    let (code, stderr) = compile_bytes(&encode(&model));
     assert_eq!(code, 1);
     assert!(
         stderr.contains("uses ONNX opset 9; cim imports opsets 13 to 18"),
         "{stderr}"
     );
 
-    std::fs::write(&path, b"this is not protobuf").unwrap();
-    let (code, stderr) = cimc(&[
-        "compile",
-        path.to_str().unwrap(),
-        "-o",
-        dir.join("a").to_str().unwrap(),
-    ]);
+    let (code, stderr) = compile_bytes(b"this is not protobuf");
     assert_eq!(code, 1);
     assert!(stderr.contains("not an ONNX model"), "{stderr}");
 }

@@ -327,10 +327,9 @@ pub fn run(
         }
         for (axis, result) in results.iter().enumerate() {
             if let Some(dim) = result.single_dim() {
-                let dim = &dim;
                 let size = operand.shape()[axis];
-                match bounds[*dim] {
-                    None => bounds[*dim] = Some(size),
+                match bounds[dim] {
+                    None => bounds[dim] = Some(size),
                     Some(known) if known != size => {
                         return Err(malformed(op, format!("d{dim} is {known} and {size}")));
                     }

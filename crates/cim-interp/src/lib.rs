@@ -296,12 +296,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             }
             "tensor.dim" => {
                 let source = operand(0)?;
-                let RtValue::Index(axis) = value(
-                    env,
-                    op,
-                    op.operand(1).map_err(|_| malformed(op, "operand"))?,
-                )?
-                else {
+                let RtValue::Index(axis) = operand_value(env, op, 1)? else {
                     return Err(malformed(op, "index operand is not an index"));
                 };
                 let size = *source
@@ -389,25 +384,14 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 }
                 one(view.to_owned())
             }
-            "arith.addf" => {
-                let operand = |index: usize| {
-                    value(
-                        env,
-                        op,
-                        op.operand(index).map_err(|_| malformed(op, "operand"))?,
-                    )
-                };
-                match (operand(0)?, operand(1)?) {
-                    (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => {
-                        one(a + b)
-                    }
-                    (RtValue::Scalar(a), RtValue::Scalar(b)) => Ok(vec![RtValue::Scalar(a + b)]),
-                    _ => Err(malformed(
-                        op,
-                        "operands must be two tensors of one shape or two scalars",
-                    )),
-                }
-            }
+            "arith.addf" => match (operand_value(env, op, 0)?, operand_value(env, op, 1)?) {
+                (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => one(a + b),
+                (RtValue::Scalar(a), RtValue::Scalar(b)) => Ok(vec![RtValue::Scalar(a + b)]),
+                _ => Err(malformed(
+                    op,
+                    "operands must be two tensors of one shape or two scalars",
+                )),
+            },
             "linalg.generic" => {
                 if op.result_count() == 0 {
                     return Err(malformed(
@@ -418,12 +402,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 generic::run(op, env, all()?)
             }
             "linalg.fill" => {
-                let RtValue::Scalar(fill) = value(
-                    env,
-                    op,
-                    op.operand(0).map_err(|_| malformed(op, "operand"))?,
-                )?
-                else {
+                let RtValue::Scalar(fill) = operand_value(env, op, 0)? else {
                     return Err(malformed(op, "the fill value must be a float scalar"));
                 };
                 one(operand(1)?.mapv(|_| fill))
@@ -636,6 +615,20 @@ fn is_unsigned(r#type: melior::ir::Type) -> bool {
         mlir_sys::mlirTypeIsAInteger(r#type.to_raw())
             && mlir_sys::mlirIntegerTypeIsUnsigned(r#type.to_raw())
     }
+}
+
+/// The runtime value of operand `index` of `op`.
+fn operand_value(
+    env: &HashMap<usize, RtValue>,
+    op: &OperationRef,
+    index: usize,
+) -> Result<RtValue, InterpError> {
+    value(
+        env,
+        op,
+        op.operand(index)
+            .map_err(|_| malformed(op, "missing operand"))?,
+    )
 }
 
 fn value(

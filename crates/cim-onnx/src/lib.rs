@@ -690,31 +690,7 @@ impl Emitter {
                         ),
                     ));
                 }
-                if rank == 2 {
-                    input
-                } else {
-                    let inner = input.dims[1..]
-                        .iter()
-                        .try_fold(1u64, |p, d| d.map(|d| p * d))
-                        .ok_or_else(|| {
-                            fail(self, "the flattened dimensions must be static".into())
-                        })?;
-                    let dims = vec![input.dims[0], Some(inner)];
-                    let result = self.fresh();
-                    let group: Vec<String> = (1..rank).map(|d| d.to_string()).collect();
-                    self.emit(format!(
-                        "{result} = tensor.collapse_shape {} [[0], [{}]] : {} into {}",
-                        input.ssa,
-                        group.join(", "),
-                        tensor_type(&input.dims),
-                        tensor_type(&dims)
-                    ));
-                    Value {
-                        ssa: result,
-                        dims,
-                        data: None,
-                    }
-                }
+                self.flatten(input).map_err(|m| fail(self, m))?
             }
             "Softmax" => {
                 let input = self.input(node, 0)?;
@@ -832,7 +808,7 @@ impl Emitter {
     /// `source`'s dimension 0.
     fn empty_batch(&mut self, dims: &[Option<u64>], source: &Value) -> String {
         let sizes = match dims.first() {
-            Some(None) => self.batch(source),
+            Some(None) => self.size_operand(source, 0),
             _ => String::new(),
         };
         let empty = self.fresh();
@@ -843,21 +819,101 @@ impl Emitter {
         empty
     }
 
-    /// The batch size of `source` as an index value (`tensor.dim`).
-    fn batch(&mut self, source: &Value) -> String {
-        match source.dims[0] {
-            Some(size) => self.index(size as usize),
+    /// Dimension `axis` of `source` as a size operand: the literal when static, a
+    /// `tensor.dim` value when dynamic (as `output_shape` and `tensor.empty` want).
+    fn size_operand(&mut self, source: &Value, axis: usize) -> String {
+        match source.dims[axis] {
+            Some(size) => size.to_string(),
             None => {
-                let zero = self.index(0);
+                let index = self.index(axis);
                 let size = self.fresh();
                 self.emit(format!(
-                    "{size} = tensor.dim {}, {zero} : {}",
+                    "{size} = tensor.dim {}, {index} : {}",
                     source.ssa,
                     tensor_type(&source.dims)
                 ));
                 size
             }
         }
+    }
+
+    /// A reduction `linalg.generic`: `combine` folds each element of the first input
+    /// into the output element its map points at, starting from `init`. Further
+    /// inputs only give loop extents (a pooling window's shape).
+    fn reduction(
+        &mut self,
+        inputs: &[(&Value, String)],
+        dims: &[Option<u64>],
+        out_map: &str,
+        iterators: &[&str],
+        init: f32,
+        combine: &str,
+    ) -> Value {
+        let empty = self.empty_batch(dims, inputs[0].0);
+        let start = self.fresh();
+        self.emit(format!(
+            "{start} = arith.constant {} : f32",
+            f32_literal(init)
+        ));
+        let filled = self.fresh();
+        let out_type = tensor_type(dims);
+        self.emit(format!(
+            "{filled} = linalg.fill ins({start} : f32) outs({empty} : {out_type}) -> {out_type}"
+        ));
+        let result = self.fresh();
+        let maps: Vec<&str> = inputs
+            .iter()
+            .map(|(_, map)| map.as_str())
+            .chain([out_map])
+            .collect();
+        let names: Vec<&str> = inputs.iter().map(|(value, _)| value.ssa.as_str()).collect();
+        let types: Vec<String> = inputs
+            .iter()
+            .map(|(value, _)| tensor_type(&value.dims))
+            .collect();
+        let iterators: Vec<String> = iterators.iter().map(|i| format!("\"{i}\"")).collect();
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [{}], iterator_types = [{}]}} ins({} : {}) outs({filled} : {out_type}) {{",
+            maps.join(", "),
+            iterators.join(", "),
+            names.join(", "),
+            types.join(", ")
+        ));
+        let arguments: Vec<String> = (0..inputs.len())
+            .map(|i| {
+                if i == 0 {
+                    "%in: f32".to_owned()
+                } else {
+                    format!("%extent{i}: f32")
+                }
+            })
+            .chain(["%acc: f32".to_owned()])
+            .collect();
+        self.lines
+            .push(format!("  ^bb0({}):", arguments.join(", ")));
+        self.lines
+            .push(format!("    %r = arith.{combine} %in, %acc : f32"));
+        self.lines.push("    linalg.yield %r : f32".into());
+        self.lines.push(format!("  }} -> {out_type}"));
+        Value {
+            ssa: result,
+            dims: dims.to_vec(),
+            data: None,
+        }
+    }
+
+    /// `value * factor`, element-wise.
+    fn scaled(&mut self, value: Value, factor: f32) -> Result<Value, String> {
+        self.elementwise(&[value], move |x, next| {
+            let (s, t) = (next(), next());
+            (
+                vec![
+                    format!("{s} = arith.constant {} : f32", f32_literal(factor)),
+                    format!("{t} = arith.mulf {}, {s} : f32", x[0]),
+                ],
+                t,
+            )
+        })
     }
 
     fn ints(node: &NodeProto, name: &str, default: &[i64]) -> Vec<i64> {
@@ -1054,10 +1110,7 @@ impl Emitter {
                 .map_err(|m| self.unsupported(node, m))?;
         }
         let nhwc_dims = vec![input.dims[0], Some(oh), Some(ow), Some(f)];
-        let batch = match input.dims[0] {
-            Some(n) => n.to_string(),
-            None => self.batch(&input),
-        };
+        let batch = self.size_operand(&input, 0);
         let nhwc = self.fresh();
         self.emit(format!(
             "{nhwc} = tensor.expand_shape {} [[0, 1, 2], [3]] output_shape [{batch}, {oh}, {ow}, {f}] : {} into {}",
@@ -1117,58 +1170,47 @@ impl Emitter {
         let oh = self.out_size(node, padded.dims[2], kernel[0], strides[0], dilations[0])?;
         let ow = self.out_size(node, padded.dims[3], kernel[1], strides[1], dilations[1])?;
         let dims = vec![input.dims[0], input.dims[1], Some(oh), Some(ow)];
-        let empty = self.empty_batch(&dims, &padded);
-        let init = self.fresh();
+        // The window operand only gives the reduction dimensions their extent.
+        let window = self.fresh();
         self.emit(format!(
-            "{init} = arith.constant {} : f32",
-            f32_literal(if max { f32::NEG_INFINITY } else { 0.0 })
+            "{window} = tensor.empty() : tensor<{}x{}xf32>",
+            kernel[0], kernel[1]
         ));
-        let filled = self.fresh();
-        let out_type = tensor_type(&dims);
-        self.emit(format!(
-            "{filled} = linalg.fill ins({init} : f32) outs({empty} : {out_type}) -> {out_type}"
-        ));
-        let pooled = self.fresh();
-        self.emit(format!(
-            "{pooled} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * {} + d4 * {}, d3 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", \"parallel\", \"reduction\", \"reduction\"]}} ins({}, %window{} : {}, tensor<{}x{}xf32>) outs({filled} : {out_type}) {{",
-            strides[0], dilations[0], strides[1], dilations[1],
-            padded.ssa, self.counter, tensor_type(&padded.dims), kernel[0], kernel[1]
-        ));
-        // The window shape operand gives the reduction dimensions their extent.
-        let window_line = format!(
-            "%window{} = tensor.empty() : tensor<{}x{}xf32>",
-            self.counter, kernel[0], kernel[1]
-        );
-        let position = self.lines.len() - 1;
-        self.lines.insert(position, format!("  {window_line}"));
-        self.lines
-            .push("  ^bb0(%in: f32, %w: f32, %acc: f32):".into());
-        self.lines.push(format!(
-            "    %r = arith.{} %in, %acc : f32",
-            if max { "maximumf" } else { "addf" }
-        ));
-        self.lines.push("    linalg.yield %r : f32".into());
-        self.lines.push(format!("  }} -> {out_type}"));
-        let pooled = Value {
-            ssa: pooled,
-            dims,
+        let window = Value {
+            ssa: window,
+            dims: vec![Some(kernel[0] as u64), Some(kernel[1] as u64)],
             data: None,
         };
+        let domain = "(d0, d1, d2, d3, d4, d5)";
+        let pooled = self.reduction(
+            &[
+                (
+                    &padded,
+                    format!(
+                        "affine_map<{domain} -> (d0, d1, d2 * {} + d4 * {}, d3 * {} + d5 * {})>",
+                        strides[0], dilations[0], strides[1], dilations[1]
+                    ),
+                ),
+                (&window, format!("affine_map<{domain} -> (d4, d5)>")),
+            ],
+            &dims,
+            &format!("affine_map<{domain} -> (d0, d1, d2, d3)>"),
+            &[
+                "parallel",
+                "parallel",
+                "parallel",
+                "parallel",
+                "reduction",
+                "reduction",
+            ],
+            if max { f32::NEG_INFINITY } else { 0.0 },
+            if max { "maximumf" } else { "addf" },
+        );
         if max {
             return Ok(pooled);
         }
-        let scale = 1.0 / (kernel[0] * kernel[1]) as f32;
-        self.elementwise(&[pooled], move |x, next| {
-            let (s, t) = (next(), next());
-            (
-                vec![
-                    format!("{s} = arith.constant {} : f32", f32_literal(scale)),
-                    format!("{t} = arith.mulf {}, {s} : f32", x[0]),
-                ],
-                t,
-            )
-        })
-        .map_err(|m| self.unsupported(node, m))
+        self.scaled(pooled, 1.0 / (kernel[0] * kernel[1]) as f32)
+            .map_err(|m| self.unsupported(node, m))
     }
 
     /// GlobalAveragePool: the mean over H and W, as N x C x 1 x 1.
@@ -1182,44 +1224,17 @@ impl Emitter {
             return Err(self.unsupported(node, "spatial dimensions must be static"));
         };
         let dims = vec![input.dims[0], input.dims[1], Some(1), Some(1)];
-        let empty = self.empty_batch(&dims, &input);
-        let zero = self.fresh();
-        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
-        let filled = self.fresh();
-        let out_type = tensor_type(&dims);
-        self.emit(format!(
-            "{filled} = linalg.fill ins({zero} : f32) outs({empty} : {out_type}) -> {out_type}"
-        ));
-        let sum = self.fresh();
-        self.emit(format!(
-            "{sum} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>], iterator_types = [\"parallel\", \"parallel\", \"reduction\", \"reduction\"]}} ins({} : {}) outs({filled} : {out_type}) {{",
-            input.ssa,
-            tensor_type(&input.dims)
-        ));
-        self.lines.push("  ^bb0(%in: f32, %acc: f32):".into());
-        self.lines
-            .push("    %r = arith.addf %in, %acc : f32".into());
-        self.lines.push("    linalg.yield %r : f32".into());
-        self.lines.push(format!("  }} -> {out_type}"));
-        let scale = 1.0 / (h * w) as f32;
-        self.elementwise(
-            &[Value {
-                ssa: sum,
-                dims,
-                data: None,
-            }],
-            move |x, next| {
-                let (s, t) = (next(), next());
-                (
-                    vec![
-                        format!("{s} = arith.constant {} : f32", f32_literal(scale)),
-                        format!("{t} = arith.mulf {}, {s} : f32", x[0]),
-                    ],
-                    t,
-                )
-            },
-        )
-        .map_err(|m| self.unsupported(node, m))
+        let domain = "(d0, d1, d2, d3)";
+        let sum = self.reduction(
+            &[(&input, format!("affine_map<{domain} -> (d0, d1, d2, d3)>"))],
+            &dims,
+            &format!("affine_map<{domain} -> (d0, d1, 0, 0)>"),
+            &["parallel", "parallel", "reduction", "reduction"],
+            0.0,
+            "addf",
+        );
+        self.scaled(sum, 1.0 / (h * w) as f32)
+            .map_err(|m| self.unsupported(node, m))
     }
 
     /// BatchNormalization at inference: x * a + b per channel, a and b folded from the
@@ -1297,11 +1312,19 @@ impl Emitter {
                 format!("only reshapes to (batch, features) are supported, got shape {shape:?}"),
             ));
         }
+        self.flatten(input).map_err(|m| self.unsupported(node, m))
+    }
+
+    /// (batch, d1, d2, ...) to (batch, d1 * d2 * ...), a `tensor.collapse_shape`;
+    /// a 2-D value as it is.
+    fn flatten(&mut self, input: Value) -> Result<Value, String> {
         if input.dims.len() == 2 {
             return Ok(input);
         }
-        let inner = inner
-            .ok_or_else(|| self.unsupported(node, "the flattened dimensions must be static"))?;
+        let inner = input.dims[1..]
+            .iter()
+            .try_fold(1u64, |p, d| d.map(|d| p * d))
+            .ok_or("the flattened dimensions must be static")?;
         let dims = vec![input.dims[0], Some(inner)];
         let result = self.fresh();
         let group: Vec<String> = (1..input.dims.len()).map(|d| d.to_string()).collect();
@@ -1322,67 +1345,34 @@ impl Emitter {
     /// Softmax over the last axis of a 2-D tensor: max, exp(x - max), sum, divide.
     fn softmax(&mut self, input: &Value) -> Result<Value, String> {
         let rows = vec![input.dims[0]];
-        let reduce = |emitter: &mut Self,
-                      source: &Value,
-                      init: &str,
-                      combine: &str|
-         -> Result<Value, String> {
-            let empty = emitter.fresh();
-            let sizes = if source.dims[0].is_some() {
-                String::new()
-            } else {
-                emitter_dim(emitter, source)?
-            };
-            emitter.emit(format!(
-                "{empty} = tensor.empty({sizes}) : {}",
-                tensor_type(&rows)
-            ));
-            let start = emitter.fresh();
-            emitter.emit(format!("{start} = arith.constant {init} : f32"));
-            let filled = emitter.fresh();
-            let row_type = tensor_type(&rows);
-            emitter.emit(format!(
-                "{filled} = linalg.fill ins({start} : f32) outs({empty} : {row_type}) -> {row_type}"
-            ));
-            let result = emitter.fresh();
-            emitter.emit(format!(
-                "{result} = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = [\"parallel\", \"reduction\"]}} ins({} : {}) outs({filled} : {row_type}) {{",
-                source.ssa,
-                tensor_type(&source.dims)
-            ));
-            emitter.lines.push("  ^bb0(%in: f32, %acc: f32):".into());
-            emitter
-                .lines
-                .push(format!("    %r = arith.{combine} %in, %acc : f32"));
-            emitter.lines.push("    linalg.yield %r : f32".into());
-            emitter.lines.push(format!("  }} -> {row_type}"));
-            // As a column (rows x 1) so element-wise broadcasting lines it up.
+        // Reduces each row, then reshapes to a column (rows x 1) so element-wise
+        // broadcasting lines it up.
+        let reduce = |emitter: &mut Self, source: &Value, init: f32, combine: &str| {
+            let domain = "(d0, d1)";
+            let reduced = emitter.reduction(
+                &[(source, format!("affine_map<{domain} -> (d0, d1)>"))],
+                &rows,
+                &format!("affine_map<{domain} -> (d0)>"),
+                &["parallel", "reduction"],
+                init,
+                combine,
+            );
             let column = emitter.fresh();
             let column_dims = vec![input.dims[0], Some(1)];
-            let size = emitter_dim(emitter, source)?;
-            emitter.emit(format!("{column} = tensor.expand_shape {result} [[0, 1]] output_shape [{size}, 1] : {row_type} into {}", tensor_type(&column_dims)));
-            Ok(Value {
+            let size = emitter.size_operand(source, 0);
+            emitter.emit(format!(
+                "{column} = tensor.expand_shape {} [[0, 1]] output_shape [{size}, 1] : {} into {}",
+                reduced.ssa,
+                tensor_type(&rows),
+                tensor_type(&column_dims)
+            ));
+            Value {
                 ssa: column,
                 dims: column_dims,
                 data: None,
-            })
-        };
-        fn emitter_dim(emitter: &mut Emitter, source: &Value) -> Result<String, String> {
-            match source.dims[0] {
-                Some(size) => Ok(size.to_string()),
-                None => {
-                    let index = emitter.index(0);
-                    let size = emitter.fresh();
-                    emitter.emit(format!(
-                        "{size} = tensor.dim {}, {index} : {}",
-                        source.ssa,
-                        tensor_type(&source.dims)
-                    ));
-                    Ok(size)
-                }
             }
-        }
-        let max = reduce(self, input, &f32_literal(f32::NEG_INFINITY), "maximumf")?;
+        };
+        let max = reduce(self, input, f32::NEG_INFINITY, "maximumf");
         let exp = self.elementwise(&[input.clone(), max], |x, next| {
             let (d, e) = (next(), next());
             (
@@ -1393,7 +1383,7 @@ impl Emitter {
                 e,
             )
         })?;
-        let sum = reduce(self, &exp, "0.000000e+00", "addf")?;
+        let sum = reduce(self, &exp, 0.0, "addf");
         self.elementwise(&[exp, sum], |x, next| {
             let t = next();
             (
