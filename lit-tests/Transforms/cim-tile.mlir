@@ -49,3 +49,17 @@ func.func @g(%x: tensor<5x2xf32>) -> tensor<5x1xf32> {
   %y = "cim.matmul"(%h, %v) : (tensor<5x2xf32>, tensor<2x1xf32>) -> tensor<5x1xf32>
   return %y : tensor<5x1xf32>
 }
+
+// -----
+
+// Two matmuls reading one weight constant (an unrolled recurrence) share its arrays.
+// CHECK-LABEL: func.func @shared
+// CHECK: %[[A:.*]] = "cim.mvm"(%arg0) {{.*}}array = @shared_mm0_r0_c0
+// CHECK: "cim.mvm"(%[[A]]) {{.*}}array = @shared_mm0_r0_c0
+// CHECK-NOT: shared_mm1
+func.func @shared(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[0.5, -1.0], [2.0, 0.25]]> : tensor<2x2xf32>
+  %h = "cim.matmul"(%x, %w) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  %y = "cim.matmul"(%h, %w) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}

@@ -8,8 +8,10 @@
 //! bits and place arrays). In the function, the input is cut into the matching
 //! column ranges (`tensor.extract_slice`), each tile runs a `cim.mvm` with ideal
 //! converters, row tiles are summed with `cim.accumulate`, and column tiles are
-//! joined with `cim.concat`. The input must be 2-D (batch x K; the batch may be
-//! dynamic) and the weight an inline f32 `arith.constant`.
+//! joined with `cim.concat`. Matmuls that read the same weight constant (the steps of
+//! an unrolled recurrent layer, shared layers) share its arrays. The input must be
+//! 2-D (batch x K; the batch may be dynamic) and the weight an inline f32
+//! `arith.constant`.
 //!
 //! Example, `cim-tile{rows=2 cols=2}` on a 3x3 weight. Before:
 //!
@@ -36,6 +38,7 @@
 //! ```
 
 use crate::mapped;
+use std::collections::HashMap;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
@@ -99,11 +102,12 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         WalkResult::Advance
     });
     let mut arrays = mapped::Arrays::collect(module);
+    let mut tiled = HashMap::new();
     let mut failed = false;
     for (index, raw) in matmuls.into_iter().enumerate() {
         // SAFETY: collected from this module above; only the op being tiled is erased.
         let op = unsafe { OperationRef::from_raw(raw) };
-        if let Err(message) = tile(&mut arrays, op, geometry, index) {
+        if let Err(message) = tile(&mut arrays, &mut tiled, op, geometry, index) {
             emit_error(
                 op.location(),
                 &format!("'{}' op cannot be tiled: {message}", ops::MATMUL),
@@ -138,8 +142,14 @@ pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// The arrays already holding a weight constant's tiles, by the constant op: every
+/// matmul reading the same weight (a recurrent layer's steps, shared layers) uses
+/// the same arrays.
+type Tiled = HashMap<usize, Vec<Vec<String>>>;
+
 fn tile<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
+    tiled: &mut Tiled,
     op: OperationRef<'c, 'a>,
     geometry: Geometry,
     index: usize,
@@ -179,25 +189,30 @@ fn tile<'c, 'a>(
     let row_tiles = tiles(k, geometry.rows as u64);
     let col_tiles = tiles(n, geometry.cols as u64);
 
-    // Arrays, at module level before the function that uses them.
-    let mut array_names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
-    for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
-        for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
-            let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
-            let block_values = block_of(&weights, n, k0, kr, n0, nc);
-            let spec = CrossbarSpec {
-                name: name.clone(),
-                geometry,
-                place: parse(context, "#cim.unplaced"),
-                cell: Converter::Ideal.build(context),
-                slice: Slice { index: 0, shift: 0 },
-                sign: "signed",
-                weights: build::dense_f32(context, &[kr, nc], &block_values),
-            };
-            arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
-            array_names[i][j] = name;
+    // Arrays, at module level before the function that first uses them.
+    let key = weight_op.as_ref().map_or(0, |def| def.to_raw().ptr as usize);
+    if !tiled.contains_key(&key) {
+        let mut names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
+        for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
+            for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
+                let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
+                let block_values = block_of(&weights, n, k0, kr, n0, nc);
+                let spec = CrossbarSpec {
+                    name: name.clone(),
+                    geometry,
+                    place: parse(context, "#cim.unplaced"),
+                    cell: Converter::Ideal.build(context),
+                    slice: Slice { index: 0, shift: 0 },
+                    sign: "signed",
+                    weights: build::dense_f32(context, &[kr, nc], &block_values),
+                };
+                arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
+                names[i][j] = name;
+            }
         }
+        tiled.insert(key, names);
     }
+    let array_names = tiled[&key].clone();
 
     // The input's column ranges (only when there is more than one row tile).
     let insert = |new| build::insert_before(op, new);
