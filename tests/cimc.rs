@@ -172,19 +172,47 @@ fn calibrated_quantized_fidelity_stays_within_one_percent() {
     assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-x.npy"));
 }
 
-/// A CNN (conv, ReLU, max pooling, batch normalization, dense) trained on the digits,
-/// as ONNX: exact fidelity matches onnxruntime, quantized stays within 1%.
+/// A trained network given as ONNX: exact fidelity matches onnxruntime, calibrated
+/// quantized fidelity stays within 1% of float accuracy.
+fn check_network(model: &str, calibration: &str, test: &str, logits: &str) {
+    let reference = cim_npy::read(fixture(logits).as_ref()).unwrap();
+    let artifact = compile_model(model, model, &["--calibration", &fixture(calibration)]);
+    let ours = run_on(&artifact, "exact", test);
+    assert_matches_reference(&ours, &reference, &format!("{model} exact"));
+    assert_quantized_within_one_percent(&accuracies(&artifact, test));
+}
+
+/// Conv, ReLU, max pooling, batch normalization, dense (trained with NumPy).
 #[test]
 fn cnn_reproduces_onnxruntime_and_quantizes_within_one_percent() {
-    let reference = cim_npy::read(fixture("digits-cnn-logits.npy").as_ref()).unwrap();
-    let artifact = compile_model(
+    check_network(
         "digits-cnn.onnx",
-        "cnn",
-        &["--calibration", &fixture("digits-calib-images.npy")],
+        "digits-calib-images.npy",
+        "digits-test-images.npy",
+        "digits-cnn-logits.npy",
     );
-    let logits = run_on(&artifact, "exact", "digits-test-images.npy");
-    assert_matches_reference(&logits, &reference, "digits-cnn exact");
-    assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-images.npy"));
+}
+
+/// LSTM over the image rows, as torch exports it (shape subgraph, Gather of h[-1]).
+#[test]
+fn lstm_reproduces_onnxruntime_and_quantizes_within_one_percent() {
+    check_network(
+        "digits-lstm.onnx",
+        "digits-calib-rows.npy",
+        "digits-test-rows.npy",
+        "digits-lstm-logits.npy",
+    );
+}
+
+/// GRU over the image rows (linear_before_reset, Squeeze and Gather of y[-1]).
+#[test]
+fn gru_reproduces_onnxruntime_and_quantizes_within_one_percent() {
+    check_network(
+        "digits-gru.onnx",
+        "digits-calib-rows.npy",
+        "digits-test-rows.npy",
+        "digits-gru-logits.npy",
+    );
 }
 
 #[test]

@@ -38,7 +38,6 @@
 //! ```
 
 use crate::mapped;
-use std::collections::HashMap;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
@@ -57,6 +56,7 @@ use melior::{
         operation::{OperationLike, WalkOrder, WalkResult},
     },
 };
+use std::collections::HashMap;
 
 static ID: PassId = PassId;
 
@@ -190,29 +190,33 @@ fn tile<'c, 'a>(
     let col_tiles = tiles(n, geometry.cols as u64);
 
     // Arrays, at module level before the function that first uses them.
-    let key = weight_op.as_ref().map_or(0, |def| def.to_raw().ptr as usize);
-    if !tiled.contains_key(&key) {
-        let mut names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
-        for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
-            for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
-                let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
-                let block_values = block_of(&weights, n, k0, kr, n0, nc);
-                let spec = CrossbarSpec {
-                    name: name.clone(),
-                    geometry,
-                    place: parse(context, "#cim.unplaced"),
-                    cell: Converter::Ideal.build(context),
-                    slice: Slice { index: 0, shift: 0 },
-                    sign: "signed",
-                    weights: build::dense_f32(context, &[kr, nc], &block_values),
-                };
-                arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
-                names[i][j] = name;
+    let key = weight_op
+        .as_ref()
+        .map_or(0, |def| def.to_raw().ptr as usize);
+    let array_names = tiled
+        .entry(key)
+        .or_insert_with(|| {
+            let mut names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
+            for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
+                for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
+                    let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
+                    let block_values = block_of(&weights, n, k0, kr, n0, nc);
+                    let spec = CrossbarSpec {
+                        name: name.clone(),
+                        geometry,
+                        place: parse(context, "#cim.unplaced"),
+                        cell: Converter::Ideal.build(context),
+                        slice: Slice { index: 0, shift: 0 },
+                        sign: "signed",
+                        weights: build::dense_f32(context, &[kr, nc], &block_values),
+                    };
+                    arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
+                    names[i][j] = name;
+                }
             }
-        }
-        tiled.insert(key, names);
-    }
-    let array_names = tiled[&key].clone();
+            names
+        })
+        .clone();
 
     // The input's column ranges (only when there is more than one row tile).
     let insert = |new| build::insert_before(op, new);

@@ -272,14 +272,13 @@ fn run(command: Command) -> Result<(), DriverError> {
             let cim = context()?;
             let artifact = compile::read_artifact(&cim, &artifact)?;
             let inputs = compile::read_inputs(std::slice::from_ref(&data))?;
-            let labels = compile::read_inputs(std::slice::from_ref(&labels))?.remove(0);
-            if labels.ndim() != 1 || labels.len() != inputs[0].len_of(Axis(0)) {
+            let labels_path = labels;
+            let labels = compile::read_inputs(std::slice::from_ref(&labels_path))?.remove(0);
+            if labels.ndim() != 1 {
                 return Err(DriverError::Usage(format!(
-                    "{}: {} labels of shape {:?} for {} inputs: give one integer label per input",
-                    "labels",
-                    labels.len(),
-                    labels.shape(),
-                    inputs[0].len_of(Axis(0))
+                    "{}: labels of shape {:?}: give one integer label per input, as a 1-D array",
+                    labels_path.display(),
+                    labels.shape()
                 )));
             }
             #[derive(Serialize)]
@@ -293,6 +292,14 @@ fn run(command: Command) -> Result<(), DriverError> {
             for level in fidelity {
                 let outputs = compile::run_artifact(&artifact, &inputs, level.fidelity())?;
                 let logits = &outputs[0];
+                if logits.ndim() != 2 || logits.len_of(Axis(0)) != labels.len() {
+                    return Err(DriverError::Usage(format!(
+                        "{}: {} labels for outputs of shape {:?}: give one integer label per input",
+                        labels_path.display(),
+                        labels.len(),
+                        logits.shape()
+                    )));
+                }
                 let correct = logits
                     .axis_iter(Axis(0))
                     .zip(labels.iter())

@@ -7,7 +7,7 @@
 //!
 //! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
 //! `tensor.extract_slice` (unit strides), `tensor.empty`, `tensor.collapse_shape`,
-//! `tensor.expand_shape`, `tensor.pad` (static), `linalg.fill`,
+//! `tensor.expand_shape`, `tensor.pad` (static), `tensor.concat`, `linalg.fill`,
 //! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`,
 //! `linalg.generic` (indexing maps of dimensions and constants; arith and math bodies),
 //! and every
@@ -506,6 +506,14 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .map_err(|error| malformed(op, error.to_string()))?)
             }
             // ndarray broadcasts a trailing dimension of 1, as cim.diff specifies.
+            "tensor.concat" => {
+                let dimension =
+                    int_attribute(op, "dim").ok_or_else(|| malformed(op, "no dim"))? as usize;
+                let tiles = all()?;
+                let views: Vec<_> = tiles.iter().map(ArrayD::view).collect();
+                one(concatenate(Axis(dimension), &views)
+                    .map_err(|error| malformed(op, error.to_string()))?)
+            }
             ops::DIFF => one(operand(0)? - operand(1)?),
             ops::SHIFT_ADD => {
                 let shifts =

@@ -9,9 +9,16 @@
 //! are accepted. A node that is not supported is an error naming the node, its
 //! operator, the opset and what to do.
 //!
-//! Supported now: Gemm, MatMul (2-D input), Add, Sub, Mul, Div, Relu, LeakyRelu,
-//! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Identity,
-//! Dropout (inference), Constant.
+//! Supported now: Gemm, MatMul (2-D input), Conv (one group), MaxPool, AveragePool,
+//! GlobalAveragePool, BatchNormalization, Add, Sub, Mul, Div, Relu, LeakyRelu,
+//! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
+//! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
+//! Constant, LSTM and GRU (forward, unrolled over a static sequence length), and the
+//! shape subgraphs torch exports around them (Shape, Gather, Unsqueeze, Concat,
+//! ConstantOfShape, Cast), folded at import.
+
+mod recurrent;
+mod tensor_ops;
 
 use std::{collections::HashMap, path::Path};
 use thiserror::Error;
@@ -129,6 +136,9 @@ struct Emitter {
     lines: Vec<String>,
     counter: usize,
     values: HashMap<String, Value>,
+    /// 1-D integer values known as dimension sizes (what `Shape` produces and torch's
+    /// shape subgraphs compute with), folded at import.
+    symbolic: HashMap<String, Vec<tensor_ops::SymDim>>,
     indices: HashMap<usize, String>,
     signature: (Vec<String>, Vec<String>),
     outputs: Vec<String>,
@@ -377,7 +387,14 @@ impl Emitter {
         weight: &[f32],
     ) -> Result<Value, String> {
         let w = self.constant(&[k, n], weight);
-        let dims = vec![input.dims[0], Some(n)];
+        self.matmul(input, &w)
+    }
+
+    /// `input . weight` as linalg.matmul on a zero accumulator; with a constant
+    /// weight, the form convert-linalg-to-cim makes analog. Reusing one weight value
+    /// in several products lets them share arrays.
+    fn matmul(&mut self, input: &Value, weight: &Value) -> Result<Value, String> {
+        let dims = vec![input.dims[0], weight.dims[1]];
         let empty = self.empty(&dims, std::slice::from_ref(input))?;
         let zero = self.fresh();
         self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
@@ -390,9 +407,9 @@ impl Emitter {
         self.emit(format!(
             "{result} = linalg.matmul ins({}, {} : {}, {}) outs({acc} : {out_type}) -> {out_type}",
             input.ssa,
-            w.ssa,
+            weight.ssa,
             tensor_type(&input.dims),
-            tensor_type(&w.dims)
+            tensor_type(&weight.dims)
         ));
         Ok(Value {
             ssa: result,
@@ -709,6 +726,12 @@ impl Emitter {
             "GlobalAveragePool" => self.global_average_pool(node)?,
             "BatchNormalization" => self.batch_norm(node)?,
             "Reshape" => self.reshape(node)?,
+            "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "ConstantOfShape"
+            | "Transpose" | "Slice" | "Cast" => match self.tensor_op(node)? {
+                Some(value) => value,
+                None => return Ok(()),
+            },
+            "LSTM" | "GRU" => return self.recurrent(node),
             other => {
                 return Err(fail(
                     self,
