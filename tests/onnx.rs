@@ -234,7 +234,14 @@ fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
         state: seed | 1,
     };
     let (c, h, w) = (1 + choices[0] % 3, 4 + choices[1] % 5, 4 + choices[2] % 5);
-    let filters = 1 + choices[3] % 6;
+    // Grouped (depthwise when filters == channels) for about half the multi-channel
+    // inputs.
+    let grouped = c > 1 && choices[5] % 4 >= 2;
+    let filters = if grouped {
+        c * (1 + choices[3] % 2)
+    } else {
+        1 + choices[3] % 6
+    };
     let kernel = 1 + choices[4] % 3;
     let stride = 1 + choices[5] % 2;
     let pad = choices[6] % 2;
@@ -254,7 +261,14 @@ fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
     } else {
         1
     };
-    let weight = b.constant(&[filters as i64, c as i64, kernel as i64, kernel as i64]);
+    let groups = if grouped { c } else { 1 };
+    let per_group = c / groups;
+    let weight = b.constant(&[
+        filters as i64,
+        per_group as i64,
+        kernel as i64,
+        kernel as i64,
+    ]);
     let bias = b.constant(&[filters as i64]);
     let p = pad as i64;
     let mut value = b.node(
@@ -265,16 +279,19 @@ fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
             ints("strides", &[stride as i64; 2]),
             ints("pads", &[p, p, p, p]),
             ints("dilations", &[dilation as i64; 2]),
+            int("group", groups as i64),
         ],
     );
     let (oh, ow) = if span(h).is_some() && span(w).is_some() {
         (oh, ow)
     } else {
         // Fall back to a 1x1 kernel: always valid.
-        b.nodes.last_mut().unwrap().attribute = vec![];
+        b.nodes.last_mut().unwrap().attribute = vec![int("group", groups as i64)];
         let last = b.initializers.len() - 2;
-        b.initializers[last].dims = vec![filters as i64, c as i64, 1, 1];
-        b.initializers[last].raw_data.truncate(filters * c * 4);
+        b.initializers[last].dims = vec![filters as i64, per_group as i64, 1, 1];
+        b.initializers[last]
+            .raw_data
+            .truncate(filters * per_group * 4);
         (h, w)
     };
     if choices[0].is_multiple_of(2) {

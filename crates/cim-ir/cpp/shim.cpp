@@ -21,3 +21,12 @@ extern "C" MlirModule cimParseModuleNamed(MlirContext context, MlirStringRef sou
 extern "C" void cimContextSetPrintOpOnDiagnostic(MlirContext context, bool enable) {
   unwrap(context)->printOpOnDiagnostic(enable);
 }
+
+// Whether a dense_resource attribute has its blob (an elided or undeclared resource
+// has none, and reading it would crash).
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+extern "C" bool cimDenseResourceHasData(MlirAttribute attribute) {
+  auto resource = llvm::dyn_cast<mlir::DenseResourceElementsAttr>(unwrap(attribute));
+  return resource && resource.getRawHandle().getBlob() != nullptr;
+}

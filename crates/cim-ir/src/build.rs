@@ -46,21 +46,35 @@ pub fn dense_f32<'c>(context: &'c Context, shape: &[u64], values: &[f32]) -> Att
     }
 }
 
-/// The values of a dense f32 elements attribute, row-major (a splat is expanded);
-/// `None` for any other attribute, element type or a `dense_resource`.
+/// The values of a dense f32 elements attribute, row-major (a splat is expanded), or
+/// of a `dense_resource` blob (as torch-mlir writes weights); `None` for any other
+/// attribute or element type, or a resource without data (elided).
 pub fn read_dense_f32(attribute: Attribute) -> Option<Vec<f32>> {
     let shape = crate::query::attribute_shape(attribute)?;
     // SAFETY: a query on a valid type.
     if !unsafe { mlir_sys::mlirTypeIsAF32(shape.element.to_raw()) } {
         return None;
     }
-    // SAFETY: queries on a valid attribute, guarded by the kind checks.
+    // SAFETY: queries on a valid attribute, guarded by the kind checks; a resource is
+    // read only when its blob exists.
     unsafe {
         let raw = attribute.to_raw();
+        let count = mlir_sys::mlirElementsAttrGetNumElements(raw).max(0) as usize;
+        if mlir_sys::mlirAttributeIsADenseResourceElements(raw) {
+            if !cimDenseResourceHasData(raw) {
+                return None;
+            }
+            return Some(
+                (0..count)
+                    .map(|index| {
+                        mlir_sys::mlirDenseFloatResourceElementsAttrGetValue(raw, index as isize)
+                    })
+                    .collect(),
+            );
+        }
         if !mlir_sys::mlirAttributeIsADenseElements(raw) {
             return None;
         }
-        let count = mlir_sys::mlirElementsAttrGetNumElements(raw).max(0) as usize;
         if mlir_sys::mlirDenseElementsAttrIsSplat(raw) {
             let value = mlir_sys::mlirDenseElementsAttrGetFloatSplatValue(raw);
             return Some(vec![value; count]);
@@ -71,6 +85,11 @@ pub fn read_dense_f32(attribute: Attribute) -> Option<Vec<f32>> {
                 .collect(),
         )
     }
+}
+
+unsafe extern "C" {
+    /// cpp/shim.cpp: whether a `dense_resource` attribute has its blob.
+    fn cimDenseResourceHasData(attribute: mlir_sys::MlirAttribute) -> bool;
 }
 
 fn named<'c>(

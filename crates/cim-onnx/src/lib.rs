@@ -9,7 +9,7 @@
 //! are accepted. A node that is not supported is an error naming the node, its
 //! operator, the opset and what to do.
 //!
-//! Supported now: Gemm, MatMul (2-D input), Conv (one group), MaxPool, AveragePool,
+//! Supported now: Gemm, MatMul (2-D input), Conv (with groups), MaxPool, AveragePool,
 //! GlobalAveragePool, BatchNormalization, Add, Sub, Mul, Div, Relu, LeakyRelu,
 //! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
 //! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
@@ -1053,19 +1053,20 @@ impl Emitter {
                 "only 2-D convolutions (NCHW input, FCHW filter) are supported",
             ));
         }
-        if attribute(node, "group").is_some_and(|a| a.i != 1) {
-            return Err(self.unsupported(
-                node,
-                "grouped and depthwise convolutions are not supported yet",
-            ));
-        }
+        let groups = attribute(node, "group").map_or(1, |a| a.i);
         let fdims: Vec<i64> = weight.dims.iter().map(|d| d.unwrap_or(0) as i64).collect();
         let (filters, channels, kh, kw) = (fdims[0], fdims[1], fdims[2], fdims[3]);
-        if input.dims[1].is_some_and(|c| c as i64 != channels) {
+        if groups < 1 || filters % groups != 0 {
+            return Err(self.unsupported(
+                node,
+                format!("group {groups} must be >= 1 and divide the {filters} filters"),
+            ));
+        }
+        if input.dims[1].is_some_and(|c| c as i64 != channels * groups) {
             return Err(self.unsupported(
                 node,
                 format!(
-                    "the input has {} channels, the filter {channels}",
+                    "the input has {} channels, the filter {channels} per group x {groups} groups",
                     input.dims[1].unwrap_or(0)
                 ),
             ));
@@ -1079,47 +1080,43 @@ impl Emitter {
         let padded = self.pad(&input, pads, 0.0);
         let oh = self.out_size(node, padded.dims[2], kh, strides[0], dilations[0])?;
         let ow = self.out_size(node, padded.dims[3], kw, strides[1], dilations[1])?;
-        let (c, kh, kw, f) = (channels as u64, kh as u64, kw as u64, filters as u64);
-        // im2col: (n, oh, ow, c, kh, kw) <- input(n, c, oh * sh + kh * dh, ow * sw + kw * dw).
-        let columns_dims = vec![
-            input.dims[0],
-            Some(oh),
-            Some(ow),
-            Some(c),
-            Some(kh),
-            Some(kw),
-        ];
-        let empty = self.empty_batch(&columns_dims, &padded);
-        let columns = self.fresh();
-        let columns_type = tensor_type(&columns_dims);
-        self.emit(format!(
-            "{columns} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * {} + d4 * {}, d2 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = [{}]}} ins({} : {}) outs({empty} : {columns_type}) {{",
-            strides[0], dilations[0], strides[1], dilations[1],
-            ["\"parallel\""; 6].join(", "),
-            padded.ssa,
-            tensor_type(&padded.dims)
-        ));
-        self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
-        self.lines.push("    linalg.yield %in : f32".into());
-        self.lines.push(format!("  }} -> {columns_type}"));
-        let rows = input.dims[0].map(|n| n * oh * ow);
-        let flat_dims = vec![rows, Some(c * kh * kw)];
-        let flat = self.fresh();
-        self.emit(format!("{flat} = tensor.collapse_shape {columns} [[0, 1, 2], [3, 4, 5]] : {columns_type} into {}", tensor_type(&flat_dims)));
-        let flat = Value {
-            ssa: flat,
-            dims: flat_dims,
-            data: None,
-        };
-        // Weight (c*kh*kw) x f, rows ordered like the columns.
+        let (c, kh, kw, f, g) = (
+            channels as u64,
+            kh as u64,
+            kw as u64,
+            filters as u64,
+            groups as u64,
+        );
+        let per_group = f / g;
         let k = c * kh * kw;
-        // FCHW is row-major F x (C*KH*KW): transposed, it is the (c, kh, kw) x f matrix.
-        let matrix: Vec<f32> = (0..k * f)
-            .map(|i| filter[((i % f) * k + i / f) as usize])
-            .collect();
-        let mut product = self
-            .matmul_constant(&flat, k, f, &matrix)
-            .map_err(|m| self.unsupported(node, m))?;
+        let mut products = Vec::new();
+        for group in 0..g {
+            // Each group sees its own input channels and filters: one im2col and one
+            // weight-stationary matmul per group.
+            let channels = if g == 1 {
+                padded.clone()
+            } else {
+                let sizes = [padded.dims[0], Some(c), padded.dims[2], padded.dims[3]];
+                self.extract(&padded, &[0, group * c, 0, 0], &sizes)
+            };
+            let flat = self.im2col(&channels, [kh, kw], strides, dilations, [oh, ow]);
+            // FCHW is row-major F x (C*KH*KW): this group's filters, transposed, are
+            // the (c, kh, kw) x filters matrix.
+            let first = group * per_group;
+            let matrix: Vec<f32> = (0..k * per_group)
+                .map(|i| filter[((first + i % per_group) * k + i / per_group) as usize])
+                .collect();
+            products.push(
+                self.matmul_constant(&flat, k, per_group, &matrix)
+                    .map_err(|m| self.unsupported(node, m))?,
+            );
+        }
+        let mut product = if products.len() == 1 {
+            products.remove(0)
+        } else {
+            self.concat(&products, 1)
+                .map_err(|m| self.unsupported(node, m))?
+        };
         if let Some(bias) = self.optional_input(node, 2)? {
             let bias = self.materialise(bias);
             product = self
@@ -1160,6 +1157,52 @@ impl Emitter {
             dims: nchw_dims,
             data: None,
         })
+    }
+
+    /// The im2col matrix of an NCHW value: one row per output position (n, oh, ow),
+    /// one column per (c, kh, kw): `input(n, c, oh * sh + kh * dh, ow * sw + kw * dw)`.
+    fn im2col(
+        &mut self,
+        input: &Value,
+        kernel: [u64; 2],
+        strides: [i64; 2],
+        dilations: [i64; 2],
+        out: [u64; 2],
+    ) -> Value {
+        let c = input.dims[1].unwrap_or(0);
+        let columns_dims = vec![
+            input.dims[0],
+            Some(out[0]),
+            Some(out[1]),
+            Some(c),
+            Some(kernel[0]),
+            Some(kernel[1]),
+        ];
+        let empty = self.empty_batch(&columns_dims, input);
+        let columns = self.fresh();
+        let columns_type = tensor_type(&columns_dims);
+        self.emit(format!(
+            "{columns} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * {} + d4 * {}, d2 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = [{}]}} ins({} : {}) outs({empty} : {columns_type}) {{",
+            strides[0], dilations[0], strides[1], dilations[1],
+            ["\"parallel\""; 6].join(", "),
+            input.ssa,
+            tensor_type(&input.dims)
+        ));
+        self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
+        self.lines.push("    linalg.yield %in : f32".into());
+        self.lines.push(format!("  }} -> {columns_type}"));
+        let rows = input.dims[0].map(|n| n * out[0] * out[1]);
+        let flat_dims = vec![rows, Some(c * kernel[0] * kernel[1])];
+        let flat = self.fresh();
+        self.emit(format!(
+            "{flat} = tensor.collapse_shape {columns} [[0, 1, 2], [3, 4, 5]] : {columns_type} into {}",
+            tensor_type(&flat_dims)
+        ));
+        Value {
+            ssa: flat,
+            dims: flat_dims,
+            data: None,
+        }
     }
 
     /// MaxPool and AveragePool over 2-D windows of an NCHW value.
