@@ -17,7 +17,7 @@ config.test_exec_root = lit_config.params.get(
 
 llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-22/bin")
 cim_bin = lit_config.params.get("cim_bin", os.path.join(repo_root, "target", "debug"))
-for tool in ["cim-opt"]:
+for tool in ["cim-opt", "cim-translate"]:
     if not os.path.exists(os.path.join(cim_bin, tool)):
         lit_config.fatal(f"{tool} not found in {cim_bin}: build it (cargo build) or pass --param cim_bin=DIR")
 for tool in ["FileCheck", "not", "mlir-opt"]:

@@ -215,6 +215,39 @@ fn gru_reproduces_onnxruntime_and_quantizes_within_one_percent() {
     );
 }
 
+/// The crossbar program `cimc compile` writes reads back (cim-translate) into exactly
+/// the mapped module.
+#[test]
+fn crossbar_program_round_trips() {
+    let artifact = compile_model("digits-cnn.onnx", "program", &[]);
+    let tool = |binary: &str, arguments: &[&str]| {
+        let output = Command::new(binary)
+            .args(arguments)
+            .output()
+            .expect("the tool runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let program = artifact.join("program");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(program.join("program.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["arrays"].as_array().unwrap().len(), 8);
+    let back = tool(
+        env!("CARGO_BIN_EXE_cim-translate"),
+        &[program.to_str().unwrap(), "--from-crossbar-program"],
+    );
+    let mapped = tool(
+        env!("CARGO_BIN_EXE_cim-opt"),
+        &[artifact.join("mapped.mlir").to_str().unwrap()],
+    );
+    assert_eq!(back, mapped);
+}
+
 #[test]
 fn report_shows_the_mapping() {
     let artifact = compile("report", &["--weight-bits", "4"]);

@@ -4,7 +4,7 @@
 use cim_driver::{
     DriverError,
     compile::{self, ARTIFACT_FORMAT, CompileOptions, Manifest},
-    npy, report,
+    npy, program, report,
 };
 use cim_interp::Fidelity;
 use cim_ir::CimContext;
@@ -47,7 +47,8 @@ impl FidelityArg {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Map a model onto a target and write an artifact directory.
+    /// Map a model onto a target and write an artifact directory (with the crossbar
+    /// program in ARTIFACT/program).
     Compile {
         /// The model: MLIR (linalg or tosa on tensors) or ONNX.
         model: PathBuf,
@@ -219,6 +220,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 mapped: module.as_operation().to_string(),
             };
             compile::write_artifact(&output, &manifest, &programs)?;
+            program::write(&module, &manifest.function, &output.join("program"))?;
             let summary = report::report(&module);
             if json {
                 println!(

@@ -4,10 +4,13 @@
 //! * [`compile`]: the mapping pipeline for a target (linalg to placed, bit-sliced
 //!   arrays), converter ranges (static full scale, or calibrated on data), and the
 //!   artifact (a directory: `manifest.json`, `float.mlir`, `mapped.mlir`).
+//! * [`program`]: the crossbar program (JSON manifest, safetensors weights, MLIR
+//!   glue) that `cim-translate --to-crossbar-program` writes.
 //! * [`report`]: per-layer mapping figures of an artifact.
 //! * [`npy`]: NumPy files in and out (the `cim-npy` crate).
 
 pub mod compile;
+pub mod program;
 pub mod report;
 
 pub use cim_npy as npy;
