@@ -14,6 +14,17 @@ use tract_onnx::pb::{
 };
 use tract_onnx::prelude::*;
 
+/// A proptest configuration with a fixed seed: every run (and CI) tries the same
+/// cases, so a failure reproduces.
+fn seeded(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00C1_3E5E_ED00),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 struct Builder {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
@@ -352,8 +363,18 @@ fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
             (1, 1)
         }
     };
-    value = b.node("Flatten", vec![value], vec![int("axis", 1)]);
     let features = (filters * ph * pw) as i64;
+    value = if choices[4].is_multiple_of(2) {
+        b.node("Flatten", vec![value], vec![int("axis", 1)])
+    } else {
+        // x.view(x.size(0), -1), as torch exports it.
+        let shape = b.node("Shape", vec![value.clone()], vec![]);
+        let zero = int_constant(&mut b, &[0]);
+        let batch = b.node("Gather", vec![shape, zero], vec![int("axis", 0)]);
+        let rest = int_constant(&mut b, &[-1]);
+        let target = b.node("Concat", vec![batch, rest], vec![int("axis", 0)]);
+        b.node("Reshape", vec![value, target], vec![])
+    };
     let out = 2 + (choices[3] % 5) as i64;
     let dense = b.constant(&[out, features]);
     let dense_bias = b.constant(&[out]);
@@ -407,7 +428,8 @@ fn recurrent_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>)
         state: seed | 1,
     };
     let lstm = choices[0].is_multiple_of(2);
-    let (steps, features, hidden) = (1 + choices[1] % 5, 1 + choices[2] % 6, 1 + choices[3] % 7);
+    // Two features or more: tract 0.23's GRU fails on a single one ("xw not contiguous").
+    let (steps, features, hidden) = (1 + choices[1] % 5, 2 + choices[2] % 5, 1 + choices[3] % 7);
     let gates = if lstm { 4 } else { 3 };
     let (t, i, h, g) = (steps as i64, features as i64, hidden as i64, gates as i64);
     let shape = b.node("Shape", vec!["input".into()], vec![]);
@@ -430,7 +452,7 @@ fn recurrent_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>)
     let mut attributes = vec![int("hidden_size", h)];
     // Forward only: tract 0.23 computes direction=reverse as forward (onnxruntime
     // does not), so reverse layers are checked against onnxruntime fixtures instead
-    // (reverse_recurrent_layers_match_onnxruntime).
+    // (fixtures_match_onnxruntime).
     if !lstm && !choices[5].is_multiple_of(3) {
         attributes.push(int("linear_before_reset", 1));
     }
@@ -605,7 +627,7 @@ fn encode(model: &ModelProto) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(seeded(24))]
 
     #[test]
     fn unseen_models_match_tract(
@@ -621,7 +643,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(seeded(16))]
 
     #[test]
     fn unseen_conv_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform8(0usize..60)) {
@@ -631,7 +653,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(seeded(16))]
 
     #[test]
     fn unseen_recurrent_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform6(0usize..60)) {
@@ -640,12 +662,18 @@ proptest! {
     }
 }
 
-/// Reverse LSTM and GRU layers (random weights, initial states, both GRU reset
-/// placements; tools/fixtures/make_fixtures.py) against onnxruntime's outputs.
+/// Models checked against onnxruntime's outputs (tools/fixtures/make_fixtures.py):
+/// reverse LSTM and GRU layers (random weights, initial states, both GRU reset
+/// placements), which tract computes as forward, and a CNN exported by torch.
 #[test]
-fn reverse_recurrent_layers_match_onnxruntime() {
+fn fixtures_match_onnxruntime() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for name in ["reverse-lstm", "reverse-gru", "reverse-gru-lbr"] {
+    for (name, input) in [
+        ("reverse-lstm", "reverse-input"),
+        ("reverse-gru", "reverse-input"),
+        ("reverse-gru-lbr", "reverse-input"),
+        ("torch-cnn", "torch-cnn-input"),
+    ] {
         let dir = scratch(name);
         let model = fixtures.join(format!("{name}.onnx"));
         let artifact = dir.join("artifact");
@@ -657,7 +685,7 @@ fn reverse_recurrent_layers_match_onnxruntime() {
         ]);
         assert_eq!(code, 0, "{name}: {stderr}");
         let output = dir.join("y.npy");
-        let input = fixtures.join("reverse-input.npy");
+        let input = fixtures.join(format!("{input}.npy"));
         let (code, stderr) = cimc(&[
             "run",
             artifact.to_str().unwrap(),

@@ -1358,20 +1358,28 @@ impl Emitter {
     /// Reshape to (batch, features) with a constant shape, as torch exports
     /// `x.view(x.size(0), -1)`.
     fn reshape(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        use tensor_ops::SymDim;
         let input = self.input(node, 0)?;
         let input = self.materialise(input);
-        let shape = self
-            .input(node, 1)?
-            .data
-            .ok_or_else(|| self.unsupported(node, "the shape must be a constant"))?;
+        // The shape may be constant or computed from shapes (`x.view(x.size(0), -1)`
+        // exports Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
+        let shape = self.sym_vector(node, 1).ok_or_else(|| {
+            self.unsupported(node, "the shape must be constant or computed from shapes")
+        })?;
         let inner: Option<u64> = input.dims[1..]
             .iter()
             .try_fold(1u64, |p, d| d.map(|d| p * d));
-        let flatten = shape.len() == 2
-            && (shape[0] == -1.0
-                || shape[0] == 0.0
-                || input.dims[0].is_some_and(|n| shape[0] == n as f32))
-            && (shape[1] == -1.0 || inner.is_some_and(|i| shape[1] == i as f32));
+        let is_batch = |dim: &SymDim| match dim {
+            SymDim::Const(v) => {
+                *v == -1 || *v == 0 || input.dims[0].is_some_and(|n| *v == n as i64)
+            }
+            SymDim::Dim { value, axis } => value.ssa == input.ssa && *axis == 0,
+        };
+        let is_rest = |dim: &SymDim| match dim {
+            SymDim::Const(v) => *v == -1 || inner.is_some_and(|i| *v == i as i64),
+            SymDim::Dim { .. } => false,
+        };
+        let flatten = shape.len() == 2 && is_batch(&shape[0]) && is_rest(&shape[1]);
         if input.dims.len() < 2 || !flatten {
             return Err(self.unsupported(
                 node,

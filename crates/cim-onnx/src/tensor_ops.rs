@@ -21,7 +21,7 @@ pub(crate) enum SymDim {
 
 impl Emitter {
     /// The integer vector input `index` holds, when it is symbolic or constant.
-    fn sym_vector(&self, node: &NodeProto, index: usize) -> Option<Vec<SymDim>> {
+    pub(crate) fn sym_vector(&self, node: &NodeProto, index: usize) -> Option<Vec<SymDim>> {
         let name = node.input.get(index).filter(|n| !n.is_empty())?;
         if let Some(vector) = self.symbolic.get(name) {
             return Some(vector.clone());
