@@ -503,6 +503,40 @@ fn recurrent_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>)
     (model, vec![steps, 3, features])
 }
 
+/// A token-wise projection, as in a transformer: (batch, tokens, features) times a
+/// constant (features, hidden) MatMul, bias, tanh, flatten, dense.
+fn sequence_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>) {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: seed | 1,
+    };
+    let (tokens, features, hidden) = (1 + choices[0] % 5, 1 + choices[1] % 7, 1 + choices[2] % 9);
+    let w = b.constant(&[features as i64, hidden as i64]);
+    let projected = b.node("MatMul", vec!["input".into(), w], vec![]);
+    let bias = b.constant(&[hidden as i64]);
+    let biased = b.node("Add", vec![projected, bias], vec![]);
+    let active = b.node("Tanh", vec![biased], vec![]);
+    let flat = b.node("Flatten", vec![active], vec![int("axis", 1)]);
+    let out = 2 + (choices[3] % 4) as i64;
+    let dense = b.constant(&[out, (tokens * hidden) as i64]);
+    let dense_bias = b.constant(&[out]);
+    let logits = b.node(
+        "Gemm",
+        vec![flat, dense, dense_bias],
+        vec![int("transB", 1)],
+    );
+    let model = model(
+        "random_sequence",
+        b,
+        &[None, Some(tokens as i64), Some(features as i64)],
+        &logits,
+        out,
+    );
+    (model, vec![3, tokens, features])
+}
+
 /// Compiles `model` with cimc, runs it at exact fidelity on a seeded input, and
 /// compares with tract: 1e-5 relative, same top-1 (up to ties within tolerance).
 fn check_against_tract(
@@ -654,6 +688,12 @@ proptest! {
 
 proptest! {
     #![proptest_config(seeded(16))]
+
+    #[test]
+    fn unseen_sequence_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform4(0usize..60)) {
+        let (model, dims) = sequence_network(seed, choices);
+        check_against_tract(&format!("seq{seed}"), &model, &dims, seed)?;
+    }
 
     #[test]
     fn unseen_recurrent_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform6(0usize..60)) {

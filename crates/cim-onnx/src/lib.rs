@@ -9,7 +9,7 @@
 //! are accepted. A node that is not supported is an error naming the node, its
 //! operator, the opset and what to do.
 //!
-//! Supported now: Gemm, MatMul (2-D input), Conv (with groups), MaxPool, AveragePool,
+//! Supported now: Gemm, MatMul (any rank, by a constant 2-D weight), Conv (with groups), MaxPool, AveragePool,
 //! GlobalAveragePool, BatchNormalization, Add, Sub, Mul, Div, Relu, LeakyRelu,
 //! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
 //! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
@@ -760,6 +760,11 @@ impl Emitter {
         }
         let a = self.input(node, 0)?;
         let a = self.materialise(a);
+        if !gemm && a.dims.len() > 2 {
+            // (..., K) x (K, N): the leading dimensions become rows of one 2-D product
+            // (the projections of a sequence or of attention heads), then come back.
+            return self.matmul_batched(node, a);
+        }
         if a.dims.len() != 2 {
             return Err(self.unsupported(
                 node,
@@ -1407,6 +1412,84 @@ impl Emitter {
             input.ssa,
             group.join(", "),
             tensor_type(&input.dims),
+            tensor_type(&dims)
+        ));
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
+    }
+
+    /// MatMul of an (..., K) input by a constant (K, N) weight: collapse the leading
+    /// dimensions, one weight-stationary product, expand back.
+    fn matmul_batched(&mut self, node: &NodeProto, a: Value) -> Result<Value, OnnxError> {
+        let rank = a.dims.len();
+        let leading: Vec<String> = (0..rank - 1).map(|d| d.to_string()).collect();
+        let rows = a.dims[..rank - 1]
+            .iter()
+            .try_fold(1u64, |p, d| d.map(|d| p * d));
+        if a.dims[1..rank - 1].iter().any(Option::is_none) {
+            return Err(self.unsupported(
+                node,
+                "only the first dimension of a batched MatMul input may be dynamic",
+            ));
+        }
+        let flat_dims = vec![rows, a.dims[rank - 1]];
+        let flat = self.fresh();
+        self.emit(format!(
+            "{flat} = tensor.collapse_shape {} [[{}], [{}]] : {} into {}",
+            a.ssa,
+            leading.join(", "),
+            rank - 1,
+            tensor_type(&a.dims),
+            tensor_type(&flat_dims)
+        ));
+        let flat = Value {
+            ssa: flat,
+            dims: flat_dims,
+            data: None,
+        };
+        // Reuse the 2-D path on the collapsed input.
+        let b = self.input(node, 1)?;
+        let (Some(data), [Some(k), Some(n)]) = (b.data.clone(), b.dims.as_slice()) else {
+            return Err(self.unsupported(
+                node,
+                "the weight (input 1) must be a constant 2-D initializer",
+            ));
+        };
+        let (k, n) = (*k, *n);
+        if flat.dims[1].is_some_and(|d| d != k) {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "input features {} do not match the weight's {k}",
+                    flat.dims[1].unwrap_or(0)
+                ),
+            ));
+        }
+        let product = self
+            .matmul_constant(&flat, k, n, &data)
+            .map_err(|m| self.unsupported(node, m))?;
+        let mut dims = a.dims.clone();
+        dims[rank - 1] = Some(n);
+        let sizes: Vec<String> = (0..rank)
+            .map(|d| {
+                if d == rank - 1 {
+                    n.to_string()
+                } else {
+                    self.size_operand(&a, d)
+                }
+            })
+            .collect();
+        let result = self.fresh();
+        self.emit(format!(
+            "{result} = tensor.expand_shape {} [[{}], [{}]] output_shape [{}] : {} into {}",
+            product.ssa,
+            leading.join(", "),
+            rank - 1,
+            sizes.join(", "),
+            tensor_type(&product.dims),
             tensor_type(&dims)
         ));
         Ok(Value {
