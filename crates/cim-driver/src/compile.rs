@@ -233,18 +233,16 @@ pub fn calibrate(
             .iter()
             .fold((0.0f64, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     };
-    interpreter
-        .run_observed(
-            function,
-            std::slice::from_ref(data),
-            &mut |key, input, output| {
-                let entry = seen.entry(key).or_default();
-                let (i, o) = (range(input), range(output));
-                entry.input = (entry.input.0.min(i.0), entry.input.1.max(i.1));
-                entry.output = (entry.output.0.min(o.0), entry.output.1.max(o.1));
-            },
-        )
-        .map_err(|error| DriverError::Run(format!("calibration run failed: {error}")))?;
+    let mut observe = |key, input: &ArrayD<f64>, output: &ArrayD<f64>| {
+        let entry = seen.entry(key).or_default();
+        let (i, o) = (range(input), range(output));
+        entry.input = (entry.input.0.min(i.0), entry.input.1.max(i.1));
+        entry.output = (entry.output.0.min(o.0), entry.output.1.max(o.1));
+    };
+    guarded("calibration", || {
+        interpreter.run_observed(function, std::slice::from_ref(data), &mut observe)
+    })?
+    .map_err(|error| DriverError::Run(format!("calibration run failed: {error}")))?;
     let widen = |(lo, hi): (f64, f64)| if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
     let mut calibrated = 0;
     for op in mvms(module) {
@@ -396,9 +394,25 @@ pub fn run_artifact(
     let interpreter = Interpreter::new(module)
         .map_err(|error| DriverError::Run(error.to_string()))?
         .with_fidelity(fidelity.unwrap_or_default());
-    interpreter
-        .run(&artifact.manifest.function, inputs)
-        .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
+    guarded("the interpreter", || {
+        interpreter.run(&artifact.manifest.function, inputs)
+    })?
+    .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
+}
+
+/// Runs `work`, turning a panic (a bug, never an input error) into an error that
+/// says where, so the tools exit with a message instead of a crash.
+pub fn guarded<T>(what: &str, work: impl FnOnce() -> T) -> Result<T, DriverError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        DriverError::Run(format!(
+            "internal error in {what}: {reason} (please report it)"
+        ))
+    })
 }
 
 /// Reads `.npy` inputs.
