@@ -89,7 +89,7 @@ fn assert_matches_reference(logits: &ArrayD<f64>, reference: &ArrayD<f64>, what:
         for (a, b) in ours.iter().zip(theirs.iter()) {
             assert!(
                 (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                "{what} row {row}: {a} vs onnxruntime {b}"
+                "{what} row {row}: {a} vs reference {b}"
             );
         }
         assert_eq!(
@@ -213,6 +213,29 @@ fn gru_reproduces_onnxruntime_and_quantizes_within_one_percent() {
         "digits-test-rows.npy",
         "digits-gru-logits.npy",
     );
+}
+
+/// A CNN in torch-mlir's linalg form (tensor.pad, linalg.conv_2d_nchw_fchw,
+/// linalg.pooling_nchw_max, nn.Linear through transposed maps): its convolution and
+/// dense layer map onto arrays, and the mapped model computes what the linalg one does.
+#[test]
+fn torch_mlir_cnn_maps_its_convolution() {
+    let artifact = scratch("torch-mlir-cnn").join("artifact");
+    let (code, stdout, stderr) = cimc(&[
+        "compile",
+        "tests/examples/torch-mlir-cnn.mlir",
+        "-o",
+        artifact.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let mapped = std::fs::read_to_string(artifact.join("mapped.mlir")).unwrap();
+    assert!(
+        !mapped.contains("linalg.conv_2d") && !mapped.contains("linalg.matmul"),
+        "{mapped}"
+    );
+    let float = run_on(&artifact, "float", "digits-test-images.npy");
+    let exact = run_on(&artifact, "exact", "digits-test-images.npy");
+    assert_matches_reference(&exact, &float, "torch-mlir CNN exact vs float");
 }
 
 /// The crossbar program `cimc compile` writes reads back (cim-translate) into exactly

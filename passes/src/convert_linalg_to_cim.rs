@@ -6,7 +6,10 @@
 //! emits `nn.Linear`: through the matmul's `indexing_maps` (B indexed (n, k)) or
 //! through a `linalg.transpose` of the constant; the transposition is folded into a
 //! new constant. The accumulator (`outs`) is dropped when it is a `linalg.fill` of
-//! 0.0, and added back with `arith.addf` otherwise. Everything else stays digital:
+//! 0.0, and added back with `arith.addf` otherwise. A `linalg.conv_2d_nchw_fchw` with
+//! a constant filter becomes im2col (a `linalg.generic` and a reshape), one `cim.matmul`
+//! by the filter as a (c, kh, kw) x f matrix, and the layout change back to NCHW.
+//! Weights may be inline or `dense_resource` blobs. Everything else stays digital:
 //! contractions with a non-constant right operand, other element types, other
 //! indexing maps.
 //!
@@ -31,12 +34,12 @@ use crate::pass::{PassDef, PassId, PassResult};
 use cim_ir::{
     build,
     query::{
-        attribute, attribute_shape, context_of, defining_op, float_attribute, i64_array_attribute,
-        linalg_matmul_transposes_rhs, op_name,
+        TensorShape, attribute, attribute_shape, context_of, defining_op, dense_i64_values,
+        float_attribute, i64_array_attribute, linalg_matmul_transposes_rhs, op_name,
     },
 };
 use melior::ir::{
-    OperationRef, Value, ValueLike,
+    BlockLike, Module, OperationRef, RegionLike, Value, ValueLike,
     operation::{OperationLike, WalkOrder, WalkResult},
 };
 
@@ -45,7 +48,7 @@ static ID: PassId = PassId;
 /// The pass definition.
 pub static PASS: PassDef = PassDef {
     name: "convert-linalg-to-cim",
-    summary: "Rewrite linalg.matmul with a constant weight as the analog cim.matmul",
+    summary: "Rewrite linalg.matmul and NCHW convolutions with constant weights as the analog cim.matmul",
     options: &[],
     anchor: "builtin.module",
     run,
@@ -53,19 +56,199 @@ pub static PASS: PassDef = PassDef {
 };
 
 fn run(module: OperationRef<'_, '_>, _options: &PassOptions) -> PassResult {
-    let mut matmuls = Vec::new();
+    let mut candidates = Vec::new();
     module.walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == "linalg.matmul" {
-            matmuls.push(op.to_raw());
+        if matches!(
+            op_name(&op).as_str(),
+            "linalg.matmul" | "linalg.conv_2d_nchw_fchw"
+        ) {
+            candidates.push(op.to_raw());
         }
         WalkResult::Advance
     });
-    for raw in matmuls {
+    for raw in candidates {
         // SAFETY: collected from this module; only the op being converted is erased.
         let op = unsafe { OperationRef::from_raw(raw) };
-        convert(op);
+        if op_name(&op) == "linalg.matmul" {
+            convert(op);
+        } else {
+            convert_conv(op);
+        }
     }
     Ok(())
+}
+
+/// The f32 values and dimensions of a constant (dense or resource), if `value` is one.
+fn constant_tensor(value: Value) -> Option<(Vec<f32>, Vec<u64>)> {
+    let def = defining_op(value).filter(|def| op_name(def) == "arith.constant")?;
+    let attribute = attribute(&def, "value")?;
+    let dims = attribute_shape(attribute)?
+        .dims
+        .into_iter()
+        .collect::<Option<Vec<u64>>>()?;
+    Some((build::read_dense_f32(attribute)?, dims))
+}
+
+fn tensor_text(dims: &[Option<u64>]) -> String {
+    let dims: Vec<String> = dims
+        .iter()
+        .map(|d| d.map_or("?".to_owned(), |d| d.to_string()))
+        .collect();
+    format!("tensor<{}xf32>", dims.join("x"))
+}
+
+/// A function computing an NCHW x FCHW convolution by im2col and one
+/// weight-stationary `cim.matmul` (the filter as a (c, kh, kw) x f matrix), NCHW out.
+fn conv_helper(
+    name: &str,
+    input: &[Option<u64>],
+    output: &[Option<u64>],
+    filter: &[f32],
+    fdims: &[u64],
+    strides: &[i64],
+    dilations: &[i64],
+) -> String {
+    let (f, c, kh, kw) = (fdims[0], fdims[1], fdims[2], fdims[3]);
+    let (oh, ow) = (output[2].unwrap_or(0), output[3].unwrap_or(0));
+    let k = c * kh * kw;
+    let matrix: Vec<f32> = (0..k * f)
+        .map(|i| filter[((i % f) * k + i / f) as usize])
+        .collect();
+    let hex: String = matrix
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let batch = input[0];
+    let (dim_line, sizes, batch_size) = match batch {
+        Some(n) => (String::new(), String::new(), n.to_string()),
+        None => (
+            "  %c0 = arith.constant 0 : index\n  %n = tensor.dim %x, %c0 : IN\n"
+                .replace("IN", &tensor_text(input)),
+            "%n".to_owned(),
+            "%n".to_owned(),
+        ),
+    };
+    let columns = tensor_text(&[batch, Some(oh), Some(ow), Some(c), Some(kh), Some(kw)]);
+    let flat = tensor_text(&[batch.map(|n| n * oh * ow), Some(k)]);
+    let product = tensor_text(&[batch.map(|n| n * oh * ow), Some(f)]);
+    let nhwc = tensor_text(&[batch, Some(oh), Some(ow), Some(f)]);
+    let (input_t, output_t) = (tensor_text(input), tensor_text(output));
+    format!(
+        "func.func private @{name}(%x: {input_t}) -> {output_t} {{\n{dim_line}\
+  %e = tensor.empty({sizes}) : {columns}\n\
+  %cols = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * {} + d4 * {}, d2 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", \"parallel\", \"parallel\", \"parallel\"]}} ins(%x : {input_t}) outs(%e : {columns}) {{\n\
+  ^bb0(%in: f32, %out: f32):\n\
+    linalg.yield %in : f32\n\
+  }} -> {columns}\n\
+  %flat = tensor.collapse_shape %cols [[0, 1, 2], [3, 4, 5]] : {columns} into {flat}\n\
+  %w = arith.constant dense<\"0x{hex}\"> : tensor<{k}x{f}xf32>\n\
+  %p = \"cim.matmul\"(%flat, %w) : ({flat}, tensor<{k}x{f}xf32>) -> {product}\n\
+  %nhwc = tensor.expand_shape %p [[0, 1, 2], [3]] output_shape [{batch_size}, {oh}, {ow}, {f}] : {product} into {nhwc}\n\
+  %e2 = tensor.empty({sizes}) : {output_t}\n\
+  %y = linalg.transpose ins(%nhwc : {nhwc}) outs(%e2 : {output_t}) permutation = [0, 3, 1, 2]\n\
+  return %y : {output_t}\n}}\n",
+        strides[0], dilations[0], strides[1], dilations[1]
+    )
+}
+
+/// `linalg.conv_2d_nchw_fchw` with a constant filter becomes im2col and a
+/// `cim.matmul` (written as a helper function, see [`conv_helper`], then inlined in
+/// place). torch-mlir pads with `tensor.pad` before the convolution, which stays
+/// digital.
+fn convert_conv(op: OperationRef) {
+    let (Ok(input), Ok(filter), Ok(init), Ok(result)) =
+        (op.operand(0), op.operand(1), op.operand(2), op.result(0))
+    else {
+        return;
+    };
+    let Some((filter_data, fdims)) = constant_tensor(filter) else {
+        return;
+    };
+    let (Some(input_shape), Some(output_shape)) = (
+        TensorShape::of_value(input),
+        TensorShape::of_value(result.into()),
+    ) else {
+        return;
+    };
+    let window = |name: &str| {
+        attribute(&op, name)
+            .and_then(dense_i64_values)
+            .filter(|v| v.len() == 2)
+    };
+    let (Some(strides), Some(dilations)) = (window("strides"), window("dilations")) else {
+        return;
+    };
+    let static_after_batch =
+        |dims: &[Option<u64>]| dims.len() == 4 && dims[1..].iter().all(Option::is_some);
+    if fdims.len() != 4
+        || !static_after_batch(&input_shape.dims)
+        || !static_after_batch(&output_shape.dims)
+    {
+        return;
+    }
+    let context = context_of(&op);
+    let text = conv_helper(
+        "im2col",
+        &input_shape.dims,
+        &output_shape.dims,
+        &filter_data,
+        &fdims,
+        &strides,
+        &dilations,
+    );
+    let Some(helper) = Module::parse(context, &text) else {
+        return;
+    };
+    let Some(function) = helper.body().first_operation() else {
+        return;
+    };
+    let Some(body) = function
+        .region(0)
+        .ok()
+        .and_then(|region| region.first_block())
+    else {
+        return;
+    };
+    let Ok(argument) = body.argument(0) else {
+        return;
+    };
+    // Inline by hand (the MLIR inliner refuses IRDL ops): the helper reads the
+    // convolution's input, its operations move before the convolution in order, and
+    // what it returns replaces the convolution.
+    // SAFETY: each op is detached from the helper and inserted in our block right
+    // away; values keep their uses across the move; the helper is then destroyed with
+    // only its terminator left.
+    let called = unsafe {
+        mlir_sys::mlirValueReplaceAllUsesOfWith(argument.to_raw(), input.to_raw());
+        let block = op.block().expect("a convolution lives in a block");
+        let mut returned = None;
+        let mut next = body.first_operation();
+        while let Some(inner) = next {
+            next = inner.next_in_block();
+            if op_name(&inner) == "func.return" {
+                returned = inner.operand(0).ok().map(|value| value.to_raw());
+                break;
+            }
+            mlir_sys::mlirOperationRemoveFromParent(inner.to_raw());
+            block.insert_operation_before(op, melior::ir::Operation::from_raw(inner.to_raw()));
+        }
+        match returned {
+            Some(raw) => Value::from_raw(raw),
+            None => return,
+        }
+    };
+    let location = op.location();
+    let output = if is_zero_fill(init) {
+        called
+    } else {
+        build::insert_before(op, build::addf(location, init, called))
+    };
+    // SAFETY: every use of the convolution now reads `output`; it is then erased.
+    unsafe {
+        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
+        mlir_sys::mlirOperationDestroy(op.to_raw());
+    }
 }
 
 /// The f32 values and [rows, cols] of a 2-D constant, looking through one

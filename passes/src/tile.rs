@@ -120,7 +120,9 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
 
 /// The ancestor of `op` directly in the module body, and the name of the function
 /// (or other symbol) it is.
-fn top_level_ancestor<'c, 'a>(op: OperationRef<'c, 'a>) -> Option<(OperationRef<'c, 'a>, String)> {
+pub(crate) fn top_level_ancestor<'c, 'a>(
+    op: OperationRef<'c, 'a>,
+) -> Option<(OperationRef<'c, 'a>, String)> {
     let mut current = op;
     loop {
         let parent = current.parent_operation()?;

@@ -10,6 +10,7 @@
 //! `tensor.expand_shape`, `tensor.pad` (static), `tensor.concat`, `linalg.fill`,
 //! `linalg.matmul` (plain or right operand transposed), `linalg.transpose`,
 //! `linalg.generic` (indexing maps of dimensions and constants; arith and math bodies),
+//! `linalg.conv_2d_nchw_fchw`, `linalg.pooling_nchw_max` / `_sum`, `func.call`,
 //! and every
 //! `cim` op. Anything else is an error that names the op.
 
@@ -420,6 +421,38 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .as_standard_layout()
                     .into_owned())
             }
+            "linalg.conv_2d_nchw_fchw" | "linalg.pooling_nchw_max" | "linalg.pooling_nchw_sum" => {
+                let window = |name: &str| {
+                    attribute(op, name)
+                        .and_then(cim_ir::query::dense_i64_values)
+                        .filter(|v| v.len() == 2 && v.iter().all(|&x| x >= 1))
+                        .ok_or_else(|| malformed(op, format!("{name} must be two values >= 1")))
+                };
+                let (strides, dilations) = (window("strides")?, window("dilations")?);
+                let (input, kernel, init) = (operand(0)?, operand(1)?, operand(2)?);
+                let name = op_name(op);
+                one(window_op(
+                    op,
+                    &name,
+                    &input,
+                    &kernel,
+                    init,
+                    [strides[0], strides[1]],
+                    [dilations[0], dilations[1]],
+                )?)
+            }
+            "func.call" => {
+                let callee = attribute(op, "callee")
+                    .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
+                    .map(|s| s.value().to_owned())
+                    .ok_or_else(|| malformed(op, "no callee"))?;
+                let arguments = all()?;
+                Ok(self
+                    .run_observed(&callee, &arguments, observer)?
+                    .into_iter()
+                    .map(RtValue::Tensor)
+                    .collect())
+            }
             "linalg.matmul" => {
                 let transposed = linalg_matmul_transposes_rhs(op).ok_or_else(|| {
                     malformed(
@@ -692,6 +725,68 @@ fn result_dims(
             }
         })
         .collect()
+}
+
+/// A 2-D window operation on NCHW values, accumulated into `init`: the NCHW x FCHW
+/// convolution, or max / sum pooling (the kernel operand only gives the window).
+fn window_op(
+    op: &OperationRef,
+    name: &str,
+    input: &ArrayD<f64>,
+    kernel: &ArrayD<f64>,
+    mut init: ArrayD<f64>,
+    strides: [i64; 2],
+    dilations: [i64; 2],
+) -> Result<ArrayD<f64>, InterpError> {
+    let conv = name == "linalg.conv_2d_nchw_fchw";
+    let (kh, kw) = (
+        kernel.shape()[kernel.ndim() - 2],
+        kernel.shape()[kernel.ndim() - 1],
+    );
+    if input.ndim() != 4
+        || init.ndim() != 4
+        || (conv && (kernel.ndim() != 4 || kernel.shape()[1] != input.shape()[1]))
+    {
+        return Err(malformed(op, "operands do not fit NCHW / FCHW"));
+    }
+    let [n, outs, oh, ow] = [
+        init.shape()[0],
+        init.shape()[1],
+        init.shape()[2],
+        init.shape()[3],
+    ];
+    let channels = input.shape()[1];
+    for b in 0..n {
+        for o in 0..outs {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut acc = init[[b, o, y, x]];
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            let (r, c) = (
+                                y * strides[0] as usize + i * dilations[0] as usize,
+                                x * strides[1] as usize + j * dilations[1] as usize,
+                            );
+                            if r >= input.shape()[2] || c >= input.shape()[3] {
+                                return Err(malformed(op, "the window reads outside the input"));
+                            }
+                            if conv {
+                                for ch in 0..channels {
+                                    acc += input[[b, ch, r, c]] * kernel[[o, ch, i, j]];
+                                }
+                            } else if name == "linalg.pooling_nchw_max" {
+                                acc = acc.max(input[[b, o, r, c]]);
+                            } else {
+                                acc += input[[b, o, r, c]];
+                            }
+                        }
+                    }
+                    init[[b, o, y, x]] = acc;
+                }
+            }
+        }
+    }
+    Ok(init)
 }
 
 /// `input . weight` over the last axis of `input`.

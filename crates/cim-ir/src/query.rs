@@ -192,3 +192,33 @@ pub fn linalg_matmul_transposes_rhs(op: &OperationRef) -> Option<bool> {
         _ => None,
     }
 }
+
+/// The integers of a dense integer elements attribute of any shape (tensor or
+/// vector, as linalg's `strides = dense<2> : vector<2xi64>`); a splat is expanded.
+pub fn dense_i64_values(attribute: Attribute) -> Option<Vec<i64>> {
+    // SAFETY: queries on a valid attribute, guarded by the kind checks.
+    unsafe {
+        let raw = attribute.to_raw();
+        if !mlir_sys::mlirAttributeIsADenseElements(raw) {
+            return None;
+        }
+        let element = mlir_sys::mlirShapedTypeGetElementType(mlir_sys::mlirAttributeGetType(raw));
+        if !mlir_sys::mlirTypeIsAInteger(element)
+            || mlir_sys::mlirIntegerTypeGetWidth(element) != 64
+        {
+            return None;
+        }
+        let count = mlir_sys::mlirElementsAttrGetNumElements(raw).max(0) as usize;
+        if mlir_sys::mlirDenseElementsAttrIsSplat(raw) {
+            return Some(vec![
+                mlir_sys::mlirDenseElementsAttrGetInt64SplatValue(raw);
+                count
+            ]);
+        }
+        Some(
+            (0..count)
+                .map(|i| mlir_sys::mlirDenseElementsAttrGetInt64Value(raw, i as isize))
+                .collect(),
+        )
+    }
+}
