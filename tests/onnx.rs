@@ -704,7 +704,8 @@ proptest! {
 
 /// Models checked against onnxruntime's outputs (tools/fixtures/make_fixtures.py):
 /// reverse LSTM and GRU layers (random weights, initial states, both GRU reset
-/// placements), which tract computes as forward, and a CNN exported by torch.
+/// placements), which tract computes as forward, and models exported by torch: a
+/// CNN, a 2-layer bidirectional LSTM and a bidirectional GRU.
 #[test]
 fn fixtures_match_onnxruntime() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -713,6 +714,8 @@ fn fixtures_match_onnxruntime() {
         ("reverse-gru", "reverse-input"),
         ("reverse-gru-lbr", "reverse-input"),
         ("torch-cnn", "torch-cnn-input"),
+        ("torch-bilstm", "torch-rnn-input"),
+        ("torch-bigru", "torch-rnn-input"),
     ] {
         let dir = scratch(name);
         let model = fixtures.join(format!("{name}.onnx"));

@@ -13,7 +13,7 @@
 //! GlobalAveragePool, BatchNormalization, Add, Sub, Mul, Div, Relu, LeakyRelu,
 //! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
 //! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
-//! Constant, LSTM and GRU (forward, unrolled over a static sequence length), and the
+//! Constant, LSTM and GRU (any direction, unrolled over a static sequence length), and the
 //! shape subgraphs torch exports around them (Shape, Gather, Unsqueeze, Concat,
 //! ConstantOfShape, Cast), folded at import.
 
@@ -1362,36 +1362,188 @@ impl Emitter {
 
     /// Reshape to (batch, features) with a constant shape, as torch exports
     /// `x.view(x.size(0), -1)`.
+    /// Reshape that merges or splits neighbouring dimensions (a collapse or an expand
+    /// of the row-major layout), the batch staying first: `x.view(x.size(0), -1)`,
+    /// `(T, B, 2, H) -> (T, B, 2H)`. The shape may be constant or computed from shapes.
     fn reshape(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         use tensor_ops::SymDim;
         let input = self.input(node, 0)?;
         let input = self.materialise(input);
-        // The shape may be constant or computed from shapes (`x.view(x.size(0), -1)`
-        // exports Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
         let shape = self.sym_vector(node, 1).ok_or_else(|| {
             self.unsupported(node, "the shape must be constant or computed from shapes")
         })?;
-        let inner: Option<u64> = input.dims[1..]
+        let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
+        // Target dimensions; the one -1 is inferred below. `copied[i]`: dimension i is
+        // the input's own (0, or the input's size at i), which may be dynamic.
+        let mut target: Vec<Option<u64>> = Vec::new();
+        let mut copied = Vec::new();
+        let mut inferred = None;
+        for (index, dim) in shape.iter().enumerate() {
+            copied.push(match dim {
+                SymDim::Const(0) => true,
+                SymDim::Dim { value, axis } => value.ssa == input.ssa && *axis == index,
+                SymDim::Const(_) => false,
+            });
+            target.push(match dim {
+                SymDim::Const(0) => input.dims.get(index).copied().ok_or_else(|| {
+                    fail(
+                        self,
+                        format!("shape entry {index} copies a dimension the input does not have"),
+                    )
+                })?,
+                SymDim::Const(-1) if inferred.is_none() => {
+                    inferred = Some(index);
+                    Some(0)
+                }
+                SymDim::Const(v) if *v > 0 => Some(*v as u64),
+                SymDim::Dim { value, axis } if value.ssa == input.ssa => input.dims[*axis],
+                other => {
+                    return Err(fail(
+                        self,
+                        format!("shape entry {other:?} is not supported"),
+                    ));
+                }
+            });
+        }
+        // The leading dimensions kept as they are (dynamic ones included) map one to
+        // one; what follows must be static.
+        let skip = copied
             .iter()
-            .try_fold(1u64, |p, d| d.map(|d| p * d));
-        let is_batch = |dim: &SymDim| match dim {
-            SymDim::Const(v) => {
-                *v == -1 || *v == 0 || input.dims[0].is_some_and(|n| *v == n as i64)
-            }
-            SymDim::Dim { value, axis } => value.ssa == input.ssa && *axis == 0,
-        };
-        let is_rest = |dim: &SymDim| match dim {
-            SymDim::Const(v) => *v == -1 || inner.is_some_and(|i| *v == i as i64),
-            SymDim::Dim { .. } => false,
-        };
-        let flatten = shape.len() == 2 && is_batch(&shape[0]) && is_rest(&shape[1]);
-        if input.dims.len() < 2 || !flatten {
-            return Err(self.unsupported(
-                node,
-                format!("only reshapes to (batch, features) are supported, got shape {shape:?}"),
+            .take_while(|&&c| c)
+            .count()
+            .min(input.dims.len());
+        if input.dims[skip..]
+            .iter()
+            .chain(
+                target[skip..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(i + skip) != inferred)
+                    .map(|(_, d)| d),
+            )
+            .any(Option::is_none)
+        {
+            return Err(fail(
+                self,
+                "only dimensions kept in place may be dynamic in a reshape".into(),
             ));
         }
-        self.flatten(input).map_err(|m| self.unsupported(node, m))
+        let total: u64 = input.dims[skip..].iter().map(|d| d.unwrap_or(1)).product();
+        if let Some(index) = inferred {
+            let known: u64 = target[skip..]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i + skip != index)
+                .map(|(_, d)| d.unwrap_or(1))
+                .product();
+            if known == 0 || total % known != 0 {
+                return Err(fail(
+                    self,
+                    format!("cannot infer -1: {total} elements over {known}"),
+                ));
+            }
+            target[index] = Some(total / known);
+        }
+        let inner: Vec<u64> = input.dims[skip..].iter().map(|d| d.unwrap_or(0)).collect();
+        let outer: Vec<u64> = target[skip..].iter().map(|d| d.unwrap_or(0)).collect();
+        if inner.iter().product::<u64>() != outer.iter().product::<u64>() {
+            return Err(fail(
+                self,
+                format!("cannot reshape {:?} into {:?}", input.dims, target),
+            ));
+        }
+        if inner == outer {
+            return Ok(input);
+        }
+        // Group the longer side's dimensions so each group's product is one dimension of
+        // the shorter side.
+        let (long, short) = if inner.len() >= outer.len() {
+            (&inner, &outer)
+        } else {
+            (&outer, &inner)
+        };
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut next = 0;
+        for &size in short.iter() {
+            let mut group = vec![next + skip];
+            let mut product = long.get(next).copied().unwrap_or(0);
+            next += 1;
+            while product < size && next < long.len() {
+                product *= long[next];
+                group.push(next + skip);
+                next += 1;
+            }
+            if product != size {
+                return Err(fail(
+                    self,
+                    format!(
+                        "only merging or splitting neighbouring dimensions is supported ({:?} into {:?})",
+                        input.dims, target
+                    ),
+                ));
+            }
+            groups.push(group);
+        }
+        // Trailing unit dimensions join the last group.
+        while next < long.len() && long[next] == 1 {
+            if let Some(last) = groups.last_mut() {
+                last.push(next + skip);
+            }
+            next += 1;
+        }
+        if next != long.len() {
+            return Err(fail(
+                self,
+                format!("cannot reshape {:?} into {:?}", input.dims, target),
+            ));
+        }
+        for axis in (0..skip).rev() {
+            groups.insert(0, vec![axis]);
+        }
+        let reassociation: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "[{}]",
+                    g.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        let result = self.fresh();
+        if inner.len() >= outer.len() {
+            self.emit(format!(
+                "{result} = tensor.collapse_shape {} [{}] : {} into {}",
+                input.ssa,
+                reassociation.join(", "),
+                tensor_type(&input.dims),
+                tensor_type(&target)
+            ));
+        } else {
+            let sizes: Vec<String> = target
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match d {
+                    Some(size) => size.to_string(),
+                    None => self.size_operand(&input, i),
+                })
+                .collect();
+            self.emit(format!(
+                "{result} = tensor.expand_shape {} [{}] output_shape [{}] : {} into {}",
+                input.ssa,
+                reassociation.join(", "),
+                sizes.join(", "),
+                tensor_type(&input.dims),
+                tensor_type(&target)
+            ));
+        }
+        Ok(Value {
+            ssa: result,
+            dims: target,
+            data: None,
+        })
     }
 
     /// (batch, d1, d2, ...) to (batch, d1 * d2 * ...), a `tensor.collapse_shape`;
