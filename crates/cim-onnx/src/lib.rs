@@ -1436,7 +1436,7 @@ impl Emitter {
                 .filter(|(i, _)| i + skip != index)
                 .map(|(_, d)| d.unwrap_or(1))
                 .product();
-            if known == 0 || total % known != 0 {
+            if known == 0 || !total.is_multiple_of(known) {
                 return Err(fail(
                     self,
                     format!("cannot infer -1: {total} elements over {known}"),
