@@ -1500,50 +1500,7 @@ impl Emitter {
         for axis in (0..skip).rev() {
             groups.insert(0, vec![axis]);
         }
-        let reassociation: Vec<String> = groups
-            .iter()
-            .map(|g| {
-                format!(
-                    "[{}]",
-                    g.iter()
-                        .map(usize::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect();
-        let result = self.fresh();
-        if inner.len() >= outer.len() {
-            self.emit(format!(
-                "{result} = tensor.collapse_shape {} [{}] : {} into {}",
-                input.ssa,
-                reassociation.join(", "),
-                tensor_type(&input.dims),
-                tensor_type(&target)
-            ));
-        } else {
-            let sizes: Vec<String> = target
-                .iter()
-                .enumerate()
-                .map(|(i, d)| match d {
-                    Some(size) => size.to_string(),
-                    None => self.size_operand(&input, i),
-                })
-                .collect();
-            self.emit(format!(
-                "{result} = tensor.expand_shape {} [{}] output_shape [{}] : {} into {}",
-                input.ssa,
-                reassociation.join(", "),
-                sizes.join(", "),
-                tensor_type(&input.dims),
-                tensor_type(&target)
-            ));
-        }
-        Ok(Value {
-            ssa: result,
-            dims: target,
-            data: None,
-        })
+        Ok(self.regroup(&input, &groups, target))
     }
 
     /// (batch, d1, d2, ...) to (batch, d1 * d2 * ...), a `tensor.collapse_shape`;
@@ -1557,52 +1514,25 @@ impl Emitter {
             .try_fold(1u64, |p, d| d.map(|d| p * d))
             .ok_or("the flattened dimensions must be static")?;
         let dims = vec![input.dims[0], Some(inner)];
-        let result = self.fresh();
-        let group: Vec<String> = (1..input.dims.len()).map(|d| d.to_string()).collect();
-        self.emit(format!(
-            "{result} = tensor.collapse_shape {} [[0], [{}]] : {} into {}",
-            input.ssa,
-            group.join(", "),
-            tensor_type(&input.dims),
-            tensor_type(&dims)
-        ));
-        Ok(Value {
-            ssa: result,
-            dims,
-            data: None,
-        })
+        let groups = vec![vec![0], (1..input.dims.len()).collect()];
+        Ok(self.regroup(&input, &groups, dims))
     }
 
     /// MatMul of an (..., K) input by a constant (K, N) weight: collapse the leading
     /// dimensions, one weight-stationary product, expand back.
     fn matmul_batched(&mut self, node: &NodeProto, a: Value) -> Result<Value, OnnxError> {
         let rank = a.dims.len();
-        let leading: Vec<String> = (0..rank - 1).map(|d| d.to_string()).collect();
-        let rows = a.dims[..rank - 1]
-            .iter()
-            .try_fold(1u64, |p, d| d.map(|d| p * d));
         if a.dims[1..rank - 1].iter().any(Option::is_none) {
             return Err(self.unsupported(
                 node,
                 "only the first dimension of a batched MatMul input may be dynamic",
             ));
         }
-        let flat_dims = vec![rows, a.dims[rank - 1]];
-        let flat = self.fresh();
-        self.emit(format!(
-            "{flat} = tensor.collapse_shape {} [[{}], [{}]] : {} into {}",
-            a.ssa,
-            leading.join(", "),
-            rank - 1,
-            tensor_type(&a.dims),
-            tensor_type(&flat_dims)
-        ));
-        let flat = Value {
-            ssa: flat,
-            dims: flat_dims,
-            data: None,
-        };
-        // Reuse the 2-D path on the collapsed input.
+        let groups = vec![(0..rank - 1).collect::<Vec<_>>(), vec![rank - 1]];
+        let rows = a.dims[..rank - 1]
+            .iter()
+            .try_fold(1u64, |p, d| d.map(|d| p * d));
+        let flat = self.regroup(&a, &groups, vec![rows, a.dims[rank - 1]]);
         let b = self.input(node, 1)?;
         let (Some(data), [Some(k), Some(n)]) = (b.data.clone(), b.dims.as_slice()) else {
             return Err(self.unsupported(
@@ -1625,6 +1555,8 @@ impl Emitter {
             .map_err(|m| self.unsupported(node, m))?;
         let mut dims = a.dims.clone();
         dims[rank - 1] = Some(n);
+        // The expand reads the leading sizes from the input, through the product's
+        // first (collapsed) dimension: give them from `a` directly.
         let sizes: Vec<String> = (0..rank)
             .map(|d| {
                 if d == rank - 1 {
@@ -1638,7 +1570,10 @@ impl Emitter {
         self.emit(format!(
             "{result} = tensor.expand_shape {} [[{}], [{}]] output_shape [{}] : {} into {}",
             product.ssa,
-            leading.join(", "),
+            (0..rank - 1)
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             rank - 1,
             sizes.join(", "),
             tensor_type(&product.dims),

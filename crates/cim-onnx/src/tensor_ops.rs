@@ -87,6 +87,62 @@ impl Emitter {
         empty
     }
 
+    /// A reshape by `groups` (`tensor.collapse_shape` when `dims` has fewer dimensions
+    /// than the input, with groups of input axes; `tensor.expand_shape` when it has
+    /// more, with groups of output axes, one per input axis) to `dims`.
+    pub(crate) fn regroup(
+        &mut self,
+        input: &Value,
+        groups: &[Vec<usize>],
+        dims: Vec<Option<u64>>,
+    ) -> Value {
+        let reassociation: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "[{}]",
+                    g.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        let result = self.fresh();
+        if dims.len() <= input.dims.len() {
+            self.emit(format!(
+                "{result} = tensor.collapse_shape {} [{}] : {} into {}",
+                input.ssa,
+                reassociation.join(", "),
+                tensor_type(&input.dims),
+                tensor_type(&dims)
+            ));
+        } else {
+            let mut sizes = vec![String::new(); dims.len()];
+            for (axis, group) in groups.iter().enumerate() {
+                for &position in group {
+                    sizes[position] = match dims[position] {
+                        Some(size) => size.to_string(),
+                        None => self.size_operand(input, axis),
+                    };
+                }
+            }
+            self.emit(format!(
+                "{result} = tensor.expand_shape {} [{}] output_shape [{}] : {} into {}",
+                input.ssa,
+                reassociation.join(", "),
+                sizes.join(", "),
+                tensor_type(&input.dims),
+                tensor_type(&dims)
+            ));
+        }
+        Value {
+            ssa: result,
+            dims,
+            data: None,
+        }
+    }
+
     /// Lowers a tensor-shaping node; `None` when the result is only symbolic.
     pub(crate) fn tensor_op(&mut self, node: &NodeProto) -> Result<Option<Value>, OnnxError> {
         let op = node.op_type.as_str();
@@ -323,41 +379,7 @@ impl Emitter {
             None if input.dims.is_empty() => {}
             None => return Err("unsqueeze of an empty shape".into()),
         }
-        let sizes: Vec<String> = (0..rank)
-            .map(|p| match dims[p] {
-                Some(size) => size.to_string(),
-                None => {
-                    let axis = (0..p).filter(|q| !axes.contains(q)).count();
-                    self.size_operand(input, axis)
-                }
-            })
-            .collect();
-        let result = self.fresh();
-        let reassociation: Vec<String> = groups
-            .iter()
-            .map(|g| {
-                format!(
-                    "[{}]",
-                    g.iter()
-                        .map(usize::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect();
-        self.emit(format!(
-            "{result} = tensor.expand_shape {} [{}] output_shape [{}] : {} into {}",
-            input.ssa,
-            reassociation.join(", "),
-            sizes.join(", "),
-            tensor_type(&input.dims),
-            tensor_type(&dims)
-        ));
-        Ok(Value {
-            ssa: result,
-            dims,
-            data: None,
-        })
+        Ok(self.regroup(input, &groups, dims))
     }
 
     /// Removes the unit dimensions `axes`.
@@ -380,31 +402,7 @@ impl Emitter {
         for group in &mut groups {
             group.sort_unstable();
         }
-        let result = self.fresh();
-        let reassociation: Vec<String> = groups
-            .iter()
-            .map(|g| {
-                format!(
-                    "[{}]",
-                    g.iter()
-                        .map(usize::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect();
-        self.emit(format!(
-            "{result} = tensor.collapse_shape {} [{}] : {} into {}",
-            input.ssa,
-            reassociation.join(", "),
-            tensor_type(&input.dims),
-            tensor_type(&dims)
-        ));
-        Ok(Value {
-            ssa: result,
-            dims,
-            data: None,
-        })
+        Ok(self.regroup(input, &groups, dims))
     }
 
     /// `tensor.concat` along `axis`.
