@@ -20,7 +20,7 @@ use cim_ir::{
     query::{TensorShape, attribute, attribute_shape, context_of, op_name, string_attribute},
 };
 use melior::ir::{
-    Attribute, BlockLike, Module,
+    Attribute, Module,
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
 };
@@ -127,6 +127,13 @@ pub struct Program {
     pub mvms: Vec<MvmEntry>,
 }
 
+/// The `cim.crossbar` operations of a module, in order.
+fn crossbars<'c, 'a>(
+    module: &'a Module<'c>,
+) -> impl Iterator<Item = melior::ir::OperationRef<'c, 'a>> {
+    cim_passes::mapped::top_level(module.as_operation()).filter(|op| op_name(op) == ops::CROSSBAR)
+}
+
 fn file_error(path: &Path, message: impl ToString) -> DriverError {
     DriverError::File {
         path: path.display().to_string(),
@@ -138,10 +145,7 @@ fn file_error(path: &Path, message: impl ToString) -> DriverError {
 pub fn write(module: &Module, function: &str, dir: &Path) -> Result<Program, DriverError> {
     let mut arrays = Vec::new();
     let mut blocks: BTreeMap<String, (Vec<u8>, [usize; 2])> = BTreeMap::new();
-    let first = module.body().first_operation();
-    for op in std::iter::successors(first, |op| op.next_in_block())
-        .filter(|op| op_name(op) == ops::CROSSBAR)
-    {
+    for op in crossbars(&module) {
         let name = string_attribute(&op, "sym_name").unwrap_or_default();
         let invalid =
             |what: &str| DriverError::Run(format!("array @{name}: {what} (run cim-verify)"));
@@ -238,10 +242,7 @@ pub fn write(module: &Module, function: &str, dir: &Path) -> Result<Program, Dri
         &module.as_operation().to_string(),
     )
     .ok_or_else(|| DriverError::Run("the mapped module does not print back".into()))?;
-    let first = copy.body().first_operation();
-    for op in std::iter::successors(first, |op| op.next_in_block())
-        .filter(|op| op_name(op) == ops::CROSSBAR)
-    {
+    for op in crossbars(&copy) {
         let name = string_attribute(&op, "sym_name").unwrap_or_default();
         let entry = program
             .arrays
@@ -288,10 +289,7 @@ pub fn read<'c>(cim: &'c CimContext, dir: &Path) -> Result<(Module<'c>, Program)
     let bytes = std::fs::read(&weights_path).map_err(|e| file_error(&weights_path, e))?;
     let tensors = SafeTensors::deserialize(&bytes).map_err(|e| file_error(&weights_path, e))?;
     let (module, _) = crate::compile::parse_model(cim, &dir.join("program.mlir"))?;
-    let first = module.body().first_operation();
-    for op in std::iter::successors(first, |op| op.next_in_block())
-        .filter(|op| op_name(op) == ops::CROSSBAR)
-    {
+    for op in crossbars(&module) {
         let name = string_attribute(&op, "sym_name").unwrap_or_default();
         let entry = program
             .arrays

@@ -595,11 +595,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             }
             ops::QUANTIZE => {
                 let input = operand(0)?;
-                let scale =
-                    float_attribute(op, "scale").ok_or_else(|| malformed(op, "no scale"))?;
-                let zero = int_attribute(op, "zero_point")
-                    .ok_or_else(|| malformed(op, "no zero_point"))?
-                    as f64;
+                let (scale, zero) = scale_and_zero(op)?;
                 let bits = int_attribute(op, "bits").ok_or_else(|| malformed(op, "no bits"))?;
                 let unsigned = TensorShape::of_value(
                     op.result(0).map_err(|_| malformed(op, "result"))?.into(),
@@ -617,16 +613,19 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             }
             ops::DEQUANTIZE => {
                 let input = operand(0)?;
-                let scale =
-                    float_attribute(op, "scale").ok_or_else(|| malformed(op, "no scale"))?;
-                let zero = int_attribute(op, "zero_point")
-                    .ok_or_else(|| malformed(op, "no zero_point"))?
-                    as f64;
+                let (scale, zero) = scale_and_zero(op)?;
                 one(input.mapv(|q| (q - zero) * scale))
             }
             other => Err(InterpError::Unsupported(other.to_owned())),
         }
     }
+}
+
+/// The `scale` and `zero_point` of a quantize or dequantize.
+fn scale_and_zero(op: &OperationRef) -> Result<(f64, f64), InterpError> {
+    let scale = float_attribute(op, "scale").ok_or_else(|| malformed(op, "no scale"))?;
+    let zero = int_attribute(op, "zero_point").ok_or_else(|| malformed(op, "no zero_point"))?;
+    Ok((scale, zero as f64))
 }
 
 /// The constant a `tensor.pad` fills with: yielded by its region, defined inside it
