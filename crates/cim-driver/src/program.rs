@@ -145,7 +145,7 @@ fn file_error(path: &Path, message: impl ToString) -> DriverError {
 pub fn write(module: &Module, function: &str, dir: &Path) -> Result<Program, DriverError> {
     let mut arrays = Vec::new();
     let mut blocks: BTreeMap<String, (Vec<u8>, [usize; 2])> = BTreeMap::new();
-    for op in crossbars(&module) {
+    for op in crossbars(module) {
         let name = string_attribute(&op, "sym_name").unwrap_or_default();
         let invalid =
             |what: &str| DriverError::Run(format!("array @{name}: {what} (run cim-verify)"));
