@@ -14,6 +14,7 @@ fn layer(name: &str, rows: u64, cols: u64) -> Layer {
 }
 
 /// A block evaluated: its matrix (row-major, rows x cols) and the input it reads.
+#[derive(Clone)]
 struct Block {
     rows: usize,
     cols: usize,
@@ -25,7 +26,7 @@ struct Block {
 /// term semantics in `language`).
 struct Eval<'t> {
     term: &'t RecExpr<Analog>,
-    weights: &'t HashMap<String, (usize, usize, Vec<f64>, Vec<f64>)>,
+    weights: &'t HashMap<String, Block>,
 }
 
 impl Eval<'_> {
@@ -155,7 +156,15 @@ fn check(mapper: &Mapper, layers: &[Layer]) -> cim_egraph::Mapping {
                 .map(|r| input[r] * values[r * cols + c])
                 .sum::<f64>()
         }));
-        weights.insert(layer.name.clone(), (rows, cols, values, input));
+        weights.insert(
+            layer.name.clone(),
+            Block {
+                rows,
+                cols,
+                values,
+                input,
+            },
+        );
     }
     let mapping = mapper.map(layers);
     assert!(
