@@ -39,15 +39,7 @@ impl Eval<'_> {
 
     fn block(&self, id: Id) -> Block {
         match &self.term[id] {
-            Analog::Weight(name) => {
-                let (rows, cols, values, input) = &self.weights[name.as_str()];
-                Block {
-                    rows: *rows,
-                    cols: *cols,
-                    values: values.clone(),
-                    input: input.clone(),
-                }
-            }
+            Analog::Weight(name) => self.weights[name.as_str()].clone(),
             Analog::Rows([b, s, l]) => {
                 let (b, s, l) = (self.block(*b), self.num(*s), self.num(*l));
                 Block {
