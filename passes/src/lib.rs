@@ -10,6 +10,7 @@
 pub mod bitslice;
 pub mod convert_linalg_to_cim;
 pub mod dce;
+pub mod map;
 pub mod mapped;
 pub mod options;
 pub mod pass;

@@ -7,6 +7,7 @@ pub static PASSES: &[&PassDef] = &[
     &crate::verify::PASS,
     &crate::convert_linalg_to_cim::PASS,
     &crate::tile::PASS,
+    &crate::map::PASS,
     &crate::split_weights::PASS,
     &crate::bitslice::PASS,
     &crate::place::PASS,

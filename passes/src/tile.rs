@@ -149,6 +149,203 @@ pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
 /// the same arrays.
 type Tiled = HashMap<usize, Vec<Vec<String>>>;
 
+/// A weight-stationary `cim.matmul`: a 2-D input times an inline f32 constant.
+pub(crate) struct WeightStationary<'c, 'a> {
+    /// The matmul.
+    pub op: OperationRef<'c, 'a>,
+    weight_value: Value<'c, 'a>,
+    weight_op: Option<OperationRef<'c, 'a>>,
+    /// Weight rows (K) and columns (N).
+    pub k: u64,
+    /// Weight columns.
+    pub n: u64,
+    /// The weight, row-major.
+    pub weights: Vec<f32>,
+    /// The static batch, if any.
+    pub batch: Option<u64>,
+    element: melior::ir::Type<'c>,
+}
+
+impl<'c, 'a> WeightStationary<'c, 'a> {
+    /// Reads `op`; the error says what keeps it from being mapped.
+    pub fn read(op: OperationRef<'c, 'a>) -> Result<Self, String> {
+        let input = op.operand(0).map_err(|_| "missing input")?;
+        let weight_value = op.operand(1).map_err(|_| "missing weight")?;
+        let shape = TensorShape::of_value(input).ok_or("input is not a ranked tensor")?;
+        if shape.rank() != 2 {
+            return Err(format!(
+                "input must be 2-D (batch x K), got {}: flatten the leading dimensions first",
+                format_dims(&shape.dims)
+            ));
+        }
+        let weight_op = defining_op(weight_value).filter(|def| op_name(def) == "arith.constant");
+        let weight_attribute = weight_op
+            .as_ref()
+            .and_then(|def| attribute(def, "value"))
+            .ok_or("the weight is not an arith.constant")?;
+        let weight_shape =
+            cim_ir::query::attribute_shape(weight_attribute).ok_or("weight has no shape")?;
+        let (Some(k), Some(n)) = (weight_shape.dims[0], weight_shape.dims[1]) else {
+            return Err("the weight must have a static 2-D shape".into());
+        };
+        let weights = build::read_dense_f32(weight_attribute).ok_or_else(|| {
+            format!(
+                "the weight must be an inline dense f32 constant, got {}",
+                weight_attribute.r#type()
+            )
+        })?;
+        op.result(0).map_err(|_| "missing result")?;
+        Ok(Self {
+            op,
+            weight_value,
+            weight_op,
+            k,
+            n,
+            weights,
+            batch: shape.dims[0],
+            element: shape.element,
+        })
+    }
+
+    /// The input, batch x K, read afresh: mapping an earlier matmul replaces values.
+    pub fn input(&self) -> Value<'c, 'a> {
+        self.op.operand(0).expect("checked in read")
+    }
+
+    /// Identifies the weight constant: matmuls reading one constant share arrays.
+    pub fn weight_key(&self) -> usize {
+        self.weight_op
+            .as_ref()
+            .map_or(0, |def| def.to_raw().ptr as usize)
+    }
+
+    /// Inserts `new` before the matmul and returns its result.
+    pub fn insert(&self, new: melior::ir::Operation<'c>) -> Value<'c, 'a> {
+        build::insert_before(self.op, new)
+    }
+
+    /// The batch x `cols` tensor type of this matmul's element type.
+    pub fn batch_type(&self, cols: u64) -> melior::ir::Type<'c> {
+        build::tensor_type(&[self.batch, Some(cols)], self.element)
+    }
+
+    /// The batch size for slicing: static, or a `tensor.dim` of the input.
+    pub fn batch_rows(&self) -> Result<u64, Value<'c, 'a>> {
+        let context = context_of(&self.op);
+        let location = self.op.location();
+        match self.batch {
+            Some(rows) => Ok(rows),
+            None => {
+                let zero = self.insert(build::index_constant(context, location, 0));
+                Err(self.insert(build::tensor_dim(context, location, self.input(), zero)))
+            }
+        }
+    }
+
+    /// Input columns `start..start+len` (the input itself when that is all of it).
+    pub fn input_columns(
+        &self,
+        rows: Result<u64, Value<'c, 'a>>,
+        start: u64,
+        len: u64,
+    ) -> Value<'c, 'a> {
+        if start == 0 && len == self.k {
+            return self.input();
+        }
+        let context = context_of(&self.op);
+        self.insert(build::extract_columns(
+            context,
+            self.op.location(),
+            self.input(),
+            rows,
+            start,
+            len,
+            self.batch_type(len),
+        ))
+    }
+
+    /// One MVM of `input` on `array` at `window`, `cols` outputs, ideal converters.
+    pub fn mvm(
+        &self,
+        input: Value<'c, 'a>,
+        array: &str,
+        window: Window,
+        cols: u64,
+    ) -> Value<'c, 'a> {
+        let spec = MvmSpec {
+            array,
+            window,
+            dac: Converter::Ideal,
+            adc: Converter::Ideal,
+        };
+        let context = context_of(&self.op);
+        self.insert(build::mvm(
+            context,
+            self.op.location(),
+            input,
+            self.batch_type(cols),
+            &spec,
+        ))
+    }
+
+    /// `cim.concat` of `parts` along the columns, `cols` in all.
+    pub fn concat(&self, parts: &[Value<'c, 'a>], cols: u64) -> Value<'c, 'a> {
+        let context = context_of(&self.op);
+        self.insert(build::concat(
+            context,
+            self.op.location(),
+            parts,
+            self.batch_type(cols),
+            1,
+        ))
+    }
+
+    /// `cim.accumulate` of `parts`.
+    pub fn accumulate(&self, parts: &[Value<'c, 'a>]) -> Value<'c, 'a> {
+        self.insert(build::accumulate(self.op.location(), parts))
+    }
+
+    /// Makes every user of the matmul read `output`, erases the matmul, and its weight
+    /// constant once nothing else reads it.
+    pub fn replace_with(self, output: Value<'c, 'a>) {
+        let result = self.op.result(0).expect("checked in read");
+        // SAFETY: every use of the matmul now reads `output`; the matmul is then
+        // erased, and so is its weight constant once nothing else reads it.
+        unsafe {
+            mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
+            mlir_sys::mlirOperationDestroy(self.op.to_raw());
+            if let Some(constant) = self.weight_op
+                && mlir_sys::mlirOpOperandIsNull(mlir_sys::mlirValueGetFirstUse(
+                    self.weight_value.to_raw(),
+                ))
+            {
+                mlir_sys::mlirOperationDestroy(constant.to_raw());
+            }
+        }
+    }
+}
+
+/// A new unplaced, ideal, signed array named `name` holding `shape` weights.
+pub(crate) fn unplaced_array<'c>(
+    context: &'c Context,
+    location: melior::ir::Location<'c>,
+    name: &str,
+    geometry: Geometry,
+    shape: &[u64],
+    values: &[f32],
+) -> melior::ir::Operation<'c> {
+    let spec = CrossbarSpec {
+        name: name.to_owned(),
+        geometry,
+        place: parse(context, "#cim.unplaced"),
+        cell: Converter::Ideal.build(context),
+        slice: Slice { index: 0, shift: 0 },
+        sign: "signed",
+        weights: build::dense_f32(context, shape, values),
+    };
+    build::crossbar(context, location, spec)
+}
+
 fn tile<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
     tiled: &mut Tiled,
@@ -158,61 +355,30 @@ fn tile<'c, 'a>(
 ) -> Result<(), String> {
     let context = context_of(&op);
     let location = op.location();
-    let input = op.operand(0).map_err(|_| "missing input")?;
-    let weight_value = op.operand(1).map_err(|_| "missing weight")?;
-    let shape = TensorShape::of_value(input).ok_or("input is not a ranked tensor")?;
-    if shape.rank() != 2 {
-        return Err(format!(
-            "input must be 2-D (batch x K), got {}: flatten the leading dimensions first",
-            format_dims(&shape.dims)
-        ));
-    }
-    let weight_op = defining_op(weight_value).filter(|def| op_name(def) == "arith.constant");
-    let weight_attribute = weight_op
-        .as_ref()
-        .and_then(|def| attribute(def, "value"))
-        .ok_or("the weight is not an arith.constant")?;
-    let weight_shape =
-        cim_ir::query::attribute_shape(weight_attribute).ok_or("weight has no shape")?;
-    let (Some(k), Some(n)) = (weight_shape.dims[0], weight_shape.dims[1]) else {
-        return Err("the weight must have a static 2-D shape".into());
-    };
-    let weights = build::read_dense_f32(weight_attribute).ok_or_else(|| {
-        format!(
-            "the weight must be an inline dense f32 constant, got {}",
-            weight_attribute.r#type()
-        )
-    })?;
-    let result = op.result(0).map_err(|_| "missing result")?;
-    let element = shape.element;
-    let batch = shape.dims[0];
-
+    let matmul = WeightStationary::read(op)?;
+    let (k, n) = (matmul.k, matmul.n);
     let (top, function) = top_level_ancestor(op).ok_or("the op is not inside a module")?;
     let row_tiles = tiles(k, geometry.rows as u64);
     let col_tiles = tiles(n, geometry.cols as u64);
 
     // Arrays, at module level before the function that first uses them.
-    let key = weight_op
-        .as_ref()
-        .map_or(0, |def| def.to_raw().ptr as usize);
     let array_names = tiled
-        .entry(key)
+        .entry(matmul.weight_key())
         .or_insert_with(|| {
             let mut names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
             for (i, &(k0, kr)) in row_tiles.iter().enumerate() {
                 for (j, &(n0, nc)) in col_tiles.iter().enumerate() {
                     let name = arrays.fresh_name(&format!("{function}_mm{index}_r{i}_c{j}"));
-                    let block_values = block_of(&weights, n, k0, kr, n0, nc);
-                    let spec = CrossbarSpec {
-                        name: name.clone(),
+                    let block_values = block_of(&matmul.weights, n, k0, kr, n0, nc);
+                    let array = unplaced_array(
+                        context,
+                        location,
+                        &name,
                         geometry,
-                        place: parse(context, "#cim.unplaced"),
-                        cell: Converter::Ideal.build(context),
-                        slice: Slice { index: 0, shift: 0 },
-                        sign: "signed",
-                        weights: build::dense_f32(context, &[kr, nc], &block_values),
-                    };
-                    arrays.insert_before_top_level(top, build::crossbar(context, location, spec));
+                        &[kr, nc],
+                        &block_values,
+                    );
+                    arrays.insert_before_top_level(top, array);
                     names[i][j] = name;
                 }
             }
@@ -221,75 +387,36 @@ fn tile<'c, 'a>(
         .clone();
 
     // The input's column ranges (only when there is more than one row tile).
-    let insert = |new| build::insert_before(op, new);
-    let rows: Result<u64, Value> = match batch {
-        Some(rows) => Ok(rows),
-        None if row_tiles.len() > 1 => {
-            let zero = insert(build::index_constant(context, location, 0));
-            Err(insert(build::tensor_dim(context, location, input, zero)))
-        }
-        None => Ok(0),
-    };
     let pieces: Vec<Value> = if row_tiles.len() == 1 {
-        vec![input]
+        vec![matmul.input()]
     } else {
+        let rows = matmul.batch_rows();
         row_tiles
             .iter()
-            .map(|&(k0, kr)| {
-                let r#type = build::tensor_type(&[batch, Some(kr)], element);
-                insert(build::extract_columns(
-                    context, location, input, rows, k0, kr, r#type,
-                ))
-            })
+            .map(|&(k0, kr)| matmul.input_columns(rows, k0, kr))
             .collect()
     };
 
     // One MVM per tile, accumulated over row tiles, concatenated over column tiles.
     let mut columns = Vec::new();
     for (j, &(_, nc)) in col_tiles.iter().enumerate() {
-        let r#type = build::tensor_type(&[batch, Some(nc)], element);
         let partials: Vec<Value> = pieces
             .iter()
             .enumerate()
-            .map(|(i, &piece)| {
-                let spec = MvmSpec {
-                    array: &array_names[i][j],
-                    window: Window { row: 0, col: 0 },
-                    dac: Converter::Ideal,
-                    adc: Converter::Ideal,
-                };
-                insert(build::mvm(context, location, piece, r#type, &spec))
-            })
+            .map(|(i, &piece)| matmul.mvm(piece, &array_names[i][j], Window { row: 0, col: 0 }, nc))
             .collect();
         columns.push(if partials.len() == 1 {
             partials[0]
         } else {
-            insert(build::accumulate(location, &partials))
+            matmul.accumulate(&partials)
         });
     }
     let output = if columns.len() == 1 {
         columns[0]
     } else {
-        insert(build::concat(
-            context,
-            location,
-            &columns,
-            result.r#type(),
-            1,
-        ))
+        matmul.concat(&columns, n)
     };
-
-    // SAFETY: every use of the matmul now reads `output`; the matmul is then erased,
-    // and so is its weight constant once nothing else reads it.
-    unsafe {
-        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
-        mlir_sys::mlirOperationDestroy(op.to_raw());
-        if let Some(constant) = weight_op
-            && mlir_sys::mlirOpOperandIsNull(mlir_sys::mlirValueGetFirstUse(weight_value.to_raw()))
-        {
-            mlir_sys::mlirOperationDestroy(constant.to_raw());
-        }
-    }
+    matmul.replace_with(output);
     Ok(())
 }
 
@@ -298,7 +425,7 @@ fn parse<'c>(context: &'c Context, text: &str) -> Attribute<'c> {
 }
 
 /// The `kr x nc` block at (k0, n0) of a row-major matrix with `n` columns.
-fn block_of(weights: &[f32], n: u64, k0: u64, kr: u64, n0: u64, nc: u64) -> Vec<f32> {
+pub(crate) fn block_of(weights: &[f32], n: u64, k0: u64, kr: u64, n0: u64, nc: u64) -> Vec<f32> {
     let mut block = Vec::with_capacity((kr * nc) as usize);
     for row in k0..k0 + kr {
         let start = (row * n + n0) as usize;

@@ -1,0 +1,511 @@
+//! `cim-map{rows=256 cols=256 objective=area}`: maps every weight-stationary
+//! `cim.matmul` of the module onto crossbar arrays, choosing the mapping by equality
+//! saturation ([`cim_egraph`]).
+//!
+//! Where `cim-tile` cuts each weight on a fixed grid and gives every tile its own
+//! array, `cim-map` considers the ways to cut and pack at once: row tiles
+//! (accumulated), column tiles (concatenated), blocks that read one input packed
+//! side by side (one MVM), and whole small layers packed on the diagonal of a
+//! shared array (each reads its own window). It keeps the
+//! cheapest under `objective`: `area` (arrays, then ADC conversions, then latency),
+//! `latency`, `energy` (ADC conversions) or `balanced`. The arrays are unplaced,
+//! ideal and signed, as after `cim-tile`; matmuls reading one weight constant share
+//! its arrays. Saturation is bounded by `node-limit` e-nodes and `iter-limit`
+//! iterations; when a limit stops it early, the best mapping found so far is used
+//! (every mapping the e-graph holds is correct).
+//!
+//! Example, `cim-map{rows=4 cols=4}` on two layers, 2x2 and 2x1: they fit on the
+//! diagonal of one array. Before:
+//!
+//! ```mlir
+//! %w = arith.constant dense<...> : tensor<2x2xf32>
+//! %h = "cim.matmul"(%x, %w) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+//! %v = arith.constant dense<...> : tensor<2x1xf32>
+//! %y = "cim.matmul"(%h, %v) : (tensor<1x2xf32>, tensor<2x1xf32>) -> tensor<1x1xf32>
+//! ```
+//!
+//! After:
+//!
+//! ```mlir
+//! "cim.crossbar"() {sym_name = "f_map0", geometry = #cim.geometry<4 : i64, 4 : i64>,
+//!     place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>,
+//!     sign = "signed", weights = dense<...> : tensor<4x3xf32>} : () -> ()
+//! %h = "cim.mvm"(%x) {array = @f_map0, window = #cim.window<0 : i64, 0 : i64>, ...}
+//!     : (tensor<1x2xf32>) -> tensor<1x2xf32>
+//! %y = "cim.mvm"(%h) {array = @f_map0, window = #cim.window<2 : i64, 2 : i64>, ...}
+//!     : (tensor<1x2xf32>) -> tensor<1x1xf32>
+//! ```
+
+use crate::mapped;
+use crate::options::{OptionKind, OptionSpec, PassOptions};
+use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use crate::tile::{WeightStationary, block_of, top_level_ancestor, unplaced_array};
+use cim_egraph::{Layer, Limits, Mapper, cost::Objective, language::Analog};
+use cim_ir::{
+    attributes::{Geometry, Window},
+    diagnostics::emit_error,
+    dialect::ops,
+    query::{context_of, op_name},
+};
+use egg::{Id, RecExpr};
+use melior::ir::{
+    OperationRef, Value,
+    operation::{OperationLike, WalkOrder, WalkResult},
+};
+use std::collections::HashMap;
+
+static ID: PassId = PassId;
+
+/// The pass definition.
+pub static PASS: PassDef = PassDef {
+    name: "cim-map",
+    summary: "Map all weight-stationary cim.matmuls onto crossbar arrays by equality saturation",
+    options: &[
+        OptionSpec {
+            name: "rows",
+            kind: OptionKind::Int {
+                min: 1,
+                max: 1 << 20,
+            },
+            default: "256",
+            doc: "word lines (inputs) per array",
+        },
+        OptionSpec {
+            name: "cols",
+            kind: OptionKind::Int {
+                min: 1,
+                max: 1 << 20,
+            },
+            default: "256",
+            doc: "bit lines (outputs) per array",
+        },
+        OptionSpec {
+            name: "objective",
+            kind: OptionKind::Enum(&["area", "latency", "energy", "balanced"]),
+            default: "area",
+            doc: "what the chosen mapping minimises first",
+        },
+        OptionSpec {
+            name: "node-limit",
+            kind: OptionKind::Int {
+                min: 1,
+                max: 10_000_000,
+            },
+            default: "20000",
+            doc: "e-nodes at most in the e-graph",
+        },
+        OptionSpec {
+            name: "iter-limit",
+            kind: OptionKind::Int { min: 1, max: 1000 },
+            default: "30",
+            doc: "rewrite iterations at most",
+        },
+    ],
+    anchor: "builtin.module",
+    run,
+    id: &ID,
+};
+
+fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
+    let geometry = Geometry {
+        rows: options.int("rows"),
+        cols: options.int("cols"),
+    };
+    let objective: Objective = options
+        .text("objective")
+        .parse()
+        .expect("the option kind lists the objectives");
+    let mut mapper = Mapper::new(geometry.rows as u64, geometry.cols as u64, objective);
+    mapper.limits = Limits {
+        nodes: options.int("node-limit") as usize,
+        iterations: options.int("iter-limit") as usize,
+        ..Limits::default()
+    };
+
+    let mut raw_ops = Vec::new();
+    module.walk(WalkOrder::PreOrder, |op| {
+        if op_name(&op) == ops::MATMUL {
+            raw_ops.push(op.to_raw());
+        }
+        WalkResult::Advance
+    });
+    let mut matmuls = Vec::new();
+    let mut failed = false;
+    for raw in raw_ops {
+        // SAFETY: collected from this module above; nothing is erased yet.
+        let op = unsafe { OperationRef::from_raw(raw) };
+        match WeightStationary::read(op) {
+            Ok(matmul) => matmuls.push(matmul),
+            Err(message) => {
+                fail(op, &message);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(PassFailed);
+    }
+    let Some(first) = matmuls.first() else {
+        return Ok(());
+    };
+
+    // One layer per weight constant, in program order.
+    let mut layer_of = HashMap::new();
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut layer_index = Vec::with_capacity(matmuls.len());
+    for matmul in &matmuls {
+        let next = layers.len();
+        let index = *layer_of.entry(matmul.weight_key()).or_insert_with(|| {
+            layers.push(Layer {
+                name: format!("w{next}"),
+                rows: matmul.k,
+                cols: matmul.n,
+            });
+            next
+        });
+        layer_index.push(index);
+    }
+
+    let mapping = mapper.map(&layers);
+    let plan = match Planner::new(&mapping.term, &layers).plan() {
+        Ok(plan) => plan,
+        Err(message) => {
+            fail(
+                first.op,
+                &format!(
+                    "no mapping found ({message}; saturation stopped: {}): raise node-limit or iter-limit",
+                    mapping.stop
+                ),
+            );
+            return Err(PassFailed);
+        }
+    };
+
+    // Arrays, at module level before the function of the first matmul.
+    let context = context_of(&first.op);
+    let location = first.op.location();
+    let (top, function) = top_level_ancestor(first.op).ok_or(PassFailed)?;
+    let mut arrays = mapped::Arrays::collect(module);
+    let names: Vec<String> = plan
+        .arrays
+        .iter()
+        .enumerate()
+        .map(|(index, pieces)| {
+            let name = arrays.fresh_name(&format!("{function}_map{index}"));
+            let rows = pieces.iter().map(|p| p.at.0 + p.rows).max().unwrap_or(0);
+            let cols = pieces.iter().map(|p| p.at.1 + p.cols).max().unwrap_or(0);
+            let mut values = vec![0.0f32; (rows * cols) as usize];
+            for piece in pieces {
+                let source = matmuls
+                    .iter()
+                    .zip(&layer_index)
+                    .find(|(_, layer)| **layer == piece.layer)
+                    .map(|(matmul, _)| matmul)
+                    .expect("every layer has a matmul");
+                let block = block_of(
+                    &source.weights,
+                    source.n,
+                    piece.from.0,
+                    piece.rows,
+                    piece.from.1,
+                    piece.cols,
+                );
+                for r in 0..piece.rows {
+                    let to = ((piece.at.0 + r) * cols + piece.at.1) as usize;
+                    let from = (r * piece.cols) as usize;
+                    values[to..to + piece.cols as usize]
+                        .copy_from_slice(&block[from..from + piece.cols as usize]);
+                }
+            }
+            let array = unplaced_array(context, location, &name, geometry, &[rows, cols], &values);
+            arrays.insert_before_top_level(top, array);
+            name
+        })
+        .collect();
+
+    for (matmul, layer) in matmuls.into_iter().zip(layer_index) {
+        let mut emitter = Emitter {
+            matmul: &matmul,
+            names: &names,
+            rows: None,
+            slices: HashMap::new(),
+        };
+        let output = emitter.emit(&plan.layers[layer]);
+        matmul.replace_with(output);
+    }
+    Ok(())
+}
+
+fn fail(op: OperationRef, message: &str) {
+    emit_error(
+        op.location(),
+        &format!("'{}' op cannot be mapped: {message}", ops::MATMUL),
+    );
+}
+
+/// A part of a weight programmed into an array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Piece {
+    layer: usize,
+    /// First weight row and column.
+    from: (u64, u64),
+    rows: u64,
+    cols: u64,
+    /// Top-left cell in the array.
+    at: (u64, u64),
+}
+
+/// How one layer computes its product.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Input columns `inputs.0..inputs.0+inputs.1` through `array` at `window`,
+    /// `cols` outputs.
+    Mvm {
+        array: usize,
+        window: (u64, u64),
+        inputs: (u64, u64),
+        cols: u64,
+    },
+    Accumulate(Vec<Step>),
+    Concat(Vec<Step>, u64),
+}
+
+/// The mapping written out: the arrays' contents and every layer's steps.
+struct Plan {
+    arrays: Vec<Vec<Piece>>,
+    layers: Vec<Step>,
+}
+
+/// Reads an extracted term into a [`Plan`].
+struct Planner<'t> {
+    term: &'t RecExpr<Analog>,
+    layer_of: HashMap<String, usize>,
+    shapes: Vec<(u64, u64)>,
+    arrays: Vec<Vec<Piece>>,
+}
+
+impl<'t> Planner<'t> {
+    fn new(term: &'t RecExpr<Analog>, layers: &[Layer]) -> Self {
+        Self {
+            term,
+            layer_of: layers
+                .iter()
+                .enumerate()
+                .map(|(i, layer)| (layer.name.clone(), i))
+                .collect(),
+            shapes: layers
+                .iter()
+                .map(|layer| (layer.rows, layer.cols))
+                .collect(),
+            arrays: Vec::new(),
+        }
+    }
+
+    fn plan(mut self) -> Result<Plan, String> {
+        let root = Id::from(self.term.as_ref().len() - 1);
+        let layers = self.products(root)?;
+        Ok(Plan {
+            arrays: self.arrays,
+            layers,
+        })
+    }
+
+    fn num(&self, id: Id) -> Result<u64, String> {
+        match &self.term[id] {
+            Analog::Num(n) => Ok(*n),
+            other => Err(format!("expected a number, found '{other}'")),
+        }
+    }
+
+    /// A weight, or a slice of one, as a piece at (0, 0).
+    fn slice(&self, id: Id) -> Result<Piece, String> {
+        match &self.term[id] {
+            Analog::Weight(name) => {
+                let layer = *self
+                    .layer_of
+                    .get(name.as_str())
+                    .ok_or_else(|| format!("unknown weight '{name}'"))?;
+                let (rows, cols) = self.shapes[layer];
+                Ok(Piece {
+                    layer,
+                    from: (0, 0),
+                    rows,
+                    cols,
+                    at: (0, 0),
+                })
+            }
+            Analog::Rows([block, start, len]) => {
+                let inner = self.slice(*block)?;
+                Ok(Piece {
+                    from: (inner.from.0 + self.num(*start)?, inner.from.1),
+                    rows: self.num(*len)?,
+                    ..inner
+                })
+            }
+            Analog::Cols([block, start, len]) => {
+                let inner = self.slice(*block)?;
+                Ok(Piece {
+                    from: (inner.from.0, inner.from.1 + self.num(*start)?),
+                    cols: self.num(*len)?,
+                    ..inner
+                })
+            }
+            other => Err(format!("expected a weight slice, found '{other}'")),
+        }
+    }
+
+    /// Lays `block` out from `at` into `pieces`; returns its (rows, cols).
+    fn layout(
+        &self,
+        id: Id,
+        at: (u64, u64),
+        pieces: &mut Vec<Piece>,
+    ) -> Result<(u64, u64), String> {
+        match &self.term[id] {
+            Analog::HStack([a, b]) => {
+                let (ra, ca) = self.layout(*a, at, pieces)?;
+                let (rb, cb) = self.layout(*b, (at.0, at.1 + ca), pieces)?;
+                Ok((ra.max(rb), ca + cb))
+            }
+            Analog::Diag([a, b]) => {
+                let (ra, ca) = self.layout(*a, at, pieces)?;
+                let (rb, cb) = self.layout(*b, (at.0 + ra, at.1 + ca), pieces)?;
+                Ok((ra + rb, ca + cb))
+            }
+            _ => {
+                let piece = Piece {
+                    at,
+                    ..self.slice(id)?
+                };
+                let size = (piece.rows, piece.cols);
+                pieces.push(piece);
+                Ok(size)
+            }
+        }
+    }
+
+    /// The steps of the layers a product term computes, in order.
+    fn products(&mut self, id: Id) -> Result<Vec<Step>, String> {
+        match self.term[id].clone() {
+            Analog::Both([p, q]) => {
+                let mut steps = self.products(p)?;
+                steps.extend(self.products(q)?);
+                Ok(steps)
+            }
+            Analog::Accumulate([p, q]) => Ok(vec![Step::Accumulate(vec![
+                self.single(p)?,
+                self.single(q)?,
+            ])]),
+            Analog::Concat([p, q]) => {
+                let (p, q) = (self.single(p)?, self.single(q)?);
+                let cols = step_cols(&p) + step_cols(&q);
+                Ok(vec![Step::Concat(vec![p, q], cols)])
+            }
+            Analog::Mvm(block) => {
+                let mut pieces = Vec::new();
+                self.layout(block, (0, 0), &mut pieces)?;
+                let array = self.arrays.len();
+                self.arrays.push(pieces);
+                self.reads(block, array, (0, 0)).map(|(steps, _)| steps)
+            }
+            Analog::MatMul(_) => Err("a product is left unmapped".into()),
+            other => Err(format!("expected a product, found '{other}'")),
+        }
+    }
+
+    /// A product of exactly one layer.
+    fn single(&mut self, id: Id) -> Result<Step, String> {
+        let mut steps = self.products(id)?;
+        match steps.len() {
+            1 => Ok(steps.remove(0)),
+            n => Err(format!("a partial product spans {n} layers")),
+        }
+    }
+
+    /// The MVMs that read `block` (at `at` of `array`), one per layer, and the
+    /// block's (rows, cols).
+    fn reads(
+        &self,
+        id: Id,
+        array: usize,
+        at: (u64, u64),
+    ) -> Result<(Vec<Step>, (u64, u64)), String> {
+        if let Analog::Diag([a, b]) = &self.term[id] {
+            let (mut first, (ra, ca)) = self.reads(*a, array, at)?;
+            let (second, (rb, cb)) = self.reads(*b, array, (at.0 + ra, at.1 + ca))?;
+            first.extend(second);
+            return Ok((first, (ra + rb, ca + cb)));
+        }
+        // One layer's block: its pieces share the input rows.
+        let mut pieces = Vec::new();
+        let (rows, cols) = self.layout(id, at, &mut pieces)?;
+        let first = &pieces[0];
+        if pieces
+            .iter()
+            .any(|p| p.layer != first.layer || p.from.0 != first.from.0 || p.rows != rows)
+        {
+            return Err("a packed block reads more than one input".into());
+        }
+        let step = Step::Mvm {
+            array,
+            window: at,
+            inputs: (first.from.0, rows),
+            cols,
+        };
+        Ok((vec![step], (rows, cols)))
+    }
+}
+
+fn step_cols(step: &Step) -> u64 {
+    match step {
+        Step::Mvm { cols, .. } | Step::Concat(_, cols) => *cols,
+        Step::Accumulate(parts) => step_cols(&parts[0]),
+    }
+}
+
+/// Writes one matmul's steps as ops before it.
+struct Emitter<'m, 'c, 'a> {
+    matmul: &'m WeightStationary<'c, 'a>,
+    names: &'m [String],
+    /// The batch for slicing, made on first use.
+    rows: Option<Result<u64, Value<'c, 'a>>>,
+    /// Input column ranges already sliced.
+    slices: HashMap<(u64, u64), Value<'c, 'a>>,
+}
+
+impl<'c, 'a> Emitter<'_, 'c, 'a> {
+    fn emit(&mut self, step: &Step) -> Value<'c, 'a> {
+        match step {
+            Step::Mvm {
+                array,
+                window,
+                inputs,
+                cols,
+            } => {
+                let input = if *inputs == (0, self.matmul.k) {
+                    self.matmul.input()
+                } else if let Some(&slice) = self.slices.get(inputs) {
+                    slice
+                } else {
+                    let rows = *self.rows.get_or_insert_with(|| self.matmul.batch_rows());
+                    let slice = self.matmul.input_columns(rows, inputs.0, inputs.1);
+                    self.slices.insert(*inputs, slice);
+                    slice
+                };
+                let window = Window {
+                    row: window.0 as i64,
+                    col: window.1 as i64,
+                };
+                self.matmul.mvm(input, &self.names[*array], window, *cols)
+            }
+            Step::Accumulate(parts) => {
+                let values: Vec<Value> = parts.iter().map(|p| self.emit(p)).collect();
+                self.matmul.accumulate(&values)
+            }
+            Step::Concat(parts, cols) => {
+                let values: Vec<Value> = parts.iter().map(|p| self.emit(p)).collect();
+                self.matmul.concat(&values, *cols)
+            }
+        }
+    }
+}
