@@ -259,7 +259,11 @@ fn crossbar_program_round_trips() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(program.join("program.json")).unwrap())
             .unwrap();
-    assert_eq!(json["arrays"].as_array().unwrap().len(), 8);
+    let mapped_text = std::fs::read_to_string(artifact.join("mapped.mlir")).unwrap();
+    assert_eq!(
+        json["arrays"].as_array().unwrap().len(),
+        mapped_text.matches("\"cim.crossbar\"").count()
+    );
     let back = tool(
         env!("CARGO_BIN_EXE_cim-translate"),
         &[program.to_str().unwrap(), "--from-crossbar-program"],
@@ -271,12 +275,45 @@ fn crossbar_program_round_trips() {
     assert_eq!(back, mapped);
 }
 
+/// The e-graph mapper (the default) needs fewer arrays than the naive tiler on the
+/// CNN and the GRU, and their exact-fidelity outputs agree.
+#[test]
+fn egraph_mapper_uses_fewer_arrays_than_naive_tiling() {
+    for (model, input) in [
+        ("digits-cnn.onnx", "digits-test-images.npy"),
+        ("digits-gru.onnx", "digits-test-rows.npy"),
+    ] {
+        let arrays = |artifact: &Path| {
+            let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+            assert_eq!(code, 0, "{stderr}");
+            let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            report["arrays"].as_u64().unwrap()
+        };
+        let egraph = compile_model(model, &format!("{model}-egraph"), &["--mapper", "egraph"]);
+        let naive = compile_model(model, &format!("{model}-naive"), &["--mapper", "naive"]);
+        let (packed, tiled) = (arrays(&egraph), arrays(&naive));
+        assert!(
+            packed < tiled,
+            "{model}: egraph {packed} arrays, naive {tiled}"
+        );
+        let reference = run_on(&naive, "exact", input);
+        assert_matches_reference(&run_on(&egraph, "exact", input), &reference, model);
+    }
+}
+
 #[test]
 fn report_shows_the_mapping() {
-    let artifact = compile("report", &["--weight-bits", "4"]);
+    // The naive tiler keeps one layer per array: a row per layer.
+    let artifact = compile("report", &["--weight-bits", "4", "--mapper", "naive"]);
     let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!(stdout);
+    // The e-graph mapper packs both layers on shared arrays: one `packed` row, whose
+    // used cells are those its MVMs read.
+    let packed = compile("report-egraph", &["--weight-bits", "4"]);
+    let (code, stdout, stderr) = cimc(&["report", packed.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("report_of_packed_arrays", stdout);
     let (code, text, _) = cimc(&["report", artifact.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(

@@ -27,12 +27,12 @@
 //! After:
 //!
 //! ```mlir
-//! "cim.crossbar"() {sym_name = "f_map0", geometry = #cim.geometry<4 : i64, 4 : i64>,
+//! "cim.crossbar"() {sym_name = "f_packed_a0", geometry = #cim.geometry<4 : i64, 4 : i64>,
 //!     place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>,
 //!     sign = "signed", weights = dense<...> : tensor<4x3xf32>} : () -> ()
-//! %h = "cim.mvm"(%x) {array = @f_map0, window = #cim.window<0 : i64, 0 : i64>, ...}
+//! %h = "cim.mvm"(%x) {array = @f_packed_a0, window = #cim.window<0 : i64, 0 : i64>, ...}
 //!     : (tensor<1x2xf32>) -> tensor<1x2xf32>
-//! %y = "cim.mvm"(%h) {array = @f_map0, window = #cim.window<2 : i64, 2 : i64>, ...}
+//! %y = "cim.mvm"(%h) {array = @f_packed_a0, window = #cim.window<2 : i64, 2 : i64>, ...}
 //!     : (tensor<1x2xf32>) -> tensor<1x1xf32>
 //! ```
 
@@ -191,7 +191,15 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         .iter()
         .enumerate()
         .map(|(index, pieces)| {
-            let name = arrays.fresh_name(&format!("{function}_map{index}"));
+            // Named by the layer held (`f_mm1_a0`), or `f_packed_a<k>` when several
+            // layers share the array: reports group arrays by these prefixes.
+            let first_layer = pieces.first().map_or(0, |p| p.layer);
+            let wanted = if pieces.iter().all(|p| p.layer == first_layer) {
+                format!("{function}_mm{first_layer}_a{index}")
+            } else {
+                format!("{function}_packed_a{index}")
+            };
+            let name = arrays.fresh_name(&wanted);
             let rows = pieces.iter().map(|p| p.at.0 + p.rows).max().unwrap_or(0);
             let cols = pieces.iter().map(|p| p.at.1 + p.cols).max().unwrap_or(0);
             let mut values = vec![0.0f32; (rows * cols) as usize];

@@ -64,6 +64,10 @@ enum Command {
         /// Input resolution.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=24))]
         input_bits: u32,
+        /// How layers are cut and packed onto arrays: egraph (all layers at once,
+        /// cheapest in arrays) or naive (a fixed grid per layer).
+        #[arg(long, default_value = "egraph", value_parser = ["egraph", "naive"])]
+        mapper: String,
         /// Calibrate DAC and ADC ranges on these inputs (.npy); else ADCs span the full scale.
         #[arg(long)]
         calibration: Option<PathBuf>,
@@ -147,6 +151,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             encoding,
             weight_bits,
             input_bits,
+            mapper,
             calibration,
             emit_mlir_after_each_pass,
             output,
@@ -159,6 +164,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 encoding,
                 weight_bits,
                 input_bits,
+                mapper,
             };
             let cim = context()?;
             let (mut module, _) = compile::parse_model(&cim, &model)?;

@@ -7,13 +7,13 @@ use cim_ir::{
     attributes::{Converter, DacMode, Window},
     diagnostics::{Diagnostic, DiagnosticSink},
     dialect::ops,
-    query::{attribute, context_of, op_name, string_attribute},
+    query::{TensorShape, attribute, context_of, op_name, string_attribute},
     source::parse_module,
 };
 use cim_passes::pipeline::{self, Element, Pipeline, RunOptions};
 use cim_target::Target;
 use melior::ir::{
-    BlockLike, Module, OperationRef,
+    BlockLike, Module, OperationRef, ValueLike,
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
 };
@@ -32,6 +32,14 @@ pub struct CompileOptions {
     pub weight_bits: u32,
     /// Input resolution.
     pub input_bits: u32,
+    /// `egraph` (cim-map: all layers at once, by cost) or `naive` (cim-tile: a fixed
+    /// grid per layer).
+    #[serde(default = "egraph")]
+    pub mapper: String,
+}
+
+fn egraph() -> String {
+    "egraph".into()
 }
 
 impl Default for CompileOptions {
@@ -41,12 +49,13 @@ impl Default for CompileOptions {
             encoding: "differential".into(),
             weight_bits: 8,
             input_bits: 8,
+            mapper: egraph(),
         }
     }
 }
 
-/// The mapping pipeline for `target`: lower tosa, mark analog contractions, tile to
-/// the target's arrays, split signs, slice bits into its cells (unless `sliced` is
+/// The mapping pipeline for `target`: lower tosa, mark analog contractions, map onto
+/// the target's arrays (cim-map, or cim-tile for the naive mapper), split signs, slice bits into its cells (unless `sliced` is
 /// false: the exact program keeps analog cells), place, clean up.
 pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool) -> String {
     let dac_bits = match target.dac.mode {
@@ -62,9 +71,13 @@ pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool)
     } else {
         String::new()
     };
+    let mapper = match options.mapper.as_str() {
+        "naive" => "cim-tile",
+        _ => "cim-map",
+    };
     format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
-         convert-linalg-to-cim,cim-tile{{rows={} cols={}}},cim-split-weights{{encoding={}}},{slice}\
+         convert-linalg-to-cim,{mapper}{{rows={} cols={}}},cim-split-weights{{encoding={}}},{slice}\
          cim-place{{target={}}},cim-dce,canonicalize,cse)",
         target.array.rows, target.array.cols, options.encoding, options.target
     )
@@ -182,10 +195,25 @@ pub fn set_full_scale_adcs(module: &Module, bits: u32) -> Result<(), DriverError
         let Some(weights) = interpreter.array(&array) else {
             continue;
         };
+        // The block this MVM reads: its input's columns by its result's columns, from
+        // the window (arrays shared by packed layers hold other blocks too).
+        let width = |value: Option<melior::ir::Type>| {
+            value
+                .and_then(TensorShape::of_type)
+                .and_then(|shape| shape.last().flatten())
+        };
+        let (row0, col0) = (window.row as usize, window.col as usize);
+        let rows_read = width(op.operand(0).ok().map(|v| v.r#type()))
+            .map_or(weights.nrows(), |r| row0 + r as usize);
+        let cols_read = width(op.result(0).ok().map(|v| v.r#type()))
+            .map_or(weights.ncols(), |c| col0 + c as usize);
         let (mut low, mut high) = (0.0f64, 0.0f64);
-        for col in window.col as usize..weights.ncols() {
+        for col in col0..cols_read.min(weights.ncols()) {
             let column = weights.column(col);
-            let rows = column.iter().skip(window.row as usize);
+            let rows = column
+                .iter()
+                .take(rows_read.min(weights.nrows()))
+                .skip(row0);
             let (min, max) = rows.fold((0.0, 0.0), |(min, max), &w| {
                 let (a, b) = (lo * w, hi * w);
                 (min + a.min(b), max + a.max(b))

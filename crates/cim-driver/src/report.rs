@@ -1,7 +1,7 @@
 //! Per-layer figures of a mapped module: arrays, utilisation, MVMs, ADC conversions.
 
 use cim_ir::{
-    attributes::{Converter, DacMode, Geometry, Place},
+    attributes::{Converter, DacMode, Geometry, Place, Window},
     dialect::ops,
     query::{TensorShape, attribute, attribute_shape, op_name, string_attribute},
 };
@@ -51,23 +51,90 @@ pub struct Report {
 }
 
 /// The layer an array belongs to: its name up to `_r<i>_c<j>` (as cim-tile names
-/// arrays), or the whole name.
+/// arrays) or `_a<k>` (as cim-map does; `<function>_packed` for arrays shared by
+/// several layers), or the whole name.
 pub fn layer_of(array: &str) -> String {
     let parts: Vec<&str> = array.split('_').collect();
-    for index in 0..parts.len().saturating_sub(1) {
-        let is_tile = |part: &str, prefix: char| {
-            part.strip_prefix(prefix)
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        };
-        if is_tile(parts[index], 'r') && is_tile(parts[index + 1], 'c') {
+    let numbered = |part: &str, prefix: char| {
+        part.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    for index in 1..parts.len() {
+        let tile = index + 1 < parts.len()
+            && numbered(parts[index], 'r')
+            && numbered(parts[index + 1], 'c');
+        if tile || numbered(parts[index], 'a') {
             return parts[..index].join("_");
         }
     }
     array.to_owned()
 }
 
+/// What one MVM reads: its array, its block (row, col, rows, cols) and the ADC
+/// conversions per input vector.
+struct MvmRead {
+    array: String,
+    block: [u64; 4],
+    conversions: u64,
+}
+
+fn mvm_reads(module: &Module) -> Vec<MvmRead> {
+    let mut reads = Vec::new();
+    module.as_operation().walk(WalkOrder::PreOrder, |op| {
+        if op_name(&op) == ops::MVM {
+            let array = attribute(&op, "array")
+                .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
+                .map(|s| s.value().to_owned())
+                .unwrap_or_default();
+            let last = |r#type| {
+                TensorShape::of_type(r#type)
+                    .and_then(|s| s.last().flatten())
+                    .unwrap_or(0)
+            };
+            let columns = op.result(0).map_or(0, |r| last(r.r#type()));
+            let rows = op.operand(0).map_or(0, |v| last(v.r#type()));
+            let window = attribute(&op, "window")
+                .and_then(Window::read)
+                .unwrap_or(Window { row: 0, col: 0 });
+            let planes = match attribute(&op, "dac").and_then(Converter::read) {
+                Some(Converter::Dac {
+                    mode: DacMode::BitSerial,
+                    bits,
+                    ..
+                }) => bits as u64,
+                _ => 1,
+            };
+            reads.push(MvmRead {
+                array,
+                block: [window.row as u64, window.col as u64, rows, columns],
+                conversions: columns * planes,
+            });
+        }
+        WalkResult::Advance
+    });
+    reads
+}
+
+/// Cells of a `rows x cols` weight block that some MVM reads (arrays shared by
+/// packed layers hold zeros between their blocks); all of them if none is read.
+fn cells_read(rows: u64, cols: u64, blocks: &[[u64; 4]]) -> u64 {
+    if blocks.is_empty() {
+        return rows * cols;
+    }
+    let mut read = vec![false; (rows * cols) as usize];
+    for &[row, col, height, width] in blocks {
+        for r in row..(row + height).min(rows) {
+            for c in col..(col + width).min(cols) {
+                read[(r * cols + c) as usize] = true;
+            }
+        }
+    }
+    read.iter().filter(|&&cell| cell).count() as u64
+}
+
 /// Builds the report of a mapped module.
 pub fn report(module: &Module) -> Report {
+    let reads = mvm_reads(module);
     let mut layers: BTreeMap<String, LayerReport> = BTreeMap::new();
     let mut layer_of_array = BTreeMap::new();
     let (mut chips, mut cores) = (BTreeSet::new(), BTreeSet::new());
@@ -80,11 +147,18 @@ pub fn report(module: &Module) -> Report {
         let geometry = attribute(&op, "geometry")
             .and_then(Geometry::read)
             .unwrap_or(Geometry { rows: 0, cols: 0 });
-        let used = attribute(&op, "weights")
-            .and_then(attribute_shape)
-            .map_or(0, |shape| {
-                shape.dims.iter().map(|d| d.unwrap_or(0)).product::<u64>()
-            });
+        let blocks: Vec<[u64; 4]> = reads
+            .iter()
+            .filter(|read| read.array == name)
+            .map(|read| read.block)
+            .collect();
+        let used =
+            attribute(&op, "weights")
+                .and_then(attribute_shape)
+                .map_or(0, |shape| match shape.dims.as_slice() {
+                    [Some(rows), Some(cols)] => cells_read(*rows, *cols, &blocks),
+                    dims => dims.iter().map(|d| d.unwrap_or(0)).product::<u64>(),
+                });
         if let Some(place) = attribute(&op, "place").and_then(Place::read) {
             chips.insert(place.chip);
             cores.insert((place.chip, place.core));
@@ -98,36 +172,15 @@ pub fn report(module: &Module) -> Report {
         entry.cells_available += (geometry.rows * geometry.cols) as u64;
         layer_of_array.insert(name, layer);
     }
-    module.as_operation().walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == ops::MVM {
-            let array = attribute(&op, "array")
-                .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
-                .map(|s| s.value().to_owned())
-                .unwrap_or_default();
-            let columns = op
-                .result(0)
-                .ok()
-                .and_then(|r| TensorShape::of_type(r.r#type()))
-                .and_then(|s| s.last().flatten())
-                .unwrap_or(0);
-            let planes = match attribute(&op, "dac").and_then(Converter::read) {
-                Some(Converter::Dac {
-                    mode: DacMode::BitSerial,
-                    bits,
-                    ..
-                }) => bits as u64,
-                _ => 1,
-            };
-            if let Some(entry) = layer_of_array
-                .get(&array)
-                .and_then(|layer| layers.get_mut(layer))
-            {
-                entry.mvms += 1;
-                entry.adc_conversions += columns * planes;
-            }
+    for read in &reads {
+        if let Some(entry) = layer_of_array
+            .get(&read.array)
+            .and_then(|layer| layers.get_mut(layer))
+        {
+            entry.mvms += 1;
+            entry.adc_conversions += read.conversions;
         }
-        WalkResult::Advance
-    });
+    }
     let mut layers: Vec<LayerReport> = layers.into_values().collect();
     for layer in &mut layers {
         layer.utilisation = ratio(layer.cells_used, layer.cells_available);
