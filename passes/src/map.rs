@@ -8,7 +8,10 @@
 //! side by side (one MVM), and whole small layers packed on the diagonal of a
 //! shared array (each reads its own window). It keeps the
 //! cheapest under `objective`: `area` (arrays, then ADC conversions, then latency),
-//! `latency`, `energy` (ADC conversions) or `balanced`. The arrays are unplaced,
+//! `latency`, `energy` (ADC conversions) or `balanced`. Then, unless the objective is
+//! `latency`, the chosen blocks are packed into as few arrays as a shelf first-fit
+//! (decreasing height) finds: blocks of any layers share an array and their MVMs
+//! read their own windows one after another. The arrays are unplaced,
 //! ideal and signed, as after `cim-tile`; matmuls reading one weight constant share
 //! its arrays. Saturation is bounded by `node-limit` e-nodes and `iter-limit`
 //! iterations; when a limit stops it early, the best mapping found so far is used
@@ -181,6 +184,11 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
     };
 
+    let mut plan = plan;
+    if objective != Objective::Latency {
+        plan.pack((geometry.rows as u64, geometry.cols as u64));
+    }
+
     // Arrays, at module level before the function of the first matmul.
     let context = context_of(&first.op);
     let location = first.op.location();
@@ -282,6 +290,91 @@ enum Step {
 struct Plan {
     arrays: Vec<Vec<Piece>>,
     layers: Vec<Step>,
+}
+
+impl Plan {
+    /// The rows x cols a program's blocks span in `array`.
+    fn extent(&self, array: usize) -> (u64, u64) {
+        self.arrays[array]
+            .iter()
+            .fold((0, 0), |(rows, cols), piece| {
+                (
+                    rows.max(piece.at.0 + piece.rows),
+                    cols.max(piece.at.1 + piece.cols),
+                )
+            })
+    }
+
+    /// Packs the arrays' contents into as few arrays of `geometry` as a shelf
+    /// first-fit by decreasing height finds. Blocks keep their shape and get a new
+    /// window; MVMs on one array read their own rows and columns only (undriven rows
+    /// carry no current), so sharing costs time, not correctness: the latency
+    /// objective skips this.
+    fn pack(&mut self, geometry: (u64, u64)) {
+        struct Shelf {
+            top: u64,
+            height: u64,
+            filled: u64,
+        }
+        let extents: Vec<(u64, u64)> = (0..self.arrays.len()).map(|a| self.extent(a)).collect();
+        let mut order: Vec<usize> = (0..extents.len()).collect();
+        order.sort_by_key(|&a| (std::cmp::Reverse(extents[a].0), a));
+        let mut bins: Vec<Vec<Shelf>> = Vec::new();
+        let mut moved = vec![(0usize, (0u64, 0u64)); extents.len()];
+        for array in order {
+            let (height, width) = extents[array];
+            let mut spot = None;
+            'bins: for (index, shelves) in bins.iter_mut().enumerate() {
+                for shelf in shelves.iter_mut() {
+                    if height <= shelf.height && shelf.filled + width <= geometry.1 {
+                        spot = Some((index, (shelf.top, shelf.filled)));
+                        shelf.filled += width;
+                        break 'bins;
+                    }
+                }
+                let top = shelves.last().map_or(0, |s| s.top + s.height);
+                if top + height <= geometry.0 {
+                    shelves.push(Shelf {
+                        top,
+                        height,
+                        filled: width,
+                    });
+                    spot = Some((index, (top, 0)));
+                    break;
+                }
+            }
+            moved[array] = spot.unwrap_or_else(|| {
+                bins.push(vec![Shelf {
+                    top: 0,
+                    height,
+                    filled: width,
+                }]);
+                (bins.len() - 1, (0, 0))
+            });
+        }
+        let mut arrays = vec![Vec::new(); bins.len()];
+        for (array, pieces) in std::mem::take(&mut self.arrays).into_iter().enumerate() {
+            let (bin, (row, col)) = moved[array];
+            arrays[bin].extend(pieces.into_iter().map(|piece| Piece {
+                at: (piece.at.0 + row, piece.at.1 + col),
+                ..piece
+            }));
+        }
+        self.arrays = arrays;
+        fn remap(step: &mut Step, moved: &[(usize, (u64, u64))]) {
+            match step {
+                Step::Mvm { array, window, .. } => {
+                    let (bin, (row, col)) = moved[*array];
+                    *array = bin;
+                    *window = (window.0 + row, window.1 + col);
+                }
+                Step::Accumulate(parts) | Step::Concat(parts, _) => {
+                    parts.iter_mut().for_each(|part| remap(part, moved));
+                }
+            }
+        }
+        self.layers.iter_mut().for_each(|step| remap(step, &moved));
+    }
 }
 
 /// Reads an extracted term into a [`Plan`].
