@@ -103,6 +103,12 @@ pub static PASS: PassDef = PassDef {
             default: "30",
             doc: "rewrite iterations at most",
         },
+        OptionSpec {
+            name: "dump-egraph",
+            kind: OptionKind::Text,
+            default: "",
+            doc: "write the saturated e-graph to this file: Graphviz if it ends in .dot, else the chosen term and the e-graph's size as s-expressions",
+        },
     ],
     anchor: "builtin.module",
     run,
@@ -170,6 +176,28 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
     }
 
     let mapping = mapper.map(&layers);
+    let dump = options.text("dump-egraph");
+    if !dump.is_empty() {
+        let text = if dump.ends_with(".dot") {
+            mapping.egraph.dot().to_string()
+        } else {
+            format!(
+                "; {} e-nodes, {} e-classes, stopped: {}\n; cost: {:?}\n{}\n",
+                mapping.nodes,
+                mapping.egraph.number_of_classes(),
+                mapping.stop,
+                mapping.cost,
+                mapping.term.pretty(80)
+            )
+        };
+        if let Err(error) = std::fs::write(dump, text) {
+            fail(
+                first.op,
+                &format!("cannot write the e-graph to '{dump}': {error}"),
+            );
+            return Err(PassFailed);
+        }
+    }
     let plan = match Planner::new(&mapping.term, &layers).plan() {
         Ok(plan) => plan,
         Err(message) => {

@@ -22,7 +22,7 @@ pub mod language;
 pub mod rules;
 
 use cost::{CostModel, MappingCost, Objective};
-use egg::{Extractor, RecExpr, Runner, StopReason};
+use egg::{EGraph, Extractor, RecExpr, Runner, StopReason};
 use language::{Analog, Shapes};
 use std::time::Duration;
 
@@ -69,6 +69,8 @@ pub struct Mapping {
     pub nodes: usize,
     /// Why saturation stopped.
     pub stop: String,
+    /// The saturated e-graph (for dumps: `egraph.dot()`).
+    pub egraph: EGraph<Analog, Shapes>,
 }
 
 /// Maps layers onto arrays of one geometry.
@@ -133,13 +135,14 @@ impl Mapper {
             Some(StopReason::Other(other)) => other.clone(),
             None => "not run".to_owned(),
         };
-        let extractor = Extractor::new(&runner.egraph, self.model.function(&runner.egraph));
-        let (cost, term) = extractor.find_best(runner.roots[0]);
+        let (cost, term) = Extractor::new(&runner.egraph, self.model.function(&runner.egraph))
+            .find_best(runner.roots[0]);
         Mapping {
             term,
             cost,
             nodes: runner.egraph.total_number_of_nodes(),
             stop,
+            egraph: runner.egraph,
         }
     }
 }
