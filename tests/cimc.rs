@@ -314,6 +314,22 @@ fn report_shows_the_mapping() {
     let (code, stdout, stderr) = cimc(&["report", packed.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("report_of_packed_arrays", stdout);
+    // The occupancy picture: one outline per array, the blocks its MVMs read filled.
+    let picture = packed.parent().unwrap().join("occupancy.svg");
+    let (code, _, stderr) = cimc(&[
+        "report",
+        packed.to_str().unwrap(),
+        "--svg",
+        picture.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let svg = std::fs::read_to_string(&picture).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        svg.matches("stroke=\"#333\"").count() as u64,
+        report["arrays"].as_u64().unwrap()
+    );
+    insta::assert_snapshot!("occupancy_of_packed_arrays", svg);
     let (code, text, _) = cimc(&["report", artifact.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(

@@ -122,6 +122,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also draw the arrays' occupancy (the blocks MVMs read) into this SVG file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
     },
 }
 
@@ -343,10 +346,21 @@ fn run(command: Command) -> Result<(), DriverError> {
             }
             Ok(())
         }
-        Command::Report { artifact, json } => {
+        Command::Report {
+            artifact,
+            json,
+            svg,
+        } => {
             let cim = context()?;
             let artifact = compile::read_artifact(&cim, &artifact)?;
             let summary = report::report(&artifact.mapped);
+            if let Some(path) = svg {
+                let picture = cim_driver::occupancy::occupancy_svg(&artifact.mapped);
+                std::fs::write(&path, picture).map_err(|error| DriverError::File {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                })?;
+            }
             if json {
                 println!(
                     "{}",

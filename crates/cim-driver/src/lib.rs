@@ -10,6 +10,7 @@
 //! * [`npy`]: NumPy files in and out (the `cim-npy` crate).
 
 pub mod compile;
+pub mod occupancy;
 pub mod program;
 pub mod report;
 

@@ -72,13 +72,13 @@ pub fn layer_of(array: &str) -> String {
 
 /// What one MVM reads: its array, its block (row, col, rows, cols) and the ADC
 /// conversions per input vector.
-struct MvmRead {
-    array: String,
-    block: [u64; 4],
+pub(crate) struct MvmRead {
+    pub(crate) array: String,
+    pub(crate) block: [u64; 4],
     conversions: u64,
 }
 
-fn mvm_reads(module: &Module) -> Vec<MvmRead> {
+pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
     let mut reads = Vec::new();
     module.as_operation().walk(WalkOrder::PreOrder, |op| {
         if op_name(&op) == ops::MVM {

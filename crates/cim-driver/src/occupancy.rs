@@ -1,0 +1,102 @@
+//! A picture of array occupancy: every array of a mapped module, in place order
+//! (chip, core, array), with the blocks its MVMs read filled in, as SVG.
+
+use crate::report::{layer_of, mvm_reads};
+use cim_ir::{
+    attributes::{Geometry, Place},
+    dialect::ops,
+    query::{attribute, op_name, string_attribute},
+};
+use melior::ir::{BlockLike, Module, operation::OperationLike};
+use std::fmt::Write;
+
+/// Side of one array's square in the picture, in pixels.
+const CELL: f64 = 120.0;
+/// Gap around each array (room for its label).
+const GAP: f64 = 24.0;
+/// Arrays per row of the picture.
+const PER_ROW: usize = 8;
+/// Fill colours, one per layer in order of appearance.
+const COLOURS: [&str; 8] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
+];
+
+struct ArrayInfo {
+    name: String,
+    geometry: Geometry,
+    place: Option<Place>,
+}
+
+/// The SVG picture of `module`'s arrays.
+pub fn occupancy_svg(module: &Module) -> String {
+    let first = module.body().first_operation();
+    let mut arrays: Vec<ArrayInfo> = std::iter::successors(first, |op| op.next_in_block())
+        .filter(|op| op_name(op) == ops::CROSSBAR)
+        .map(|op| ArrayInfo {
+            name: string_attribute(&op, "sym_name").unwrap_or_default(),
+            geometry: attribute(&op, "geometry")
+                .and_then(Geometry::read)
+                .unwrap_or(Geometry { rows: 1, cols: 1 }),
+            place: attribute(&op, "place").and_then(Place::read),
+        })
+        .collect();
+    arrays.sort_by_key(|a| (a.place.map(|p| (p.chip, p.core, p.array)), a.name.clone()));
+    let reads = mvm_reads(module);
+    let mut layers: Vec<String> = Vec::new();
+    let rows = arrays.len().div_ceil(PER_ROW).max(1);
+    let width = PER_ROW.min(arrays.len().max(1)) as f64 * (CELL + GAP) + GAP;
+    let height = rows as f64 * (CELL + GAP) + GAP;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" font-size="9">"#
+    );
+    for (index, array) in arrays.iter().enumerate() {
+        let x = GAP + (index % PER_ROW) as f64 * (CELL + GAP);
+        let y = GAP + (index / PER_ROW) as f64 * (CELL + GAP);
+        let scale = CELL / array.geometry.rows.max(array.geometry.cols).max(1) as f64;
+        let (w, h) = (
+            array.geometry.cols as f64 * scale,
+            array.geometry.rows as f64 * scale,
+        );
+        let place = array.place.map_or("unplaced".to_owned(), |p| {
+            format!("chip {} core {} array {}", p.chip, p.core, p.array)
+        });
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x}" y="{}">{}</text><text x="{x}" y="{}">{place}</text>"#,
+            y - 12.0,
+            array.name,
+            y - 3.0
+        );
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#f4f4f4" stroke="#333"/>"##
+        );
+        let layer = layer_of(&array.name);
+        let position = layers.iter().position(|l| *l == layer).unwrap_or_else(|| {
+            layers.push(layer.clone());
+            layers.len() - 1
+        });
+        let mut drawn: Vec<[u64; 4]> = Vec::new();
+        for read in reads.iter().filter(|r| r.array == array.name) {
+            if drawn.contains(&read.block) {
+                continue;
+            }
+            drawn.push(read.block);
+            // Blocks of one packed array take the next colours, so they stand apart.
+            let colour = COLOURS[(position + drawn.len() - 1) % COLOURS.len()];
+            let [row, col, rows, cols] = read.block;
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}" fill-opacity="0.8"/>"#,
+                x + col as f64 * scale,
+                y + row as f64 * scale,
+                cols as f64 * scale,
+                rows as f64 * scale
+            );
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
