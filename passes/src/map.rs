@@ -42,10 +42,12 @@
 use crate::mapped;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
-use crate::tile::{WeightStationary, block_of, top_level_ancestor, unplaced_array};
+use crate::tile::{
+    COLS, ROWS, WeightStationary, block_of, geometry_option, top_level_ancestor, unplaced_array,
+};
 use cim_egraph::{Layer, Limits, Mapper, cost::Objective, language::Analog};
 use cim_ir::{
-    attributes::{Geometry, Window},
+    attributes::Window,
     diagnostics::emit_error,
     dialect::ops,
     query::{context_of, op_name},
@@ -64,24 +66,8 @@ pub static PASS: PassDef = PassDef {
     name: "cim-map",
     summary: "Map all weight-stationary cim.matmuls onto crossbar arrays by equality saturation",
     options: &[
-        OptionSpec {
-            name: "rows",
-            kind: OptionKind::Int {
-                min: 1,
-                max: 1 << 20,
-            },
-            default: "256",
-            doc: "word lines (inputs) per array",
-        },
-        OptionSpec {
-            name: "cols",
-            kind: OptionKind::Int {
-                min: 1,
-                max: 1 << 20,
-            },
-            default: "256",
-            doc: "bit lines (outputs) per array",
-        },
+        ROWS,
+        COLS,
         OptionSpec {
             name: "objective",
             kind: OptionKind::Enum(&["area", "latency", "energy", "balanced"]),
@@ -116,10 +102,7 @@ pub static PASS: PassDef = PassDef {
 };
 
 fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
-    let geometry = Geometry {
-        rows: options.int("rows"),
-        cols: options.int("cols"),
-    };
+    let geometry = geometry_option(options);
     let objective: Objective = options
         .text("objective")
         .parse()
@@ -175,6 +158,12 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         layer_index.push(index);
     }
 
+    // The first matmul of each layer holds its weight values.
+    let mut first_reader = vec![0; layers.len()];
+    for (index, &layer) in layer_index.iter().enumerate().rev() {
+        first_reader[layer] = index;
+    }
+
     let mapping = mapper.map(&layers);
     let dump = options.text("dump-egraph");
     if !dump.is_empty() {
@@ -198,7 +187,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             return Err(PassFailed);
         }
     }
-    let plan = match Planner::new(&mapping.term, &layers).plan() {
+    let mut plan = match Planner::new(&mapping.term, &layers).plan() {
         Ok(plan) => plan,
         Err(message) => {
             fail(
@@ -212,7 +201,6 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
     };
 
-    let mut plan = plan;
     if objective != Objective::Latency {
         plan.pack((geometry.rows as u64, geometry.cols as u64));
     }
@@ -240,12 +228,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             let cols = pieces.iter().map(|p| p.at.1 + p.cols).max().unwrap_or(0);
             let mut values = vec![0.0f32; (rows * cols) as usize];
             for piece in pieces {
-                let source = matmuls
-                    .iter()
-                    .zip(&layer_index)
-                    .find(|(_, layer)| **layer == piece.layer)
-                    .map(|(matmul, _)| matmul)
-                    .expect("every layer has a matmul");
+                let source = &matmuls[first_reader[piece.layer]];
                 let block = block_of(
                     &source.weights,
                     source.n,

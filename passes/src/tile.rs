@@ -64,36 +64,44 @@ static ID: PassId = PassId;
 pub static PASS: PassDef = PassDef {
     name: "cim-tile",
     summary: "Map each weight-stationary cim.matmul onto crossbar arrays of rows x cols",
-    options: &[
-        OptionSpec {
-            name: "rows",
-            kind: OptionKind::Int {
-                min: 1,
-                max: 1 << 20,
-            },
-            default: "256",
-            doc: "word lines (inputs) per array",
-        },
-        OptionSpec {
-            name: "cols",
-            kind: OptionKind::Int {
-                min: 1,
-                max: 1 << 20,
-            },
-            default: "256",
-            doc: "bit lines (outputs) per array",
-        },
-    ],
+    options: &[ROWS, COLS],
     anchor: "builtin.module",
     run,
     id: &ID,
 };
 
-fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
-    let geometry = Geometry {
+/// The array's word lines, an option of every pass that maps onto arrays.
+pub(crate) const ROWS: OptionSpec = OptionSpec {
+    name: "rows",
+    kind: OptionKind::Int {
+        min: 1,
+        max: 1 << 20,
+    },
+    default: "256",
+    doc: "word lines (inputs) per array",
+};
+
+/// The array's bit lines.
+pub(crate) const COLS: OptionSpec = OptionSpec {
+    name: "cols",
+    kind: OptionKind::Int {
+        min: 1,
+        max: 1 << 20,
+    },
+    default: "256",
+    doc: "bit lines (outputs) per array",
+};
+
+/// The array geometry the `rows` and `cols` options give.
+pub(crate) fn geometry_option(options: &PassOptions) -> Geometry {
+    Geometry {
         rows: options.int("rows"),
         cols: options.int("cols"),
-    };
+    }
+}
+
+fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
+    let geometry = geometry_option(options);
     let mut matmuls = Vec::new();
     module.walk(WalkOrder::PreOrder, |op| {
         if op_name(&op) == ops::MATMUL {

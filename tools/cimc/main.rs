@@ -146,6 +146,14 @@ fn context() -> Result<CimContext, DriverError> {
     CimContext::new().map_err(|error| DriverError::Run(error.to_string()))
 }
 
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
 fn run(command: Command) -> Result<(), DriverError> {
     match command {
         Command::Compile {
@@ -232,10 +240,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             program::write(&module, &manifest.function, &output.join("program"))?;
             let summary = report::report(&module);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary).unwrap_or_default()
-                );
+                print_json(&summary);
             } else {
                 println!(
                     "compiled {} for target '{}': {} arrays on {} chips, {} ADC conversions per input; {} -> {}",
@@ -332,10 +337,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 });
             }
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                );
+                print_json(&rows);
             } else {
                 for row in rows {
                     println!(
@@ -362,10 +364,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 })?;
             }
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary).unwrap_or_default()
-                );
+                print_json(&summary);
             } else {
                 println!(
                     "target '{}', model {}",

@@ -15,13 +15,23 @@ fn num(egraph: &mut Graph, n: u64) -> Id {
     egraph.add(Analog::Num(n))
 }
 
-/// `(matmul B)` with B taller than an array: a tile of the array's rows, and the rest,
-/// accumulated.
-struct SplitRows {
-    block: Var,
+/// Which way a split cuts a block.
+#[derive(Clone, Copy)]
+enum Axis {
+    /// Row tiles (partial products, accumulated).
+    Rows,
+    /// Column tiles (concatenated).
+    Cols,
 }
 
-impl Applier<Analog, Shapes> for SplitRows {
+/// `(matmul B)` with B larger than an array along `axis`: a tile of the array's
+/// size, and the rest, accumulated (rows) or concatenated (columns).
+struct Split {
+    block: Var,
+    axis: Axis,
+}
+
+impl Applier<Analog, Shapes> for Split {
     fn apply_one(
         &self,
         egraph: &mut Graph,
@@ -30,71 +40,36 @@ impl Applier<Analog, Shapes> for SplitRows {
         _: Option<&PatternAst<Analog>>,
         _: Symbol,
     ) -> Vec<Id> {
-        let Some((rows, _)) = block(egraph, subst, &self.block) else {
+        let Some((rows, cols)) = block(egraph, subst, &self.block) else {
             return vec![];
         };
-        let tile = egraph.analysis.array.0;
-        if tile == 0 || rows <= tile {
+        let (length, tile) = match self.axis {
+            Axis::Rows => (rows, egraph.analysis.array.0),
+            Axis::Cols => (cols, egraph.analysis.array.1),
+        };
+        if tile == 0 || length <= tile {
             return vec![];
         }
         let b = subst[self.block];
-        let (zero, tile_id, start, rest) = (
+        let (zero, tile_id, rest) = (
             num(egraph, 0),
             num(egraph, tile),
-            num(egraph, tile),
-            num(egraph, rows - tile),
+            num(egraph, length - tile),
         );
-        let top = egraph.add(Analog::Rows([b, zero, tile_id]));
-        let bottom = egraph.add(Analog::Rows([b, start, rest]));
-        let (p, q) = (
-            egraph.add(Analog::MatMul(top)),
-            egraph.add(Analog::MatMul(bottom)),
-        );
-        let sum = egraph.add(Analog::Accumulate([p, q]));
-        if egraph.union(eclass, sum) {
-            vec![eclass]
-        } else {
-            vec![]
-        }
-    }
-}
-
-/// `(matmul B)` with B wider than an array: a tile of the array's columns, and the
-/// rest, concatenated.
-struct SplitCols {
-    block: Var,
-}
-
-impl Applier<Analog, Shapes> for SplitCols {
-    fn apply_one(
-        &self,
-        egraph: &mut Graph,
-        eclass: Id,
-        subst: &Subst,
-        _: Option<&PatternAst<Analog>>,
-        _: Symbol,
-    ) -> Vec<Id> {
-        let Some((_, cols)) = block(egraph, subst, &self.block) else {
-            return vec![];
+        let slice = |parts| match self.axis {
+            Axis::Rows => Analog::Rows(parts),
+            Axis::Cols => Analog::Cols(parts),
         };
-        let tile = egraph.analysis.array.1;
-        if tile == 0 || cols <= tile {
-            return vec![];
-        }
-        let b = subst[self.block];
-        let (zero, tile_id, start, rest) = (
-            num(egraph, 0),
-            num(egraph, tile),
-            num(egraph, tile),
-            num(egraph, cols - tile),
-        );
-        let left = egraph.add(Analog::Cols([b, zero, tile_id]));
-        let right = egraph.add(Analog::Cols([b, start, rest]));
+        let first = egraph.add(slice([b, zero, tile_id]));
+        let second = egraph.add(slice([b, tile_id, rest]));
         let (p, q) = (
-            egraph.add(Analog::MatMul(left)),
-            egraph.add(Analog::MatMul(right)),
+            egraph.add(Analog::MatMul(first)),
+            egraph.add(Analog::MatMul(second)),
         );
-        let joined = egraph.add(Analog::Concat([p, q]));
+        let joined = egraph.add(match self.axis {
+            Axis::Rows => Analog::Accumulate([p, q]),
+            Axis::Cols => Analog::Concat([p, q]),
+        });
         if egraph.union(eclass, joined) {
             vec![eclass]
         } else {
@@ -136,8 +111,8 @@ fn diagonal_fits(egraph: &mut Graph, _: Id, subst: &Subst) -> bool {
 /// Every rule, by name.
 pub fn rules() -> Vec<Rewrite<Analog, Shapes>> {
     vec![
-        rewrite!("split-rows"; "(matmul ?b)" => { SplitRows { block: "?b".parse().expect("var") } }),
-        rewrite!("split-cols"; "(matmul ?b)" => { SplitCols { block: "?b".parse().expect("var") } }),
+        rewrite!("split-rows"; "(matmul ?b)" => { Split { block: "?b".parse().expect("var"), axis: Axis::Rows } }),
+        rewrite!("split-cols"; "(matmul ?b)" => { Split { block: "?b".parse().expect("var"), axis: Axis::Cols } }),
         rewrite!("place"; "(matmul ?b)" => "(mvm ?b)" if fits("?b")),
         rewrite!("pack-side-by-side"; "(concat (mvm ?a) (mvm ?b))" => "(mvm (hstack ?a ?b))" if side_by_side_fits),
         rewrite!("pack-diagonal"; "(both (mvm ?a) (mvm ?b))" => "(mvm (diag ?a ?b))" if diagonal_fits),
