@@ -308,12 +308,39 @@ fn report_shows_the_mapping() {
     let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!(stdout);
-    // The e-graph mapper packs both layers on shared arrays: one `packed` row, whose
-    // used cells are those its MVMs read.
+    let naive: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // The e-graph mapper packs both layers on shared arrays; each layer still has
+    // its own row (the cells its MVMs read), and the time model sees the sharing.
     let packed = compile("report-egraph", &["--weight-bits", "4"]);
     let (code, stdout, stderr) = cimc(&["report", packed.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("report_of_packed_arrays", stdout);
+    let shared: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let figure = |report: &serde_json::Value, key: &str| report[key].as_f64().unwrap();
+    let layer_times: Vec<f64> = naive["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| figure(layer, "latency_ns"))
+        .collect();
+    let sum: f64 = layer_times.iter().sum();
+    let longest = layer_times.iter().copied().fold(0.0, f64::max);
+    // On separate arrays the layers pipeline (one sample per slowest layer); on
+    // shared arrays they take turns (one sample per both layers).
+    assert_eq!(figure(&naive, "latency_ns"), sum);
+    assert_eq!(figure(&naive, "interval_ns"), longest);
+    assert_eq!(figure(&shared, "interval_ns"), sum);
+    for key in ["cells_used", "mvms", "adc_conversions", "energy_nj"] {
+        let per_layer = |report: &serde_json::Value| -> Vec<f64> {
+            report["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|layer| figure(layer, key))
+                .collect()
+        };
+        assert_eq!(per_layer(&naive), per_layer(&shared), "{key}");
+    }
     // The occupancy picture: one outline per array, the blocks its MVMs read filled.
     let picture = packed.parent().unwrap().join("occupancy.svg");
     let (code, _, stderr) = cimc(&[

@@ -250,7 +250,8 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         })
         .collect();
 
-    for (matmul, layer) in matmuls.into_iter().zip(layer_index) {
+    for (mut matmul, layer) in matmuls.into_iter().zip(layer_index) {
+        matmul.set_layer(&format!("{function}_mm{layer}"));
         let mut emitter = Emitter {
             matmul: &matmul,
             names: &names,

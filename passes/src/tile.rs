@@ -155,7 +155,7 @@ pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
 /// The arrays already holding a weight constant's tiles, by the constant op: every
 /// matmul reading the same weight (a recurrent layer's steps, shared layers) uses
 /// the same arrays.
-type Tiled = HashMap<usize, Vec<Vec<String>>>;
+type Tiled = HashMap<usize, (String, Vec<Vec<String>>)>;
 
 /// A weight-stationary `cim.matmul`: a 2-D input times an inline f32 constant.
 pub(crate) struct WeightStationary<'c, 'a> {
@@ -172,6 +172,9 @@ pub(crate) struct WeightStationary<'c, 'a> {
     /// The static batch, if any.
     pub batch: Option<u64>,
     element: melior::ir::Type<'c>,
+    /// The layer the ops written for this matmul belong to: their location is named
+    /// by it, so later passes (which keep an op's location) and reports can tell.
+    layer: Option<String>,
 }
 
 impl<'c, 'a> WeightStationary<'c, 'a> {
@@ -212,7 +215,23 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
             weights,
             batch: shape.dims[0],
             element: shape.element,
+            layer: None,
         })
+    }
+
+    /// Names the layer of the ops written from now on (see [`Self::location`]).
+    pub fn set_layer(&mut self, layer: &str) {
+        self.layer = Some(layer.to_owned());
+    }
+
+    /// The location of the ops written for this matmul: the matmul's, named by the
+    /// layer (`loc("main_mm0"(...))`) once one is set.
+    pub fn location(&self) -> melior::ir::Location<'c> {
+        let location = self.op.location();
+        match &self.layer {
+            Some(layer) => melior::ir::Location::name(context_of(&self.op), layer, location),
+            None => location,
+        }
     }
 
     /// The input, batch x K, read afresh: mapping an earlier matmul replaces values.
@@ -240,7 +259,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
     /// The batch size for slicing: static, or a `tensor.dim` of the input.
     pub fn batch_rows(&self) -> Result<u64, Value<'c, 'a>> {
         let context = context_of(&self.op);
-        let location = self.op.location();
+        let location = self.location();
         match self.batch {
             Some(rows) => Ok(rows),
             None => {
@@ -263,7 +282,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
         let context = context_of(&self.op);
         self.insert(build::extract_columns(
             context,
-            self.op.location(),
+            self.location(),
             self.input(),
             rows,
             start,
@@ -289,7 +308,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
         let context = context_of(&self.op);
         self.insert(build::mvm(
             context,
-            self.op.location(),
+            self.location(),
             input,
             self.batch_type(cols),
             &spec,
@@ -301,7 +320,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
         let context = context_of(&self.op);
         self.insert(build::concat(
             context,
-            self.op.location(),
+            self.location(),
             parts,
             self.batch_type(cols),
             1,
@@ -310,7 +329,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
 
     /// `cim.accumulate` of `parts`.
     pub fn accumulate(&self, parts: &[Value<'c, 'a>]) -> Value<'c, 'a> {
-        self.insert(build::accumulate(self.op.location(), parts))
+        self.insert(build::accumulate(self.location(), parts))
     }
 
     /// Makes every user of the matmul read `output`, erases the matmul, and its weight
@@ -363,14 +382,14 @@ fn tile<'c, 'a>(
 ) -> Result<(), String> {
     let context = context_of(&op);
     let location = op.location();
-    let matmul = WeightStationary::read(op)?;
+    let mut matmul = WeightStationary::read(op)?;
     let (k, n) = (matmul.k, matmul.n);
     let (top, function) = top_level_ancestor(op).ok_or("the op is not inside a module")?;
     let row_tiles = tiles(k, geometry.rows as u64);
     let col_tiles = tiles(n, geometry.cols as u64);
 
     // Arrays, at module level before the function that first uses them.
-    let array_names = tiled
+    let (layer, array_names) = tiled
         .entry(matmul.weight_key())
         .or_insert_with(|| {
             let mut names = vec![vec![String::new(); col_tiles.len()]; row_tiles.len()];
@@ -390,9 +409,10 @@ fn tile<'c, 'a>(
                     names[i][j] = name;
                 }
             }
-            names
+            (format!("{function}_mm{index}"), names)
         })
         .clone();
+    matmul.set_layer(&layer);
 
     // The input's column ranges (only when there is more than one row tile).
     let pieces: Vec<Value> = if row_tiles.len() == 1 {

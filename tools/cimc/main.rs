@@ -233,12 +233,12 @@ fn run(command: Command) -> Result<(), DriverError> {
             };
             let programs = compile::Programs {
                 float,
-                exact: exact.as_operation().to_string(),
-                mapped: module.as_operation().to_string(),
+                exact: compile::print_with_locations(&exact),
+                mapped: compile::print_with_locations(&module),
             };
             compile::write_artifact(&output, &manifest, &programs)?;
             program::write(&module, &manifest.function, &output.join("program"))?;
-            let summary = report::report(&module);
+            let summary = report::report(&module, &loaded.cost);
             if json {
                 print_json(&summary);
             } else {
@@ -355,7 +355,12 @@ fn run(command: Command) -> Result<(), DriverError> {
         } => {
             let cim = context()?;
             let artifact = compile::read_artifact(&cim, &artifact)?;
-            let summary = report::report(&artifact.mapped);
+            let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
+                DriverError::Usage(format!(
+                    "the artifact's target cannot be loaded for its cost figures: {error}"
+                ))
+            })?;
+            let summary = report::report(&artifact.mapped, &target.cost);
             if let Some(path) = svg {
                 let picture = cim_driver::occupancy::occupancy_svg(&artifact.mapped);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {

@@ -338,6 +338,16 @@ pub struct Programs {
     pub mapped: String,
 }
 
+/// The text of `module` with its locations, so that the layer every op was written
+/// for (a named location, see [`crate::report`]) survives into the artifact.
+pub fn print_with_locations(module: &Module) -> String {
+    let flags = melior::ir::operation::OperationPrintingFlags::new().enable_debug_info(true, false);
+    module
+        .as_operation()
+        .to_string_with_flags(flags)
+        .unwrap_or_else(|_| module.as_operation().to_string())
+}
+
 /// Writes an artifact directory.
 pub fn write_artifact(
     dir: &Path,

@@ -1,7 +1,7 @@
 //! A picture of array occupancy: every array of a mapped module, in place order
 //! (chip, core, array), with the blocks its MVMs read filled in, as SVG.
 
-use crate::report::{layer_of, mvm_reads};
+use crate::report::mvm_reads;
 use cim_ir::{
     attributes::{Geometry, Place},
     dialect::ops,
@@ -73,27 +73,30 @@ pub fn occupancy_svg(module: &Module) -> String {
             svg,
             r##"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#f4f4f4" stroke="#333"/>"##
         );
-        let layer = layer_of(&array.name);
-        let position = layers.iter().position(|l| *l == layer).unwrap_or_else(|| {
-            layers.push(layer.clone());
-            layers.len() - 1
-        });
         let mut drawn: Vec<[u64; 4]> = Vec::new();
         for read in reads.iter().filter(|r| r.array == array.name) {
             if drawn.contains(&read.block) {
                 continue;
             }
             drawn.push(read.block);
-            // Blocks of one packed array take the next colours, so they stand apart.
-            let colour = COLOURS[(position + drawn.len() - 1) % COLOURS.len()];
+            // One colour per layer, so the layers packed on an array stand apart.
+            let position = layers
+                .iter()
+                .position(|l| *l == read.layer)
+                .unwrap_or_else(|| {
+                    layers.push(read.layer.clone());
+                    layers.len() - 1
+                });
+            let colour = COLOURS[position % COLOURS.len()];
             let [row, col, rows, cols] = read.block;
             let _ = writeln!(
                 svg,
-                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}" fill-opacity="0.8"/>"#,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}" fill-opacity="0.8"><title>{}</title></rect>"#,
                 x + col as f64 * scale,
                 y + row as f64 * scale,
                 cols as f64 * scale,
-                rows as f64 * scale
+                rows as f64 * scale,
+                read.layer
             );
         }
     }

@@ -1,12 +1,32 @@
-//! Per-layer figures of a mapped module: arrays, utilisation, MVMs, ADC conversions.
+//! Per-layer figures of a mapped module: arrays, utilisation, MVMs, ADC conversions,
+//! and latency and energy estimated from the target's cost figures.
+//!
+//! A layer is what one weight matrix computes. The mappers name the location of
+//! every op they write for a layer (`loc("main_mm0"(...))`), and later passes keep
+//! an op's location, so an MVM on an array shared by packed layers still counts for
+//! its own layer. Ops without such a name fall back to their array's name prefix.
+//!
+//! The time and energy model, per inference (one sample of the batch):
+//!
+//! * an MVM reads `vectors` input vectors (rows of its input per sample: 1 for a
+//!   dense layer, the output pixels for a convolution) in `planes` input planes
+//!   (the DAC bits when bit-serial, else 1); each plane takes `mvm_ns` on its array;
+//! * arrays work in parallel, the MVMs on one array one after another: a layer takes
+//!   the longest of its arrays' busy times, the model the sum over layers (layer by
+//!   layer), and a layer-pipelined chip accepts a sample every `interval_ns` (the
+//!   busiest array);
+//! * energy: `adc_pj` per conversion, `dac_pj` per driven word line and plane,
+//!   `digital_pj` per value of every digital op (accumulate, shift-add, difference,
+//!   affine correction).
 
 use cim_ir::{
     attributes::{Converter, DacMode, Geometry, Place, Window},
     dialect::ops,
-    query::{TensorShape, attribute, attribute_shape, op_name, string_attribute},
+    query::{TensorShape, attribute, attribute_shape, defining_op, op_name, string_attribute},
 };
+use cim_target::CostSpec;
 use melior::ir::{
-    BlockLike, Module, ValueLike,
+    BlockLike, Location, Module, OperationRef, Value, ValueLike,
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, WalkOrder, WalkResult},
 };
@@ -16,11 +36,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One layer (the arrays cut from one weight matrix).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct LayerReport {
-    /// Layer name: the arrays' common name prefix (`main_mm0`).
+    /// Layer name (`main_mm0`).
     pub layer: String,
-    /// Arrays used.
+    /// Arrays its MVMs read (an array shared by packed layers counts in each).
     pub arrays: usize,
-    /// Programmed cells.
+    /// Cells its MVMs read.
     pub cells_used: u64,
     /// Cells of those arrays.
     pub cells_available: u64,
@@ -31,6 +51,13 @@ pub struct LayerReport {
     /// ADC conversions per input vector (result columns, times the input bits of a
     /// bit-serial DAC).
     pub adc_conversions: u64,
+    /// Input vectors per inference (1 for a dense layer, output pixels for a
+    /// convolution).
+    pub vectors: u64,
+    /// Estimated time per inference, in ns: its busiest array.
+    pub latency_ns: f64,
+    /// Estimated energy per inference, in nJ: converters and digital ops.
+    pub energy_nj: f64,
 }
 
 /// The whole mapping.
@@ -48,6 +75,13 @@ pub struct Report {
     pub utilisation: f64,
     /// ADC conversions per input vector, all layers.
     pub adc_conversions: u64,
+    /// Estimated time of one inference, layer after layer, in ns.
+    pub latency_ns: f64,
+    /// Estimated time between inferences when layers are pipelined (the busiest
+    /// array's time per inference), in ns.
+    pub interval_ns: f64,
+    /// Estimated energy per inference, in nJ.
+    pub energy_nj: f64,
 }
 
 /// The layer an array belongs to: its name up to `_r<i>_c<j>` (as cim-tile names
@@ -70,12 +104,99 @@ pub fn layer_of(array: &str) -> String {
     array.to_owned()
 }
 
-/// What one MVM reads: its array, its block (row, col, rows, cols) and the ADC
-/// conversions per input vector.
+/// The layer a location names (`loc("main_mm0"(...))`, possibly inside a fused
+/// location), if any.
+fn named_layer(location: Location) -> Option<String> {
+    // SAFETY: queries on a valid location.
+    unsafe {
+        let raw = location.to_raw();
+        if mlir_sys::mlirLocationIsAName(raw) {
+            return Some(
+                location
+                    .name_value()
+                    .as_string_ref()
+                    .as_str()
+                    .ok()?
+                    .to_owned(),
+            );
+        }
+        if mlir_sys::mlirLocationIsAFused(raw) {
+            return (0..location.fused_num_locations())
+                .find_map(|index| named_layer(location.fused_location(index)));
+        }
+    }
+    None
+}
+
+/// Input vectors per sample that `value` (batch x K) holds: its static rows, or for
+/// a dynamic batch the static dimensions a reshape folded into it (a convolution's
+/// output pixels), else 1.
+fn vectors_per_sample(value: Value) -> u64 {
+    let Some(shape) = TensorShape::of_type(value.r#type()) else {
+        return 1;
+    };
+    if let Some(Some(rows)) = shape.dims.first().filter(|_| shape.dims.len() == 2) {
+        return (*rows).max(1);
+    }
+    let Some(op) = defining_op(value) else {
+        return 1;
+    };
+    let source = op.operand(0).ok();
+    match op_name(&op).as_str() {
+        // The static extents folded into the dynamic rows: all the source's static
+        // elements over the result's static columns.
+        "tensor.collapse_shape" => source.map_or(1, |source| {
+            let statics = |value: Value| {
+                TensorShape::of_type(value.r#type())
+                    .map_or(1, |s| s.dims.iter().flatten().product::<u64>())
+            };
+            let (from, to) = (statics(source), statics(value).max(1));
+            if from % to == 0 {
+                (from / to).max(1)
+            } else {
+                1
+            }
+        }),
+        "tensor.extract_slice" | "tensor.cast" => source.map_or(1, vectors_per_sample),
+        _ => 1,
+    }
+}
+
+/// The layer of an op written for one: its location's name, else `fallback`.
+fn layer_of_op(op: &OperationRef, fallback: impl FnOnce() -> String) -> String {
+    named_layer(op.location()).unwrap_or_else(fallback)
+}
+
+/// What one MVM reads and costs.
 pub(crate) struct MvmRead {
     pub(crate) array: String,
+    /// The layer it computes for.
+    pub(crate) layer: String,
+    /// Its block of the array: row, col, rows, cols.
     pub(crate) block: [u64; 4],
-    conversions: u64,
+    /// Input planes per vector.
+    planes: u64,
+    /// Input vectors per sample.
+    vectors: u64,
+}
+
+impl MvmRead {
+    /// ADC conversions per input vector.
+    fn conversions(&self) -> u64 {
+        self.block[3] * self.planes
+    }
+
+    /// Time on its array per inference, in ns.
+    fn busy_ns(&self, cost: &CostSpec) -> f64 {
+        (self.vectors * self.planes) as f64 * cost.mvm_ns
+    }
+
+    /// Converter energy per inference, in pJ.
+    fn energy_pj(&self, cost: &CostSpec) -> f64 {
+        let [_, _, rows, cols] = self.block;
+        (self.vectors * self.planes) as f64
+            * (cols as f64 * cost.adc_pj + rows as f64 * cost.dac_pj)
+    }
 }
 
 pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
@@ -92,7 +213,8 @@ pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
                     .unwrap_or(0)
             };
             let columns = op.result(0).map_or(0, |r| last(r.r#type()));
-            let rows = op.operand(0).map_or(0, |v| last(v.r#type()));
+            let input = op.operand(0).ok();
+            let rows = input.map_or(0, |v| last(v.r#type()));
             let window = attribute(&op, "window")
                 .and_then(Window::read)
                 .unwrap_or(Window { row: 0, col: 0 });
@@ -105,9 +227,11 @@ pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
                 _ => 1,
             };
             reads.push(MvmRead {
+                layer: layer_of_op(&op, || layer_of(&array)),
                 array,
                 block: [window.row as u64, window.col as u64, rows, columns],
-                conversions: columns * planes,
+                planes,
+                vectors: input.map_or(1, vectors_per_sample),
             });
         }
         WalkResult::Advance
@@ -115,12 +239,31 @@ pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
     reads
 }
 
-/// Cells of a `rows x cols` weight block that some MVM reads (arrays shared by
-/// packed layers hold zeros between their blocks); all of them if none is read.
+/// Digital values computed per inference by each layer's digital ops.
+fn digital_values(module: &Module) -> BTreeMap<String, u64> {
+    let mut values = BTreeMap::new();
+    module.as_operation().walk(WalkOrder::PreOrder, |op| {
+        let name = op_name(&op);
+        let digital = [ops::ACCUMULATE, ops::SHIFT_ADD, ops::DIFF, ops::AFFINE];
+        if digital.contains(&name.as_str())
+            && let (Ok(result), Some(layer)) = (op.result(0), named_layer(op.location()))
+        {
+            let columns = TensorShape::of_type(result.r#type())
+                .and_then(|s| s.last().flatten())
+                .unwrap_or(0);
+            let vectors = op.operand(0).map_or(1, vectors_per_sample);
+            // n operands take n - 1 operations per value (affine: one).
+            let per_value = (op.operand_count() as u64).saturating_sub(1).max(1);
+            *values.entry(layer).or_insert(0) += columns * vectors * per_value;
+        }
+        WalkResult::Advance
+    });
+    values
+}
+
+/// Cells of a `rows x cols` weight block that `blocks` read (arrays shared by
+/// packed layers hold zeros between their blocks).
 fn cells_read(rows: u64, cols: u64, blocks: &[[u64; 4]]) -> u64 {
-    if blocks.is_empty() {
-        return rows * cols;
-    }
     let mut read = vec![false; (rows * cols) as usize];
     for &[row, col, height, width] in blocks {
         for r in row..(row + height).min(rows) {
@@ -132,67 +275,132 @@ fn cells_read(rows: u64, cols: u64, blocks: &[[u64; 4]]) -> u64 {
     read.iter().filter(|&&cell| cell).count() as u64
 }
 
-/// Builds the report of a mapped module.
-pub fn report(module: &Module) -> Report {
+/// One `cim.crossbar` as the report sees it.
+struct ArrayFacts {
+    /// Rows x cols of its weights.
+    weights: Option<(u64, u64)>,
+    /// Cells of its geometry.
+    cells: u64,
+}
+
+/// Builds the report of a mapped module, with time and energy from `cost`.
+pub fn report(module: &Module, cost: &CostSpec) -> Report {
     let reads = mvm_reads(module);
-    let mut layers: BTreeMap<String, LayerReport> = BTreeMap::new();
-    let mut layer_of_array = BTreeMap::new();
     let (mut chips, mut cores) = (BTreeSet::new(), BTreeSet::new());
+    let mut arrays: BTreeMap<String, ArrayFacts> = BTreeMap::new();
     let first = module.body().first_operation();
     for op in std::iter::successors(first, |op| op.next_in_block())
         .filter(|op| op_name(op) == ops::CROSSBAR)
     {
         let name = string_attribute(&op, "sym_name").unwrap_or_default();
-        let layer = layer_of(&name);
         let geometry = attribute(&op, "geometry")
             .and_then(Geometry::read)
             .unwrap_or(Geometry { rows: 0, cols: 0 });
-        let blocks: Vec<[u64; 4]> = reads
-            .iter()
-            .filter(|read| read.array == name)
-            .map(|read| read.block)
-            .collect();
-        let used =
-            attribute(&op, "weights")
-                .and_then(attribute_shape)
-                .map_or(0, |shape| match shape.dims.as_slice() {
-                    [Some(rows), Some(cols)] => cells_read(*rows, *cols, &blocks),
-                    dims => dims.iter().map(|d| d.unwrap_or(0)).product::<u64>(),
-                });
+        let weights = attribute(&op, "weights")
+            .and_then(attribute_shape)
+            .and_then(|shape| match shape.dims.as_slice() {
+                [Some(rows), Some(cols)] => Some((*rows, *cols)),
+                _ => None,
+            });
         if let Some(place) = attribute(&op, "place").and_then(Place::read) {
             chips.insert(place.chip);
             cores.insert((place.chip, place.core));
         }
-        let entry = layers.entry(layer.clone()).or_insert_with(|| LayerReport {
-            layer: layer.clone(),
-            ..Default::default()
-        });
-        entry.arrays += 1;
-        entry.cells_used += used;
-        entry.cells_available += (geometry.rows * geometry.cols) as u64;
-        layer_of_array.insert(name, layer);
+        arrays.insert(
+            name,
+            ArrayFacts {
+                weights,
+                cells: (geometry.rows * geometry.cols) as u64,
+            },
+        );
     }
+
+    // Per layer: the blocks it reads on each array, its MVMs' costs.
+    let mut layers: BTreeMap<String, LayerReport> = BTreeMap::new();
+    let mut blocks: BTreeMap<(String, String), Vec<[u64; 4]>> = BTreeMap::new();
+    let mut busy: BTreeMap<(String, String), f64> = BTreeMap::new();
     for read in &reads {
-        if let Some(entry) = layer_of_array
-            .get(&read.array)
-            .and_then(|layer| layers.get_mut(layer))
-        {
-            entry.mvms += 1;
-            entry.adc_conversions += read.conversions;
+        if !arrays.contains_key(&read.array) {
+            continue;
+        }
+        let entry = layers
+            .entry(read.layer.clone())
+            .or_insert_with(|| LayerReport {
+                layer: read.layer.clone(),
+                ..Default::default()
+            });
+        entry.mvms += 1;
+        entry.adc_conversions += read.conversions();
+        entry.vectors = entry.vectors.max(read.vectors);
+        entry.energy_nj += read.energy_pj(cost) / 1000.0;
+        let key = (read.layer.clone(), read.array.clone());
+        blocks.entry(key.clone()).or_default().push(read.block);
+        *busy.entry(key).or_default() += read.busy_ns(cost);
+    }
+    // Arrays no MVM reads count, whole, for the layer their name says.
+    for name in arrays.keys() {
+        if !reads.iter().any(|read| &read.array == name) {
+            let layer = layer_of(name);
+            layers.entry(layer.clone()).or_insert_with(|| LayerReport {
+                layer: layer.clone(),
+                ..Default::default()
+            });
+            blocks.insert((layer, name.clone()), Vec::new());
         }
     }
+    let mut used_per_array: BTreeMap<&str, Vec<[u64; 4]>> = BTreeMap::new();
+    for ((layer, array), read) in &blocks {
+        let facts = &arrays[array];
+        let (rows, cols) = facts.weights.unwrap_or((0, 0));
+        let entry = layers.get_mut(layer).expect("inserted above");
+        entry.arrays += 1;
+        entry.cells_available += facts.cells;
+        entry.cells_used += if read.is_empty() {
+            rows * cols
+        } else {
+            cells_read(rows, cols, read)
+        };
+        used_per_array.entry(array.as_str()).or_default().extend(
+            read.iter()
+                .copied()
+                .chain(read.is_empty().then_some([0, 0, rows, cols])),
+        );
+    }
+    for ((layer, _), time) in &busy {
+        let entry = layers.get_mut(layer).expect("inserted above");
+        entry.latency_ns = entry.latency_ns.max(*time);
+    }
+    for (layer, values) in digital_values(module) {
+        if let Some(entry) = layers.get_mut(&layer) {
+            entry.energy_nj += values as f64 * cost.digital_pj / 1000.0;
+        }
+    }
+    let mut per_array_busy: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((_, array), time) in &busy {
+        *per_array_busy.entry(array.as_str()).or_default() += time;
+    }
+
     let mut layers: Vec<LayerReport> = layers.into_values().collect();
     for layer in &mut layers {
         layer.utilisation = ratio(layer.cells_used, layer.cells_available);
     }
-    let used: u64 = layers.iter().map(|l| l.cells_used).sum();
-    let available: u64 = layers.iter().map(|l| l.cells_available).sum();
+    let used: u64 = used_per_array
+        .iter()
+        .map(|(array, read)| {
+            let (rows, cols) = arrays[*array].weights.unwrap_or((0, 0));
+            cells_read(rows, cols, read)
+        })
+        .sum();
+    let available: u64 = arrays.values().map(|facts| facts.cells).sum();
     Report {
-        arrays: layers.iter().map(|l| l.arrays).sum(),
+        arrays: arrays.len(),
         chips: chips.len(),
         cores: cores.len(),
         utilisation: ratio(used, available),
         adc_conversions: layers.iter().map(|l| l.adc_conversions).sum(),
+        latency_ns: layers.iter().map(|l| l.latency_ns).sum(),
+        interval_ns: per_array_busy.values().copied().fold(0.0, f64::max),
+        energy_nj: layers.iter().map(|l| l.energy_nj).sum(),
         layers,
     }
 }
@@ -205,29 +413,45 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{:<24} {:>7} {:>12} {:>11} {:>6} {:>15}",
-            "layer", "arrays", "cells used", "utilisation", "MVMs", "ADC conv/input"
+            "{:<20} {:>6} {:>11} {:>8} {:>5} {:>9} {:>7} {:>12} {:>11}",
+            "layer",
+            "arrays",
+            "cells used",
+            "util.",
+            "MVMs",
+            "ADC/vec",
+            "vectors",
+            "latency ns",
+            "energy nJ"
         )?;
         for l in &self.layers {
             writeln!(
                 f,
-                "{:<24} {:>7} {:>12} {:>10.1}% {:>6} {:>15}",
+                "{:<20} {:>6} {:>11} {:>7.1}% {:>5} {:>9} {:>7} {:>12.0} {:>11.3}",
                 l.layer,
                 l.arrays,
                 l.cells_used,
                 100.0 * l.utilisation,
                 l.mvms,
-                l.adc_conversions
+                l.adc_conversions,
+                l.vectors,
+                l.latency_ns,
+                l.energy_nj
             )?;
         }
         writeln!(
             f,
-            "total: {} arrays on {} chips / {} cores, mean utilisation {:.1}%, {} ADC conversions per input",
+            "total: {} arrays on {} chips / {} cores, mean utilisation {:.1}%, {} ADC conversions per input vector",
             self.arrays,
             self.chips,
             self.cores,
             100.0 * self.utilisation,
             self.adc_conversions
+        )?;
+        writeln!(
+            f,
+            "estimated per inference: {:.0} ns layer by layer, one every {:.0} ns pipelined, {:.3} nJ",
+            self.latency_ns, self.interval_ns, self.energy_nj
         )
     }
 }

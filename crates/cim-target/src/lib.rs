@@ -22,7 +22,16 @@
 //! input_range = [-1.0, 1.0]   # lo < hi
 //! [adc]
 //! bits = 8                    # 1..=24
+//! [cost]             # optional: figures for reports (defaults below)
+//! mvm_ns = 100.0     # one analog MVM of one input plane on one array, all columns converted
+//! adc_pj = 2.0       # one ADC conversion
+//! dac_pj = 0.1       # driving one word line for one input plane
+//! digital_pj = 0.05  # one digital operation (add, shift, scale) on one value
 //! ```
+//!
+//! The cost defaults are illustrative orders of magnitude, not one chip's figures:
+//! set them from your process to read absolute numbers off the reports; ratios
+//! between mappings hold either way.
 
 use serde::Deserialize;
 use std::path::Path;
@@ -82,6 +91,32 @@ pub struct AdcSpec {
     pub bits: u32,
 }
 
+/// Cost figures of one operation, for estimated latency and energy in reports.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostSpec {
+    /// Time of one analog MVM of one input plane on one array (drive, settle,
+    /// convert every column), in ns.
+    pub mvm_ns: f64,
+    /// Energy of one ADC conversion, in pJ.
+    pub adc_pj: f64,
+    /// Energy of driving one word line for one input plane, in pJ.
+    pub dac_pj: f64,
+    /// Energy of one digital operation on one value, in pJ.
+    pub digital_pj: f64,
+}
+
+impl Default for CostSpec {
+    fn default() -> Self {
+        Self {
+            mvm_ns: 100.0,
+            adc_pj: 2.0,
+            dac_pj: 0.1,
+            digital_pj: 0.05,
+        }
+    }
+}
+
 /// A hardware target.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +134,9 @@ pub struct Target {
     pub dac: DacSpec,
     /// Output converters.
     pub adc: AdcSpec,
+    /// Cost figures for reports.
+    #[serde(default)]
+    pub cost: CostSpec,
 }
 
 /// A target that cannot be read.
@@ -199,6 +237,20 @@ impl Target {
                 ));
             }
         }
+        let costs = [
+            ("cost.mvm_ns", self.cost.mvm_ns),
+            ("cost.adc_pj", self.cost.adc_pj),
+            ("cost.dac_pj", self.cost.dac_pj),
+            ("cost.digital_pj", self.cost.digital_pj),
+        ];
+        for (key, value) in costs {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(invalid(
+                    key,
+                    format!("{value} must be a finite number >= 0"),
+                ));
+            }
+        }
         let [lo, hi] = self.dac.input_range;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(invalid(
@@ -271,6 +323,12 @@ mod tests {
         let error =
             Target::parse(&good.replace("[-1.0, 1.0]", "[1.0, -1.0]"), "t.toml").unwrap_err();
         assert!(error.to_string().contains("dac.input_range"), "{error}");
+        let error =
+            Target::parse(&good.replace("adc_pj = 2.0", "adc_pj = -1.0"), "t.toml").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "t.toml: cost.adc_pj: -1 must be a finite number >= 0"
+        );
         let error = Target::parse("name = ", "t.toml").unwrap_err();
         assert!(
             matches!(error, TargetError::Invalid { ref key, .. } if key == "(syntax)"),
