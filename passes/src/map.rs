@@ -17,6 +17,14 @@
 //! iterations; when a limit stops it early, the best mapping found so far is used
 //! (every mapping the e-graph holds is correct).
 //!
+//! With `duplicate-arrays=N`, up to N more arrays hold copies of the slowest layers
+//! (layer pipelining: a layer's time is its rows per copy times the MVMs its
+//! busiest array runs per row; the slowest gets one more copy while the budget
+//! allows, so a copy never slows the pipeline). Each copy takes a contiguous share
+//! of the batch rows (`tensor.extract_slice`), and `tensor.concat` joins the shares.
+//! Only layers with static rows and one reader are copied (the steps of a
+//! recurrence depend on each other); copied layers keep their arrays to themselves.
+//!
 //! Example, `cim-map{rows=4 cols=4}` on two layers, 2x2 and 2x1: they fit on the
 //! diagonal of one array. Before:
 //!
@@ -88,6 +96,15 @@ pub static PASS: PassDef = PassDef {
             kind: OptionKind::Int { min: 1, max: 1000 },
             default: "30",
             doc: "rewrite iterations at most",
+        },
+        OptionSpec {
+            name: "duplicate-arrays",
+            kind: OptionKind::Int {
+                min: 0,
+                max: 1 << 30,
+            },
+            default: "0",
+            doc: "extra arrays to spend on copies of the slowest layers, each copy taking a share of the batch rows (layer pipelining; 0: no copies)",
         },
         OptionSpec {
             name: "dump-egraph",
@@ -201,8 +218,21 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
     };
 
+    // Copies need static rows to share, and one reader: the steps of a recurrent
+    // layer depend on each other.
+    let mut readers = vec![0usize; layers.len()];
+    for &layer in &layer_index {
+        readers[layer] += 1;
+    }
+    let rows: Vec<Option<u64>> = (0..layers.len())
+        .map(|layer| {
+            let matmul = &matmuls[first_reader[layer]];
+            matmul.batch.filter(|_| readers[layer] == 1)
+        })
+        .collect();
+    let pinned = plan.duplicate(&rows, options.int("duplicate-arrays") as u64);
     if objective != Objective::Latency {
-        plan.pack((geometry.rows as u64, geometry.cols as u64));
+        plan.pack((geometry.rows as u64, geometry.cols as u64), &pinned);
     }
 
     // Arrays, at module level before the function of the first matmul.
@@ -252,13 +282,28 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
 
     for (mut matmul, layer) in matmuls.into_iter().zip(layer_index) {
         matmul.set_layer(&format!("{function}_mm{layer}"));
-        let mut emitter = Emitter {
-            matmul: &matmul,
-            names: &names,
-            rows: None,
-            slices: HashMap::new(),
+        let copies = &plan.layers[layer];
+        let output = if let [only] = copies.as_slice() {
+            Emitter::new(&matmul, &names, matmul.input(), matmul.batch).emit(only)
+        } else {
+            // Each copy takes a contiguous share of the rows; the shares are joined.
+            let rows = matmul
+                .batch
+                .expect("only layers with static rows are copied");
+            let count = copies.len() as u64;
+            let mut start = 0;
+            let parts: Vec<Value> = copies
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    let share = rows / count + u64::from((index as u64) < rows % count);
+                    let input = matmul.input_rows(start, share);
+                    start += share;
+                    Emitter::new(&matmul, &names, input, Some(share)).emit(step)
+                })
+                .collect();
+            matmul.concat_rows(&parts, rows)
         };
-        let output = emitter.emit(&plan.layers[layer]);
         matmul.replace_with(output);
     }
     Ok(())
@@ -298,10 +343,30 @@ enum Step {
     Concat(Vec<Step>, u64),
 }
 
-/// The mapping written out: the arrays' contents and every layer's steps.
+impl Step {
+    /// Calls `f` on every MVM's array and window.
+    fn each_mvm(&mut self, f: &mut impl FnMut(&mut usize, &mut (u64, u64))) {
+        match self {
+            Step::Mvm { array, window, .. } => f(array, window),
+            Step::Accumulate(parts) | Step::Concat(parts, _) => {
+                parts.iter_mut().for_each(|part| part.each_mvm(f));
+            }
+        }
+    }
+
+    /// The arrays its MVMs read, with repeats.
+    fn arrays(&self) -> Vec<usize> {
+        let mut arrays = Vec::new();
+        self.clone().each_mvm(&mut |array, _| arrays.push(*array));
+        arrays
+    }
+}
+
+/// The mapping written out: the arrays' contents and every layer's steps, once per
+/// copy of the layer (each copy computes a share of the batch rows).
 struct Plan {
     arrays: Vec<Vec<Piece>>,
-    layers: Vec<Step>,
+    layers: Vec<Vec<Step>>,
 }
 
 impl Plan {
@@ -321,22 +386,29 @@ impl Plan {
     /// first-fit by decreasing height finds. Blocks keep their shape and get a new
     /// window; MVMs on one array read their own rows and columns only (undriven rows
     /// carry no current), so sharing costs time, not correctness: the latency
-    /// objective skips this.
-    fn pack(&mut self, geometry: (u64, u64)) {
+    /// objective skips this. `pinned` arrays (copies made for throughput) keep an
+    /// array each: sharing would serialise what the copies parallelise.
+    fn pack(&mut self, geometry: (u64, u64), pinned: &[bool]) {
         struct Shelf {
             top: u64,
             height: u64,
             filled: u64,
         }
         let extents: Vec<(u64, u64)> = (0..self.arrays.len()).map(|a| self.extent(a)).collect();
-        let mut order: Vec<usize> = (0..extents.len()).collect();
+        let mut order: Vec<usize> = (0..extents.len()).filter(|&a| !pinned[a]).collect();
         order.sort_by_key(|&a| (std::cmp::Reverse(extents[a].0), a));
+        order.extend((0..extents.len()).filter(|&a| pinned[a]));
         let mut bins: Vec<Vec<Shelf>> = Vec::new();
         let mut moved = vec![(0usize, (0u64, 0u64)); extents.len()];
         for array in order {
             let (height, width) = extents[array];
             let mut spot = None;
-            'bins: for (index, shelves) in bins.iter_mut().enumerate() {
+            let open = if pinned[array] {
+                &mut [][..]
+            } else {
+                &mut bins[..]
+            };
+            'bins: for (index, shelves) in open.iter_mut().enumerate() {
                 for shelf in shelves.iter_mut() {
                     if height <= shelf.height && shelf.filled + width <= geometry.1 {
                         spot = Some((index, (shelf.top, shelf.filled)));
@@ -373,19 +445,132 @@ impl Plan {
             }));
         }
         self.arrays = arrays;
-        fn remap(step: &mut Step, moved: &[(usize, (u64, u64))]) {
-            match step {
-                Step::Mvm { array, window, .. } => {
-                    let (bin, (row, col)) = moved[*array];
-                    *array = bin;
-                    *window = (window.0 + row, window.1 + col);
+        for step in self.layers.iter_mut().flatten() {
+            step.each_mvm(&mut |array, window| {
+                let (bin, (row, col)) = moved[*array];
+                *array = bin;
+                *window = (window.0 + row, window.1 + col);
+            });
+        }
+    }
+
+    /// Gives every layer that shares an array (packed on a diagonal by the
+    /// e-graph) arrays of its own, so that it can be copied; packing comes after.
+    fn unshare(&mut self) {
+        for array in 0..self.arrays.len() {
+            let first = self.arrays[array][0].layer;
+            let others: Vec<usize> = self.arrays[array]
+                .iter()
+                .map(|piece| piece.layer)
+                .filter(|&layer| layer != first)
+                .collect();
+            for layer in others {
+                let (moved, kept): (Vec<Piece>, Vec<Piece>) =
+                    std::mem::take(&mut self.arrays[array])
+                        .into_iter()
+                        .partition(|piece| piece.layer == layer);
+                self.arrays[array] = kept;
+                if moved.is_empty() {
+                    continue;
                 }
-                Step::Accumulate(parts) | Step::Concat(parts, _) => {
-                    parts.iter_mut().for_each(|part| remap(part, moved));
+                let corner = moved.iter().fold((u64::MAX, u64::MAX), |(r, c), piece| {
+                    (r.min(piece.at.0), c.min(piece.at.1))
+                });
+                let to = self.arrays.len();
+                self.arrays.push(
+                    moved
+                        .into_iter()
+                        .map(|piece| Piece {
+                            at: (piece.at.0 - corner.0, piece.at.1 - corner.1),
+                            ..piece
+                        })
+                        .collect(),
+                );
+                self.layers[layer][0].each_mvm(&mut |index, window| {
+                    if *index == array {
+                        *index = to;
+                        *window = (window.0 - corner.0, window.1 - corner.1);
+                    }
+                });
+            }
+        }
+    }
+
+    /// Spends up to `budget` extra arrays on copies of the slowest layers, and
+    /// returns which arrays hold copied layers. A layer's time is its rows per copy
+    /// times the MVMs its busiest array runs per row; while the slowest layer can be
+    /// copied within the budget, it gets one more copy. A layer can be copied when
+    /// its `rows` are known (static, one reader) and no other layer reads its arrays.
+    /// Greedy on the slowest stage, so a copy never makes the pipeline slower.
+    fn duplicate(&mut self, rows: &[Option<u64>], mut budget: u64) -> Vec<bool> {
+        if budget == 0 {
+            return vec![false; self.arrays.len()];
+        }
+        self.unshare();
+        let layers = self.layers.len();
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); self.arrays.len()];
+        for (layer, steps) in self.layers.iter().enumerate() {
+            for array in steps[0].arrays() {
+                if !readers[array].contains(&layer) {
+                    readers[array].push(layer);
                 }
             }
         }
-        self.layers.iter_mut().for_each(|step| remap(step, &moved));
+        let busiest: Vec<u64> = (0..layers)
+            .map(|layer| {
+                let arrays = self.layers[layer][0].arrays();
+                arrays
+                    .iter()
+                    .map(|a| arrays.iter().filter(|b| *b == a).count() as u64)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut owned: Vec<Vec<usize>> = vec![Vec::new(); layers];
+        for (array, users) in readers.iter().enumerate() {
+            if let [only] = users.as_slice() {
+                owned[*only].push(array);
+            }
+        }
+        let copyable = |layer: usize| {
+            rows[layer].is_some()
+                && readers
+                    .iter()
+                    .all(|users| !users.contains(&layer) || users.len() == 1)
+        };
+        let mut copies = vec![1u64; layers];
+        loop {
+            let time =
+                |layer: usize| rows[layer].unwrap_or(1).div_ceil(copies[layer]) * busiest[layer];
+            let Some(slowest) = (0..layers).max_by_key(|&l| (time(l), std::cmp::Reverse(l))) else {
+                break;
+            };
+            let cost = owned[slowest].len() as u64;
+            if !copyable(slowest) || cost > budget || copies[slowest] >= rows[slowest].unwrap_or(1)
+            {
+                break;
+            }
+            copies[slowest] += 1;
+            budget -= cost;
+        }
+        let mut pinned = vec![false; self.arrays.len()];
+        for (layer, &count) in copies.iter().enumerate().filter(|(_, c)| **c > 1) {
+            for &array in &owned[layer] {
+                pinned[array] = true;
+            }
+            for _ in 1..count {
+                let mut moved = HashMap::new();
+                for &array in &owned[layer] {
+                    moved.insert(array, self.arrays.len());
+                    self.arrays.push(self.arrays[array].clone());
+                    pinned.push(true);
+                }
+                let mut copy = self.layers[layer][0].clone();
+                copy.each_mvm(&mut |array, _| *array = moved[array]);
+                self.layers[layer].push(copy);
+            }
+        }
+        pinned
     }
 }
 
@@ -419,7 +604,7 @@ impl<'t> Planner<'t> {
         let layers = self.products(root)?;
         Ok(Plan {
             arrays: self.arrays,
-            layers,
+            layers: layers.into_iter().map(|step| vec![step]).collect(),
         })
     }
 
@@ -576,17 +761,36 @@ fn step_cols(step: &Step) -> u64 {
     }
 }
 
-/// Writes one matmul's steps as ops before it.
+/// Writes one matmul's steps as ops before it, on `input` (`batch` rows: the
+/// matmul's input, or one copy's share of its rows).
 struct Emitter<'m, 'c, 'a> {
     matmul: &'m WeightStationary<'c, 'a>,
     names: &'m [String],
-    /// The batch for slicing, made on first use.
+    input: Value<'c, 'a>,
+    batch: Option<u64>,
+    /// The row count for slicing, made on first use.
     rows: Option<Result<u64, Value<'c, 'a>>>,
     /// Input column ranges already sliced.
     slices: HashMap<(u64, u64), Value<'c, 'a>>,
 }
 
-impl<'c, 'a> Emitter<'_, 'c, 'a> {
+impl<'m, 'c, 'a> Emitter<'m, 'c, 'a> {
+    fn new(
+        matmul: &'m WeightStationary<'c, 'a>,
+        names: &'m [String],
+        input: Value<'c, 'a>,
+        batch: Option<u64>,
+    ) -> Self {
+        Self {
+            matmul,
+            names,
+            input,
+            batch,
+            rows: None,
+            slices: HashMap::new(),
+        }
+    }
+
     fn emit(&mut self, step: &Step) -> Value<'c, 'a> {
         match step {
             Step::Mvm {
@@ -596,12 +800,20 @@ impl<'c, 'a> Emitter<'_, 'c, 'a> {
                 cols,
             } => {
                 let input = if *inputs == (0, self.matmul.k) {
-                    self.matmul.input()
+                    self.input
                 } else if let Some(&slice) = self.slices.get(inputs) {
                     slice
                 } else {
-                    let rows = *self.rows.get_or_insert_with(|| self.matmul.batch_rows());
-                    let slice = self.matmul.input_columns(rows, inputs.0, inputs.1);
+                    let rows = *self
+                        .rows
+                        .get_or_insert_with(|| self.matmul.rows_of(self.input, self.batch));
+                    let slice = self.matmul.columns_of(
+                        self.input,
+                        self.batch,
+                        Some(rows),
+                        inputs.0,
+                        inputs.1,
+                    );
                     self.slices.insert(*inputs, slice);
                     slice
                 };
@@ -609,7 +821,8 @@ impl<'c, 'a> Emitter<'_, 'c, 'a> {
                     row: window.0 as i64,
                     col: window.1 as i64,
                 };
-                self.matmul.mvm(input, &self.names[*array], window, *cols)
+                self.matmul
+                    .mvm_of(input, self.batch, &self.names[*array], window, *cols)
             }
             Step::Accumulate(parts) => {
                 let values: Vec<Value> = parts.iter().map(|p| self.emit(p)).collect();
@@ -617,7 +830,7 @@ impl<'c, 'a> Emitter<'_, 'c, 'a> {
             }
             Step::Concat(parts, cols) => {
                 let values: Vec<Value> = parts.iter().map(|p| self.emit(p)).collect();
-                self.matmul.concat(&values, *cols)
+                self.matmul.concat_of(&values, self.batch, *cols, 1)
             }
         }
     }

@@ -251,20 +251,25 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
         build::insert_before(self.op, new)
     }
 
-    /// The batch x `cols` tensor type of this matmul's element type.
-    pub fn batch_type(&self, cols: u64) -> melior::ir::Type<'c> {
-        build::tensor_type(&[self.batch, Some(cols)], self.element)
+    /// The `batch x cols` tensor type of this matmul's element type.
+    fn rows_type(&self, batch: Option<u64>, cols: u64) -> melior::ir::Type<'c> {
+        build::tensor_type(&[batch, Some(cols)], self.element)
     }
 
     /// The batch size for slicing: static, or a `tensor.dim` of the input.
     pub fn batch_rows(&self) -> Result<u64, Value<'c, 'a>> {
+        self.rows_of(self.input(), self.batch)
+    }
+
+    /// The rows of `input` for slicing: `batch` if static, else a `tensor.dim`.
+    pub fn rows_of(&self, input: Value<'c, 'a>, batch: Option<u64>) -> Result<u64, Value<'c, 'a>> {
         let context = context_of(&self.op);
         let location = self.location();
-        match self.batch {
+        match batch {
             Some(rows) => Ok(rows),
             None => {
                 let zero = self.insert(build::index_constant(context, location, 0));
-                Err(self.insert(build::tensor_dim(context, location, self.input(), zero)))
+                Err(self.insert(build::tensor_dim(context, location, input, zero)))
             }
         }
     }
@@ -276,18 +281,46 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
         start: u64,
         len: u64,
     ) -> Value<'c, 'a> {
+        self.columns_of(self.input(), self.batch, Some(rows), start, len)
+    }
+
+    /// Columns `start..start+len` of `input` (`batch` rows; `rows` its row count
+    /// for slicing, found when not given).
+    pub fn columns_of(
+        &self,
+        input: Value<'c, 'a>,
+        batch: Option<u64>,
+        rows: Option<Result<u64, Value<'c, 'a>>>,
+        start: u64,
+        len: u64,
+    ) -> Value<'c, 'a> {
         if start == 0 && len == self.k {
-            return self.input();
+            return input;
         }
+        let rows = rows.unwrap_or_else(|| self.rows_of(input, batch));
         let context = context_of(&self.op);
         self.insert(build::extract_columns(
             context,
             self.location(),
-            self.input(),
+            input,
             rows,
             start,
             len,
-            self.batch_type(len),
+            self.rows_type(batch, len),
+        ))
+    }
+
+    /// Rows `start..start+count` of the input (whose batch is static).
+    pub fn input_rows(&self, start: u64, count: u64) -> Value<'c, 'a> {
+        let context = context_of(&self.op);
+        self.insert(build::extract_rows(
+            context,
+            self.location(),
+            self.input(),
+            start,
+            count,
+            self.k,
+            self.rows_type(Some(count), self.k),
         ))
     }
 
@@ -295,6 +328,18 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
     pub fn mvm(
         &self,
         input: Value<'c, 'a>,
+        array: &str,
+        window: Window,
+        cols: u64,
+    ) -> Value<'c, 'a> {
+        self.mvm_of(input, self.batch, array, window, cols)
+    }
+
+    /// [`Self::mvm`] of an input of `batch` rows.
+    pub fn mvm_of(
+        &self,
+        input: Value<'c, 'a>,
+        batch: Option<u64>,
         array: &str,
         window: Window,
         cols: u64,
@@ -310,20 +355,43 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
             context,
             self.location(),
             input,
-            self.batch_type(cols),
+            self.rows_type(batch, cols),
             &spec,
         ))
     }
 
     /// `cim.concat` of `parts` along the columns, `cols` in all.
     pub fn concat(&self, parts: &[Value<'c, 'a>], cols: u64) -> Value<'c, 'a> {
+        self.concat_of(parts, self.batch, cols, 1)
+    }
+
+    /// `cim.concat` of `parts` along `dimension` into `batch x cols`.
+    pub fn concat_of(
+        &self,
+        parts: &[Value<'c, 'a>],
+        batch: Option<u64>,
+        cols: u64,
+        dimension: i64,
+    ) -> Value<'c, 'a> {
         let context = context_of(&self.op);
         self.insert(build::concat(
             context,
             self.location(),
             parts,
-            self.batch_type(cols),
-            1,
+            self.rows_type(batch, cols),
+            dimension,
+        ))
+    }
+
+    /// The row shares of copies joined into the `rows x n` result.
+    pub fn concat_rows(&self, parts: &[Value<'c, 'a>], rows: u64) -> Value<'c, 'a> {
+        let context = context_of(&self.op);
+        self.insert(build::tensor_concat(
+            context,
+            self.location(),
+            parts,
+            self.rows_type(Some(rows), self.n),
+            0,
         ))
     }
 

@@ -68,6 +68,14 @@ enum Command {
         /// cheapest in arrays) or naive (a fixed grid per layer).
         #[arg(long, default_value = "egraph", value_parser = ["egraph", "naive"])]
         mapper: String,
+        /// What the e-graph mapper minimises first: arrays (area), time (latency:
+        /// no packing), ADC conversions (energy), or a weighted sum (balanced).
+        #[arg(long, default_value = "area", value_parser = ["area", "latency", "energy", "balanced"])]
+        objective: String,
+        /// Extra arrays the e-graph mapper may spend on copies of the slowest layers
+        /// (layer pipelining; the batch must be static).
+        #[arg(long, default_value_t = 0)]
+        duplicate_arrays: u64,
         /// Calibrate DAC and ADC ranges on these inputs (.npy); else ADCs span the full scale.
         #[arg(long)]
         calibration: Option<PathBuf>,
@@ -163,6 +171,8 @@ fn run(command: Command) -> Result<(), DriverError> {
             weight_bits,
             input_bits,
             mapper,
+            objective,
+            duplicate_arrays,
             calibration,
             emit_mlir_after_each_pass,
             output,
@@ -176,7 +186,16 @@ fn run(command: Command) -> Result<(), DriverError> {
                 weight_bits,
                 input_bits,
                 mapper,
+                objective,
+                duplicate_arrays,
             };
+            if options.mapper == "naive"
+                && (options.duplicate_arrays > 0 || options.objective != "area")
+            {
+                return Err(DriverError::Usage(
+                    "--objective and --duplicate-arrays choose among the e-graph mapper's mappings: use them with --mapper egraph".into(),
+                ));
+            }
             let cim = context()?;
             let (mut module, _) = compile::parse_model(&cim, &model)?;
             let function =

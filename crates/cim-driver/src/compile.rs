@@ -36,10 +36,20 @@ pub struct CompileOptions {
     /// grid per layer).
     #[serde(default = "egraph")]
     pub mapper: String,
+    /// What cim-map minimises first: `area`, `latency`, `energy` or `balanced`.
+    #[serde(default = "area")]
+    pub objective: String,
+    /// Extra arrays cim-map may spend on copies of the slowest layers.
+    #[serde(default)]
+    pub duplicate_arrays: u64,
 }
 
 fn egraph() -> String {
     "egraph".into()
+}
+
+fn area() -> String {
+    "area".into()
 }
 
 impl Default for CompileOptions {
@@ -50,6 +60,8 @@ impl Default for CompileOptions {
             weight_bits: 8,
             input_bits: 8,
             mapper: egraph(),
+            objective: area(),
+            duplicate_arrays: 0,
         }
     }
 }
@@ -71,15 +83,19 @@ pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool)
     } else {
         String::new()
     };
+    let (rows, cols) = (target.array.rows, target.array.cols);
     let mapper = match options.mapper.as_str() {
-        "naive" => "cim-tile",
-        _ => "cim-map",
+        "naive" => format!("cim-tile{{rows={rows} cols={cols}}}"),
+        _ => format!(
+            "cim-map{{rows={rows} cols={cols} objective={} duplicate-arrays={}}}",
+            options.objective, options.duplicate_arrays
+        ),
     };
     format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
-         convert-linalg-to-cim,{mapper}{{rows={} cols={}}},cim-split-weights{{encoding={}}},{slice}\
+         convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
          cim-place{{target={}}},cim-dce,canonicalize,cse)",
-        target.array.rows, target.array.cols, options.encoding, options.target
+        options.encoding, options.target
     )
 }
 

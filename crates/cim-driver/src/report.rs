@@ -48,8 +48,8 @@ pub struct LayerReport {
     pub utilisation: f64,
     /// Analog MVMs per input vector.
     pub mvms: usize,
-    /// ADC conversions per input vector (result columns, times the input bits of a
-    /// bit-serial DAC).
+    /// ADC conversions per inference (result columns, times the input bits of a
+    /// bit-serial DAC, times the input vectors).
     pub adc_conversions: u64,
     /// Input vectors per inference (1 for a dense layer, output pixels for a
     /// convolution).
@@ -73,7 +73,7 @@ pub struct Report {
     pub cores: usize,
     /// Mean utilisation over all arrays.
     pub utilisation: f64,
-    /// ADC conversions per input vector, all layers.
+    /// ADC conversions per inference, all layers.
     pub adc_conversions: u64,
     /// Estimated time of one inference, layer after layer, in ns.
     pub latency_ns: f64,
@@ -181,9 +181,9 @@ pub(crate) struct MvmRead {
 }
 
 impl MvmRead {
-    /// ADC conversions per input vector.
+    /// ADC conversions per inference.
     fn conversions(&self) -> u64 {
-        self.block[3] * self.planes
+        self.block[3] * self.planes * self.vectors
     }
 
     /// Time on its array per inference, in ns.
@@ -419,7 +419,7 @@ impl std::fmt::Display for Report {
             "cells used",
             "util.",
             "MVMs",
-            "ADC/vec",
+            "ADC conv.",
             "vectors",
             "latency ns",
             "energy nJ"
@@ -441,7 +441,7 @@ impl std::fmt::Display for Report {
         }
         writeln!(
             f,
-            "total: {} arrays on {} chips / {} cores, mean utilisation {:.1}%, {} ADC conversions per input vector",
+            "total: {} arrays on {} chips / {} cores, mean utilisation {:.1}%, {} ADC conversions per inference",
             self.arrays,
             self.chips,
             self.cores,

@@ -222,6 +222,27 @@ pub fn concat<'c>(
     )
 }
 
+/// `tensor.concat` of `parts` along `dimension` (their sizes there may differ),
+/// producing `result`.
+pub fn tensor_concat<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    parts: &[Value<'c, '_>],
+    result: Type<'c>,
+    dimension: i64,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new("tensor.concat", location)
+            .add_operands(parts)
+            .add_results(&[result])
+            .add_attributes(&[named(
+                context,
+                "dim",
+                parse(context, &format!("{dimension} : i64")),
+            )]),
+    )
+}
+
 /// `arith.constant N : index`.
 pub fn index_constant<'c>(
     context: &'c Context,
@@ -264,6 +285,41 @@ pub fn extract_columns<'c>(
     width: u64,
     result: Type<'c>,
 ) -> Operation<'c> {
+    extract_2d(context, location, source, [0, start], rows, width, result)
+}
+
+/// `tensor.extract_slice` of rows `start..start+count` of a 2-D tensor with a
+/// static row count, all `width` columns.
+pub fn extract_rows<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    start: u64,
+    count: u64,
+    width: u64,
+    result: Type<'c>,
+) -> Operation<'c> {
+    extract_2d(
+        context,
+        location,
+        source,
+        [start, 0],
+        Ok(count),
+        width,
+        result,
+    )
+}
+
+/// `tensor.extract_slice` of `rows x width` from `offset` of a 2-D tensor.
+fn extract_2d<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    offset: [u64; 2],
+    rows: Result<u64, Value<'c, '_>>,
+    width: u64,
+    result: Type<'c>,
+) -> Operation<'c> {
     let (static_rows, dynamic) = match rows {
         Ok(rows) => (rows as i64, 0),
         Err(_) => (dynamic_size(), 1),
@@ -272,6 +328,7 @@ pub fn extract_columns<'c>(
     if let Err(value) = rows {
         operands.push(value);
     }
+    let [row, col] = offset;
     finish(
         OperationBuilder::new("tensor.extract_slice", location)
             .add_operands(&operands)
@@ -280,7 +337,7 @@ pub fn extract_columns<'c>(
                 named(
                     context,
                     "static_offsets",
-                    parse(context, &format!("array<i64: 0, {start}>")),
+                    parse(context, &format!("array<i64: {row}, {col}>")),
                 ),
                 named(
                     context,
