@@ -20,6 +20,6 @@
 "cim.crossbar"() {sym_name = "a1", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 "cim.crossbar"() {sym_name = "a2", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 "cim.crossbar"() {sym_name = "a3", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
-// expected-error @+1 {{the model needs 6 arrays but target 'small' has 4 (1 chips x 2 cores x 2 arrays): 2 do not fit, from @a4 on}}
+// expected-error @+1 {{the model needs 6 arrays but target 'small' has 4 (1 chips x 2 cores x 2 arrays): 2 do not fit; use a larger target}}
 "cim.crossbar"() {sym_name = "a4", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 "cim.crossbar"() {sym_name = "a5", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()

@@ -23,7 +23,9 @@
 //! allows, so a copy never slows the pipeline). Each copy takes a contiguous share
 //! of the batch rows (`tensor.extract_slice`), and `tensor.concat` joins the shares.
 //! Only layers with static rows and one reader are copied (the steps of a
-//! recurrence depend on each other); copied layers keep their arrays to themselves.
+//! recurrence depend on each other). Packing then keeps every array's time within
+//! the slowest stage's, so it never slows the pipeline (and never puts two copies
+//! of a layer on one array).
 //!
 //! Example, `cim-map{rows=4 cols=4}` on two layers, 2x2 and 2x1: they fit on the
 //! diagonal of one array. Before:
@@ -230,9 +232,11 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             matmul.batch.filter(|_| readers[layer] == 1)
         })
         .collect();
-    let pinned = plan.duplicate(&rows, options.int("duplicate-arrays") as u64);
+    let budget = options.int("duplicate-arrays") as u64;
+    let cap = (budget > 0).then(|| plan.duplicate(&rows, budget));
     if objective != Objective::Latency {
-        plan.pack((geometry.rows as u64, geometry.cols as u64), &pinned);
+        let busy = plan.busy(&rows);
+        plan.pack((geometry.rows as u64, geometry.cols as u64), &busy, cap);
     }
 
     // Arrays, at module level before the function of the first matmul.
@@ -386,29 +390,29 @@ impl Plan {
     /// first-fit by decreasing height finds. Blocks keep their shape and get a new
     /// window; MVMs on one array read their own rows and columns only (undriven rows
     /// carry no current), so sharing costs time, not correctness: the latency
-    /// objective skips this. `pinned` arrays (copies made for throughput) keep an
-    /// array each: sharing would serialise what the copies parallelise.
-    fn pack(&mut self, geometry: (u64, u64), pinned: &[bool]) {
+    /// objective skips this. With a `cap` (a pipeline's slowest stage, after
+    /// copies), an array takes no more blocks than keep its `busy` time (rows times
+    /// MVMs per inference) within the cap: packing then never slows the pipeline,
+    /// and copies of a layer never share an array.
+    fn pack(&mut self, geometry: (u64, u64), busy: &[u64], cap: Option<u64>) {
         struct Shelf {
             top: u64,
             height: u64,
             filled: u64,
         }
         let extents: Vec<(u64, u64)> = (0..self.arrays.len()).map(|a| self.extent(a)).collect();
-        let mut order: Vec<usize> = (0..extents.len()).filter(|&a| !pinned[a]).collect();
+        let mut order: Vec<usize> = (0..extents.len()).collect();
         order.sort_by_key(|&a| (std::cmp::Reverse(extents[a].0), a));
-        order.extend((0..extents.len()).filter(|&a| pinned[a]));
         let mut bins: Vec<Vec<Shelf>> = Vec::new();
+        let mut load: Vec<u64> = Vec::new();
         let mut moved = vec![(0usize, (0u64, 0u64)); extents.len()];
         for array in order {
             let (height, width) = extents[array];
             let mut spot = None;
-            let open = if pinned[array] {
-                &mut [][..]
-            } else {
-                &mut bins[..]
-            };
-            'bins: for (index, shelves) in open.iter_mut().enumerate() {
+            'bins: for (index, shelves) in bins.iter_mut().enumerate() {
+                if cap.is_some_and(|cap| load[index].saturating_add(busy[array]) > cap) {
+                    continue;
+                }
                 for shelf in shelves.iter_mut() {
                     if height <= shelf.height && shelf.filled + width <= geometry.1 {
                         spot = Some((index, (shelf.top, shelf.filled)));
@@ -433,8 +437,10 @@ impl Plan {
                     height,
                     filled: width,
                 }]);
+                load.push(0);
                 (bins.len() - 1, (0, 0))
             });
+            load[moved[array].0] += busy[array];
         }
         let mut arrays = vec![Vec::new(); bins.len()];
         for (array, pieces) in std::mem::take(&mut self.arrays).into_iter().enumerate() {
@@ -497,15 +503,12 @@ impl Plan {
     }
 
     /// Spends up to `budget` extra arrays on copies of the slowest layers, and
-    /// returns which arrays hold copied layers. A layer's time is its rows per copy
+    /// returns the slowest layer's time then (the pipeline's stage time). A layer's time is its rows per copy
     /// times the MVMs its busiest array runs per row; while the slowest layer can be
     /// copied within the budget, it gets one more copy. A layer can be copied when
     /// its `rows` are known (static, one reader) and no other layer reads its arrays.
     /// Greedy on the slowest stage, so a copy never makes the pipeline slower.
-    fn duplicate(&mut self, rows: &[Option<u64>], mut budget: u64) -> Vec<bool> {
-        if budget == 0 {
-            return vec![false; self.arrays.len()];
-        }
+    fn duplicate(&mut self, rows: &[Option<u64>], mut budget: u64) -> u64 {
         self.unshare();
         let layers = self.layers.len();
         let mut readers: Vec<Vec<usize>> = vec![Vec::new(); self.arrays.len()];
@@ -539,38 +542,45 @@ impl Plan {
                     .all(|users| !users.contains(&layer) || users.len() == 1)
         };
         let mut copies = vec![1u64; layers];
-        loop {
-            let time =
-                |layer: usize| rows[layer].unwrap_or(1).div_ceil(copies[layer]) * busiest[layer];
-            let Some(slowest) = (0..layers).max_by_key(|&l| (time(l), std::cmp::Reverse(l))) else {
-                break;
-            };
-            let cost = owned[slowest].len() as u64;
-            if !copyable(slowest) || cost > budget || copies[slowest] >= rows[slowest].unwrap_or(1)
-            {
+        let time = |copies: &[u64], layer: usize| {
+            rows[layer].unwrap_or(1).div_ceil(copies[layer]) * busiest[layer]
+        };
+        let slowest =
+            |copies: &[u64]| (0..layers).max_by_key(|&l| (time(copies, l), std::cmp::Reverse(l)));
+        while let Some(layer) = slowest(&copies) {
+            let cost = owned[layer].len() as u64;
+            if !copyable(layer) || cost > budget || copies[layer] >= rows[layer].unwrap_or(1) {
                 break;
             }
-            copies[slowest] += 1;
+            copies[layer] += 1;
             budget -= cost;
         }
-        let mut pinned = vec![false; self.arrays.len()];
-        for (layer, &count) in copies.iter().enumerate().filter(|(_, c)| **c > 1) {
-            for &array in &owned[layer] {
-                pinned[array] = true;
-            }
+        for (layer, &count) in copies.iter().enumerate() {
             for _ in 1..count {
                 let mut moved = HashMap::new();
                 for &array in &owned[layer] {
                     moved.insert(array, self.arrays.len());
                     self.arrays.push(self.arrays[array].clone());
-                    pinned.push(true);
                 }
                 let mut copy = self.layers[layer][0].clone();
                 copy.each_mvm(&mut |array, _| *array = moved[array]);
                 self.layers[layer].push(copy);
             }
         }
-        pinned
+        slowest(&copies).map_or(0, |layer| time(&copies, layer))
+    }
+
+    /// Each array's time per inference: the MVMs on it, times the rows each reads
+    /// (a copy's share; 1 when the rows are not known).
+    fn busy(&self, rows: &[Option<u64>]) -> Vec<u64> {
+        let mut busy = vec![0u64; self.arrays.len()];
+        for (layer, copies) in self.layers.iter().enumerate() {
+            let share = rows[layer].unwrap_or(1).div_ceil(copies.len() as u64);
+            for array in copies.iter().flat_map(Step::arrays) {
+                busy[array] = busy[array].saturating_add(share);
+            }
+        }
+        busy
     }
 }
 

@@ -1,5 +1,15 @@
-//! `cim-place{target=ideal}`: puts every array on a chip, core and array slot of the
-//! target, first fit in module order.
+//! `cim-place{target=ideal strategy=dataflow}`: puts every array on a chip, core
+//! and array slot of the target.
+//!
+//! `strategy=dataflow` (the default) places layer by layer in the order the
+//! program reads them (the layers of a pipeline), keeping each layer's arrays on
+//! as few cores as it can: a layer that fits the rest of the current core goes
+//! there, one that fits a core goes to the next core with room, a larger one starts
+//! on a free core and fills cores in order. Partial sums then meet within a core,
+//! and consecutive layers sit on neighbouring cores. A layer is the name of the
+//! location of the MVMs that read an array (the mappers name it); an array shared
+//! by several layers goes with the first. `strategy=first-fit` fills slots in module
+//! order.
 //!
 //! Arrays already placed keep their slot (and the slot is taken). Every array must
 //! have the target's geometry and at most its cell bits; an array with analog cells
@@ -27,27 +37,37 @@ use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
     attributes::{Cell, Place},
     diagnostics::emit_error,
-    query::context_of,
+    dialect::ops,
+    query::{attribute, context_of, location_name, op_name},
 };
 use cim_target::Target;
 use melior::ir::{
     OperationRef,
-    operation::{OperationLike, OperationMutLike, OperationRefMut},
+    attribute::FlatSymbolRefAttribute,
+    operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 static ID: PassId = PassId;
 
 /// The pass definition.
 pub static PASS: PassDef = PassDef {
     name: "cim-place",
-    summary: "Place every array on the target's chips, cores and array slots (first fit)",
-    options: &[OptionSpec {
-        name: "target",
-        kind: OptionKind::Text,
-        default: "ideal",
-        doc: "a preset name (targets/*.toml) or the path of a target file",
-    }],
+    summary: "Place every array on the target's chips, cores and array slots, layer by layer in dataflow order",
+    options: &[
+        OptionSpec {
+            name: "target",
+            kind: OptionKind::Text,
+            default: "ideal",
+            doc: "a preset name (targets/*.toml) or the path of a target file",
+        },
+        OptionSpec {
+            name: "strategy",
+            kind: OptionKind::Enum(&["dataflow", "first-fit"]),
+            default: "dataflow",
+            doc: "dataflow: layer by layer in program order, each on as few cores as fit; first-fit: module order",
+        },
+    ],
     anchor: "builtin.module",
     run,
     id: &ID,
@@ -106,7 +126,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         .filter_map(|array| Place::read(array.place))
         .collect();
     let unplaced: Vec<&ArrayOp> = arrays.iter().filter(|array| !array.is_placed()).collect();
-    let mut slots = (0..target.capacity())
+    let free = (0..target.capacity())
         .filter_map(|index| target.place_of(index))
         .map(|(chip, core, array)| Place {
             chip: chip as i64,
@@ -114,22 +134,49 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             array: array as i64,
         })
         .filter(|place| !taken.contains(place));
-    for (count, array) in unplaced.iter().enumerate() {
-        let Some(place) = slots.next() else {
-            let needed = taken.len() + unplaced.len();
-            emit_error(
-                array.op.location(),
-                &format!(
-                    "cim-place: the model needs {needed} arrays but target '{}' has {} ({} chips x {} cores x {} arrays): {} do not fit, from @{} on; use a larger target, or a mapping that packs arrays",
-                    target.name,
-                    target.capacity(),
-                    target.hierarchy.chips,
-                    target.hierarchy.cores_per_chip,
-                    target.hierarchy.arrays_per_core,
-                    unplaced.len() - count,
-                    array.name
-                ),
-            );
+    let mut cores: Vec<Vec<Place>> = Vec::new();
+    for place in free {
+        match cores.last_mut() {
+            Some(core) if (core[0].chip, core[0].core) == (place.chip, place.core) => {
+                core.push(place)
+            }
+            _ => cores.push(vec![place]),
+        }
+    }
+    let free: usize = cores.iter().map(Vec::len).sum();
+    if unplaced.len() > free {
+        let needed = taken.len() + unplaced.len();
+        emit_error(
+            unplaced[free].op.location(),
+            &format!(
+                "cim-place: the model needs {needed} arrays but target '{}' has {} ({} chips x {} cores x {} arrays): {} do not fit; use a larger target, or a mapping that packs arrays (cimc compile --mapper egraph)",
+                target.name,
+                target.capacity(),
+                target.hierarchy.chips,
+                target.hierarchy.cores_per_chip,
+                target.hierarchy.arrays_per_core,
+                unplaced.len() - free,
+            ),
+        );
+        return Err(PassFailed);
+    }
+    let stages: Vec<Vec<usize>> = if options.text("strategy") == "first-fit" {
+        vec![(0..unplaced.len()).collect()]
+    } else {
+        dataflow_stages(module, &unplaced)
+    };
+    let per_core = target.hierarchy.arrays_per_core as usize;
+    let mut places: Vec<Option<Place>> = vec![None; unplaced.len()];
+    let mut cursor = 0;
+    for stage in stages {
+        let slots = take_slots(&mut cores, &mut cursor, stage.len(), per_core);
+        for (array, place) in stage.iter().zip(slots) {
+            places[*array] = Some(place);
+        }
+    }
+    for (array, place) in unplaced.iter().zip(places) {
+        // There are as many free slots as arrays (checked above).
+        let Some(place) = place else {
             return Err(PassFailed);
         };
         // SAFETY: the op is live and nothing else refers to it while it changes.
@@ -137,4 +184,71 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         op.set_attribute("place", place.build(context_of(&array.op)));
     }
     Ok(())
+}
+
+/// The unplaced arrays grouped by layer, layers in the order the program first
+/// reads them; arrays no MVM reads come last, one group each.
+fn dataflow_stages(module: OperationRef, unplaced: &[&ArrayOp]) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = unplaced
+        .iter()
+        .enumerate()
+        .map(|(i, array)| (array.name.as_str(), i))
+        .collect();
+    let mut stage_of_layer: HashMap<String, usize> = HashMap::new();
+    let mut stages: Vec<Vec<usize>> = Vec::new();
+    let mut seen = vec![false; unplaced.len()];
+    module.walk(WalkOrder::PreOrder, |op| {
+        if op_name(&op) == ops::MVM
+            && let Some(symbol) = attribute(&op, "array")
+                .and_then(|symbol| FlatSymbolRefAttribute::try_from(symbol).ok())
+            && let Some(&array) = index.get(symbol.value())
+            && !seen[array]
+        {
+            seen[array] = true;
+            let layer = location_name(op.location()).unwrap_or_else(|| symbol.value().to_owned());
+            let stage = *stage_of_layer.entry(layer).or_insert_with(|| {
+                stages.push(Vec::new());
+                stages.len() - 1
+            });
+            stages[stage].push(array);
+        }
+        WalkResult::Advance
+    });
+    stages.extend((0..unplaced.len()).filter(|&a| !seen[a]).map(|a| vec![a]));
+    stages
+}
+
+/// Takes `count` free slots for one layer from `cores` (free slots per core, in
+/// place order), starting at core `cursor`: the rest of the current core if it
+/// holds the layer, else the next core that does, else (a layer larger than a
+/// core) from the next empty core on. When no such room is left, any free slots.
+/// Moves `cursor` to the last core used.
+fn take_slots(
+    cores: &mut [Vec<Place>],
+    cursor: &mut usize,
+    count: usize,
+    per_core: usize,
+) -> Vec<Place> {
+    let start = if cores.get(*cursor).is_some_and(|core| core.len() >= count) {
+        Some(*cursor)
+    } else if count <= per_core {
+        (*cursor + 1..cores.len()).find(|&c| cores[c].len() >= count)
+    } else {
+        (*cursor..cores.len()).find(|&c| cores[c].len() == per_core)
+    };
+    let order: Vec<usize> = match start {
+        Some(start) => (start..cores.len()).chain(0..start).collect(),
+        None => (0..cores.len()).collect(),
+    };
+    let mut taken = Vec::with_capacity(count);
+    for core in order {
+        while taken.len() < count && !cores[core].is_empty() {
+            taken.push(cores[core].remove(0));
+            *cursor = core;
+        }
+        if taken.len() == count {
+            break;
+        }
+    }
+    taken
 }

@@ -22,11 +22,14 @@
 use cim_ir::{
     attributes::{Converter, DacMode, Geometry, Place, Window},
     dialect::ops,
-    query::{TensorShape, attribute, attribute_shape, defining_op, op_name, string_attribute},
+    query::{
+        TensorShape, attribute, attribute_shape, defining_op, location_name, op_name,
+        string_attribute,
+    },
 };
 use cim_target::CostSpec;
 use melior::ir::{
-    BlockLike, Location, Module, OperationRef, Value, ValueLike,
+    BlockLike, Module, OperationRef, Value, ValueLike,
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, WalkOrder, WalkResult},
 };
@@ -40,6 +43,8 @@ pub struct LayerReport {
     pub layer: String,
     /// Arrays its MVMs read (an array shared by packed layers counts in each).
     pub arrays: usize,
+    /// Cores those arrays are on (partial sums of one layer meet across them).
+    pub cores: usize,
     /// Cells its MVMs read.
     pub cells_used: u64,
     /// Cells of those arrays.
@@ -63,7 +68,7 @@ pub struct LayerReport {
 /// The whole mapping.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Report {
-    /// Per layer, in name order.
+    /// Per layer, in the order the program first reads them.
     pub layers: Vec<LayerReport>,
     /// Arrays in all.
     pub arrays: usize,
@@ -104,30 +109,6 @@ pub fn layer_of(array: &str) -> String {
     array.to_owned()
 }
 
-/// The layer a location names (`loc("main_mm0"(...))`, possibly inside a fused
-/// location), if any.
-fn named_layer(location: Location) -> Option<String> {
-    // SAFETY: queries on a valid location.
-    unsafe {
-        let raw = location.to_raw();
-        if mlir_sys::mlirLocationIsAName(raw) {
-            return Some(
-                location
-                    .name_value()
-                    .as_string_ref()
-                    .as_str()
-                    .ok()?
-                    .to_owned(),
-            );
-        }
-        if mlir_sys::mlirLocationIsAFused(raw) {
-            return (0..location.fused_num_locations())
-                .find_map(|index| named_layer(location.fused_location(index)));
-        }
-    }
-    None
-}
-
 /// Input vectors per sample that `value` (batch x K) holds: its static rows, or for
 /// a dynamic batch the static dimensions a reshape folded into it (a convolution's
 /// output pixels), else 1.
@@ -164,7 +145,7 @@ fn vectors_per_sample(value: Value) -> u64 {
 
 /// The layer of an op written for one: its location's name, else `fallback`.
 fn layer_of_op(op: &OperationRef, fallback: impl FnOnce() -> String) -> String {
-    named_layer(op.location()).unwrap_or_else(fallback)
+    location_name(op.location()).unwrap_or_else(fallback)
 }
 
 /// What one MVM reads and costs.
@@ -246,7 +227,7 @@ fn digital_values(module: &Module) -> BTreeMap<String, u64> {
         let name = op_name(&op);
         let digital = [ops::ACCUMULATE, ops::SHIFT_ADD, ops::DIFF, ops::AFFINE];
         if digital.contains(&name.as_str())
-            && let (Ok(result), Some(layer)) = (op.result(0), named_layer(op.location()))
+            && let (Ok(result), Some(layer)) = (op.result(0), location_name(op.location()))
         {
             let columns = TensorShape::of_type(result.r#type())
                 .and_then(|s| s.last().flatten())
@@ -281,6 +262,8 @@ struct ArrayFacts {
     weights: Option<(u64, u64)>,
     /// Cells of its geometry.
     cells: u64,
+    /// Its chip and core, once placed.
+    core: Option<(i64, i64)>,
 }
 
 /// Builds the report of a mapped module, with time and energy from `cost`.
@@ -302,7 +285,8 @@ pub fn report(module: &Module, cost: &CostSpec) -> Report {
                 [Some(rows), Some(cols)] => Some((*rows, *cols)),
                 _ => None,
             });
-        if let Some(place) = attribute(&op, "place").and_then(Place::read) {
+        let place = attribute(&op, "place").and_then(Place::read);
+        if let Some(place) = place {
             chips.insert(place.chip);
             cores.insert((place.chip, place.core));
         }
@@ -311,6 +295,7 @@ pub fn report(module: &Module, cost: &CostSpec) -> Report {
             ArrayFacts {
                 weights,
                 cells: (geometry.rows * geometry.cols) as u64,
+                core: place.map(|p| (p.chip, p.core)),
             },
         );
     }
@@ -348,6 +333,15 @@ pub fn report(module: &Module, cost: &CostSpec) -> Report {
             blocks.insert((layer, name.clone()), Vec::new());
         }
     }
+    let mut layer_cores: BTreeMap<&str, BTreeSet<(i64, i64)>> = BTreeMap::new();
+    for (layer, array) in blocks.keys() {
+        if let Some(core) = arrays[array].core {
+            layer_cores.entry(layer.as_str()).or_default().insert(core);
+        }
+    }
+    for (layer, cores) in layer_cores {
+        layers.get_mut(layer).expect("inserted above").cores = cores.len();
+    }
     let mut used_per_array: BTreeMap<&str, Vec<[u64; 4]>> = BTreeMap::new();
     for ((layer, array), read) in &blocks {
         let facts = &arrays[array];
@@ -380,7 +374,21 @@ pub fn report(module: &Module, cost: &CostSpec) -> Report {
         *per_array_busy.entry(array.as_str()).or_default() += time;
     }
 
+    // Layers in the order the program first reads them.
+    let mut order: Vec<&str> = Vec::new();
+    for read in &reads {
+        if !order.contains(&read.layer.as_str()) {
+            order.push(&read.layer);
+        }
+    }
+    let rank = |layer: &LayerReport| {
+        order
+            .iter()
+            .position(|name| *name == layer.layer)
+            .unwrap_or(order.len())
+    };
     let mut layers: Vec<LayerReport> = layers.into_values().collect();
+    layers.sort_by_key(|layer| rank(layer));
     for layer in &mut layers {
         layer.utilisation = ratio(layer.cells_used, layer.cells_available);
     }
@@ -413,9 +421,10 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{:<20} {:>6} {:>11} {:>8} {:>5} {:>9} {:>7} {:>12} {:>11}",
+            "{:<20} {:>6} {:>5} {:>11} {:>8} {:>5} {:>9} {:>7} {:>12} {:>11}",
             "layer",
             "arrays",
+            "cores",
             "cells used",
             "util.",
             "MVMs",
@@ -427,9 +436,10 @@ impl std::fmt::Display for Report {
         for l in &self.layers {
             writeln!(
                 f,
-                "{:<20} {:>6} {:>11} {:>7.1}% {:>5} {:>9} {:>7} {:>12.0} {:>11.3}",
+                "{:<20} {:>6} {:>5} {:>11} {:>7.1}% {:>5} {:>9} {:>7} {:>12.0} {:>11.3}",
                 l.layer,
                 l.arrays,
+                l.cores,
                 l.cells_used,
                 100.0 * l.utilisation,
                 l.mvms,

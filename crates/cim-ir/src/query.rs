@@ -8,6 +8,29 @@ use melior::ir::{
     r#type::{DimSize, RankedTensorType, ShapedTypeLike},
 };
 
+/// The name a location gives (`loc("main_mm0"(...))`, also inside a fused
+/// location): the mappers name the ops they write for a layer so, and later passes
+/// keep an op's location.
+pub fn location_name(location: melior::ir::Location) -> Option<String> {
+    // SAFETY: kind queries on a valid location, then accessors of that kind.
+    unsafe {
+        let raw = location.to_raw();
+        if mlir_sys::mlirLocationIsAName(raw) {
+            return location
+                .name_value()
+                .as_string_ref()
+                .as_str()
+                .ok()
+                .map(str::to_owned);
+        }
+        if mlir_sys::mlirLocationIsAFused(raw) {
+            return (0..location.fused_num_locations())
+                .find_map(|index| location_name(location.fused_location(index)));
+        }
+    }
+    None
+}
+
 /// A ranked tensor type, read out: dimensions (`None` = dynamic) and element type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorShape<'c> {
