@@ -2,7 +2,8 @@
 //! latency objectives, and, where the batch is static, area plus copies of the
 //! slowest layers within the arrays naive tiling uses) on the bundled
 //! fixtures and on standard CNN layer shapes (`benchmarks/*.mlir`: ResNet-18 and
-//! VGG-11 as linalg). For each: arrays, mean utilisation, and the report's
+//! VGG-11 as linalg; there also first-fit against dataflow placement). For each:
+//! arrays, mean utilisation, the cores each layer spans (summed), the report's
 //! estimated latency (layer by layer), pipeline interval and energy per inference
 //! on the `ideal` target, and the time the mapping pipeline took.
 //!
@@ -42,11 +43,14 @@ fn run(
     let start = Instant::now();
     compile::map(cim, &mut module, options, target, true, |_, _| {}).map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
-    let mapping = match (options.mapper.as_str(), options.duplicate_arrays) {
+    let mut mapping = match (options.mapper.as_str(), options.duplicate_arrays) {
         ("naive", _) => "naive".to_owned(),
         (_, 0) => format!("egraph {}", options.objective),
         (_, copies) => format!("egraph {} +{copies} copies", options.objective),
     };
+    if options.placement != "dataflow" {
+        mapping += &format!(", {}", options.placement);
+    }
     Ok(Row {
         mapping,
         report: report::report(&module, &target.cost),
@@ -63,8 +67,16 @@ fn main() -> Result<(), String> {
     let cim = CimContext::new().map_err(|e| e.to_string())?;
     let target = Target::load("ideal").map_err(|e| e.to_string())?;
     println!(
-        "{:<26} {:<26} {:>7} {:>7} {:>13} {:>13} {:>12} {:>7}",
-        "model", "mapping", "arrays", "util.", "latency us", "interval us", "energy uJ", "map s"
+        "{:<22} {:<30} {:>7} {:>7} {:>7} {:>12} {:>12} {:>10} {:>6}",
+        "model",
+        "mapping",
+        "arrays",
+        "util.",
+        "spans",
+        "latency us",
+        "interval us",
+        "energy uJ",
+        "map s"
     );
     for model in MODELS {
         if !filters.is_empty() && !filters.iter().any(|f| model.contains(f.as_str())) {
@@ -97,15 +109,24 @@ fn main() -> Result<(), String> {
                 ..CompileOptions::default()
             };
             rows.push(run(&cim, &path, &target, &copies)?);
+            let first_fit = CompileOptions {
+                placement: "first-fit".into(),
+                ..CompileOptions::default()
+            };
+            rows.push(run(&cim, &path, &target, &first_fit)?);
         }
         for row in rows {
             let r = &row.report;
+            // Cores per layer, summed: partial sums of a layer spread over more
+            // cores travel further.
+            let spans: usize = r.layers.iter().map(|layer| layer.cores).sum();
             println!(
-                "{:<26} {:<26} {:>7} {:>6.1}% {:>13.1} {:>13.1} {:>12.3} {:>7.2}",
+                "{:<22} {:<30} {:>7} {:>6.1}% {:>7} {:>12.1} {:>12.1} {:>10.3} {:>6.2}",
                 model.rsplit('/').next().unwrap_or(model),
                 row.mapping,
                 r.arrays,
                 100.0 * r.utilisation,
+                spans,
                 r.latency_ns / 1e3,
                 r.interval_ns / 1e3,
                 r.energy_nj / 1e3,

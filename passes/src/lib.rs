@@ -2,9 +2,9 @@
 //! The cim pass library.
 //!
 //! One pass = one file (`verify.rs` is `--cim-verify`), a [`PassDef`](pass::PassDef)
-//! with a command-line name, typed [options](options), a doc comment with IR before
+//! with a command-line name, typed [options], a doc comment with IR before
 //! and after, and a lit test `lit-tests/Transforms/<name>.mlir`. The
-//! [registry](registry) lists them; [pipelines](pipeline) mix them with upstream MLIR
+//! [registry] lists them; [pipelines](pipeline) mix them with upstream MLIR
 //! passes in one `PassManager`.
 
 pub mod bitslice;

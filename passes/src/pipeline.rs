@@ -4,7 +4,7 @@
 //! The syntax is MLIR's: a comma-separated list of passes, each with optional
 //! `{key=value ...}` options, and `op-name(...)` for passes nested on operations of
 //! that kind. An outer `builtin.module(...)` is optional. cim passes are found in the
-//! [registry](crate::registry); any other name goes to MLIR's own pass registry.
+//! [registry](crate::registry::PASSES); any other name goes to MLIR's own pass registry.
 //!
 //! The pipeline runs one top-level element at a time (a *step*), each in an MLIR
 //! `PassManager` with the verifier on, so IR can be printed after any step.

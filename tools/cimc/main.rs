@@ -76,6 +76,10 @@ enum Command {
         /// (layer pipelining; the batch must be static).
         #[arg(long, default_value_t = 0)]
         duplicate_arrays: u64,
+        /// How arrays get their slots: layer by layer in program order, each layer on
+        /// as few cores as fit (dataflow), or in module order (first-fit).
+        #[arg(long, default_value = "dataflow", value_parser = ["dataflow", "first-fit"])]
+        placement: String,
         /// Calibrate DAC and ADC ranges on these inputs (.npy); else ADCs span the full scale.
         #[arg(long)]
         calibration: Option<PathBuf>,
@@ -173,6 +177,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             mapper,
             objective,
             duplicate_arrays,
+            placement,
             calibration,
             emit_mlir_after_each_pass,
             output,
@@ -188,6 +193,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 mapper,
                 objective,
                 duplicate_arrays,
+                placement,
             };
             if options.mapper == "naive"
                 && (options.duplicate_arrays > 0 || options.objective != "area")

@@ -42,6 +42,13 @@ pub struct CompileOptions {
     /// Extra arrays cim-map may spend on copies of the slowest layers.
     #[serde(default)]
     pub duplicate_arrays: u64,
+    /// How cim-place assigns slots: `dataflow` or `first-fit`.
+    #[serde(default = "dataflow")]
+    pub placement: String,
+}
+
+fn dataflow() -> String {
+    "dataflow".into()
 }
 
 fn egraph() -> String {
@@ -62,6 +69,7 @@ impl Default for CompileOptions {
             mapper: egraph(),
             objective: area(),
             duplicate_arrays: 0,
+            placement: dataflow(),
         }
     }
 }
@@ -94,8 +102,8 @@ pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool)
     format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
          convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
-         cim-place{{target={}}},cim-dce,canonicalize,cse)",
-        options.encoding, options.target
+         cim-place{{target={} strategy={}}},cim-dce,canonicalize,cse)",
+        options.encoding, options.target, options.placement
     )
 }
 
