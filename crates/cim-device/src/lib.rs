@@ -1,0 +1,22 @@
+#![warn(missing_docs)]
+//! Device and circuit models of analog crossbars, without MLIR: what the runtime's
+//! device-accurate fidelity samples, each effect on its own.
+//!
+//! * [`rng`]: the seeded generator every random effect draws from (same seed, same
+//!   bits, on every platform);
+//! * [`pcm`]: phase-change memory as IBM's aihwkit models it
+//!   (`PCMLikeNoiseModel`): state-dependent programming noise, drift with a
+//!   per-device exponent, accumulated 1/f read noise;
+//! * [`compensation`]: global and per-column drift compensation;
+//! * [`faults`]: cells stuck at their lowest or highest conductance;
+//! * [`irdrop`]: the currents of a crossbar with resistive word and bit lines, by an
+//!   exact nodal solve (Kirchhoff's current law at every node) or a fast
+//!   first-order approximation.
+//!
+//! Conductances are in µS and times in seconds unless a function says otherwise.
+
+pub mod compensation;
+pub mod faults;
+pub mod irdrop;
+pub mod pcm;
+pub mod rng;

@@ -1,0 +1,109 @@
+//! Phase-change memory, as the statistical model of IBM's aihwkit
+//! (`PCMLikeNoiseModel`, fitted on a million measured devices; Nandakumar et al.,
+//! ICECS 2019) defines it. Conductances in µS, times in seconds.
+//!
+//! | effect | equation |
+//! | --- | --- |
+//! | programming noise | `g_prog = max(0, g_T + σ_prog(g_T)·n)`, `σ_prog = (c0 + c1·(g_T/g_max) + c2·(g_T/g_max)²)·g_max/g_ref` |
+//! | drift exponent | `ν = |μ_ν + σ_ν·n|`, `μ_ν = clamp(−0.0155·ln(g_T/g_max) + 0.0244, 0.049, 0.1)`, `σ_ν = clamp(−0.0125·ln(g_T/g_max) − 0.0059, 0.008, 0.045)` |
+//! | drift | `g_drift = g_prog·((t + t0)/t0)^(−ν)` |
+//! | read noise (1/f) | `g(t) = max(0, g_drift + |g_drift|·σ_read·n)`, `σ_read = min(0.2, 0.0088/max(10⁻³, (|g_prog|/g_max)^0.65))·sqrt(ln((t + t0 + t_read)/(2·t_read)))` |
+//!
+//! `n` is a fresh standard normal each time, `t` the time since programming ended.
+
+use crate::rng::DeviceRng;
+use serde::Deserialize;
+
+/// The parameters of the PCM model; the defaults are aihwkit's.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PcmModel {
+    /// The largest conductance a weight maps to, µS.
+    pub g_max: f64,
+    /// Programming noise polynomial `c0 + c1·x + c2·x²` of `x = g_T/g_max`, in µS at
+    /// `prog_coeff_g_max`.
+    pub prog_coeff: [f64; 3],
+    /// The `g_max` the polynomial was fitted at, µS (it scales with `g_max`).
+    pub prog_coeff_g_max: f64,
+    /// First reading time of the drift fit, s.
+    pub t0: f64,
+    /// Read time of the 1/f noise fit, s.
+    pub t_read: f64,
+    /// Scales programming noise (0 turns it off).
+    pub prog_noise_scale: f64,
+    /// Scales read noise (0 turns it off).
+    pub read_noise_scale: f64,
+    /// Scales the drift exponents (0 turns drift off).
+    pub drift_scale: f64,
+}
+
+impl Default for PcmModel {
+    fn default() -> Self {
+        Self {
+            g_max: 25.0,
+            prog_coeff: [0.26348, 1.9650, -1.1731],
+            prog_coeff_g_max: 25.0,
+            t0: 20.0,
+            t_read: 250.0e-9,
+            prog_noise_scale: 1.0,
+            read_noise_scale: 1.0,
+            drift_scale: 1.0,
+        }
+    }
+}
+
+/// Relative conductances below this count as this (the logarithms stay finite).
+const ZERO_CLIP: f64 = 1e-7;
+
+impl PcmModel {
+    /// Standard deviation of programming noise at target `g_target`, µS.
+    pub fn programming_sigma(&self, g_target: f64) -> f64 {
+        let x = g_target / self.g_max;
+        let [c0, c1, c2] = self.prog_coeff;
+        (c0 + c1 * x + c2 * x * x) * self.g_max / self.prog_coeff_g_max * self.prog_noise_scale
+    }
+
+    /// A programmed conductance for target `g_target`.
+    pub fn program(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
+        (g_target + self.programming_sigma(g_target) * rng.normal()).max(0.0)
+    }
+
+    /// Mean and standard deviation of the normal whose magnitude is a device's drift
+    /// exponent, at target `g_target`.
+    pub fn drift_parameters(&self, g_target: f64) -> (f64, f64) {
+        let log = (g_target / self.g_max).abs().max(ZERO_CLIP).ln();
+        let mean = (-0.0155 * log + 0.0244).clamp(0.049, 0.1);
+        let sigma = (-0.0125 * log - 0.0059).clamp(0.008, 0.045);
+        (mean, sigma)
+    }
+
+    /// A device's drift exponent ν, drawn once when it is programmed.
+    pub fn drift_exponent(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
+        let (mean, sigma) = self.drift_parameters(g_target);
+        (mean + sigma * rng.normal()).abs() * self.drift_scale
+    }
+
+    /// The drifted conductance `t` seconds after programming, before read noise.
+    pub fn drifted(&self, g_prog: f64, nu: f64, t: f64) -> f64 {
+        if t > 0.0 {
+            g_prog * ((t + self.t0) / self.t0).powf(-nu)
+        } else {
+            g_prog
+        }
+    }
+
+    /// Relative standard deviation of the 1/f noise accumulated `t` seconds after
+    /// programming, for a device programmed to `g_prog`.
+    pub fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
+        let time = t + self.t0;
+        let q = (0.0088 / (g_prog.abs() / self.g_max).powf(0.65).max(1e-3)).min(0.2);
+        q * ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt() * self.read_noise_scale
+    }
+
+    /// What a device programmed to `g_prog`, with drift exponent `nu`, reads `t`
+    /// seconds after programming: drifted, with read noise.
+    pub fn read(&self, g_prog: f64, nu: f64, t: f64, rng: &mut DeviceRng) -> f64 {
+        let drifted = self.drifted(g_prog, nu, t);
+        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * rng.normal()).max(0.0)
+    }
+}
