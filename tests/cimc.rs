@@ -434,3 +434,82 @@ fn bad_input_gets_clear_errors() {
         );
     }
 }
+
+/// Runs `artifact` on the test images with `arguments` after `run`'s own, writing
+/// `<name>.npy`.
+fn run_with(artifact: &Path, name: &str, arguments: &[&str]) -> ArrayD<f64> {
+    let output = artifact.parent().unwrap().join(format!("{name}.npy"));
+    let input = fixture("digits-test-images.npy");
+    let mut all = vec![
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        input.as_str(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    all.extend_from_slice(arguments);
+    let (code, stdout, stderr) = cimc(&all);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    cim_npy::read(&output).unwrap()
+}
+
+/// Full fidelity: ideal devices reproduce quantized fidelity bit for bit; a PCM chip
+/// is the same for the same seed and differs for another; and the trained CNN keeps
+/// its accuracy an hour after programming (drift compensated), over two chips.
+#[test]
+fn full_fidelity_programs_a_chip() {
+    let calibration = fixture("digits-calib-images.npy");
+    let ideal = compile_model(
+        "digits-cnn.onnx",
+        "full-ideal",
+        &["--calibration", &calibration],
+    );
+    let quantized = run_with(&ideal, "quantized", &["--fidelity", "quantized"]);
+    let full = run_with(
+        &ideal,
+        "full",
+        &["--fidelity", "full", "--drift-time", "1e6"],
+    );
+    assert_eq!(quantized, full);
+
+    let pcm = compile_model(
+        "digits-cnn.onnx",
+        "full-pcm",
+        &["--target", "pcm", "--calibration", &calibration],
+    );
+    let chip = |name: &str, seed: &str| {
+        run_with(
+            &pcm,
+            name,
+            &["--fidelity", "full", "--seed", seed, "--drift-time", "3600"],
+        )
+    };
+    let (first, again, other) = (chip("a", "1"), chip("b", "1"), chip("c", "2"));
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_ne!(first, run_with(&pcm, "q", &["--fidelity", "quantized"]));
+
+    let (code, stdout, stderr) = cimc(&[
+        "eval",
+        pcm.to_str().unwrap(),
+        "--data",
+        &fixture("digits-test-images.npy"),
+        "--labels",
+        &fixture("digits-test-y.npy"),
+        "--fidelity",
+        "full",
+        "--repeats",
+        "2",
+        "--drift-time",
+        "3600",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let chips = rows[0]["chips"].as_array().unwrap();
+    assert_eq!(chips.len(), 2);
+    let mean = rows[0]["accuracy"].as_f64().unwrap();
+    assert!(mean > 0.9, "{stdout}");
+    assert!(rows[0]["std"].as_f64().unwrap() >= 0.0);
+}

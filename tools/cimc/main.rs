@@ -10,7 +10,7 @@ use cim_interp::Fidelity;
 use cim_ir::CimContext;
 use cim_target::Target;
 use clap::{Parser, Subcommand, ValueEnum};
-use ndarray::Axis;
+use ndarray::{ArrayD, Axis};
 use serde::Serialize;
 use std::{path::PathBuf, process::ExitCode};
 
@@ -33,6 +33,9 @@ enum FidelityArg {
     Exact,
     /// The programmed model: bit-sliced cell levels, through its DACs and ADCs.
     Quantized,
+    /// Quantized, on a chip of the target's devices: programming noise, drift, read
+    /// noise, faults, drift compensation, ADC noise (seeded).
+    Full,
 }
 
 impl FidelityArg {
@@ -41,6 +44,7 @@ impl FidelityArg {
             Self::Float => None,
             Self::Exact => Some(Fidelity::Exact),
             Self::Quantized => Some(Fidelity::Quantized),
+            Self::Full => Some(Fidelity::Full),
         }
     }
 }
@@ -106,9 +110,12 @@ enum Command {
         /// How to execute.
         #[arg(long, value_enum, default_value = "exact")]
         fidelity: FidelityArg,
-        /// Seed of random effects (none at these fidelities; recorded for reproducibility).
+        /// Seed of the chip's random effects (full fidelity).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Seconds between programming and this run (full fidelity).
+        #[arg(long, default_value_t = 0.0)]
+        drift_time: f64,
     },
     /// Measure top-1 accuracy on a labelled data set.
     Eval {
@@ -120,9 +127,28 @@ enum Command {
         /// Integer labels (.npy), one per input.
         #[arg(long)]
         labels: PathBuf,
-        /// Fidelities to evaluate (repeat or comma-separate); all three by default.
+        /// Fidelities to evaluate (repeat or comma-separate); float, exact and
+        /// quantized by default.
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = [FidelityArg::Float, FidelityArg::Exact, FidelityArg::Quantized])]
         fidelity: Vec<FidelityArg>,
+        /// Chips to program at full fidelity (seeds seed, seed+1, ...): the accuracy
+        /// is their mean, with its standard deviation.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        repeats: u64,
+        /// Seed of the first chip (full fidelity).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Seconds between programming and evaluation (full fidelity).
+        #[arg(long, default_value_t = 0.0)]
+        drift_time: f64,
+        /// Sweep full fidelity over drift times instead: write accuracy against time
+        /// to PREFIX.csv and PREFIX.svg.
+        #[arg(long, value_name = "PREFIX")]
+        drift_sweep: Option<PathBuf>,
+        /// The sweep's times in seconds (comma-separated); 1 s, 1 h, 1 day, 30 days
+        /// and 1 year by default.
+        #[arg(long, value_delimiter = ',', default_values_t = [1.0, 3600.0, 86400.0, 2592000.0, 31557600.0])]
+        drift_times: Vec<f64>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -156,6 +182,144 @@ fn main() -> ExitCode {
 
 fn context() -> Result<CimContext, DriverError> {
     CimContext::new().map_err(|error| DriverError::Run(error.to_string()))
+}
+
+/// Accuracy at one fidelity (full: over several chips).
+#[derive(Serialize)]
+struct Accuracy {
+    fidelity: String,
+    /// Mean over the chips.
+    accuracy: f64,
+    /// Standard deviation over the chips (0 for one).
+    std: f64,
+    /// Each chip's accuracy (full fidelity: seeds seed, seed+1, ...).
+    chips: Vec<f64>,
+    /// Correct answers, all chips.
+    correct: usize,
+    /// Inputs, all chips.
+    total: usize,
+    /// Seconds since programming (full fidelity).
+    drift_time: f64,
+}
+
+/// A labelled data set to measure an artifact on.
+struct Evaluation<'a, 'c> {
+    artifact: &'a compile::Artifact<'c>,
+    inputs: &'a [ArrayD<f64>],
+    labels: &'a ArrayD<f64>,
+    labels_path: &'a std::path::Path,
+    repeats: u64,
+    seed: u64,
+}
+
+impl Evaluation<'_, '_> {
+    fn accuracy(&self, level: FidelityArg, drift_time: f64) -> Result<Accuracy, DriverError> {
+        let chips = if level == FidelityArg::Full {
+            self.repeats
+        } else {
+            1
+        };
+        let show_progress = chips > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let mut accuracies = Vec::new();
+        let mut correct_total = 0;
+        for chip in 0..chips {
+            if show_progress {
+                eprint!("\r{level:?} at {drift_time} s: chip {}/{chips}", chip + 1);
+            }
+            let options = compile::ChipOptions {
+                drift_time,
+                seed: self.seed.wrapping_add(chip),
+            };
+            let outputs =
+                compile::run_artifact_on(self.artifact, self.inputs, level.fidelity(), &options)?;
+            let correct = count_correct(&outputs[0], self.labels, self.labels_path)?;
+            correct_total += correct;
+            accuracies.push(correct as f64 / self.labels.len().max(1) as f64);
+        }
+        if show_progress {
+            eprint!("\r\x1b[K");
+        }
+        let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+        let std = if accuracies.len() > 1 {
+            (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
+                / (accuracies.len() - 1) as f64)
+                .sqrt()
+        } else {
+            0.0
+        };
+        Ok(Accuracy {
+            fidelity: format!("{level:?}").to_lowercase(),
+            accuracy: mean,
+            std,
+            chips: accuracies,
+            correct: correct_total,
+            total: self.labels.len() * chips as usize,
+            drift_time: if level == FidelityArg::Full {
+                drift_time
+            } else {
+                0.0
+            },
+        })
+    }
+}
+
+fn print_accuracies(rows: &[Accuracy], json: bool) {
+    if json {
+        print_json(&rows);
+        return;
+    }
+    for row in rows {
+        let at = if row.fidelity == "full" {
+            format!(" at {} s", row.drift_time)
+        } else {
+            String::new()
+        };
+        if row.chips.len() > 1 {
+            println!(
+                "{:<10} accuracy {:.4} ± {:.4} over {} chips{at} ({}/{})",
+                row.fidelity,
+                row.accuracy,
+                row.std,
+                row.chips.len(),
+                row.correct,
+                row.total
+            );
+        } else {
+            println!(
+                "{:<10} accuracy {:.4}{at} ({}/{})",
+                row.fidelity, row.accuracy, row.correct, row.total
+            );
+        }
+    }
+}
+
+/// Inputs whose largest logit is at their label.
+fn count_correct(
+    logits: &ArrayD<f64>,
+    labels: &ArrayD<f64>,
+    labels_path: &std::path::Path,
+) -> Result<usize, DriverError> {
+    if logits.ndim() != 2 || logits.len_of(Axis(0)) != labels.len() {
+        return Err(DriverError::Usage(format!(
+            "{}: {} labels for outputs of shape {:?}: give one integer label per input",
+            labels_path.display(),
+            labels.len(),
+            logits.shape()
+        )));
+    }
+    Ok(logits
+        .axis_iter(Axis(0))
+        .zip(labels.iter())
+        .filter(|(row, label)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 { (i, v) } else { best }
+                });
+            best.0 as f64 == **label
+        })
+        .count())
 }
 
 /// Prints `value` as pretty JSON on stdout.
@@ -268,7 +432,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 print_json(&summary);
             } else {
                 println!(
-                    "compiled {} for target '{}': {} arrays on {} chips, {} ADC conversions per input; {} -> {}",
+                    "compiled {} for target '{}': {} arrays on {} chips, {} ADC conversions per inference; {} -> {}",
                     model.display(),
                     loaded.name,
                     summary.arrays,
@@ -289,12 +453,14 @@ fn run(command: Command) -> Result<(), DriverError> {
             inputs,
             output,
             fidelity,
-            seed: _,
+            seed,
+            drift_time,
         } => {
             let cim = context()?;
             let artifact = compile::read_artifact(&cim, &artifact)?;
             let inputs = compile::read_inputs(&inputs)?;
-            let results = compile::run_artifact(&artifact, &inputs, fidelity.fidelity())?;
+            let chip = compile::ChipOptions { drift_time, seed };
+            let results = compile::run_artifact_on(&artifact, &inputs, fidelity.fidelity(), &chip)?;
             let first = results
                 .first()
                 .ok_or_else(|| DriverError::Run("the function returns nothing".into()))?;
@@ -308,6 +474,11 @@ fn run(command: Command) -> Result<(), DriverError> {
             data,
             labels,
             fidelity,
+            repeats,
+            seed,
+            drift_time,
+            drift_sweep,
+            drift_times,
             json,
         } => {
             let cim = context()?;
@@ -322,55 +493,53 @@ fn run(command: Command) -> Result<(), DriverError> {
                     labels.shape()
                 )));
             }
-            #[derive(Serialize)]
-            struct Accuracy {
-                fidelity: String,
-                accuracy: f64,
-                correct: usize,
-                total: usize,
+            let evaluation = Evaluation {
+                artifact: &artifact,
+                inputs: &inputs,
+                labels: &labels,
+                labels_path: &labels_path,
+                repeats,
+                seed,
+            };
+            if let Some(prefix) = drift_sweep {
+                let mut rows = Vec::new();
+                for &time in &drift_times {
+                    rows.push(evaluation.accuracy(FidelityArg::Full, time)?);
+                }
+                let mut csv = String::from("drift_time_s,accuracy,std,chips\n");
+                for row in &rows {
+                    csv += &format!(
+                        "{},{},{},{}\n",
+                        row.drift_time,
+                        row.accuracy,
+                        row.std,
+                        row.chips.len()
+                    );
+                }
+                let points: Vec<(f64, f64, f64)> = rows
+                    .iter()
+                    .map(|row| (row.drift_time, row.accuracy, row.std))
+                    .collect();
+                let title = format!(
+                    "{} on '{}', {} chips per point",
+                    artifact.manifest.model, artifact.manifest.target_name, repeats
+                );
+                let svg = cim_driver::plot::accuracy_over_time_svg(&points, &title);
+                for (extension, text) in [("csv", csv), ("svg", svg)] {
+                    let path = prefix.with_extension(extension);
+                    std::fs::write(&path, text).map_err(|error| DriverError::File {
+                        path: path.display().to_string(),
+                        message: error.to_string(),
+                    })?;
+                }
+                print_accuracies(&rows, json);
+                return Ok(());
             }
             let mut rows = Vec::new();
             for level in fidelity {
-                let outputs = compile::run_artifact(&artifact, &inputs, level.fidelity())?;
-                let logits = &outputs[0];
-                if logits.ndim() != 2 || logits.len_of(Axis(0)) != labels.len() {
-                    return Err(DriverError::Usage(format!(
-                        "{}: {} labels for outputs of shape {:?}: give one integer label per input",
-                        labels_path.display(),
-                        labels.len(),
-                        logits.shape()
-                    )));
-                }
-                let correct = logits
-                    .axis_iter(Axis(0))
-                    .zip(labels.iter())
-                    .filter(|(row, label)| {
-                        let best =
-                            row.iter()
-                                .enumerate()
-                                .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
-                                    if v > best.1 { (i, v) } else { best }
-                                });
-                        best.0 as f64 == **label
-                    })
-                    .count();
-                rows.push(Accuracy {
-                    fidelity: format!("{level:?}").to_lowercase(),
-                    accuracy: correct as f64 / labels.len().max(1) as f64,
-                    correct,
-                    total: labels.len(),
-                });
+                rows.push(evaluation.accuracy(level, drift_time)?);
             }
-            if json {
-                print_json(&rows);
-            } else {
-                for row in rows {
-                    println!(
-                        "{:<10} accuracy {:.4} ({}/{})",
-                        row.fidelity, row.accuracy, row.correct, row.total
-                    );
-                }
-            }
+            print_accuracies(&rows, json);
             Ok(())
         }
         Command::Report {

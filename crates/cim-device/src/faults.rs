@@ -19,13 +19,18 @@ impl StuckAt {
     /// faulty. One draw per cell, whether or not it is faulty, so that changing
     /// the fractions does not reshuffle which cells fail.
     pub fn apply(&self, g: f64, g_min: f64, g_max: f64, rng: &mut DeviceRng) -> f64 {
+        self.stuck_at(g_min, g_max, rng).unwrap_or(g)
+    }
+
+    /// The end a cell is stuck at, if it is faulty (one draw, as [`Self::apply`]).
+    pub fn stuck_at(&self, g_min: f64, g_max: f64, rng: &mut DeviceRng) -> Option<f64> {
         let draw = rng.uniform();
         if draw < self.off {
-            g_min
+            Some(g_min)
         } else if draw < self.off + self.on {
-            g_max
+            Some(g_max)
         } else {
-            g
+            None
         }
     }
 }

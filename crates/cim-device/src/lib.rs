@@ -8,6 +8,7 @@
 //!   (`PCMLikeNoiseModel`): state-dependent programming noise, drift with a
 //!   per-device exponent, accumulated 1/f read noise;
 //! * [`compensation`]: global and per-column drift compensation;
+//! * [`devices`]: a target's devices, and programming an array of them;
 //! * [`faults`]: cells stuck at their lowest or highest conductance;
 //! * [`irdrop`]: the currents of a crossbar with resistive word and bit lines, by an
 //!   exact nodal solve (Kirchhoff's current law at every node) or a fast
@@ -16,6 +17,7 @@
 //! Conductances are in µS and times in seconds unless a function says otherwise.
 
 pub mod compensation;
+pub mod devices;
 pub mod faults;
 pub mod irdrop;
 pub mod pcm;

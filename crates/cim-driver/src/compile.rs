@@ -448,14 +448,56 @@ pub fn run_artifact(
     inputs: &[ArrayD<f64>],
     fidelity: Option<Fidelity>,
 ) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    run_artifact_on(artifact, inputs, fidelity, &ChipOptions::default())
+}
+
+/// The chip of a full-fidelity run: when it is read, and the seed of its devices.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ChipOptions {
+    /// Seconds since programming.
+    pub drift_time: f64,
+    /// Seed of programming and conversion noise.
+    pub seed: u64,
+}
+
+/// [`run_artifact`]; at [`Fidelity::Full`], the mapped program runs on a chip of
+/// the artifact's target, programmed with `chip.seed` and read `chip.drift_time`
+/// seconds later.
+pub fn run_artifact_on(
+    artifact: &Artifact,
+    inputs: &[ArrayD<f64>],
+    fidelity: Option<Fidelity>,
+    chip: &ChipOptions,
+) -> Result<Vec<ArrayD<f64>>, DriverError> {
     let module = match fidelity {
         None => &artifact.float,
         Some(Fidelity::Exact) => &artifact.exact,
-        Some(Fidelity::Quantized) => &artifact.mapped,
+        Some(Fidelity::Quantized | Fidelity::Full) => &artifact.mapped,
     };
-    let interpreter = Interpreter::new(module)
+    let mut interpreter = Interpreter::new(module)
         .map_err(|error| DriverError::Run(error.to_string()))?
         .with_fidelity(fidelity.unwrap_or_default());
+    if fidelity == Some(Fidelity::Full) {
+        if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
+            return Err(DriverError::Usage(format!(
+                "--drift-time {}: give the seconds since programming, >= 0",
+                chip.drift_time
+            )));
+        }
+        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
+            DriverError::Usage(format!(
+                "the artifact's target cannot be loaded for its devices: {error}"
+            ))
+        })?;
+        interpreter = interpreter
+            .program(&cim_interp::Chip {
+                devices: &target.device,
+                time: chip.drift_time,
+                seed: chip.seed,
+                adc_noise: target.adc.noise,
+            })
+            .map_err(|error| DriverError::Run(error.to_string()))?;
+    }
     guarded("the interpreter", || {
         interpreter.run(&artifact.manifest.function, inputs)
     })?

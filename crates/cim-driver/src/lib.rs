@@ -11,6 +11,7 @@
 
 pub mod compile;
 pub mod occupancy;
+pub mod plot;
 pub mod program;
 pub mod report;
 

@@ -1,9 +1,10 @@
 #![warn(missing_docs)]
 //! The reference interpreter of cim IR: runs a function of a module on concrete
-//! tensors, in `f64`, with the exact semantics of every `cim` op (converters are
-//! ideal: quantization and noise belong to the simulator, not to the meaning of the
-//! IR). It is the oracle of the pass property tests: a pass must not change what a
-//! function computes.
+//! tensors, in `f64`, with the exact semantics of every `cim` op. It is the oracle
+//! of the pass property tests (a pass must not change what a function computes)
+//! and, at [`Fidelity::Quantized`] and [`Fidelity::Full`], the runtime that
+//! predicts a chip: converters quantize, and on a [`Chip`] every cell reads what its
+//! device does (`cim-device`).
 //!
 //! Supported: `func.return`, `arith.constant`, `arith.addf`, `tensor.dim`,
 //! `tensor.extract_slice` (unit strides), `tensor.empty`, `tensor.collapse_shape`,
@@ -14,8 +15,9 @@
 //! and every
 //! `cim` op. Anything else is an error that names the op.
 
+use cim_device::{devices::Devices, rng::DeviceRng};
 use cim_ir::{
-    attributes::{Converter, Window},
+    attributes::{Cell, Converter, Window},
     build::read_dense_f32,
     dialect::ops,
     query::{
@@ -28,7 +30,7 @@ use melior::ir::{
     attribute::FlatSymbolRefAttribute, operation::OperationLike,
 };
 use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice, concatenate};
-use std::collections::HashMap;
+use std::{cell::RefCell, collections::HashMap};
 use thiserror::Error;
 
 mod generic;
@@ -98,10 +100,26 @@ pub enum Fidelity {
     #[default]
     Exact,
     /// Inputs go through the MVM's DAC (clipped to its range, rounded to its levels)
-    /// and results through its ADC. The ADC converts the MVM's result; conversion of
-    /// each bit plane of a bit-serial input is modelled by the simulator's full
-    /// fidelity, not here.
+    /// and results through its ADC. The ADC converts the MVM's result (one
+    /// conversion per MVM, not one per bit plane of a bit-serial input).
     Quantized,
+    /// Quantized, on a programmed chip: every cell holds what its device reads
+    /// ([`Interpreter::program`]: programming noise, drift, read noise, faults,
+    /// drift compensation), and each conversion adds the ADC's noise.
+    Full,
+}
+
+/// The chip a full-fidelity run reads.
+#[derive(Clone, Debug)]
+pub struct Chip<'d> {
+    /// The devices.
+    pub devices: &'d Devices,
+    /// Seconds since programming.
+    pub time: f64,
+    /// Seed of every random draw (programming, and conversion noise).
+    pub seed: u64,
+    /// Standard deviation of ADC noise, as a fraction of each ADC's range.
+    pub adc_noise: f64,
 }
 
 /// Called after every `cim.mvm` with the op's [`mvm_key`], its input (before the
@@ -124,7 +142,11 @@ pub fn quantize(value: f64, bits: i64, lo: f64, hi: f64) -> f64 {
 pub struct Interpreter<'m, 'c> {
     module: &'m Module<'c>,
     arrays: HashMap<String, Array2<f64>>,
+    /// Each array's bits per cell (`None`: analog cells), and its place in the module.
+    cells: HashMap<String, (Option<i64>, usize)>,
     fidelity: Fidelity,
+    /// ADC noise (fraction of range) and its generator, for full fidelity.
+    adc_noise: Option<(f64, RefCell<DeviceRng>)>,
 }
 
 fn key(value: Value) -> usize {
@@ -139,6 +161,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// Reads the module's `cim.crossbar` arrays.
     pub fn new(module: &'m Module<'c>) -> Result<Self, InterpError> {
         let mut arrays = HashMap::new();
+        let mut cells = HashMap::new();
         for op in operations(module.body()) {
             if op_name(&op) != ops::CROSSBAR {
                 continue;
@@ -157,13 +180,53 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             let block =
                 Array2::from_shape_vec((rows, cols), values.into_iter().map(f64::from).collect())
                     .map_err(|error| malformed(&op, error.to_string()))?;
+            let bits = attribute(&op, "cell")
+                .and_then(Cell::read)
+                .map(|cell| cell.bits);
+            cells.insert(name.clone(), (bits, cells.len()));
             arrays.insert(name, block);
         }
         Ok(Self {
             module,
             arrays,
+            cells,
             fidelity: Fidelity::Exact,
+            adc_noise: None,
         })
+    }
+
+    /// Programs the arrays onto `chip` and reads them `chip.time` seconds later:
+    /// from now on the interpreter runs at [`Fidelity::Full`]. Every array must be
+    /// bit-sliced (`cell = #cim.cell<bits>`): its weights are cell levels. Each array
+    /// draws from its own stream of the seed (by its place in the module), so a
+    /// chip is the same whatever else the module holds after it.
+    pub fn program(mut self, chip: &Chip) -> Result<Self, InterpError> {
+        let root = DeviceRng::new(chip.seed);
+        let mut names: Vec<&String> = self.arrays.keys().collect();
+        names.sort_by_key(|name| self.cells[*name].1);
+        let mut programmed = HashMap::new();
+        for name in names {
+            let (bits, index) = self.cells[name];
+            let Some(bits) = bits else {
+                return Err(InterpError::Unsupported(format!(
+                    "full fidelity programs bit-sliced arrays (cell = #cim.cell<bits>), but @{name} has analog cells: run the mapped program (quantized), not the exact one"
+                )));
+            };
+            let block = &self.arrays[name];
+            let levels: Vec<f64> = block.iter().copied().collect();
+            let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
+            let mut rng = root.fork(index as u64);
+            let read =
+                chip.devices
+                    .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng);
+            let read = Array2::from_shape_vec(block.raw_dim(), read)
+                .map_err(|error| InterpError::Unsupported(error.to_string()))?;
+            programmed.insert(name.clone(), read);
+        }
+        self.arrays = programmed;
+        self.fidelity = Fidelity::Full;
+        self.adc_noise = Some((chip.adc_noise, RefCell::new(root.fork(u64::MAX))));
+        Ok(self)
     }
 
     /// The programmed block of an array, by name.
@@ -507,17 +570,26 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     }
                 }
                 let converter = |name: &str| attribute(op, name).and_then(Converter::read);
-                let driven = match (self.fidelity, converter("dac")) {
-                    (Fidelity::Quantized, Some(Converter::Dac { bits, lo, hi, .. })) => {
+                let converted = self.fidelity != Fidelity::Exact;
+                let driven = match (converted, converter("dac")) {
+                    (true, Some(Converter::Dac { bits, lo, hi, .. })) => {
                         input.mapv(|x| quantize(x, bits, lo, hi))
                     }
                     _ => input.clone(),
                 };
                 let output = matmul(op, &driven, &block)?;
                 observer(mvm_key(op), &input, &output);
-                match (self.fidelity, converter("adc")) {
-                    (Fidelity::Quantized, Some(Converter::Adc { bits, lo, hi })) => {
-                        one(output.mapv(|y| quantize(y, bits, lo, hi)))
+                match (converted, converter("adc")) {
+                    (true, Some(Converter::Adc { bits, lo, hi })) => {
+                        let noisy = match &self.adc_noise {
+                            Some((noise, rng)) if *noise > 0.0 => {
+                                let sigma = noise * (hi - lo);
+                                let mut rng = rng.borrow_mut();
+                                output.mapv(|y| y + sigma * rng.normal())
+                            }
+                            _ => output,
+                        };
+                        one(noisy.mapv(|y| quantize(y, bits, lo, hi)))
                     }
                     _ => one(output),
                 }

@@ -22,6 +22,16 @@
 //! input_range = [-1.0, 1.0]   # lo < hi
 //! [adc]
 //! bits = 8                    # 1..=24
+//! noise = 0.0                 # std of conversion noise, fraction of the range
+//! [device]           # optional: the memory devices (ideal when absent)
+//! technology = "pcm"          # "ideal" or "pcm"
+//! g_min = 0.0                 # µS, level 0
+//! g_max = 25.0                # µS, the top level
+//! drift_compensation = "global"   # "none", "global" or "per_column"
+//! [device.pcm]                # aihwkit's PCMLikeNoiseModel parameters (defaults)
+//! [device.faults]             # fractions of cells stuck
+//! off = 0.0
+//! on = 0.0
 //! [cost]             # optional: figures for reports (defaults below)
 //! mvm_ns = 100.0     # one analog MVM of one input plane on one array, all columns converted
 //! adc_pj = 2.0       # one ADC conversion
@@ -33,6 +43,7 @@
 //! set them from your process to read absolute numbers off the reports; ratios
 //! between mappings hold either way.
 
+pub use cim_device::devices::Devices;
 use serde::Deserialize;
 use std::path::Path;
 use thiserror::Error;
@@ -89,6 +100,10 @@ pub struct DacSpec {
 pub struct AdcSpec {
     /// Resolution.
     pub bits: u32,
+    /// Standard deviation of the noise added to each conversion's input, as a
+    /// fraction of the ADC's range (full fidelity only).
+    #[serde(default)]
+    pub noise: f64,
 }
 
 /// Cost figures of one operation, for estimated latency and energy in reports.
@@ -137,6 +152,9 @@ pub struct Target {
     /// Cost figures for reports.
     #[serde(default)]
     pub cost: CostSpec,
+    /// The memory devices (full fidelity); ideal when absent.
+    #[serde(default)]
+    pub device: Devices,
 }
 
 /// A target that cannot be read.
@@ -165,7 +183,10 @@ pub enum TargetError {
 }
 
 /// Presets shipped with cim: (name, TOML).
-pub const PRESETS: &[(&str, &str)] = &[("ideal", include_str!("../../../targets/ideal.toml"))];
+pub const PRESETS: &[(&str, &str)] = &[
+    ("ideal", include_str!("../../../targets/ideal.toml")),
+    ("pcm", include_str!("../../../targets/pcm.toml")),
+];
 
 impl Target {
     /// A preset by name, or else a TOML file by path.
@@ -251,6 +272,15 @@ impl Target {
                 ));
             }
         }
+        if !(self.adc.noise.is_finite() && self.adc.noise >= 0.0) {
+            return Err(invalid(
+                "adc.noise",
+                format!("{} must be a finite fraction >= 0", self.adc.noise),
+            ));
+        }
+        if let Some((key, message)) = self.device.problem() {
+            return Err(invalid(key, message));
+        }
         let [lo, hi] = self.dac.input_range;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(invalid(
@@ -294,6 +324,31 @@ mod tests {
             assert_eq!(&target.name, name);
         }
         assert_eq!(Target::load("ideal").unwrap().capacity(), 16 * 64 * 16);
+        let pcm = Target::load("pcm").unwrap();
+        assert_eq!(pcm.device.technology, cim_device::devices::Technology::Pcm);
+        assert_eq!(pcm.device.pcm, cim_device::pcm::PcmModel::default());
+    }
+
+    #[test]
+    fn device_errors_name_the_key() {
+        let pcm = PRESETS[1].1;
+        let error = Target::parse(&pcm.replace("\"pcm\"\ng_min", "\"rram\"\ng_min"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("t.toml: device.technology: "), "{error}");
+        assert!(error.contains("ideal") && error.contains("pcm"), "{error}");
+        let error = Target::parse(&pcm.replace("t0 = 20.0", "t0 = -1.0"), "t.toml").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "t.toml: device.pcm.t0: -1 must be finite and > 0"
+        );
+        let error = Target::parse(&pcm.replace("t_read", "t_reed"), "t.toml").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("t.toml: device.pcm.t_reed: unknown field"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -336,7 +391,7 @@ mod tests {
         );
         let error = Target::load("no/such/target.toml").unwrap_err();
         assert!(
-            error.to_string().contains("not a preset (ideal)"),
+            error.to_string().contains("not a preset (ideal, pcm)"),
             "{error}"
         );
     }
