@@ -1,5 +1,5 @@
 //! The seeded generator of every random effect: xoshiro256++ seeded through
-//! SplitMix64, normals by the Box–Muller transform. Both are fixed here (not taken
+//! SplitMix64, normals by Marsaglia's polar method. Both are fixed here (not taken
 //! from a crate whose algorithm may change), so a seed gives the same bits on every
 //! platform and in every version of cim.
 
@@ -7,7 +7,7 @@
 #[derive(Clone, Debug)]
 pub struct DeviceRng {
     state: [u64; 4],
-    /// The second normal of the last Box–Muller pair.
+    /// The second normal of the last pair.
     spare: Option<f64>,
 }
 
@@ -58,11 +58,18 @@ impl DeviceRng {
         if let Some(value) = self.spare.take() {
             return value;
         }
-        // 1 - u is in (0, 1]: the logarithm stays finite.
-        let radius = (-2.0 * (1.0 - self.uniform()).ln()).sqrt();
-        let angle = std::f64::consts::TAU * self.uniform();
-        self.spare = Some(radius * angle.sin());
-        radius * angle.cos()
+        // A point uniform in the unit disc (not its centre) gives two normals with
+        // one logarithm and one square root, no trigonometry.
+        loop {
+            let u = 2.0 * self.uniform() - 1.0;
+            let v = 2.0 * self.uniform() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let factor = (-2.0 * s.ln() / s).sqrt();
+                self.spare = Some(v * factor);
+                return u * factor;
+            }
+        }
     }
 }
 

@@ -135,7 +135,10 @@ pub fn mvm_key(op: &OperationRef) -> usize {
 pub fn quantize(value: f64, bits: i64, lo: f64, hi: f64) -> f64 {
     let steps = ((1u64 << bits.clamp(1, 62)) - 1) as f64;
     let step = (hi - lo) / steps;
-    lo + ((value.clamp(lo, hi) - lo) / step).round() * step
+    // Non-negative and at most 2^62: adding a half and truncating rounds half up,
+    // as `round` does here, without a call into libm.
+    let level = ((value.clamp(lo, hi) - lo) / step + 0.5) as i64;
+    lo + level as f64 * step
 }
 
 /// A module ready to run: its arrays read once.
@@ -559,16 +562,19 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 let input = operand(0)?;
                 let cols = result_dims(op, env, usize::MAX)?[1];
                 let rows = input.shape()[1];
-                // Cells outside the programmed block hold zero.
-                let mut block = Array2::<f64>::zeros((rows, cols));
-                for r in 0..rows {
-                    for c in 0..cols {
-                        let (ar, ac) = (window.row as usize + r, window.col as usize + c);
-                        if ar < weights.nrows() && ac < weights.ncols() {
-                            block[[r, c]] = weights[[ar, ac]];
-                        }
-                    }
-                }
+                // The block the MVM reads: a view when it lies within the programmed
+                // weights; else a copy in which cells beyond them hold zero.
+                let (r0, c0) = (window.row as usize, window.col as usize);
+                let inside = r0 + rows <= weights.nrows() && c0 + cols <= weights.ncols();
+                let copied;
+                let block = if inside {
+                    weights.slice(ndarray::s![r0..r0 + rows, c0..c0 + cols])
+                } else {
+                    copied = Array2::from_shape_fn((rows, cols), |(r, c)| {
+                        weights.get((r0 + r, c0 + c)).copied().unwrap_or(0.0)
+                    });
+                    copied.view()
+                };
                 let converter = |name: &str| attribute(op, name).and_then(Converter::read);
                 let converted = self.fidelity != Fidelity::Exact;
                 let driven = match (converted, converter("dac")) {
@@ -581,15 +587,18 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 observer(mvm_key(op), &input, &output);
                 match (converted, converter("adc")) {
                     (true, Some(Converter::Adc { bits, lo, hi })) => {
-                        let noisy = match &self.adc_noise {
+                        let mut output = output;
+                        match &self.adc_noise {
                             Some((noise, rng)) if *noise > 0.0 => {
                                 let sigma = noise * (hi - lo);
                                 let mut rng = rng.borrow_mut();
-                                output.mapv(|y| y + sigma * rng.normal())
+                                output.mapv_inplace(|y| {
+                                    quantize(y + sigma * rng.normal(), bits, lo, hi)
+                                });
                             }
-                            _ => output,
-                        };
-                        one(noisy.mapv(|y| quantize(y, bits, lo, hi)))
+                            _ => output.mapv_inplace(|y| quantize(y, bits, lo, hi)),
+                        }
+                        one(output)
                     }
                     _ => one(output),
                 }
@@ -861,10 +870,10 @@ fn window_op(
 }
 
 /// `input . weight` over the last axis of `input`.
-fn matmul(
+fn matmul<S: ndarray::Data<Elem = f64>>(
     op: &OperationRef,
     input: &ArrayD<f64>,
-    weight: &Array2<f64>,
+    weight: &ndarray::ArrayBase<S, ndarray::Ix2>,
 ) -> Result<ArrayD<f64>, InterpError> {
     let shape = input.shape().to_vec();
     let k = *shape
