@@ -30,7 +30,7 @@ use melior::ir::{
     attribute::FlatSymbolRefAttribute, operation::OperationLike,
 };
 use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice, concatenate};
-use std::{cell::RefCell, collections::HashMap};
+use std::collections::HashMap;
 use thiserror::Error;
 
 mod generic;
@@ -131,6 +131,37 @@ pub fn mvm_key(op: &OperationRef) -> usize {
     op.to_raw().ptr as usize
 }
 
+/// Rows per piece of work spread over the cores. Work is cut the same way on every
+/// machine, so results never depend on how many cores there are.
+const CHUNK_ROWS: usize = 128;
+
+/// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
+/// spread over the machine's cores.
+fn for_chunks(values: &mut [f64], chunk: usize, work: impl Fn(usize, &mut [f64]) + Sync) {
+    let chunk = chunk.max(1);
+    let pieces = values.len().div_ceil(chunk);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(pieces);
+    if threads <= 1 {
+        for (index, piece) in values.chunks_mut(chunk).enumerate() {
+            work(index, piece);
+        }
+        return;
+    }
+    let per_thread = pieces.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (group, part) in values.chunks_mut(per_thread * chunk).enumerate() {
+            let work = &work;
+            scope.spawn(move || {
+                for (index, piece) in part.chunks_mut(chunk).enumerate() {
+                    work(group * per_thread + index, piece);
+                }
+            });
+        }
+    });
+}
+
 /// Rounds `value` to the nearest of the 2^bits levels spanning [lo, hi], clipping.
 pub fn quantize(value: f64, bits: i64, lo: f64, hi: f64) -> f64 {
     let steps = ((1u64 << bits.clamp(1, 62)) - 1) as f64;
@@ -148,8 +179,9 @@ pub struct Interpreter<'m, 'c> {
     /// Each array's bits per cell (`None`: analog cells), and its place in the module.
     cells: HashMap<String, (Option<i64>, usize)>,
     fidelity: Fidelity,
-    /// ADC noise (fraction of range) and its generator, for full fidelity.
-    adc_noise: Option<(f64, RefCell<DeviceRng>)>,
+    /// ADC noise (fraction of range), its generator, and the MVMs run so far (each
+    /// MVM draws from its own stream), for full fidelity.
+    adc_noise: Option<(f64, DeviceRng, std::cell::Cell<u64>)>,
 }
 
 fn key(value: Value) -> usize {
@@ -228,7 +260,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         }
         self.arrays = programmed;
         self.fidelity = Fidelity::Full;
-        self.adc_noise = Some((chip.adc_noise, RefCell::new(root.fork(u64::MAX))));
+        self.adc_noise = Some((chip.adc_noise, root.fork(u64::MAX), std::cell::Cell::new(0)));
         Ok(self)
     }
 
@@ -587,16 +619,28 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 observer(mvm_key(op), &input, &output);
                 match (converted, converter("adc")) {
                     (true, Some(Converter::Adc { bits, lo, hi })) => {
-                        let mut output = output;
+                        let mut output = output.as_standard_layout().into_owned();
+                        let width = output.shape().last().copied().unwrap_or(1).max(1);
+                        let values = output
+                            .as_slice_mut()
+                            .ok_or_else(|| malformed(op, "result not contiguous"))?;
                         match &self.adc_noise {
-                            Some((noise, rng)) if *noise > 0.0 => {
+                            Some((noise, root, count)) if *noise > 0.0 => {
                                 let sigma = noise * (hi - lo);
-                                let mut rng = rng.borrow_mut();
-                                output.mapv_inplace(|y| {
-                                    quantize(y + sigma * rng.normal(), bits, lo, hi)
+                                let stream = root.fork(count.get());
+                                count.set(count.get() + 1);
+                                for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
+                                    let mut rng = stream.fork(index as u64);
+                                    for y in chunk {
+                                        *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
+                                    }
                                 });
                             }
-                            _ => output.mapv_inplace(|y| quantize(y, bits, lo, hi)),
+                            _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
+                                for y in chunk {
+                                    *y = quantize(*y, bits, lo, hi);
+                                }
+                            }),
                         }
                         one(output)
                     }
@@ -892,7 +936,22 @@ fn matmul<S: ndarray::Data<Elem = f64>>(
     let flat = input
         .to_shape((rows, k))
         .map_err(|error| malformed(op, error.to_string()))?;
-    let product = flat.dot(weight).as_standard_layout().into_owned();
+    let n = weight.ncols();
+    let mut product = Array2::<f64>::zeros((rows, n));
+    let weight = weight.view();
+    let values = product.as_slice_mut().expect("a new array is contiguous");
+    for_chunks(values, CHUNK_ROWS * n.max(1), |index, chunk| {
+        let start = index * CHUNK_ROWS;
+        let count = chunk.len() / n.max(1);
+        let part = flat
+            .slice(ndarray::s![start..start + count, ..])
+            .dot(&weight);
+        chunk.copy_from_slice(
+            part.as_standard_layout()
+                .as_slice()
+                .expect("standard layout"),
+        );
+    });
     let mut out_shape = shape;
     *out_shape.last_mut().expect("rank >= 1") = weight.ncols();
     product
