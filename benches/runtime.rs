@@ -66,7 +66,8 @@ fn main() -> Result<(), String> {
         devices: &target.device,
         time: 3600.0,
         seed: 1,
-        adc_noise: std::env::var("NOISE").map_or(target.adc.noise, |v| v.parse().unwrap()),
+        adc_noise: target.adc.noise,
+        wires: &target.wires,
     };
     let start = Instant::now();
     let interpreter = Interpreter::new(&module)

@@ -513,3 +513,82 @@ fn full_fidelity_programs_a_chip() {
     assert!(mean > 0.9, "{stdout}");
     assert!(rows[0]["std"].as_f64().unwrap() >= 0.0);
 }
+
+/// IR drop in the runtime: a target with resistive lines costs accuracy as the
+/// resistance grows, and the approximate model follows the exact nodal solve where
+/// the drop is moderate.
+#[test]
+fn full_fidelity_sees_ir_drop() {
+    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
+    let with_wires = |name: &str, ohms: f64, model: &str| {
+        let path = scratch(&format!("{name}-target")).join("target.toml");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = format!(
+            "{}\n[wires]\nword_ohms = {ohms}\nbit_ohms = {ohms}\nread_volts = 0.2\nir_drop = \"{model}\"\n",
+            ideal.replace("name = \"ideal\"", "name = \"wired\"")
+        );
+        std::fs::write(&path, text).unwrap();
+        let target = path.to_str().unwrap().to_owned();
+        compile_model(
+            "digits-mlp.mlir",
+            name,
+            &[
+                "--target",
+                &target,
+                "--calibration",
+                &fixture("digits-calib-x.npy"),
+            ],
+        )
+    };
+    let run_mlp = |artifact: &Path, fidelity: &str| {
+        let output = artifact.parent().unwrap().join(format!("{fidelity}.npy"));
+        let (code, stdout, stderr) = cimc(&[
+            "run",
+            artifact.to_str().unwrap(),
+            "--input",
+            &fixture("digits-test-x.npy"),
+            "--output",
+            output.to_str().unwrap(),
+            "--fidelity",
+            fidelity,
+        ]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        cim_npy::read(&output).unwrap()
+    };
+    let approximate = with_wires("wires-approximate", 1.0, "approximate");
+    let exact = with_wires("wires-exact", 1.0, "exact");
+    let quantized = run_mlp(&exact, "quantized");
+    let (a, e) = (run_mlp(&approximate, "full"), run_mlp(&exact, "full"));
+    assert_ne!(e, quantized, "resistive lines change the outputs");
+    let scale = e.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let gap = a
+        .iter()
+        .zip(e.iter())
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    assert!(gap < 0.05 * scale, "approximate vs exact: {gap} of {scale}");
+    let accuracy = |artifact: &Path| {
+        let (code, stdout, stderr) = cimc(&[
+            "eval",
+            artifact.to_str().unwrap(),
+            "--data",
+            &fixture("digits-test-x.npy"),
+            "--labels",
+            &fixture("digits-test-y.npy"),
+            "--fidelity",
+            "full",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        rows[0]["accuracy"].as_f64().unwrap()
+    };
+    let (mild, severe) = (
+        accuracy(&approximate),
+        accuracy(&with_wires("wires-severe", 1000.0, "exact")),
+    );
+    assert!(mild > 0.95, "{mild}");
+    assert!(
+        severe < mild - 0.1,
+        "1 kΩ segments: {severe} against {mild}"
+    );
+}

@@ -1,10 +1,12 @@
 //! IR drop: the currents of a crossbar whose word and bit lines have resistance.
 //!
-//! Word line `i` is driven at its left end with voltage `v[i]`; between the driver
-//! and column 0, and between neighbouring columns, each segment conducts `g_word`.
-//! Bit line `j` is held at virtual ground by its sense amplifier below the last row;
-//! between neighbouring rows, and from the last row to the amplifier, each segment
-//! conducts `g_bit`. Cell `(i, j)` conducts `g[i][j]` from word-line node
+//! Word line `i` is driven at its left end with voltage `v[i]`; between neighbouring
+//! columns each segment conducts `g_word`, and so does the segment from the driver
+//! to column 0 (or, with `lead` segments before it, `g_word / (1 + lead)`: a block
+//! that starts further into a larger array). Bit line `j` is held at virtual ground
+//! by its sense amplifier below the last row; between neighbouring rows each segment
+//! conducts `g_bit`, and so does the one from the last row to the amplifier (or
+//! `g_bit / (1 + lead)` across the rows below a block). Cell `(i, j)` conducts `g[i][j]` from word-line node
 //! `a[i][j]` to bit-line node `b[i][j]`. The output of column `j` is the current
 //! into its amplifier, `g_bit·b[R-1][j]`. Any consistent units (S and V give A).
 //!
@@ -71,6 +73,9 @@ pub struct Crossbar {
     g: Vec<f64>,
     g_word: f64,
     g_bit: f64,
+    /// The segments from the driver to column 0, and from the last row to ground.
+    g_drive: f64,
+    g_sense: f64,
     /// Diagonals of the word-line and bit-line node equations, row-major.
     word_diagonal: Vec<f64>,
     bit_diagonal: Vec<f64>,
@@ -98,6 +103,20 @@ impl Crossbar {
         g: Vec<f64>,
         g_word: f64,
         g_bit: f64,
+    ) -> Result<Self, IrDropError> {
+        Self::with_leads(rows, cols, g, g_word, g_bit, (0, 0))
+    }
+
+    /// [`Self::new`] for a block inside a larger array: `leads.0` more word-line
+    /// segments between the driver and its first column, `leads.1` more bit-line
+    /// segments between its last row and the amplifiers.
+    pub fn with_leads(
+        rows: usize,
+        cols: usize,
+        g: Vec<f64>,
+        g_word: f64,
+        g_bit: f64,
+        leads: (usize, usize),
     ) -> Result<Self, IrDropError> {
         if g.len() != rows * cols || rows == 0 || cols == 0 {
             return Err(IrDropError::Shape {
@@ -131,14 +150,26 @@ impl Crossbar {
             }
         }
         let n = rows * cols;
-        // Word-line node: the segment towards the driver, the one to the next column
-        // (none after the last), the cell. Bit-line node: the segment towards the
-        // amplifier, the one to the previous row (none above the first), the cell.
+        let g_drive = g_word / (1.0 + leads.0 as f64);
+        let g_sense = g_bit / (1.0 + leads.1 as f64);
+        // Word-line node: the segment towards the driver (or the previous column),
+        // the one to the next column (none after the last), the cell. Bit-line node:
+        // the one to the previous row (none above the first), the one towards the
+        // amplifier (or the next row), the cell.
         let word_diagonal: Vec<f64> = (0..n)
-            .map(|k| g_word * if k % cols + 1 < cols { 2.0 } else { 1.0 } + g[k])
+            .map(|k| {
+                let j = k % cols;
+                let left = if j == 0 { g_drive } else { g_word };
+                let right = if j + 1 < cols { g_word } else { 0.0 };
+                left + right + g[k]
+            })
             .collect();
         let bit_diagonal: Vec<f64> = (0..n)
-            .map(|k| g_bit * if k >= cols { 2.0 } else { 1.0 } + g[k])
+            .map(|k| {
+                let up = if k >= cols { g_bit } else { 0.0 };
+                let down = if k + cols < n { g_bit } else { g_sense };
+                up + down + g[k]
+            })
             .collect();
         let (mut word_upper, mut word_pivot) = (vec![0.0; n], vec![0.0; n]);
         for k in 0..n {
@@ -162,6 +193,8 @@ impl Crossbar {
             g,
             g_word,
             g_bit,
+            g_drive,
+            g_sense,
             word_diagonal,
             bit_diagonal,
             word_upper,
@@ -259,7 +292,7 @@ impl Crossbar {
         let n = rows * cols;
         let mut rhs = vec![0.0; 2 * n];
         for (i, &vi) in v.iter().enumerate() {
-            rhs[i * cols] = self.g_word * vi;
+            rhs[i * cols] = self.g_drive * vi;
         }
         // Start from the lines' own solution (cells as loads, the other lines ideal).
         let mut x = vec![0.0; 2 * n];
@@ -302,7 +335,7 @@ impl Crossbar {
         let last = n + (rows - 1) * cols;
         Ok(x[last..last + cols]
             .iter()
-            .map(|b| self.g_bit * b)
+            .map(|b| self.g_sense * b)
             .collect())
     }
 
@@ -349,7 +382,12 @@ impl Crossbar {
                 let mut carried: f64 = cell[line.clone()].iter().sum();
                 let mut voltage = drive;
                 for k in line {
-                    voltage -= carried / self.g_word;
+                    let segment = if k % cols == 0 {
+                        self.g_drive
+                    } else {
+                        self.g_word
+                    };
+                    voltage -= carried / segment;
                     word[k] = voltage;
                     carried -= cell[k];
                 }
@@ -361,7 +399,12 @@ impl Crossbar {
                 let mut voltage = 0.0;
                 for i in (0..rows).rev() {
                     let k = i * cols + j;
-                    voltage += carried / self.g_bit;
+                    let segment = if i + 1 == rows {
+                        self.g_sense
+                    } else {
+                        self.g_bit
+                    };
+                    voltage += carried / segment;
                     bit[k] = voltage;
                     carried -= cell[k];
                 }
@@ -380,4 +423,74 @@ impl Crossbar {
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// How the runtime computes the currents of an MVM.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IrDropModel {
+    /// Ideal lines.
+    #[default]
+    None,
+    /// [`Crossbar::approximate`].
+    Approximate,
+    /// [`Crossbar::solve`].
+    Exact,
+}
+
+/// The `[wires]` section of a target.
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Wires {
+    /// Resistance of one word-line segment (one cell pitch), Ω.
+    pub word_ohms: f64,
+    /// Resistance of one bit-line segment, Ω.
+    pub bit_ohms: f64,
+    /// The read voltage of a full-scale input, V.
+    pub read_volts: f64,
+    /// How the runtime computes IR drop.
+    pub ir_drop: IrDropModel,
+}
+
+impl Default for Wires {
+    fn default() -> Self {
+        Self {
+            word_ohms: 0.0,
+            bit_ohms: 0.0,
+            read_volts: 0.2,
+            ir_drop: IrDropModel::None,
+        }
+    }
+}
+
+impl Wires {
+    /// What is wrong with the parameters, as (key, message), if anything.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let line = |value: f64| value.is_finite() && value >= 0.0;
+        if !line(self.word_ohms) {
+            return Some((
+                "wires.word_ohms",
+                format!("{} must be finite and >= 0", self.word_ohms),
+            ));
+        }
+        if !line(self.bit_ohms) {
+            return Some((
+                "wires.bit_ohms",
+                format!("{} must be finite and >= 0", self.bit_ohms),
+            ));
+        }
+        if !(self.read_volts.is_finite() && self.read_volts > 0.0) {
+            return Some((
+                "wires.read_volts",
+                format!("{} must be finite and > 0", self.read_volts),
+            ));
+        }
+        if self.ir_drop != IrDropModel::None && (self.word_ohms == 0.0 || self.bit_ohms == 0.0) {
+            return Some((
+                "wires.ir_drop",
+                "an IR-drop model needs word_ohms and bit_ohms above 0".into(),
+            ));
+        }
+        None
+    }
 }

@@ -14,8 +14,12 @@ fn dense_currents(
     g: &[f64],
     g_word: f64,
     g_bit: f64,
+    leads: (usize, usize),
     v: &[f64],
 ) -> Vec<f64> {
+    // Segments in series add their resistances.
+    let g_drive = g_word / (1 + leads.0) as f64;
+    let g_sense = g_bit / (1 + leads.1) as f64;
     let n = rows * cols;
     let size = 2 * n;
     let mut m = vec![vec![0.0; size + 1]; size];
@@ -34,8 +38,11 @@ fn dense_currents(
             let cell = g[i * cols + j];
             // Word-line node: towards the driver (or the previous column), the next
             // column, the cell.
-            let left = if j == 0 { Err(v[i]) } else { Ok(a(i, j - 1)) };
-            connect(&mut m, a(i, j), left, g_word);
+            if j == 0 {
+                connect(&mut m, a(i, j), Err(v[i]), g_drive);
+            } else {
+                connect(&mut m, a(i, j), Ok(a(i, j - 1)), g_word);
+            }
             if j + 1 < cols {
                 connect(&mut m, a(i, j), Ok(a(i, j + 1)), g_word);
             }
@@ -44,12 +51,11 @@ fn dense_currents(
             if i > 0 {
                 connect(&mut m, b(i, j), Ok(b(i - 1, j)), g_bit);
             }
-            let below = if i + 1 == rows {
-                Err(0.0)
+            if i + 1 == rows {
+                connect(&mut m, b(i, j), Err(0.0), g_sense);
             } else {
-                Ok(b(i + 1, j))
-            };
-            connect(&mut m, b(i, j), below, g_bit);
+                connect(&mut m, b(i, j), Ok(b(i + 1, j)), g_bit);
+            }
             connect(&mut m, b(i, j), Ok(a(i, j)), cell);
         }
     }
@@ -75,7 +81,7 @@ fn dense_currents(
         let sum: f64 = (row + 1..size).map(|k| m[row][k] * x[k]).sum();
         x[row] = (m[row][size] - sum) / m[row][row];
     }
-    (0..cols).map(|j| g_bit * x[b(rows - 1, j)]).collect()
+    (0..cols).map(|j| g_sense * x[b(rows - 1, j)]).collect()
 }
 
 fn random_array(rows: usize, cols: usize, rng: &mut DeviceRng) -> Vec<f64> {
@@ -87,13 +93,18 @@ fn random_array(rows: usize, cols: usize, rng: &mut DeviceRng) -> Vec<f64> {
 fn exact_solve_matches_a_dense_solve() {
     let mut rng = DeviceRng::new(21);
     // Wire segments of 1 Ω, 10 Ω and 1 kΩ: weak to severe IR drop.
-    for (rows, cols) in [(1, 1), (1, 7), (6, 1), (3, 5), (8, 8), (16, 12)] {
+    // Blocks at the corner of their array, and deeper in (leads before and after).
+    let cases = [(1, 1), (1, 7), (6, 1), (3, 5), (8, 8), (16, 12)]
+        .into_iter()
+        .flat_map(|shape| [(shape, (0, 0)), (shape, (3, 5))]);
+    for ((rows, cols), leads) in cases {
         for (g_word, g_bit) in [(1.0, 1.0), (0.1, 0.05), (1e-3, 2e-3)] {
             let g = random_array(rows, cols, &mut rng);
             let v: Vec<f64> = (0..rows).map(|_| 0.2 * (rng.uniform() - 0.5)).collect();
-            let crossbar = Crossbar::new(rows, cols, g.clone(), g_word, g_bit).unwrap();
+            let crossbar =
+                Crossbar::with_leads(rows, cols, g.clone(), g_word, g_bit, leads).unwrap();
             let exact = crossbar.solve(&v).unwrap();
-            let dense = dense_currents(rows, cols, &g, g_word, g_bit, &v);
+            let dense = dense_currents(rows, cols, &g, g_word, g_bit, leads, &v);
             let scale = dense.iter().fold(0.0f64, |m, x| m.max(x.abs()));
             // The kilohm wires of the larger arrays lose much current: the
             // comparison is not one of ideal crossbars.
@@ -109,7 +120,7 @@ fn exact_solve_matches_a_dense_solve() {
             for (j, (e, d)) in exact.iter().zip(&dense).enumerate() {
                 assert!(
                     (e - d).abs() <= 1e-9 * scale,
-                    "{rows}x{cols}, g_word {g_word}, column {j}: {e} vs dense {d}"
+                    "{rows}x{cols}, leads {leads:?}, g_word {g_word}, column {j}: {e} vs dense {d}"
                 );
             }
         }

@@ -495,6 +495,7 @@ pub fn run_artifact_on(
                 time: chip.drift_time,
                 seed: chip.seed,
                 adc_noise: target.adc.noise,
+                wires: &target.wires,
             })
             .map_err(|error| DriverError::Run(error.to_string()))?;
     }

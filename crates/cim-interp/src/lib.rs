@@ -15,9 +15,13 @@
 //! and every
 //! `cim` op. Anything else is an error that names the op.
 
-use cim_device::{devices::Devices, rng::DeviceRng};
+use cim_device::{
+    devices::Devices,
+    irdrop::{IrDropModel, Wires},
+    rng::DeviceRng,
+};
 use cim_ir::{
-    attributes::{Cell, Converter, Window},
+    attributes::{Cell, Converter, Geometry, Window},
     build::read_dense_f32,
     dialect::ops,
     query::{
@@ -34,6 +38,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 mod generic;
+mod lines;
 
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +125,8 @@ pub struct Chip<'d> {
     pub seed: u64,
     /// Standard deviation of ADC noise, as a fraction of each ADC's range.
     pub adc_noise: f64,
+    /// Word and bit lines: with an IR-drop model, MVMs compute currents through them.
+    pub wires: &'d Wires,
 }
 
 /// Called after every `cim.mvm` with the op's [`mvm_key`], its input (before the
@@ -133,11 +140,15 @@ pub fn mvm_key(op: &OperationRef) -> usize {
 
 /// Rows per piece of work spread over the cores. Work is cut the same way on every
 /// machine, so results never depend on how many cores there are.
-const CHUNK_ROWS: usize = 128;
+pub(crate) const CHUNK_ROWS: usize = 128;
 
 /// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
 /// spread over the machine's cores.
-fn for_chunks(values: &mut [f64], chunk: usize, work: impl Fn(usize, &mut [f64]) + Sync) {
+pub(crate) fn for_chunks(
+    values: &mut [f64],
+    chunk: usize,
+    work: impl Fn(usize, &mut [f64]) + Sync,
+) {
     let chunk = chunk.max(1);
     let pieces = values.len().div_ceil(chunk);
     let threads = std::thread::available_parallelism()
@@ -176,8 +187,11 @@ pub fn quantize(value: f64, bits: i64, lo: f64, hi: f64) -> f64 {
 pub struct Interpreter<'m, 'c> {
     module: &'m Module<'c>,
     arrays: HashMap<String, Array2<f64>>,
-    /// Each array's bits per cell (`None`: analog cells), and its place in the module.
-    cells: HashMap<String, (Option<i64>, usize)>,
+    /// Each array's bits per cell (`None`: analog cells), its place in the module,
+    /// and its word lines.
+    cells: HashMap<String, (Option<i64>, usize, usize)>,
+    /// Resistive lines, for full fidelity with an IR-drop model.
+    lines: Option<lines::Lines>,
     fidelity: Fidelity,
     /// ADC noise (fraction of range), its generator, and the MVMs run so far (each
     /// MVM draws from its own stream), for full fidelity.
@@ -218,7 +232,10 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             let bits = attribute(&op, "cell")
                 .and_then(Cell::read)
                 .map(|cell| cell.bits);
-            cells.insert(name.clone(), (bits, cells.len()));
+            let word_lines = attribute(&op, "geometry")
+                .and_then(Geometry::read)
+                .map_or(rows, |geometry| geometry.rows as usize);
+            cells.insert(name.clone(), (bits, cells.len(), word_lines));
             arrays.insert(name, block);
         }
         Ok(Self {
@@ -227,6 +244,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             cells,
             fidelity: Fidelity::Exact,
             adc_noise: None,
+            lines: None,
         })
     }
 
@@ -241,7 +259,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         names.sort_by_key(|name| self.cells[*name].1);
         let mut programmed = HashMap::new();
         for name in names {
-            let (bits, index) = self.cells[name];
+            let (bits, index, _) = self.cells[name];
             let Some(bits) = bits else {
                 return Err(InterpError::Unsupported(format!(
                     "full fidelity programs bit-sliced arrays (cell = #cim.cell<bits>), but @{name} has analog cells: run the mapped program (quantized), not the exact one"
@@ -261,6 +279,11 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         self.arrays = programmed;
         self.fidelity = Fidelity::Full;
         self.adc_noise = Some((chip.adc_noise, root.fork(u64::MAX), std::cell::Cell::new(0)));
+        self.lines = (chip.wires.ir_drop != IrDropModel::None).then(|| lines::Lines {
+            wires: chip.wires.clone(),
+            g_min: chip.devices.g_min,
+            g_max: chip.devices.g_max,
+        });
         Ok(self)
     }
 
@@ -615,7 +638,25 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     }
                     _ => input.clone(),
                 };
-                let output = matmul(op, &driven, &block)?;
+                let output = match (&self.lines, self.cells.get(&array)) {
+                    (Some(lines), Some(&(Some(bits), _, word_lines))) => {
+                        let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
+                        let scale = match converter("dac") {
+                            Some(Converter::Dac { lo, hi, .. }) => lo.abs().max(hi.abs()),
+                            _ => 1.0,
+                        };
+                        let flat = driven
+                            .view()
+                            .into_dimensionality::<ndarray::Ix2>()
+                            .map_err(|_| malformed(op, "input is not 2-D"))?;
+                        let leads = (c0, word_lines.saturating_sub(r0 + rows));
+                        lines
+                            .product(flat, block, max_level, leads, scale.max(f64::MIN_POSITIVE))
+                            .map_err(|error| malformed(op, error.to_string()))?
+                            .into_dyn()
+                    }
+                    _ => matmul(op, &driven, &block)?,
+                };
                 observer(mvm_key(op), &input, &output);
                 match (converted, converter("adc")) {
                     (true, Some(Converter::Adc { bits, lo, hi })) => {

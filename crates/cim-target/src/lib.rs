@@ -32,6 +32,11 @@
 //! [device.faults]             # fractions of cells stuck
 //! off = 0.0
 //! on = 0.0
+//! [wires]            # optional: line resistance (ideal lines when absent)
+//! word_ohms = 1.0             # one word-line segment (cell pitch)
+//! bit_ohms = 1.0              # one bit-line segment
+//! read_volts = 0.2            # the read voltage of a full-scale input
+//! ir_drop = "approximate"     # "none", "approximate" or "exact"
 //! [cost]             # optional: figures for reports (defaults below)
 //! mvm_ns = 100.0     # one analog MVM of one input plane on one array, all columns converted
 //! adc_pj = 2.0       # one ADC conversion
@@ -43,7 +48,7 @@
 //! set them from your process to read absolute numbers off the reports; ratios
 //! between mappings hold either way.
 
-pub use cim_device::devices::Devices;
+pub use cim_device::{devices::Devices, irdrop::Wires};
 use serde::Deserialize;
 use std::path::Path;
 use thiserror::Error;
@@ -155,6 +160,9 @@ pub struct Target {
     /// The memory devices (full fidelity); ideal when absent.
     #[serde(default)]
     pub device: Devices,
+    /// Word and bit lines (full fidelity); ideal when absent.
+    #[serde(default)]
+    pub wires: Wires,
 }
 
 /// A target that cannot be read.
@@ -278,7 +286,7 @@ impl Target {
                 format!("{} must be a finite fraction >= 0", self.adc.noise),
             ));
         }
-        if let Some((key, message)) = self.device.problem() {
+        if let Some((key, message)) = self.device.problem().or_else(|| self.wires.problem()) {
             return Err(invalid(key, message));
         }
         let [lo, hi] = self.dac.input_range;
