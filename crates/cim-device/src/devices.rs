@@ -8,7 +8,7 @@
 //! differential pair or against an offset reference, its noise does not. Drift
 //! compensation rescales each array (or column) by how much its readout shrank.
 
-use crate::{faults::StuckAt, pcm::PcmModel, rng::DeviceRng};
+use crate::{faults::StuckAt, pcm::PcmModel, rng::DeviceRng, rram::RramModel};
 use serde::Deserialize;
 
 /// The device technology.
@@ -20,6 +20,8 @@ pub enum Technology {
     Ideal,
     /// Phase-change memory ([`PcmModel`]).
     Pcm,
+    /// Resistive RAM ([`RramModel`]).
+    Rram,
 }
 
 /// How drift is compensated.
@@ -47,6 +49,8 @@ pub struct Devices {
     pub g_max: f64,
     /// PCM parameters (`technology = "pcm"`); its `g_max` is taken from above.
     pub pcm: PcmModel,
+    /// RRAM parameters (`technology = "rram"`).
+    pub rram: RramModel,
     /// Stuck cells.
     pub faults: StuckAt,
     /// Drift compensation.
@@ -60,6 +64,7 @@ impl Default for Devices {
             g_min: 0.0,
             g_max: 25.0,
             pcm: PcmModel::default(),
+            rram: RramModel::default(),
             faults: StuckAt::default(),
             drift_compensation: DriftCompensation::None,
         }
@@ -95,6 +100,9 @@ impl Devices {
         if self.faults.off + self.faults.on > 1.0 {
             return Some(("device.faults", "off + on must be at most 1".into()));
         }
+        if let Some(problem) = self.rram.problem() {
+            return Some(("device.rram", problem));
+        }
         let pcm = &self.pcm;
         let positive = [
             ("device.pcm.t0", pcm.t0),
@@ -129,6 +137,7 @@ impl Devices {
 
     /// Programs a `rows x cols` array of levels (`0..=max_level`, row-major) and
     /// reads it `t` seconds later: the levels the array then holds, compensated.
+    /// Refused for a time the device model does not describe.
     pub fn program_array(
         &self,
         levels: &[f64],
@@ -136,7 +145,13 @@ impl Devices {
         max_level: f64,
         t: f64,
         rng: &mut DeviceRng,
-    ) -> Vec<f64> {
+    ) -> Result<Vec<f64>, String> {
+        if self.technology == Technology::Rram && t > self.rram.last_fit() {
+            return Err(format!(
+                "the RRAM model is fitted up to {} s after programming; {t} s is beyond it",
+                self.rram.last_fit()
+            ));
+        }
         let span = self.g_max - self.g_min;
         let pcm = self.pcm_model();
         // Levels above g_min (conductances scaled to levels), as programmed (the
@@ -153,6 +168,19 @@ impl Devices {
                     let g_prog = pcm.program(target, rng);
                     let nu = pcm.drift_exponent(target, rng);
                     (to_level(g_prog), to_level(pcm.read(g_prog, nu, t, rng)))
+                }
+                Technology::Rram => {
+                    // Where a cell stands at a fitted time is drawn afresh around its
+                    // target (the fits describe deviations from the target).
+                    let target = self.g_min + level / max_level * span;
+                    let mut at = |time: f64| {
+                        let sigma = self.rram.sigma(target, self.g_max, time).unwrap_or(0.0);
+                        (target + sigma * rng.normal()).max(0.0)
+                    };
+                    let first = self.rram.fits[0].0;
+                    let g_prog = at(first);
+                    let g_now = if t <= first { g_prog } else { at(t) };
+                    (to_level(g_prog), to_level(g_now))
                 }
             };
             // A stuck cell holds its end whenever it is read.
@@ -172,10 +200,11 @@ impl Devices {
                 crate::compensation::per_column_factors(&programmed, &now, cols.max(1))
             }
         };
-        now.iter()
+        Ok(now
+            .iter()
             .enumerate()
             .map(|(k, level)| level * factors[k % cols.max(1)])
-            .collect()
+            .collect())
     }
 }
 
@@ -188,7 +217,9 @@ mod tests {
         let devices = Devices::default();
         let levels = [0.0, 1.0, 2.0, 3.0, 15.0, 7.0];
         let mut rng = DeviceRng::new(1);
-        let read = devices.program_array(&levels, 3, 15.0, 1e6, &mut rng);
+        let read = devices
+            .program_array(&levels, 3, 15.0, 1e6, &mut rng)
+            .unwrap();
         for (a, b) in read.iter().zip(levels) {
             assert!((a - b).abs() < 1e-12, "{read:?}");
         }
@@ -203,7 +234,9 @@ mod tests {
         let levels: Vec<f64> = (0..4096).map(|k| (k % 16) as f64).collect();
         let total = |read: &[f64]| read.iter().sum::<f64>();
         let mut rng = DeviceRng::new(2);
-        let day = devices.program_array(&levels, 64, 15.0, 86_400.0, &mut rng);
+        let day = devices
+            .program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
+            .unwrap();
         // Drift shrinks conductances by roughly (86420/20)^-0.05 ≈ 0.65.
         let ratio = total(&day) / total(&levels);
         assert!((0.5..0.8).contains(&ratio), "{ratio}");
@@ -212,14 +245,16 @@ mod tests {
             ..devices.clone()
         };
         let mut rng = DeviceRng::new(2);
-        let day = compensated.program_array(&levels, 64, 15.0, 86_400.0, &mut rng);
+        let day = compensated
+            .program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
+            .unwrap();
         let ratio = total(&day) / total(&levels);
         // Back to scale, up to programming noise (which is biased up at level 0).
         assert!((0.95..1.1).contains(&ratio), "{ratio}");
         // Same seed, same bits.
         let mut rng = DeviceRng::new(2);
         assert_eq!(
-            day,
+            Ok(day),
             compensated.program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
         );
     }

@@ -7,6 +7,8 @@
 //! * [`pcm`]: phase-change memory as IBM's aihwkit models it
 //!   (`PCMLikeNoiseModel`): state-dependent programming noise, drift with a
 //!   per-device exponent, accumulated 1/f read noise;
+//! * [`rram`]: resistive RAM as aihwkit's model of the NeuRRAM measurements
+//!   (`ReRamWan2022NoiseModel`): target-dependent deviations fitted over two days;
 //! * [`compensation`]: global and per-column drift compensation;
 //! * [`devices`]: a target's devices, and programming an array of them;
 //! * [`faults`]: cells stuck at their lowest or highest conductance;
@@ -22,3 +24,4 @@ pub mod faults;
 pub mod irdrop;
 pub mod pcm;
 pub mod rng;
+pub mod rram;

@@ -269,9 +269,10 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             let levels: Vec<f64> = block.iter().copied().collect();
             let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
             let mut rng = root.fork(index as u64);
-            let read =
-                chip.devices
-                    .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng);
+            let read = chip
+                .devices
+                .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng)
+                .map_err(InterpError::Unsupported)?;
             let read = Array2::from_shape_vec(block.raw_dim(), read)
                 .map_err(|error| InterpError::Unsupported(error.to_string()))?;
             programmed.insert(name.clone(), read);

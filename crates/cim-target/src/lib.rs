@@ -194,6 +194,11 @@ pub enum TargetError {
 pub const PRESETS: &[(&str, &str)] = &[
     ("ideal", include_str!("../../../targets/ideal.toml")),
     ("pcm", include_str!("../../../targets/pcm.toml")),
+    ("rram", include_str!("../../../targets/rram.toml")),
+    (
+        "rram-8chip",
+        include_str!("../../../targets/rram-8chip.toml"),
+    ),
 ];
 
 impl Target {
@@ -335,14 +340,25 @@ mod tests {
         let pcm = Target::load("pcm").unwrap();
         assert_eq!(pcm.device.technology, cim_device::devices::Technology::Pcm);
         assert_eq!(pcm.device.pcm, cim_device::pcm::PcmModel::default());
+        // 144k cells per chip, eight chips.
+        let board = Target::load("rram-8chip").unwrap();
+        let cells = board.array.rows * board.array.cols * board.hierarchy.arrays_per_core;
+        assert_eq!((cells, board.hierarchy.chips), (147_456, 8));
+        // A core of the rram preset is a 256 Kb macro.
+        let rram = Target::load("rram").unwrap();
+        let bits = rram.array.rows * rram.array.cols * rram.array.cell_bits;
+        assert_eq!(bits * rram.hierarchy.arrays_per_core, 256 * 1024);
     }
 
     #[test]
     fn device_errors_name_the_key() {
         let pcm = PRESETS[1].1;
-        let error = Target::parse(&pcm.replace("\"pcm\"\ng_min", "\"rram\"\ng_min"), "t.toml")
-            .unwrap_err()
-            .to_string();
+        let error = Target::parse(
+            &pcm.replace("\"pcm\"\ng_min", "\"memristor\"\ng_min"),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.starts_with("t.toml: device.technology: "), "{error}");
         assert!(error.contains("ideal") && error.contains("pcm"), "{error}");
         let error = Target::parse(&pcm.replace("t0 = 20.0", "t0 = -1.0"), "t.toml").unwrap_err();
@@ -399,7 +415,9 @@ mod tests {
         );
         let error = Target::load("no/such/target.toml").unwrap_err();
         assert!(
-            error.to_string().contains("not a preset (ideal, pcm)"),
+            error
+                .to_string()
+                .contains("not a preset (ideal, pcm, rram, rram-8chip)"),
             "{error}"
         );
     }
