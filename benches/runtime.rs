@@ -66,7 +66,7 @@ fn main() -> Result<(), String> {
         devices: &target.device,
         time: 3600.0,
         seed: 1,
-        adc_noise: target.adc.noise,
+        adc: target.adc.model(),
         wires: &target.wires,
     };
     let start = Instant::now();

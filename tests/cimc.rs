@@ -592,3 +592,50 @@ fn full_fidelity_sees_ir_drop() {
         "1 kΩ segments: {severe} against {mild}"
     );
 }
+
+/// Converter errors at full fidelity: a column offset spread of 5% of the range, or
+/// a strong S-curve (k = 4), cost accuracy that quantization alone keeps.
+#[test]
+fn full_fidelity_sees_converter_errors() {
+    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
+    let accuracy = |name: &str, adc: &str| {
+        let path = scratch(&format!("{name}-target")).join("target.toml");
+        let text = ideal
+            .replace("name = \"ideal\"", "name = \"skewed\"")
+            .replace("[adc]\nbits = 8", &format!("[adc]\nbits = 8\n{adc}"));
+        assert!(text.contains(adc), "the preset's [adc] section moved");
+        std::fs::write(&path, text).unwrap();
+        let artifact = compile_model(
+            "digits-mlp.mlir",
+            name,
+            &[
+                "--target",
+                path.to_str().unwrap(),
+                "--calibration",
+                &fixture("digits-calib-x.npy"),
+            ],
+        );
+        let (code, stdout, stderr) = cimc(&[
+            "eval",
+            artifact.to_str().unwrap(),
+            "--data",
+            &fixture("digits-test-x.npy"),
+            "--labels",
+            &fixture("digits-test-y.npy"),
+            "--fidelity",
+            "quantized,full",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        (
+            rows[0]["accuracy"].as_f64().unwrap(),
+            rows[1]["accuracy"].as_f64().unwrap(),
+        )
+    };
+    let (quantized, offsets) = accuracy("adc-offsets", "offset_std = 0.05");
+    // Seed 0 (the default): 9 images of 540 lost.
+    assert!(offsets < quantized - 0.01, "{offsets} vs {quantized}");
+    let (quantized, curved) = accuracy("adc-s-curve", "s_curve = 4.0");
+    assert!(curved < quantized - 0.01, "{curved} vs {quantized}");
+}

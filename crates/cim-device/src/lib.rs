@@ -9,6 +9,7 @@
 //!   per-device exponent, accumulated 1/f read noise;
 //! * [`rram`]: resistive RAM as aihwkit's model of the NeuRRAM measurements
 //!   (`ReRamWan2022NoiseModel`): target-dependent deviations fitted over two days;
+//! * [`adc`]: converter gain and offset spread, noise, S-curve nonlinearity;
 //! * [`compensation`]: global and per-column drift compensation;
 //! * [`devices`]: a target's devices, and programming an array of them;
 //! * [`faults`]: cells stuck at their lowest or highest conductance;
@@ -18,6 +19,7 @@
 //!
 //! Conductances are in µS and times in seconds unless a function says otherwise.
 
+pub mod adc;
 pub mod compensation;
 pub mod devices;
 pub mod faults;

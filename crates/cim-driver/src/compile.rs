@@ -494,7 +494,7 @@ pub fn run_artifact_on(
                 devices: &target.device,
                 time: chip.drift_time,
                 seed: chip.seed,
-                adc_noise: target.adc.noise,
+                adc: target.adc.model(),
                 wires: &target.wires,
             })
             .map_err(|error| DriverError::Run(error.to_string()))?;

@@ -16,6 +16,7 @@
 //! `cim` op. Anything else is an error that names the op.
 
 use cim_device::{
+    adc::{AdcModel, ColumnError},
     devices::Devices,
     irdrop::{IrDropModel, Wires},
     rng::DeviceRng,
@@ -123,8 +124,8 @@ pub struct Chip<'d> {
     pub time: f64,
     /// Seed of every random draw (programming, and conversion noise).
     pub seed: u64,
-    /// Standard deviation of ADC noise, as a fraction of each ADC's range.
-    pub adc_noise: f64,
+    /// The ADCs' non-idealities.
+    pub adc: AdcModel,
     /// Word and bit lines: with an IR-drop model, MVMs compute currents through them.
     pub wires: &'d Wires,
 }
@@ -193,9 +194,11 @@ pub struct Interpreter<'m, 'c> {
     /// Resistive lines, for full fidelity with an IR-drop model.
     lines: Option<lines::Lines>,
     fidelity: Fidelity,
-    /// ADC noise (fraction of range), its generator, and the MVMs run so far (each
-    /// MVM draws from its own stream), for full fidelity.
-    adc_noise: Option<(f64, DeviceRng, std::cell::Cell<u64>)>,
+    /// The ADCs, their generator, and the MVMs run so far (each MVM draws from its
+    /// own stream), for full fidelity.
+    adc: Option<(AdcModel, DeviceRng, std::cell::Cell<u64>)>,
+    /// Each array's columns' gain and offset, for full fidelity.
+    columns: HashMap<String, Vec<ColumnError>>,
 }
 
 fn key(value: Value) -> usize {
@@ -243,7 +246,8 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             arrays,
             cells,
             fidelity: Fidelity::Exact,
-            adc_noise: None,
+            adc: None,
+            columns: HashMap::new(),
             lines: None,
         })
     }
@@ -279,7 +283,19 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         }
         self.arrays = programmed;
         self.fidelity = Fidelity::Full;
-        self.adc_noise = Some((chip.adc_noise, root.fork(u64::MAX), std::cell::Cell::new(0)));
+        if chip.adc.has_column_errors() {
+            for (name, (_, index, _)) in &self.cells {
+                let mut rng = root.fork(u64::MAX - 1 - *index as u64);
+                let width = self.arrays[name].ncols();
+                let columns = (0..width).map(|_| chip.adc.column(&mut rng)).collect();
+                self.columns.insert(name.clone(), columns);
+            }
+        }
+        self.adc = Some((
+            chip.adc.clone(),
+            root.fork(u64::MAX),
+            std::cell::Cell::new(0),
+        ));
         self.lines = (chip.wires.ir_drop != IrDropModel::None).then(|| lines::Lines {
             wires: chip.wires.clone(),
             g_min: chip.devices.g_min,
@@ -666,15 +682,28 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         let values = output
                             .as_slice_mut()
                             .ok_or_else(|| malformed(op, "result not contiguous"))?;
-                        match &self.adc_noise {
-                            Some((noise, root, count)) if *noise > 0.0 => {
-                                let sigma = noise * (hi - lo);
+                        let columns = self.columns.get(&array);
+                        let column = |j: usize| {
+                            columns
+                                .and_then(|columns| columns.get(c0 + j))
+                                .copied()
+                                .unwrap_or(ColumnError {
+                                    gain: 1.0,
+                                    offset: 0.0,
+                                })
+                        };
+                        match &self.adc {
+                            Some((adc, root, count)) if !adc.is_ideal() => {
                                 let stream = root.fork(count.get());
                                 count.set(count.get() + 1);
+                                let noisy = adc.noise > 0.0;
                                 for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
                                     let mut rng = stream.fork(index as u64);
-                                    for y in chunk {
-                                        *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
+                                    for (k, y) in chunk.iter_mut().enumerate() {
+                                        let draw = if noisy { rng.normal() } else { 0.0 };
+                                        let analog =
+                                            adc.analog(*y, lo, hi, column(k % width), draw);
+                                        *y = quantize(analog, bits, lo, hi);
                                     }
                                 });
                             }

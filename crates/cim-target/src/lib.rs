@@ -23,6 +23,9 @@
 //! [adc]
 //! bits = 8                    # 1..=24
 //! noise = 0.0                 # std of conversion noise, fraction of the range
+//! offset_std = 0.0            # std of a column's offset, fraction of the range
+//! gain_std = 0.0              # std of a column's gain around 1
+//! s_curve = 0.0               # S-shaped nonlinearity tanh(k·u)/tanh(k), 0: linear
 //! [device]           # optional: the memory devices (ideal when absent)
 //! technology = "pcm"          # "ideal" or "pcm"
 //! g_min = 0.0                 # µS, level 0
@@ -109,6 +112,30 @@ pub struct AdcSpec {
     /// fraction of the ADC's range (full fidelity only).
     #[serde(default)]
     pub noise: f64,
+    /// Standard deviation of each column's offset, fraction of the range (full
+    /// fidelity; fixed per chip).
+    #[serde(default)]
+    pub offset_std: f64,
+    /// Standard deviation of each column's gain around 1 (full fidelity; fixed per
+    /// chip).
+    #[serde(default)]
+    pub gain_std: f64,
+    /// Strength of the transfer curve's S-shaped nonlinearity, `tanh(k·u)/tanh(k)`
+    /// over the range (0: linear; full fidelity).
+    #[serde(default)]
+    pub s_curve: f64,
+}
+
+impl AdcSpec {
+    /// The converter's non-idealities, for the runtime.
+    pub fn model(&self) -> cim_device::adc::AdcModel {
+        cim_device::adc::AdcModel {
+            noise: self.noise,
+            offset_std: self.offset_std,
+            gain_std: self.gain_std,
+            s_curve: self.s_curve,
+        }
+    }
 }
 
 /// Cost figures of one operation, for estimated latency and energy in reports.
@@ -285,11 +312,16 @@ impl Target {
                 ));
             }
         }
-        if !(self.adc.noise.is_finite() && self.adc.noise >= 0.0) {
-            return Err(invalid(
-                "adc.noise",
-                format!("{} must be a finite fraction >= 0", self.adc.noise),
-            ));
+        let adc = [
+            ("adc.noise", self.adc.noise),
+            ("adc.offset_std", self.adc.offset_std),
+            ("adc.gain_std", self.adc.gain_std),
+            ("adc.s_curve", self.adc.s_curve),
+        ];
+        for (key, value) in adc {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(invalid(key, format!("{value} must be finite and >= 0")));
+            }
         }
         if let Some((key, message)) = self.device.problem().or_else(|| self.wires.problem()) {
             return Err(invalid(key, message));
