@@ -639,3 +639,38 @@ fn full_fidelity_sees_converter_errors() {
     let (quantized, curved) = accuracy("adc-s-curve", "s_curve = 4.0");
     assert!(curved < quantized - 0.01, "{curved} vs {quantized}");
 }
+
+/// ADCs shared by several columns convert in turn: the report's time grows by one
+/// conversion per further column an ADC serves; energy does not change.
+#[test]
+fn shared_adcs_take_longer() {
+    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
+    let path = scratch("shared-adc-target").join("target.toml");
+    let text = ideal
+        .replace("[adc]\nbits = 8", "[adc]\nbits = 8\ncolumns_per_adc = 8")
+        .replace("digital_pj = 0.05", "digital_pj = 0.05\nadc_ns = 10.0");
+    assert!(text.contains("columns_per_adc") && text.contains("adc_ns"));
+    std::fs::write(&path, text).unwrap();
+    let report = |artifact: &Path| -> serde_json::Value {
+        let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let own = report(&compile("own-adc", &["--weight-bits", "4"]));
+    let shared = report(&compile(
+        "shared-adc",
+        &["--weight-bits", "4", "--target", path.to_str().unwrap()],
+    ));
+    for (a, b) in own["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(shared["layers"].as_array().unwrap())
+    {
+        // Every MVM here reads at least 8 columns: 7 more conversions of 10 ns per
+        // plane, for 8 planes of 100 ns: 1.7x.
+        let ratio = b["latency_ns"].as_f64().unwrap() / a["latency_ns"].as_f64().unwrap();
+        assert!((ratio - 1.7).abs() < 1e-9, "{ratio}");
+        assert_eq!(a["energy_nj"], b["energy_nj"]);
+    }
+}

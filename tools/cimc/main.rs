@@ -427,7 +427,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             };
             compile::write_artifact(&output, &manifest, &programs)?;
             program::write(&module, &manifest.function, &output.join("program"))?;
-            let summary = report::report(&module, &loaded.cost);
+            let summary = report::report(&module, &loaded);
             if json {
                 print_json(&summary);
             } else {
@@ -554,7 +554,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                     "the artifact's target cannot be loaded for its cost figures: {error}"
                 ))
             })?;
-            let summary = report::report(&artifact.mapped, &target.cost);
+            let summary = report::report(&artifact.mapped, &target);
             if let Some(path) = svg {
                 let picture = cim_driver::occupancy::occupancy_svg(&artifact.mapped);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {

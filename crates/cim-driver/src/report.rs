@@ -27,7 +27,7 @@ use cim_ir::{
         string_attribute,
     },
 };
-use cim_target::CostSpec;
+use cim_target::{CostSpec, Target};
 use melior::ir::{
     BlockLike, Module, OperationRef, Value, ValueLike,
     attribute::FlatSymbolRefAttribute,
@@ -167,9 +167,12 @@ impl MvmRead {
         self.block[3] * self.planes * self.vectors
     }
 
-    /// Time on its array per inference, in ns.
-    fn busy_ns(&self, cost: &CostSpec) -> f64 {
-        (self.vectors * self.planes) as f64 * cost.mvm_ns
+    /// Time on its array per inference, in ns: per input plane, the array's read
+    /// and, when ADCs are shared, one more conversion for each further column an
+    /// ADC serves.
+    fn busy_ns(&self, cost: &CostSpec, columns_per_adc: u64) -> f64 {
+        let turns = columns_per_adc.min(self.block[3]).max(1) - 1;
+        (self.vectors * self.planes) as f64 * (cost.mvm_ns + turns as f64 * cost.adc_ns)
     }
 
     /// Converter energy per inference, in pJ.
@@ -266,8 +269,11 @@ struct ArrayFacts {
     core: Option<(i64, i64)>,
 }
 
-/// Builds the report of a mapped module, with time and energy from `cost`.
-pub fn report(module: &Module, cost: &CostSpec) -> Report {
+/// Builds the report of a mapped module, with time and energy from `target`'s cost
+/// figures and ADC sharing.
+pub fn report(module: &Module, target: &Target) -> Report {
+    let cost = &target.cost;
+    let columns_per_adc = u64::from(target.adc.columns_per_adc);
     let reads = mvm_reads(module);
     let (mut chips, mut cores) = (BTreeSet::new(), BTreeSet::new());
     let mut arrays: BTreeMap<String, ArrayFacts> = BTreeMap::new();
@@ -320,7 +326,7 @@ pub fn report(module: &Module, cost: &CostSpec) -> Report {
         entry.energy_nj += read.energy_pj(cost) / 1000.0;
         let key = (read.layer.clone(), read.array.clone());
         blocks.entry(key.clone()).or_default().push(read.block);
-        *busy.entry(key).or_default() += read.busy_ns(cost);
+        *busy.entry(key).or_default() += read.busy_ns(cost, columns_per_adc);
     }
     // Arrays no MVM reads count, whole, for the layer their name says.
     for name in arrays.keys() {

@@ -26,6 +26,7 @@
 //! offset_std = 0.0            # std of a column's offset, fraction of the range
 //! gain_std = 0.0              # std of a column's gain around 1
 //! s_curve = 0.0               # S-shaped nonlinearity tanh(k·u)/tanh(k), 0: linear
+//! columns_per_adc = 1         # columns sharing one ADC (converted in turn)
 //! [device]           # optional: the memory devices (ideal when absent)
 //! technology = "pcm"          # "ideal" or "pcm"
 //! g_min = 0.0                 # µS, level 0
@@ -45,6 +46,7 @@
 //! adc_pj = 2.0       # one ADC conversion
 //! dac_pj = 0.1       # driving one word line for one input plane
 //! digital_pj = 0.05  # one digital operation (add, shift, scale) on one value
+//! adc_ns = 0.0       # one more conversion by an ADC that columns share
 //! ```
 //!
 //! The cost defaults are illustrative orders of magnitude, not one chip's figures:
@@ -124,6 +126,13 @@ pub struct AdcSpec {
     /// over the range (0: linear; full fidelity).
     #[serde(default)]
     pub s_curve: f64,
+    /// Columns that share one ADC (converted one after another; reports' time).
+    #[serde(default = "one")]
+    pub columns_per_adc: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl AdcSpec {
@@ -151,6 +160,8 @@ pub struct CostSpec {
     pub dac_pj: f64,
     /// Energy of one digital operation on one value, in pJ.
     pub digital_pj: f64,
+    /// Time of one more conversion by an ADC shared by several columns, in ns.
+    pub adc_ns: f64,
 }
 
 impl Default for CostSpec {
@@ -160,6 +171,7 @@ impl Default for CostSpec {
             adc_pj: 2.0,
             dac_pj: 0.1,
             digital_pj: 0.05,
+            adc_ns: 0.0,
         }
     }
 }
@@ -289,6 +301,7 @@ impl Target {
             ("array.cell_bits", self.array.cell_bits, 16),
             ("dac.bits", self.dac.bits, 24),
             ("adc.bits", self.adc.bits, 24),
+            ("adc.columns_per_adc", self.adc.columns_per_adc, 1 << 16),
         ];
         for (key, value, max) in ranges {
             if !(1..=max).contains(&value) {
@@ -303,6 +316,7 @@ impl Target {
             ("cost.adc_pj", self.cost.adc_pj),
             ("cost.dac_pj", self.cost.dac_pj),
             ("cost.digital_pj", self.cost.digital_pj),
+            ("cost.adc_ns", self.cost.adc_ns),
         ];
         for (key, value) in costs {
             if !(value.is_finite() && value >= 0.0) {
