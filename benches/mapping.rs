@@ -53,7 +53,7 @@ fn run(
     }
     Ok(Row {
         mapping,
-        report: report::report(&module, &target),
+        report: report::report(&module, target),
         seconds,
     })
 }
