@@ -143,6 +143,10 @@ pub fn mvm_key(op: &OperationRef) -> usize {
 /// machine, so results never depend on how many cores there are.
 pub(crate) const CHUNK_ROWS: usize = 128;
 
+/// Rows per piece of a matrix product: larger, as each piece packs the whole
+/// weight block again.
+const GEMM_ROWS: usize = 512;
+
 /// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
 /// spread over the machine's cores.
 pub(crate) fn for_chunks(
@@ -651,7 +655,16 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 let converted = self.fidelity != Fidelity::Exact;
                 let driven = match (converted, converter("dac")) {
                     (true, Some(Converter::Dac { bits, lo, hi, .. })) => {
-                        input.mapv(|x| quantize(x, bits, lo, hi))
+                        let mut driven = input.as_standard_layout().into_owned();
+                        let width = driven.shape().last().copied().unwrap_or(1).max(1);
+                        if let Some(values) = driven.as_slice_mut() {
+                            for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
+                                for x in chunk {
+                                    *x = quantize(*x, bits, lo, hi);
+                                }
+                            });
+                        }
+                        driven
                     }
                     _ => input.clone(),
                 };
@@ -682,28 +695,41 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         let values = output
                             .as_slice_mut()
                             .ok_or_else(|| malformed(op, "result not contiguous"))?;
-                        let columns = self.columns.get(&array);
-                        let column = |j: usize| {
-                            columns
-                                .and_then(|columns| columns.get(c0 + j))
-                                .copied()
-                                .unwrap_or(ColumnError {
-                                    gain: 1.0,
-                                    offset: 0.0,
-                                })
-                        };
+                        // This block's columns' gains and offsets, once.
+                        let errors: Vec<ColumnError> = (0..width)
+                            .map(|j| {
+                                self.columns
+                                    .get(&array)
+                                    .and_then(|columns| columns.get(c0 + j))
+                                    .copied()
+                                    .unwrap_or(ColumnError {
+                                        gain: 1.0,
+                                        offset: 0.0,
+                                    })
+                            })
+                            .collect();
                         match &self.adc {
                             Some((adc, root, count)) if !adc.is_ideal() => {
                                 let stream = root.fork(count.get());
                                 count.set(count.get() + 1);
                                 let noisy = adc.noise > 0.0;
+                                // Noise alone (the common case) needs no per-column work.
+                                let plain = !adc.has_column_errors() && adc.s_curve == 0.0;
+                                let sigma = adc.noise * (hi - lo);
                                 for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
                                     let mut rng = stream.fork(index as u64);
-                                    for (k, y) in chunk.iter_mut().enumerate() {
-                                        let draw = if noisy { rng.normal() } else { 0.0 };
-                                        let analog =
-                                            adc.analog(*y, lo, hi, column(k % width), draw);
-                                        *y = quantize(analog, bits, lo, hi);
+                                    if plain {
+                                        for y in chunk.iter_mut() {
+                                            *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
+                                        }
+                                        return;
+                                    }
+                                    for row in chunk.chunks_mut(width) {
+                                        for (y, error) in row.iter_mut().zip(&errors) {
+                                            let draw = if noisy { rng.normal() } else { 0.0 };
+                                            let analog = adc.analog(*y, lo, hi, *error, draw);
+                                            *y = quantize(analog, bits, lo, hi);
+                                        }
                                     }
                                 });
                             }
@@ -1011,16 +1037,17 @@ fn matmul<S: ndarray::Data<Elem = f64>>(
     let mut product = Array2::<f64>::zeros((rows, n));
     let weight = weight.view();
     let values = product.as_slice_mut().expect("a new array is contiguous");
-    for_chunks(values, CHUNK_ROWS * n.max(1), |index, chunk| {
-        let start = index * CHUNK_ROWS;
+    for_chunks(values, GEMM_ROWS * n.max(1), |index, chunk| {
+        let start = index * GEMM_ROWS;
         let count = chunk.len() / n.max(1);
-        let part = flat
-            .slice(ndarray::s![start..start + count, ..])
-            .dot(&weight);
-        chunk.copy_from_slice(
-            part.as_standard_layout()
-                .as_slice()
-                .expect("standard layout"),
+        let mut target =
+            ndarray::ArrayViewMut2::from_shape((count, n), chunk).expect("chunks hold whole rows");
+        ndarray::linalg::general_mat_mul(
+            1.0,
+            &flat.slice(ndarray::s![start..start + count, ..]),
+            &weight,
+            0.0,
+            &mut target,
         );
     });
     let mut out_shape = shape;
