@@ -148,7 +148,7 @@ impl Devices {
     ) -> Result<Vec<f64>, String> {
         if self.technology == Technology::Rram && t > self.rram.last_fit() {
             return Err(format!(
-                "the RRAM model is fitted up to {} s after programming; {t} s is beyond it",
+                "the RRAM model is fitted up to {} s after programming; {t} s is beyond it: give a --drift-time within it",
                 self.rram.last_fit()
             ));
         }

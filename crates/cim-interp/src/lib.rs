@@ -81,6 +81,9 @@ pub enum InterpError {
     /// An op the interpreter does not know.
     #[error("operation '{0}' is not supported by the reference interpreter")]
     Unsupported(String),
+    /// The chip cannot be programmed as asked (the message says why and what to do).
+    #[error("{0}")]
+    Chip(String),
     /// An op whose operands or attributes are not as the dialect requires (the IR
     /// did not pass cim-verify).
     #[error("'{op}': {message}")]
@@ -269,7 +272,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         for name in names {
             let (bits, index, _) = self.cells[name];
             let Some(bits) = bits else {
-                return Err(InterpError::Unsupported(format!(
+                return Err(InterpError::Chip(format!(
                     "full fidelity programs bit-sliced arrays (cell = #cim.cell<bits>), but @{name} has analog cells: run the mapped program (quantized), not the exact one"
                 )));
             };
@@ -280,7 +283,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             let read = chip
                 .devices
                 .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng)
-                .map_err(InterpError::Unsupported)?;
+                .map_err(InterpError::Chip)?;
             let read = Array2::from_shape_vec(block.raw_dim(), read)
                 .map_err(|error| InterpError::Unsupported(error.to_string()))?;
             programmed.insert(name.clone(), read);
