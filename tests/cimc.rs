@@ -62,19 +62,7 @@ fn run(artifact: &Path, fidelity: &str) -> ArrayD<f64> {
 }
 
 fn run_on(artifact: &Path, fidelity: &str, input: &str) -> ArrayD<f64> {
-    let output = artifact.parent().unwrap().join(format!("{fidelity}.npy"));
-    let (code, stdout, stderr) = cimc(&[
-        "run",
-        artifact.to_str().unwrap(),
-        "--input",
-        &fixture(input),
-        "--output",
-        output.to_str().unwrap(),
-        "--fidelity",
-        fidelity,
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    cim_npy::read(&output).unwrap()
+    run_with(artifact, input, fidelity, &["--fidelity", fidelity])
 }
 
 /// Every logit within 1e-5 (relative, or absolute below 1) of the reference, and the
@@ -125,19 +113,38 @@ fn exact_fidelity_reproduces_onnxruntime() {
     }
 }
 
-/// Accuracy of a compiled fixture at each fidelity, from `cimc eval --json`.
-fn accuracies(artifact: &Path, data: &str) -> serde_json::Value {
-    let (code, stdout, stderr) = cimc(&[
+/// Accuracy of a compiled fixture at each fidelity, from `cimc eval --json`
+/// (`extra`: more eval arguments).
+fn accuracies(artifact: &Path, data: &str, extra: &[&str]) -> serde_json::Value {
+    let (data, labels) = (fixture(data), fixture("digits-test-y.npy"));
+    let mut arguments = vec![
         "eval",
         artifact.to_str().unwrap(),
         "--data",
-        &fixture(data),
+        data.as_str(),
         "--labels",
-        &fixture("digits-test-y.npy"),
+        labels.as_str(),
         "--json",
-    ]);
+    ];
+    arguments.extend_from_slice(extra);
+    let (code, stdout, stderr) = cimc(&arguments);
     assert_eq!(code, 0, "{stderr}");
     serde_json::from_str(&stdout).unwrap()
+}
+
+/// The MLP compiled for `target`, converters calibrated, for test `name`.
+fn calibrated_mlp(name: &str, target: &str) -> PathBuf {
+    let calibration = fixture("digits-calib-x.npy");
+    compile(name, &["--target", target, "--calibration", &calibration])
+}
+
+/// A copy of the `ideal` target, edited by `edit`, written for test `name`; its path.
+fn ideal_variant(name: &str, edit: impl Fn(&str) -> String) -> String {
+    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
+    let text = edit(&ideal.replace("name = \"ideal\"", &format!("name = \"{name}\"")));
+    let path = scratch(&format!("{name}-target")).join("target.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
 }
 
 fn accuracy(rows: &serde_json::Value, name: &str) -> f64 {
@@ -169,7 +176,7 @@ fn calibrated_quantized_fidelity_stays_within_one_percent() {
         "quantized",
         &["--calibration", &fixture("digits-calib-x.npy")],
     );
-    assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-x.npy"));
+    assert_quantized_within_one_percent(&accuracies(&artifact, "digits-test-x.npy", &[]));
 }
 
 /// A trained network given as ONNX: exact fidelity matches onnxruntime, calibrated
@@ -179,7 +186,7 @@ fn check_network(model: &str, calibration: &str, test: &str, logits: &str) {
     let artifact = compile_model(model, model, &["--calibration", &fixture(calibration)]);
     let ours = run_on(&artifact, "exact", test);
     assert_matches_reference(&ours, &reference, &format!("{model} exact"));
-    assert_quantized_within_one_percent(&accuracies(&artifact, test));
+    assert_quantized_within_one_percent(&accuracies(&artifact, test, &[]));
 }
 
 /// Conv, ReLU, max pooling, batch normalization, dense (trained with NumPy).
@@ -435,11 +442,11 @@ fn bad_input_gets_clear_errors() {
     }
 }
 
-/// Runs `artifact` on the test images with `arguments` after `run`'s own, writing
+/// Runs `artifact` on `input` with `arguments` after `run`'s own, writing
 /// `<name>.npy`.
-fn run_with(artifact: &Path, name: &str, arguments: &[&str]) -> ArrayD<f64> {
+fn run_with(artifact: &Path, input: &str, name: &str, arguments: &[&str]) -> ArrayD<f64> {
     let output = artifact.parent().unwrap().join(format!("{name}.npy"));
-    let input = fixture("digits-test-images.npy");
+    let input = fixture(input);
     let mut all = vec![
         "run",
         artifact.to_str().unwrap(),
@@ -465,9 +472,10 @@ fn full_fidelity_programs_a_chip() {
         "full-ideal",
         &["--calibration", &calibration],
     );
-    let quantized = run_with(&ideal, "quantized", &["--fidelity", "quantized"]);
+    let quantized = run_on(&ideal, "quantized", "digits-test-images.npy");
     let full = run_with(
         &ideal,
+        "digits-test-images.npy",
         "full",
         &["--fidelity", "full", "--drift-time", "1e6"],
     );
@@ -481,6 +489,7 @@ fn full_fidelity_programs_a_chip() {
     let chip = |name: &str, seed: &str| {
         run_with(
             &pcm,
+            "digits-test-images.npy",
             name,
             &["--fidelity", "full", "--seed", seed, "--drift-time", "3600"],
         )
@@ -488,29 +497,24 @@ fn full_fidelity_programs_a_chip() {
     let (first, again, other) = (chip("a", "1"), chip("b", "1"), chip("c", "2"));
     assert_eq!(first, again);
     assert_ne!(first, other);
-    assert_ne!(first, run_with(&pcm, "q", &["--fidelity", "quantized"]));
+    assert_ne!(first, run_on(&pcm, "quantized", "digits-test-images.npy"));
 
-    let (code, stdout, stderr) = cimc(&[
-        "eval",
-        pcm.to_str().unwrap(),
-        "--data",
-        &fixture("digits-test-images.npy"),
-        "--labels",
-        &fixture("digits-test-y.npy"),
-        "--fidelity",
-        "full",
-        "--repeats",
-        "2",
-        "--drift-time",
-        "3600",
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = accuracies(
+        &pcm,
+        "digits-test-images.npy",
+        &[
+            "--fidelity",
+            "full",
+            "--repeats",
+            "2",
+            "--drift-time",
+            "3600",
+        ],
+    );
     let chips = rows[0]["chips"].as_array().unwrap();
     assert_eq!(chips.len(), 2);
     let mean = rows[0]["accuracy"].as_f64().unwrap();
-    assert!(mean > 0.9, "{stdout}");
+    assert!(mean > 0.9, "{rows}");
     assert!(rows[0]["std"].as_f64().unwrap() >= 0.0);
 }
 
@@ -519,46 +523,18 @@ fn full_fidelity_programs_a_chip() {
 /// the drop is moderate.
 #[test]
 fn full_fidelity_sees_ir_drop() {
-    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
     let with_wires = |name: &str, ohms: f64, model: &str| {
-        let path = scratch(&format!("{name}-target")).join("target.toml");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let text = format!(
-            "{}\n[wires]\nword_ohms = {ohms}\nbit_ohms = {ohms}\nread_volts = 0.2\nir_drop = \"{model}\"\n",
-            ideal.replace("name = \"ideal\"", "name = \"wired\"")
-        );
-        std::fs::write(&path, text).unwrap();
-        let target = path.to_str().unwrap().to_owned();
-        compile_model(
-            "digits-mlp.mlir",
-            name,
-            &[
-                "--target",
-                &target,
-                "--calibration",
-                &fixture("digits-calib-x.npy"),
-            ],
-        )
-    };
-    let run_mlp = |artifact: &Path, fidelity: &str| {
-        let output = artifact.parent().unwrap().join(format!("{fidelity}.npy"));
-        let (code, stdout, stderr) = cimc(&[
-            "run",
-            artifact.to_str().unwrap(),
-            "--input",
-            &fixture("digits-test-x.npy"),
-            "--output",
-            output.to_str().unwrap(),
-            "--fidelity",
-            fidelity,
-        ]);
-        assert_eq!(code, 0, "{stdout}{stderr}");
-        cim_npy::read(&output).unwrap()
+        let target = ideal_variant(name, |text| {
+            format!(
+                "{text}\n[wires]\nword_ohms = {ohms}\nbit_ohms = {ohms}\nread_volts = 0.2\nir_drop = \"{model}\"\n"
+            )
+        });
+        calibrated_mlp(name, &target)
     };
     let approximate = with_wires("wires-approximate", 1.0, "approximate");
     let exact = with_wires("wires-exact", 1.0, "exact");
-    let quantized = run_mlp(&exact, "quantized");
-    let (a, e) = (run_mlp(&approximate, "full"), run_mlp(&exact, "full"));
+    let quantized = run(&exact, "quantized");
+    let (a, e) = (run(&approximate, "full"), run(&exact, "full"));
     assert_ne!(e, quantized, "resistive lines change the outputs");
     let scale = e.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let gap = a
@@ -566,25 +542,15 @@ fn full_fidelity_sees_ir_drop() {
         .zip(e.iter())
         .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
     assert!(gap < 0.05 * scale, "approximate vs exact: {gap} of {scale}");
-    let accuracy = |artifact: &Path| {
-        let (code, stdout, stderr) = cimc(&[
-            "eval",
-            artifact.to_str().unwrap(),
-            "--data",
-            &fixture("digits-test-x.npy"),
-            "--labels",
-            &fixture("digits-test-y.npy"),
-            "--fidelity",
+    let full = |artifact: &Path| {
+        accuracy(
+            &accuracies(artifact, "digits-test-x.npy", &["--fidelity", "full"]),
             "full",
-            "--json",
-        ]);
-        assert_eq!(code, 0, "{stderr}");
-        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        rows[0]["accuracy"].as_f64().unwrap()
+        )
     };
     let (mild, severe) = (
-        accuracy(&approximate),
-        accuracy(&with_wires("wires-severe", 1000.0, "exact")),
+        full(&approximate),
+        full(&with_wires("wires-severe", 1000.0, "exact")),
     );
     assert!(mild > 0.95, "{mild}");
     assert!(
@@ -597,46 +563,24 @@ fn full_fidelity_sees_ir_drop() {
 /// a strong S-curve (k = 4), cost accuracy that quantization alone keeps.
 #[test]
 fn full_fidelity_sees_converter_errors() {
-    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
-    let accuracy = |name: &str, adc: &str| {
-        let path = scratch(&format!("{name}-target")).join("target.toml");
-        let text = ideal
-            .replace("name = \"ideal\"", "name = \"skewed\"")
-            .replace("[adc]\nbits = 8", &format!("[adc]\nbits = 8\n{adc}"));
-        assert!(text.contains(adc), "the preset's [adc] section moved");
-        std::fs::write(&path, text).unwrap();
-        let artifact = compile_model(
-            "digits-mlp.mlir",
-            name,
-            &[
-                "--target",
-                path.to_str().unwrap(),
-                "--calibration",
-                &fixture("digits-calib-x.npy"),
-            ],
+    let accuracy_of = |name: &str, adc: &str| {
+        let target = ideal_variant(name, |text| {
+            let edited = text.replace("[adc]\nbits = 8", &format!("[adc]\nbits = 8\n{adc}"));
+            assert!(edited.contains(adc), "the preset's [adc] section moved");
+            edited
+        });
+        let artifact = calibrated_mlp(name, &target);
+        let rows = accuracies(
+            &artifact,
+            "digits-test-x.npy",
+            &["--fidelity", "quantized,full"],
         );
-        let (code, stdout, stderr) = cimc(&[
-            "eval",
-            artifact.to_str().unwrap(),
-            "--data",
-            &fixture("digits-test-x.npy"),
-            "--labels",
-            &fixture("digits-test-y.npy"),
-            "--fidelity",
-            "quantized,full",
-            "--json",
-        ]);
-        assert_eq!(code, 0, "{stderr}");
-        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        (
-            rows[0]["accuracy"].as_f64().unwrap(),
-            rows[1]["accuracy"].as_f64().unwrap(),
-        )
+        (accuracy(&rows, "quantized"), accuracy(&rows, "full"))
     };
-    let (quantized, offsets) = accuracy("adc-offsets", "offset_std = 0.05");
     // Seed 0 (the default): 9 images of 540 lost.
+    let (quantized, offsets) = accuracy_of("adc-offsets", "offset_std = 0.05");
     assert!(offsets < quantized - 0.01, "{offsets} vs {quantized}");
-    let (quantized, curved) = accuracy("adc-s-curve", "s_curve = 4.0");
+    let (quantized, curved) = accuracy_of("adc-s-curve", "s_curve = 4.0");
     assert!(curved < quantized - 0.01, "{curved} vs {quantized}");
 }
 
@@ -644,13 +588,13 @@ fn full_fidelity_sees_converter_errors() {
 /// conversion per further column an ADC serves; energy does not change.
 #[test]
 fn shared_adcs_take_longer() {
-    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
-    let path = scratch("shared-adc-target").join("target.toml");
-    let text = ideal
-        .replace("[adc]\nbits = 8", "[adc]\nbits = 8\ncolumns_per_adc = 8")
-        .replace("digital_pj = 0.05", "digital_pj = 0.05\nadc_ns = 10.0");
-    assert!(text.contains("columns_per_adc") && text.contains("adc_ns"));
-    std::fs::write(&path, text).unwrap();
+    let target = ideal_variant("shared-adc", |text| {
+        let edited = text
+            .replace("[adc]\nbits = 8", "[adc]\nbits = 8\ncolumns_per_adc = 8")
+            .replace("digital_pj = 0.05", "digital_pj = 0.05\nadc_ns = 10.0");
+        assert!(edited.contains("columns_per_adc") && edited.contains("adc_ns"));
+        edited
+    });
     let report = |artifact: &Path| -> serde_json::Value {
         let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
         assert_eq!(code, 0, "{stderr}");
@@ -659,7 +603,7 @@ fn shared_adcs_take_longer() {
     let own = report(&compile("own-adc", &["--weight-bits", "4"]));
     let shared = report(&compile(
         "shared-adc",
-        &["--weight-bits", "4", "--target", path.to_str().unwrap()],
+        &["--weight-bits", "4", "--target", &target],
     ));
     for (a, b) in own["layers"]
         .as_array()
