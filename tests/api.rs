@@ -16,18 +16,10 @@ use cim_passes::{
     pipeline::{Element, Pipeline, PipelineError},
     registry,
 };
-use proptest::prelude::*;
+mod common;
 
-/// A proptest configuration with a fixed seed: every run (and CI) tries the same
-/// cases, so a failure reproduces.
-fn seeded(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00C1_3E5E_ED00),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use common::{Ints, seeded};
+use proptest::prelude::*;
 
 #[test]
 fn every_dialect_operation_is_registered_from_irdl() {
@@ -363,11 +355,8 @@ proptest! {
         split in 0usize..3,
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let mut next = |span: i32| {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            (state % (2 * span as u64 + 1)) as i32 - span
-        };
+        let mut ints = Ints::new(seed);
+        let mut next = |span: i32| ints.next(span);
         let weights: Vec<i32> = (0..k * n).map(|_| next(8)).collect();
         let input: Vec<f64> = (0..batch * k).map(|_| next(16) as f64).collect();
         let b = if dynamic_batch { "?".to_owned() } else { batch.to_string() };
@@ -414,11 +403,8 @@ proptest! {
         split in 0usize..3,
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let mut next = |span: i32| {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            (state % (2 * span as u64 + 1)) as i32 - span
-        };
+        let mut ints = Ints::new(seed);
+        let mut next = |span: i32| ints.next(span);
         let (first, last) = (dims[0], dims[dims.len() - 1]);
         let mut body = String::new();
         let mut value = "%x".to_owned();
@@ -471,11 +457,8 @@ proptest! {
         offset: bool,
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let mut next = |span: i32| {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            (state % (2 * span as u64 + 1)) as i32 - span
-        };
+        let mut ints = Ints::new(seed);
+        let mut next = |span: i32| ints.next(span);
         // Offset encoding doubles the range (w + max|w|): keep it within the bits.
         let span = if offset { 3 } else { 7 };
         let weights: Vec<i32> = (0..k * n).map(|_| next(span)).collect();
@@ -515,11 +498,8 @@ proptest! {
         accumulate: bool,
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let mut next = |span: i32| {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            (state % (2 * span as u64 + 1)) as i32 - span
-        };
+        let mut ints = Ints::new(seed);
+        let mut next = |span: i32| ints.next(span);
         let weights: Vec<i32> = (0..k * n).map(|_| next(7)).collect();
         let input: Vec<f64> = (0..3 * k).map(|_| next(9) as f64).collect();
         let fill = if accumulate { "1.5" } else { "0.0" };

@@ -3,6 +3,9 @@
 //! here, run by tract as the reference, compiled with `cimc`, and run at exact
 //! fidelity: outputs must agree to 1e-5 with the same top-1. Links tract, not MLIR.
 
+mod common;
+
+use common::seeded;
 use proptest::prelude::*;
 use std::{path::PathBuf, process::Command};
 use tract_onnx::pb::{
@@ -13,17 +16,6 @@ use tract_onnx::pb::{
     type_proto,
 };
 use tract_onnx::prelude::*;
-
-/// A proptest configuration with a fixed seed: every run (and CI) tries the same
-/// cases, so a failure reproduces.
-fn seeded(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00C1_3E5E_ED00),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 struct Builder {
     nodes: Vec<NodeProto>,

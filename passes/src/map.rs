@@ -360,9 +360,12 @@ impl Step {
 
     /// The arrays its MVMs read, with repeats.
     fn arrays(&self) -> Vec<usize> {
-        let mut arrays = Vec::new();
-        self.clone().each_mvm(&mut |array, _| arrays.push(*array));
-        arrays
+        match self {
+            Step::Mvm { array, .. } => vec![*array],
+            Step::Accumulate(parts) | Step::Concat(parts, _) => {
+                parts.iter().flat_map(Step::arrays).collect()
+            }
+        }
     }
 }
 
