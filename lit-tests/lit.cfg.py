@@ -20,7 +20,7 @@ cim_bin = lit_config.params.get("cim_bin", os.path.join(repo_root, "target", "de
 for tool in ["cim-opt", "cim-translate"]:
     if not os.path.exists(os.path.join(cim_bin, tool)):
         lit_config.fatal(f"{tool} not found in {cim_bin}: build it (cargo build) or pass --param cim_bin=DIR")
-for tool in ["FileCheck", "not", "mlir-opt"]:
+for tool in ["FileCheck", "not", "mlir-opt", "llvm-objdump"]:
     if not os.path.exists(os.path.join(llvm_bin, tool)):
         lit_config.fatal(f"{tool} not found in {llvm_bin}: run tools/install-deps.sh")
 

@@ -7,7 +7,10 @@ mod common;
 
 use common::seeded;
 use proptest::prelude::*;
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 use tract_onnx::pb::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto,
@@ -590,6 +593,7 @@ fn check_against_tract(
         "exact",
     ]);
     prop_assert_eq!(code, 0, "{}", stderr);
+    check_nmdu(&dir, &path, &x)?;
     let ours = cim_npy::read(&y).unwrap();
     prop_assert_eq!(ours.shape(), reference.shape());
     for (row, (a, b)) in ours.outer_iter().zip(reference.outer_iter()).enumerate() {
@@ -625,6 +629,53 @@ fn check_against_tract(
             tb
         );
     }
+    Ok(())
+}
+
+/// The model mapped onto 16x16 arrays (so layers are cut into row and column tiles):
+/// at quantized fidelity, its digital work as NMDU code gives the bits of the NMDU's
+/// Rust reference.
+fn check_nmdu(dir: &Path, model: &Path, x: &Path) -> Result<(), TestCaseError> {
+    let ideal =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/ideal.toml"))
+            .unwrap();
+    let target = dir.join("small.toml");
+    std::fs::write(
+        &target,
+        ideal
+            .replace("rows = 256", "rows = 16")
+            .replace("cols = 256", "cols = 16"),
+    )
+    .unwrap();
+    let artifact = dir.join("small");
+    let (code, stderr) = cimc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "-o",
+        artifact.to_str().unwrap(),
+    ]);
+    prop_assert_eq!(code, 0, "{}", stderr);
+    let mut outputs = Vec::new();
+    for digital in ["interp", "nmdu"] {
+        let y = dir.join(format!("{digital}.npy"));
+        let (code, stderr) = cimc(&[
+            "run",
+            artifact.to_str().unwrap(),
+            "--input",
+            x.to_str().unwrap(),
+            "--output",
+            y.to_str().unwrap(),
+            "--fidelity",
+            "quantized",
+            "--digital",
+            digital,
+        ]);
+        prop_assert_eq!(code, 0, "{}", stderr);
+        outputs.push(cim_npy::read(&y).unwrap());
+    }
+    prop_assert_eq!(&outputs[0], &outputs[1]);
     Ok(())
 }
 

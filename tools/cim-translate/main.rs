@@ -1,8 +1,12 @@
 //! `cim-translate`: mapped cim IR to and from the crossbar program (a JSON manifest
-//! of arrays and MVMs, safetensors weights, and the MLIR glue), like mlir-translate.
+//! of arrays and MVMs, safetensors weights, and the MLIR glue), like mlir-translate;
+//! and its digital work to the near-memory digital unit: the lowering as text
+//! (`--to-nmdu`), LLVM IR (`--to-llvm-ir`) or an object file (`--to-object
+//! --triple x86_64|aarch64|riscv64`).
 
 use cim_driver::{DriverError, compile, program};
 use cim_ir::CimContext;
+use cim_target::Target;
 use clap::{ArgGroup, Parser};
 use std::{path::PathBuf, process::ExitCode};
 
@@ -11,7 +15,7 @@ use std::{path::PathBuf, process::ExitCode};
     name = "cim-translate",
     version,
     about = "Translate mapped cim IR to and from the crossbar program",
-    group(ArgGroup::new("direction").required(true).args(["to_crossbar_program", "from_crossbar_program"])),
+    group(ArgGroup::new("direction").required(true).args(["to_crossbar_program", "from_crossbar_program", "to_nmdu", "to_llvm_ir", "to_object"])),
     after_help = "Exit status: 0 success; 1 the input is invalid; 2 the command line is wrong."
 )]
 struct Cli {
@@ -23,6 +27,24 @@ struct Cli {
     /// Read a crossbar program directory back into MLIR (weights restored).
     #[arg(long)]
     from_crossbar_program: bool,
+    /// Print the NMDU lowering of mapped MLIR's digital ops: per group of MVMs its
+    /// kernel, planes, multipliers and biases.
+    #[arg(long)]
+    to_nmdu: bool,
+    /// Write the NMDU code of mapped MLIR's digital ops as optimised LLVM IR: one
+    /// exported function per group, `void NAME(ptr planes, ptr out, i64 rows)`.
+    #[arg(long)]
+    to_llvm_ir: bool,
+    /// Write that code as an object file (ELF) for --triple; needs -o FILE.
+    #[arg(long)]
+    to_object: bool,
+    /// The NMDU's machine: x86_64, aarch64, riscv64 or a full triple (default: the
+    /// host for --to-llvm-ir; x86_64 for --to-object).
+    #[arg(long)]
+    triple: Option<String>,
+    /// The target whose [nmdu] formats the lowering uses (a preset or a TOML file).
+    #[arg(long, default_value = "ideal")]
+    target: String,
     /// The entry function (default: the first public func.func).
     #[arg(long)]
     function: Option<String>,
@@ -73,15 +95,70 @@ fn run(cli: &Cli) -> Result<(), DriverError> {
         );
         return Ok(());
     }
+    if cli.to_nmdu || cli.to_llvm_ir || cli.to_object {
+        return nmdu(&cim, cli);
+    }
     let (module, _) = program::read(&cim, &cli.input)?;
-    let text = module.as_operation().to_string();
-    if cli.output.as_os_str() == "-" {
-        print!("{text}");
-        Ok(())
+    write_output(&cli.output, module.as_operation().to_string().as_bytes())
+}
+
+/// Writes `bytes` to `path`, or to stdout for `-`.
+fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), DriverError> {
+    if path.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(bytes)
+            .map_err(|error| DriverError::Run(error.to_string()))
     } else {
-        std::fs::write(&cli.output, text).map_err(|error| DriverError::File {
-            path: cli.output.display().to_string(),
+        std::fs::write(path, bytes).map_err(|error| DriverError::File {
+            path: path.display().to_string(),
             message: error.to_string(),
         })
     }
+}
+
+/// The NMDU outputs: the lowering, LLVM IR, or an object.
+fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
+    if cli.to_object && cli.output.as_os_str() == "-" {
+        return Err(DriverError::Usage(
+            "--to-object writes a binary file: give it with -o FILE".into(),
+        ));
+    }
+    let target =
+        Target::load(&cli.target).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let (module, _) = compile::parse_model(cim, &cli.input)?;
+    let plan = cim_interp::digital::plan(module.body(), compile::nmdu_format(&target))
+        .map_err(|error| DriverError::Run(format!("{}: {error}", cli.input.display())))?;
+    if plan.groups.is_empty() {
+        return Err(DriverError::Run(format!(
+            "{}: no digital ops over MVMs to lower: give mapped MLIR (cimc compile writes ARTIFACT/mapped.mlir)",
+            cli.input.display()
+        )));
+    }
+    let codegen_error = |error: cim_nmdu::codegen::CodegenError| match error {
+        cim_nmdu::codegen::CodegenError::Llvm(message) => DriverError::Usage(format!(
+            "LLVM: {message} (give --triple x86_64, aarch64, riscv64 or a triple LLVM knows)"
+        )),
+        other => DriverError::Run(other.to_string()),
+    };
+    if cli.to_nmdu {
+        return write_output(&cli.output, plan.to_string().as_bytes());
+    }
+    let groups = plan.codegen_groups();
+    if cli.to_llvm_ir {
+        let ir = cim_nmdu::codegen::program_llvm_ir(&groups, cli.triple.as_deref())
+            .map_err(codegen_error)?;
+        return write_output(&cli.output, ir.as_bytes());
+    }
+    let object =
+        cim_nmdu::codegen::program_object(&groups, cli.triple.as_deref().unwrap_or("x86_64"))
+            .map_err(codegen_error)?;
+    write_output(&cli.output, &object)?;
+    eprintln!(
+        "wrote {} NMDU functions ({} bytes) to {}",
+        groups.len(),
+        object.len(),
+        cli.output.display()
+    );
+    Ok(())
 }

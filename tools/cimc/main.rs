@@ -6,7 +6,7 @@ use cim_driver::{
     compile::{self, ARTIFACT_FORMAT, CompileOptions, Manifest},
     npy, program, report,
 };
-use cim_interp::Fidelity;
+use cim_interp::{Digital, Fidelity};
 use cim_ir::CimContext;
 use cim_target::Target;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -45,6 +45,27 @@ impl FidelityArg {
             Self::Exact => Some(Fidelity::Exact),
             Self::Quantized => Some(Fidelity::Quantized),
             Self::Full => Some(Fidelity::Full),
+        }
+    }
+}
+
+/// Where the digital work after the MVMs runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DigitalArg {
+    /// In f64, as the IR states it.
+    Float,
+    /// On the NMDU's fixed-point kernels, by their Rust reference semantics.
+    Interp,
+    /// On the NMDU's fixed-point kernels, as LLVM-generated code (JIT).
+    Nmdu,
+}
+
+impl DigitalArg {
+    fn digital(self) -> Digital {
+        match self {
+            Self::Float => Digital::Float,
+            Self::Interp => Digital::Reference,
+            Self::Nmdu => Digital::Generated,
         }
     }
 }
@@ -116,6 +137,10 @@ enum Command {
         /// Seconds between programming and this run (full fidelity).
         #[arg(long, default_value_t = 0.0)]
         drift_time: f64,
+        /// Where the digital work after the MVMs runs (interp and nmdu read ADC
+        /// codes: quantized and full fidelity).
+        #[arg(long, value_enum, default_value = "float")]
+        digital: DigitalArg,
     },
     /// Measure top-1 accuracy on a labelled data set.
     Eval {
@@ -149,6 +174,10 @@ enum Command {
         /// and 1 year by default.
         #[arg(long, value_delimiter = ',', default_values_t = [1.0, 3600.0, 86400.0, 2592000.0, 31557600.0])]
         drift_times: Vec<f64>,
+        /// Where the digital work after the MVMs runs at quantized and full
+        /// fidelity (float and exact keep float digital work).
+        #[arg(long, value_enum, default_value = "float")]
+        digital: DigitalArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -188,6 +217,8 @@ fn context() -> Result<CimContext, DriverError> {
 #[derive(Serialize)]
 struct Accuracy {
     fidelity: String,
+    /// Where the digital work ran: float, interp or nmdu.
+    digital: String,
     /// Mean over the chips.
     accuracy: f64,
     /// Standard deviation over the chips (0 for one).
@@ -210,6 +241,7 @@ struct Evaluation<'a, 'c> {
     labels_path: &'a std::path::Path,
     repeats: u64,
     seed: u64,
+    digital: DigitalArg,
 }
 
 impl Evaluation<'_, '_> {
@@ -219,6 +251,12 @@ impl Evaluation<'_, '_> {
         } else {
             1
         };
+        // The NMDU reads ADC codes: float and exact runs keep float digital work.
+        let digital = if matches!(level, FidelityArg::Quantized | FidelityArg::Full) {
+            self.digital
+        } else {
+            DigitalArg::Float
+        };
         let show_progress = chips > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr());
         let mut accuracies = Vec::new();
         let mut correct_total = 0;
@@ -226,9 +264,10 @@ impl Evaluation<'_, '_> {
             if show_progress {
                 eprint!("\r{level:?} at {drift_time} s: chip {}/{chips}", chip + 1);
             }
-            let options = compile::ChipOptions {
+            let options = compile::RunSettings {
                 drift_time,
                 seed: self.seed.wrapping_add(chip),
+                digital: digital.digital(),
             };
             let outputs =
                 compile::run_artifact_on(self.artifact, self.inputs, level.fidelity(), &options)?;
@@ -249,6 +288,7 @@ impl Evaluation<'_, '_> {
         };
         Ok(Accuracy {
             fidelity: format!("{level:?}").to_lowercase(),
+            digital: format!("{:?}", digital).to_lowercase(),
             accuracy: mean,
             std,
             chips: accuracies,
@@ -269,6 +309,11 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
         return;
     }
     for row in rows {
+        let name = if row.digital == "float" {
+            row.fidelity.clone()
+        } else {
+            format!("{}/{}", row.fidelity, row.digital)
+        };
         let at = if row.fidelity == "full" {
             format!(" at {} s", row.drift_time)
         } else {
@@ -277,7 +322,7 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
         if row.chips.len() > 1 {
             println!(
                 "{:<10} accuracy {:.4} ± {:.4} over {} chips{at} ({}/{})",
-                row.fidelity,
+                name,
                 row.accuracy,
                 row.std,
                 row.chips.len(),
@@ -287,7 +332,7 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
         } else {
             println!(
                 "{:<10} accuracy {:.4}{at} ({}/{})",
-                row.fidelity, row.accuracy, row.correct, row.total
+                name, row.accuracy, row.correct, row.total
             );
         }
     }
@@ -455,11 +500,16 @@ fn run(command: Command) -> Result<(), DriverError> {
             fidelity,
             seed,
             drift_time,
+            digital,
         } => {
             let cim = context()?;
             let artifact = compile::read_artifact(&cim, &artifact)?;
             let inputs = compile::read_inputs(&inputs)?;
-            let chip = compile::ChipOptions { drift_time, seed };
+            let chip = compile::RunSettings {
+                drift_time,
+                seed,
+                digital: digital.digital(),
+            };
             let results = compile::run_artifact_on(&artifact, &inputs, fidelity.fidelity(), &chip)?;
             let first = results
                 .first()
@@ -479,6 +529,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             drift_time,
             drift_sweep,
             drift_times,
+            digital,
             json,
         } => {
             let cim = context()?;
@@ -500,6 +551,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 labels_path: &labels_path,
                 repeats,
                 seed,
+                digital,
             };
             if let Some(prefix) = drift_sweep {
                 let mut rows = Vec::new();

@@ -1,7 +1,7 @@
 //! Compiling a model for a target, calibrating its converters, and the artifact.
 
 use crate::{DriverError, npy};
-use cim_interp::{Fidelity, Interpreter, mvm_key};
+use cim_interp::{Digital, Fidelity, Interpreter, mvm_key};
 use cim_ir::{
     CimContext,
     attributes::{Converter, DacMode, Window},
@@ -448,26 +448,31 @@ pub fn run_artifact(
     inputs: &[ArrayD<f64>],
     fidelity: Option<Fidelity>,
 ) -> Result<Vec<ArrayD<f64>>, DriverError> {
-    run_artifact_on(artifact, inputs, fidelity, &ChipOptions::default())
+    run_artifact_on(artifact, inputs, fidelity, &RunSettings::default())
 }
 
-/// The chip of a full-fidelity run: when it is read, and the seed of its devices.
+/// How a run executes beyond its fidelity: the chip of a full-fidelity run (when it
+/// is read, the seed of its devices) and where the digital work runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ChipOptions {
+pub struct RunSettings {
     /// Seconds since programming.
     pub drift_time: f64,
     /// Seed of programming and conversion noise.
     pub seed: u64,
+    /// Float, or the NMDU's fixed-point kernels (reference or generated code):
+    /// quantized and full fidelity only, as the NMDU reads ADC codes.
+    pub digital: Digital,
 }
 
 /// [`run_artifact`]; at [`Fidelity::Full`], the mapped program runs on a chip of
 /// the artifact's target, programmed with `chip.seed` and read `chip.drift_time`
-/// seconds later.
+/// seconds later; with `chip.digital` on the NMDU, its digital work runs on
+/// fixed-point kernels in the target's formats.
 pub fn run_artifact_on(
     artifact: &Artifact,
     inputs: &[ArrayD<f64>],
     fidelity: Option<Fidelity>,
-    chip: &ChipOptions,
+    chip: &RunSettings,
 ) -> Result<Vec<ArrayD<f64>>, DriverError> {
     let module = match fidelity {
         None => &artifact.float,
@@ -477,6 +482,22 @@ pub fn run_artifact_on(
     let mut interpreter = Interpreter::new(module)
         .map_err(|error| DriverError::Run(error.to_string()))?
         .with_fidelity(fidelity.unwrap_or_default());
+    if chip.digital != Digital::Float {
+        if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
+            return Err(DriverError::Usage(
+                "the NMDU reads ADC codes: --digital interp|nmdu needs --fidelity quantized or full"
+                    .into(),
+            ));
+        }
+        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
+            DriverError::Usage(format!(
+                "the artifact's target cannot be loaded for its NMDU formats: {error}"
+            ))
+        })?;
+        interpreter = interpreter
+            .with_digital(chip.digital, nmdu_format(&target))
+            .map_err(|error| DriverError::Run(error.to_string()))?;
+    }
     if fidelity == Some(Fidelity::Full) {
         if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
             return Err(DriverError::Usage(format!(
@@ -503,6 +524,15 @@ pub fn run_artifact_on(
         interpreter.run(&artifact.manifest.function, inputs)
     })?
     .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
+}
+
+/// The NMDU formats of `target`.
+pub fn nmdu_format(target: &Target) -> cim_interp::Format {
+    cim_interp::Format {
+        multiplier_bits: target.nmdu.multiplier_bits,
+        accumulator_bits: target.nmdu.accumulator_bits,
+        out_bits: target.nmdu.output_bits,
+    }
 }
 
 /// Runs `work`, turning a panic (a bug, never an input error) into an error that

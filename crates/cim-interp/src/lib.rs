@@ -38,8 +38,11 @@ use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice, concatenate};
 use std::collections::HashMap;
 use thiserror::Error;
 
+pub mod digital;
 mod generic;
 mod lines;
+
+pub use digital::{Digital, Format};
 
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +87,9 @@ pub enum InterpError {
     /// The chip cannot be programmed as asked (the message says why and what to do).
     #[error("{0}")]
     Chip(String),
+    /// The digital work cannot run on the NMDU as asked (the message says why).
+    #[error("NMDU: {0}")]
+    Digital(String),
     /// An op whose operands or attributes are not as the dialect requires (the IR
     /// did not pass cim-verify).
     #[error("'{op}': {message}")]
@@ -206,6 +212,11 @@ pub struct Interpreter<'m, 'c> {
     adc: Option<(AdcModel, DeviceRng, std::cell::Cell<u64>)>,
     /// Each array's columns' gain and offset, for full fidelity.
     columns: HashMap<String, Vec<ColumnError>>,
+    /// Where the digital ops run, and their lowering when on the NMDU.
+    digital: Digital,
+    plan: Option<digital::Plan>,
+    /// Generated kernels, for [`Digital::Generated`].
+    jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
 }
 
 fn key(value: Value) -> usize {
@@ -256,6 +267,9 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             adc: None,
             columns: HashMap::new(),
             lines: None,
+            digital: Digital::Float,
+            plan: None,
+            jit: Default::default(),
         })
     }
 
@@ -322,6 +336,86 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         self
     }
 
+    /// Runs the digital ops after the MVMs on `digital`: with the NMDU (reference
+    /// or generated code), every tree of `cim.shift_add` / `cim.diff` /
+    /// `cim.accumulate` / `cim.affine` over MVM results is lowered to a fixed-point
+    /// kernel in `format` ([`digital`]). The NMDU reads ADC codes: runs must be at
+    /// quantized or full fidelity.
+    pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
+        self.plan = match digital {
+            Digital::Float => None,
+            Digital::Reference | Digital::Generated => {
+                Some(digital::plan(self.module.body(), format)?)
+            }
+        };
+        self.digital = digital;
+        Ok(self)
+    }
+
+    /// The lowering of the digital ops, when they run on the NMDU.
+    pub fn digital_plan(&self) -> Option<&digital::Plan> {
+        self.plan.as_ref()
+    }
+
+    /// Runs a lowered group on the ADC codes of its MVMs.
+    fn run_group(
+        &self,
+        op: &OperationRef,
+        group: &digital::Group,
+        env: &HashMap<usize, RtValue>,
+    ) -> Result<ArrayD<f64>, InterpError> {
+        if self.fidelity == Fidelity::Exact {
+            return Err(InterpError::Digital(
+                "the NMDU reads ADC codes: run at quantized or full fidelity, or with float digital work".into(),
+            ));
+        }
+        let cols = group.tables.cols;
+        let mut shape: Option<Vec<usize>> = None;
+        let mut planes = Vec::with_capacity(group.planes.len());
+        for plane in &group.planes {
+            let Some(RtValue::Tensor(values)) = env.get(&plane.value) else {
+                return Err(malformed(op, "an MVM of the group has no value"));
+            };
+            if values.shape().last() != Some(&plane.width) {
+                return Err(malformed(op, "an MVM's columns differ from its type's"));
+            }
+            let mut dims = values.shape().to_vec();
+            if let Some(last) = dims.last_mut() {
+                *last = cols;
+            }
+            match &shape {
+                Some(existing) if *existing != dims => {
+                    return Err(malformed(op, "the group's MVMs differ in rows"));
+                }
+                _ => shape = Some(dims),
+            }
+            let values = values.as_standard_layout();
+            let flat = values.as_slice().expect("standard layout");
+            planes.push(plane.codes(flat, cols));
+        }
+        let shape = shape.ok_or_else(|| malformed(op, "a group without MVMs"))?;
+        let rows = shape.iter().product::<usize>() / cols.max(1);
+        let views: Vec<&[i32]> = planes.iter().map(Vec::as_slice).collect();
+        let out = match self.digital {
+            Digital::Generated => {
+                let mut jit = self.jit.borrow_mut();
+                let kernel = jit
+                    .get(&group.kernel)
+                    .map_err(|error| InterpError::Digital(error.to_string()))?;
+                kernel
+                    .run(&group.tables, &views, rows)
+                    .map_err(|error| InterpError::Digital(error.to_string()))?
+            }
+            _ => cim_nmdu::reference::run(&group.kernel, &group.tables, &views, rows)
+                .map_err(InterpError::Digital)?,
+        };
+        ArrayD::from_shape_vec(
+            IxDyn(&shape),
+            out.into_iter().map(|q| f64::from(q) * group.unit).collect(),
+        )
+        .map_err(|error| malformed(op, error.to_string()))
+    }
+
     /// Runs `@function` on `inputs` and returns its results.
     pub fn run(
         &self,
@@ -384,7 +478,14 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     .map(|value| tensor(&env, &op, value))
                     .collect();
             }
-            let results = self.step(&op, &env, observer)?;
+            let results = match &self.plan {
+                Some(plan) if plan.skipped.contains(&mvm_key(&op)) => continue,
+                Some(plan) => match plan.groups.get(&mvm_key(&op)) {
+                    Some(group) => vec![RtValue::Tensor(self.run_group(&op, group, &env)?)],
+                    None => self.step(&op, &env, observer)?,
+                },
+                None => self.step(&op, &env, observer)?,
+            };
             for (index, result) in results.into_iter().enumerate() {
                 let value: Value = op
                     .result(index)

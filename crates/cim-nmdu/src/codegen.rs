@@ -1,22 +1,23 @@
 //! LLVM code for a [`Kernel`]: one function
-//! `void nmdu_kernel(ptr planes, ptr scale, ptr offset, ptr out, i64 n)` whose loop
-//! over the columns computes what [`crate::reference::run`] does, in i64 with the
-//! same rounding and saturation, optimised by LLVM's `default<O2>` pipeline (which
-//! vectorises the loop). It runs in a JIT on the host ([`JitKernel`]) or is written
-//! as text ([`llvm_ir`]) or as an object file for another machine ([`object`]).
+//! `void nmdu_kernel(ptr planes, ptr multipliers, ptr bias, ptr out, i64 rows, i64 cols)`
+//! whose loops over rows and columns compute what [`crate::reference::run`] does,
+//! in i64 with the same rounding and saturation, optimised by LLVM's `default<O2>`
+//! pipeline (which vectorises the column loop). It runs in a JIT on the host
+//! ([`JitKernel`]) or is written as text ([`llvm_ir`]) or as an object file for
+//! another machine ([`object`]).
 
-use crate::{Activation, Kernel};
+use crate::{Activation, Kernel, Tables, check_inputs};
 use inkwell::{
     AddressSpace, IntPredicate, OptimizationLevel,
     builder::Builder,
     context::Context,
-    execution_engine::{ExecutionEngine, JitFunction},
-    module::Module,
+    execution_engine::ExecutionEngine,
+    module::{Linkage, Module},
     passes::PassBuilderOptions,
     targets::{
         CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
     },
-    values::{FunctionValue, IntValue},
+    values::{FunctionValue, IntValue, PointerValue},
 };
 use thiserror::Error;
 
@@ -37,7 +38,9 @@ pub enum CodegenError {
 /// The generated function's name.
 pub const FUNCTION: &str = "nmdu_kernel";
 
-type KernelFn = unsafe extern "C" fn(*const *const i32, *const u8, *const i8, *mut i32, u64);
+/// The generated function, as the host calls it.
+pub type KernelFn =
+    unsafe extern "C" fn(*const *const i32, *const i32, *const i64, *mut i32, u64, u64);
 
 fn llvm(error: impl ToString) -> CodegenError {
     CodegenError::Llvm(error.to_string())
@@ -45,17 +48,37 @@ fn llvm(error: impl ToString) -> CodegenError {
 
 /// Builds the kernel's (unoptimised) module.
 fn build<'ctx>(context: &'ctx Context, kernel: &Kernel) -> Result<Module<'ctx>, CodegenError> {
+    let module = context.create_module("nmdu");
+    let function = define(context, &module, kernel, FUNCTION, None)?;
+    verify(&module, function)?;
+    Ok(module)
+}
+
+/// Adds the function of `kernel` to `module` as `name`.
+fn define<'ctx>(
+    context: &'ctx Context,
+    module: &Module<'ctx>,
+    kernel: &Kernel,
+    name: &str,
+    linkage: Option<Linkage>,
+) -> Result<FunctionValue<'ctx>, CodegenError> {
     if let Some(problem) = kernel.problem() {
         return Err(CodegenError::Kernel(problem));
     }
-    let module = context.create_module("nmdu");
-    let (i8t, i32t, i64t) = (context.i8_type(), context.i32_type(), context.i64_type());
+    let (i32t, i64t) = (context.i32_type(), context.i64_type());
     let ptr = context.ptr_type(AddressSpace::default());
     let signature = context.void_type().fn_type(
-        &[ptr.into(), ptr.into(), ptr.into(), ptr.into(), i64t.into()],
+        &[
+            ptr.into(),
+            ptr.into(),
+            ptr.into(),
+            ptr.into(),
+            i64t.into(),
+            i64t.into(),
+        ],
         false,
     );
-    let function = module.add_function(FUNCTION, signature, None);
+    let function = module.add_function(name, signature, linkage);
     // The buffers never overlap: that lets LLVM vectorise.
     let noalias = context.create_enum_attribute(
         inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
@@ -66,116 +89,248 @@ fn build<'ctx>(context: &'ctx Context, kernel: &Kernel) -> Result<Module<'ctx>, 
     }
     let builder = context.create_builder();
     let entry = context.append_basic_block(function, "entry");
-    let body = context.append_basic_block(function, "column");
+    let row_block = context.append_basic_block(function, "row");
+    let column_block = context.append_basic_block(function, "column");
+    let row_end = context.append_basic_block(function, "row.end");
     let exit = context.append_basic_block(function, "exit");
     builder.position_at_end(entry);
     let param = |index: u32| function.get_nth_param(index).expect("declared above");
-    let (planes, scale, offset, out) = (
+    let (planes, multipliers, bias, out) = (
         param(0).into_pointer_value(),
         param(1).into_pointer_value(),
         param(2).into_pointer_value(),
         param(3).into_pointer_value(),
     );
-    let n = param(4).into_int_value();
-    let plane_pointers = (0..kernel.planes())
-        .map(|k| {
-            // SAFETY of the IR: `planes` holds `kernel.planes()` pointers.
-            let at = unsafe {
-                builder.build_in_bounds_gep(
-                    ptr,
-                    planes,
-                    &[i64t.const_int(k as u64, false)],
-                    "plane.at",
-                )
-            }
-            .map_err(llvm)?;
-            builder
-                .build_load(ptr, at, "plane")
-                .map(|value| value.into_pointer_value())
-                .map_err(llvm)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let empty = builder
-        .build_int_compare(IntPredicate::EQ, n, i64t.const_zero(), "empty")
-        .map_err(llvm)?;
-    builder
-        .build_conditional_branch(empty, exit, body)
-        .map_err(llvm)?;
-
-    builder.position_at_end(body);
-    let column = builder.build_phi(i64t, "c").map_err(llvm)?;
-    let c = column.as_basic_value().into_int_value();
+    let (rows, cols) = (param(4).into_int_value(), param(5).into_int_value());
     let e = Emit {
         builder: &builder,
         i64t,
     };
-    let load = |pointer,
-                element: inkwell::types::IntType<'ctx>,
-                signed: bool,
-                name: &str|
-     -> Result<IntValue<'ctx>, CodegenError> {
-        // SAFETY of the IR: every buffer holds n elements and c < n.
-        let at =
-            unsafe { builder.build_in_bounds_gep(element, pointer, &[c], name) }.map_err(llvm)?;
-        let value = builder
-            .build_load(element, at, name)
+    // SAFETY of the IR (every GEP below): `planes` holds `kernel.planes` pointers to
+    // rows·cols codes, `multipliers` planes·cols values, `bias` cols, `out` rows·cols;
+    // indices stay below those bounds.
+    let gep = |element: inkwell::types::BasicTypeEnum<'ctx>,
+               base: PointerValue<'ctx>,
+               index: IntValue<'ctx>,
+               name: &str|
+     -> Result<PointerValue<'ctx>, CodegenError> {
+        unsafe { builder.build_in_bounds_gep(element, base, &[index], name) }.map_err(llvm)
+    };
+    let mut sources = Vec::with_capacity(kernel.planes);
+    for p in 0..kernel.planes {
+        let at = gep(ptr.into(), planes, e.constant(p as i64), "plane.at")?;
+        let plane = builder
+            .build_load(ptr, at, "plane")
             .map_err(llvm)?
-            .into_int_value();
-        if signed {
-            builder.build_int_s_extend(value, i64t, name).map_err(llvm)
-        } else {
-            builder.build_int_z_extend(value, i64t, name).map_err(llvm)
-        }
-    };
-    let mut acc = i64t.const_zero();
-    for (s, &shift) in kernel.shifts.iter().enumerate() {
-        let value = if kernel.differential {
-            let p = load(plane_pointers[2 * s], i32t, true, "pos")?;
-            let q = load(plane_pointers[2 * s + 1], i32t, true, "neg")?;
-            builder.build_int_sub(p, q, "diff").map_err(llvm)?
-        } else {
-            load(plane_pointers[s], i32t, true, "part")?
-        };
-        let shifted = builder
-            .build_left_shift(value, i64t.const_int(u64::from(shift), false), "shifted")
+            .into_pointer_value();
+        let offset = builder
+            .build_int_mul(cols, e.constant(p as i64), "mult.offset")
             .map_err(llvm)?;
-        acc = builder.build_int_add(acc, shifted, "acc").map_err(llvm)?;
+        let factors = gep(i32t.into(), multipliers, offset, "mult.plane")?;
+        sources.push((plane, factors));
     }
-    let acc = e.saturate(acc, 32)?;
-    let scale_c = load(scale, i8t, false, "scale")?;
-    let product = builder
-        .build_int_mul(acc, scale_c, "product")
+    let empty_rows = builder
+        .build_int_compare(IntPredicate::EQ, rows, e.constant(0), "no.rows")
         .map_err(llvm)?;
-    let aligned = e.round_shift(product, kernel.scale_frac - kernel.offset_frac)?;
-    let offset_c = load(offset, i8t, true, "offset")?;
-    let mut r = builder
-        .build_int_add(aligned, offset_c, "affine")
+    let empty_cols = builder
+        .build_int_compare(IntPredicate::EQ, cols, e.constant(0), "no.cols")
         .map_err(llvm)?;
-    r = match kernel.activation {
-        Activation::Identity => r,
-        Activation::Relu => e.max(r, 0)?,
-        Activation::Clip { lo, hi } => e.min(e.max(r, lo)?, hi)?,
-    };
-    let q = e.saturate(e.round_shift(r, kernel.out_shift)?, kernel.out_bits)?;
-    let q = builder.build_int_truncate(q, i32t, "q").map_err(llvm)?;
-    // SAFETY of the IR: `out` holds n elements and c < n.
-    let target = unsafe { builder.build_in_bounds_gep(i32t, out, &[c], "out.at") }.map_err(llvm)?;
-    builder.build_store(target, q).map_err(llvm)?;
-    let next = builder
-        .build_int_add(c, i64t.const_int(1, false), "next")
-        .map_err(llvm)?;
-    let done = builder
-        .build_int_compare(IntPredicate::EQ, next, n, "done")
+    let empty = builder
+        .build_or(empty_rows, empty_cols, "empty")
         .map_err(llvm)?;
     builder
-        .build_conditional_branch(done, exit, body)
+        .build_conditional_branch(empty, exit, row_block)
         .map_err(llvm)?;
-    column.add_incoming(&[(&i64t.const_zero(), entry), (&next, body)]);
+
+    builder.position_at_end(row_block);
+    let row = builder.build_phi(i64t, "r").map_err(llvm)?;
+    let r = row.as_basic_value().into_int_value();
+    let base = builder.build_int_mul(r, cols, "base").map_err(llvm)?;
+    builder
+        .build_unconditional_branch(column_block)
+        .map_err(llvm)?;
+
+    builder.position_at_end(column_block);
+    let column = builder.build_phi(i64t, "c").map_err(llvm)?;
+    let c = column.as_basic_value().into_int_value();
+    let index = builder.build_int_add(base, c, "index").map_err(llvm)?;
+    let bias_at = gep(i64t.into(), bias, c, "bias.at")?;
+    let mut acc = builder
+        .build_load(i64t, bias_at, "bias")
+        .map_err(llvm)?
+        .into_int_value();
+    for (plane, factors) in &sources {
+        let code_at = gep(i32t.into(), *plane, index, "code.at")?;
+        let code = builder.build_load(i32t, code_at, "code").map_err(llvm)?;
+        let code = builder
+            .build_int_s_extend(code.into_int_value(), i64t, "code.wide")
+            .map_err(llvm)?;
+        let factor_at = gep(i32t.into(), *factors, c, "mult.at")?;
+        let factor = builder.build_load(i32t, factor_at, "mult").map_err(llvm)?;
+        let factor = builder
+            .build_int_s_extend(factor.into_int_value(), i64t, "mult.wide")
+            .map_err(llvm)?;
+        let product = builder
+            .build_int_mul(code, factor, "product")
+            .map_err(llvm)?;
+        acc = builder.build_int_add(acc, product, "acc").map_err(llvm)?;
+    }
+    let acc = e.saturate(acc, kernel.accumulator_bits)?;
+    let acc = match kernel.activation {
+        Activation::Identity => acc,
+        Activation::Relu => e.max(acc, 0)?,
+        Activation::Clip { lo, hi } => e.min(e.max(acc, lo)?, hi)?,
+    };
+    let q = e.saturate(e.round_shift(acc, kernel.out_shift)?, kernel.out_bits)?;
+    let q = builder.build_int_truncate(q, i32t, "q").map_err(llvm)?;
+    let out_at = gep(i32t.into(), out, index, "out.at")?;
+    builder.build_store(out_at, q).map_err(llvm)?;
+    let next_c = builder
+        .build_int_add(c, e.constant(1), "c.next")
+        .map_err(llvm)?;
+    let row_done = builder
+        .build_int_compare(IntPredicate::EQ, next_c, cols, "row.done")
+        .map_err(llvm)?;
+    builder
+        .build_conditional_branch(row_done, row_end, column_block)
+        .map_err(llvm)?;
+    column.add_incoming(&[(&e.constant(0), row_block), (&next_c, column_block)]);
+
+    builder.position_at_end(row_end);
+    let next_r = builder
+        .build_int_add(r, e.constant(1), "r.next")
+        .map_err(llvm)?;
+    let done = builder
+        .build_int_compare(IntPredicate::EQ, next_r, rows, "done")
+        .map_err(llvm)?;
+    builder
+        .build_conditional_branch(done, exit, row_block)
+        .map_err(llvm)?;
+    row.add_incoming(&[(&e.constant(0), entry), (&next_r, row_end)]);
 
     builder.position_at_end(exit);
     builder.build_return(None).map_err(llvm)?;
-    verify(&module, function)?;
+    Ok(function)
+}
+
+/// One lowered group of a program: the name of its function, its kernel and its
+/// tables.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The function's name (a C identifier).
+    pub name: String,
+    /// The kernel.
+    pub kernel: Kernel,
+    /// Its tables, written into the module as constants.
+    pub tables: Tables,
+}
+
+/// Builds the module of a whole program: per group, an exported function
+/// `void NAME(ptr planes, ptr out, i64 rows)` that runs its kernel with its tables
+/// (private constants); each distinct kernel once, internal (and inlined).
+fn build_program<'ctx>(
+    context: &'ctx Context,
+    groups: &[Group],
+) -> Result<Module<'ctx>, CodegenError> {
+    let module = context.create_module("nmdu_program");
+    let (i32t, i64t) = (context.i32_type(), context.i64_type());
+    let ptr = context.ptr_type(AddressSpace::default());
+    let mut kernels: Vec<(&Kernel, FunctionValue)> = Vec::new();
+    let builder = context.create_builder();
+    for group in groups {
+        if let Some(problem) = group.tables.problem(&group.kernel) {
+            return Err(CodegenError::Inputs(format!("{}: {problem}", group.name)));
+        }
+        if module.get_function(&group.name).is_some() {
+            return Err(CodegenError::Inputs(format!(
+                "two groups are named {}",
+                group.name
+            )));
+        }
+        let kernel = match kernels.iter().find(|(k, _)| **k == group.kernel) {
+            Some((_, function)) => *function,
+            None => {
+                let name = format!("{FUNCTION}_{}", kernels.len());
+                let function = define(
+                    context,
+                    &module,
+                    &group.kernel,
+                    &name,
+                    Some(Linkage::Internal),
+                )?;
+                kernels.push((&group.kernel, function));
+                function
+            }
+        };
+        let table = |suffix: &str, values: inkwell::values::ArrayValue<'ctx>| {
+            let global =
+                module.add_global(values.get_type(), None, &format!("{}.{suffix}", group.name));
+            global.set_initializer(&values);
+            global.set_constant(true);
+            global.set_linkage(Linkage::Private);
+            global.as_pointer_value()
+        };
+        let multipliers: Vec<IntValue> = group
+            .tables
+            .multipliers
+            .iter()
+            .map(|&m| i32t.const_int(m as u64, true))
+            .collect();
+        let bias: Vec<IntValue> = group
+            .tables
+            .bias
+            .iter()
+            .map(|&b| i64t.const_int(b as u64, true))
+            .collect();
+        let multipliers = table("multipliers", i32t.const_array(&multipliers));
+        let bias = table("bias", i64t.const_array(&bias));
+        let signature = context
+            .void_type()
+            .fn_type(&[ptr.into(), ptr.into(), i64t.into()], false);
+        let function = module.add_function(&group.name, signature, None);
+        let entry = context.append_basic_block(function, "entry");
+        builder.position_at_end(entry);
+        let param = |index: u32| function.get_nth_param(index).expect("declared above");
+        builder
+            .build_call(
+                kernel,
+                &[
+                    param(0).into(),
+                    multipliers.into(),
+                    bias.into(),
+                    param(1).into(),
+                    param(2).into(),
+                    i64t.const_int(group.tables.cols as u64, false).into(),
+                ],
+                "",
+            )
+            .map_err(llvm)?;
+        builder.build_return(None).map_err(llvm)?;
+        verify(&module, function)?;
+    }
     Ok(module)
+}
+
+/// The optimised LLVM IR of a program's groups for `machine_name` (a short name or
+/// a triple; the host when `None`).
+pub fn program_llvm_ir(
+    groups: &[Group],
+    machine_name: Option<&str>,
+) -> Result<String, CodegenError> {
+    let context = Context::create();
+    let module = build_program(&context, groups)?;
+    let host = machine_name.is_none();
+    let triple = machine_name.map_or_else(TargetMachine::get_default_triple, triple);
+    let machine = machine(&triple, host)?;
+    prepare(&module, &triple, &machine)?;
+    Ok(module.print_to_string().to_string())
+}
+
+/// An object file (ELF) of a program's groups for `machine_name`.
+pub fn program_object(groups: &[Group], machine_name: &str) -> Result<Vec<u8>, CodegenError> {
+    let context = Context::create();
+    let module = build_program(&context, groups)?;
+    emit_object(&module, machine_name)
 }
 
 fn verify(module: &Module, function: FunctionValue) -> Result<(), CodegenError> {
@@ -244,7 +399,7 @@ fn machine(triple: &TargetTriple, host: bool) -> Result<TargetMachine, CodegenEr
     Target::initialize_all(&InitializationConfig::default());
     let target = Target::from_triple(triple).map_err(llvm)?;
     // The host's own CPU for the JIT; for other machines a baseline a near-memory
-    // unit of that family has (x86-64-v3: AVX2), else the generic CPU.
+    // unit of that family has (x86-64-v3: AVX2; RV64GC), else the generic CPU.
     let (cpu, features) = if host {
         (
             TargetMachine::get_host_cpu_name().to_string(),
@@ -252,6 +407,9 @@ fn machine(triple: &TargetTriple, host: bool) -> Result<TargetMachine, CodegenEr
         )
     } else if triple.as_str().to_string_lossy().starts_with("x86_64") {
         ("x86-64-v3".to_owned(), String::new())
+    } else if triple.as_str().to_string_lossy().starts_with("riscv64") {
+        // RV64GC, what Linux-capable RISC-V cores implement (with M: hardware multiply).
+        ("generic-rv64".to_owned(), "+m,+a,+f,+d,+c".to_owned())
     } else {
         ("generic".to_owned(), String::new())
     };
@@ -292,9 +450,7 @@ pub fn llvm_ir(kernel: &Kernel, machine_name: Option<&str>) -> Result<String, Co
     let host = machine_name.is_none();
     let triple = machine_name.map_or_else(TargetMachine::get_default_triple, triple);
     let machine = machine(&triple, host)?;
-    module.set_triple(&triple);
-    module.set_data_layout(&machine.get_target_data().get_data_layout());
-    optimise(&module, &machine)?;
+    prepare(&module, &triple, &machine)?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -303,13 +459,27 @@ pub fn llvm_ir(kernel: &Kernel, machine_name: Option<&str>) -> Result<String, Co
 pub fn object(kernel: &Kernel, machine_name: &str) -> Result<Vec<u8>, CodegenError> {
     let context = Context::create();
     let module = build(&context, kernel)?;
+    emit_object(&module, machine_name)
+}
+
+/// Sets the module's machine and optimises it for that machine.
+fn prepare(
+    module: &Module,
+    triple: &TargetTriple,
+    machine: &TargetMachine,
+) -> Result<(), CodegenError> {
+    module.set_triple(triple);
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    optimise(module, machine)
+}
+
+/// The optimised object file of `module` for `machine_name`.
+fn emit_object(module: &Module, machine_name: &str) -> Result<Vec<u8>, CodegenError> {
     let triple = triple(machine_name);
     let machine = machine(&triple, false)?;
-    module.set_triple(&triple);
-    module.set_data_layout(&machine.get_target_data().get_data_layout());
-    optimise(&module, &machine)?;
+    prepare(module, &triple, &machine)?;
     machine
-        .write_to_memory_buffer(&module, FileType::Object)
+        .write_to_memory_buffer(module, FileType::Object)
         .map(|buffer| buffer.as_slice().to_vec())
         .map_err(llvm)
 }
@@ -319,7 +489,7 @@ pub struct JitKernel<'ctx> {
     kernel: Kernel,
     // The engine owns the module the function lives in.
     _engine: ExecutionEngine<'ctx>,
-    function: JitFunction<'ctx, KernelFn>,
+    function: KernelFn,
 }
 
 impl<'ctx> JitKernel<'ctx> {
@@ -329,14 +499,14 @@ impl<'ctx> JitKernel<'ctx> {
         let module = build(context, kernel)?;
         let triple = TargetMachine::get_default_triple();
         let host = machine(&triple, true)?;
-        module.set_triple(&triple);
-        module.set_data_layout(&host.get_target_data().get_data_layout());
-        optimise(&module, &host)?;
+        prepare(&module, &triple, &host)?;
         let engine = module
             .create_jit_execution_engine(OptimizationLevel::Aggressive)
             .map_err(llvm)?;
         // SAFETY: the function was built with exactly this signature.
         let function = unsafe { engine.get_function::<KernelFn>(FUNCTION) }.map_err(llvm)?;
+        // SAFETY: the raw pointer stays valid while the engine (kept in `self`) lives.
+        let function = unsafe { function.into_raw() };
         Ok(Self {
             kernel: kernel.clone(),
             _engine: engine,
@@ -344,40 +514,92 @@ impl<'ctx> JitKernel<'ctx> {
         })
     }
 
-    /// Runs the kernel on `planes` (each as long as `scale`), per-column `scale`
-    /// and `offset`.
-    pub fn run(
+    /// The kernel this code computes.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Runs the kernel with `tables` on `planes` of `rows × tables.cols` codes
+    /// (row-major), writing `out` (as long as a plane).
+    pub fn run_into(
         &self,
+        tables: &Tables,
         planes: &[&[i32]],
-        scale: &[u8],
-        offset: &[i8],
-    ) -> Result<Vec<i32>, CodegenError> {
-        let n = scale.len();
-        if planes.len() != self.kernel.planes() {
+        rows: usize,
+        out: &mut [i32],
+    ) -> Result<(), CodegenError> {
+        check_inputs(&self.kernel, tables, planes, rows).map_err(CodegenError::Inputs)?;
+        if out.len() != rows * tables.cols {
             return Err(CodegenError::Inputs(format!(
-                "{} planes for a kernel of {}",
-                planes.len(),
-                self.kernel.planes()
-            )));
-        }
-        if offset.len() != n || planes.iter().any(|p| p.len() != n) {
-            return Err(CodegenError::Inputs(format!(
-                "every plane and the offsets must have {n} values, as the scales"
+                "an output of {} values for {rows} rows of {} columns",
+                out.len(),
+                tables.cols
             )));
         }
         let pointers: Vec<*const i32> = planes.iter().map(|p| p.as_ptr()).collect();
-        let mut out = vec![0i32; n];
-        // SAFETY: every buffer holds n elements (checked above), `out` is writable,
-        // and the function reads and writes nothing else.
+        // SAFETY: every buffer has the length the function reads or writes (checked
+        // above), `out` is writable and overlaps nothing else, and the function
+        // touches nothing else.
         unsafe {
-            self.function.call(
+            (self.function)(
                 pointers.as_ptr(),
-                scale.as_ptr(),
-                offset.as_ptr(),
+                tables.multipliers.as_ptr(),
+                tables.bias.as_ptr(),
                 out.as_mut_ptr(),
-                n as u64,
+                rows as u64,
+                tables.cols as u64,
             );
         }
+        Ok(())
+    }
+
+    /// [`Self::run_into`] a new vector.
+    pub fn run(
+        &self,
+        tables: &Tables,
+        planes: &[&[i32]],
+        rows: usize,
+    ) -> Result<Vec<i32>, CodegenError> {
+        let mut out = vec![0; rows * tables.cols];
+        self.run_into(tables, planes, rows, &mut out)?;
         Ok(out)
+    }
+}
+
+// SAFETY: the generated function is pure (it reads its inputs and writes its own
+// output only), so any thread may call it while the engine lives.
+unsafe impl Sync for JitKernel<'_> {}
+
+thread_local! {
+    // One LLVM context per thread that JIT-compiles, for the life of the program:
+    // compiled kernels borrow it, and caches come and go.
+    static CONTEXT: &'static Context = Box::leak(Box::new(Context::create()));
+}
+
+/// Compiled kernels by shape: each distinct [`Kernel`] is generated once, however
+/// many groups of that shape a program has.
+#[derive(Default)]
+pub struct JitCache {
+    kernels: std::collections::HashMap<Kernel, JitKernel<'static>>,
+}
+
+impl JitCache {
+    /// The compiled code of `kernel`, generated on first use.
+    pub fn get(&mut self, kernel: &Kernel) -> Result<&JitKernel<'static>, CodegenError> {
+        if !self.kernels.contains_key(kernel) {
+            let compiled = CONTEXT.with(|context| JitKernel::new(context, kernel))?;
+            self.kernels.insert(kernel.clone(), compiled);
+        }
+        Ok(&self.kernels[kernel])
+    }
+
+    /// How many kernels have been compiled.
+    pub fn len(&self) -> usize {
+        self.kernels.len()
+    }
+
+    /// Whether none has.
+    pub fn is_empty(&self) -> bool {
+        self.kernels.is_empty()
     }
 }

@@ -1,33 +1,43 @@
 #![warn(missing_docs)]
-//! The near-memory digital unit (NMDU): the fixed-point work that follows each
-//! analog MVM, as kernels with exact integer semantics ([`reference`]) and as LLVM
-//! code ([`codegen`]: optimised, JIT-run on the host, or written as an object for
-//! x86_64, aarch64 or riscv64). The generated code and the reference give the same
-//! bits (`tests/kernels.rs`).
+//! The near-memory digital unit (NMDU): the fixed-point work that follows the analog
+//! MVMs of one layer, as kernels with exact integer semantics ([`reference`]) and as
+//! LLVM code ([`codegen`]: optimised, JIT-run on the host, or written as an object
+//! for x86_64, aarch64 or riscv64). The generated code and the reference give the
+//! same bits (`tests/kernels.rs`).
 //!
-//! A [`Kernel`] post-processes one MVM group, column by column:
+//! A [`Kernel`] turns the ADC codes of a group of MVMs (the slices of a weight, the
+//! two arrays of a differential pair, the row tiles of a tall matrix) into one
+//! output, row by row and column by column. What it computes is the group's linear
+//! form (shift-and-add, differential subtract, partial-sum accumulation, per-column
+//! affine correction, bias) with every coefficient a fixed-point multiplier from its
+//! [`Tables`]:
 //!
-//! | stage | integer semantics |
+//! | stage | integer semantics, row `r`, column `c` |
 //! | --- | --- |
-//! | recombine | `acc = sat32(Σ_s (p_s − n_s) << shift_s)` (or `Σ_s p_s << shift_s` without pairs), in i64 |
-//! | affine | `r = round(acc · scale[c], scale_frac − offset_frac) + offset[c]`: scale unsigned with `scale_frac` fractional bits (Q1.7: 7), offset signed with `offset_frac` (Q7.1: 1) |
-//! | activation | none, ReLU `max(r, 0)`, or clip `clamp(r, lo, hi)` |
-//! | requantize | `out = sat_bits(round(r, out_shift))` |
+//! | multiply-accumulate | `acc = bias[c] + Σ_p code_p[r, c] · mult[p, c]`, in i64 |
+//! | saturate | `acc = sat(acc, accumulator_bits)` |
+//! | activation | none, ReLU `max(acc, 0)`, or clip `clamp(acc, lo, hi)` |
+//! | requantize | `out = sat(round(acc, out_shift), out_bits)` |
 //!
 //! `round(x, s)` adds half an output step and shifts right arithmetically (round
-//! half up); `sat` clamps to the signed range of the width.
+//! half up); `sat(x, b)` clamps to the signed range of `b` bits. Multipliers are
+//! signed and at most `multiplier_bits` wide; with at most [`MAX_PLANES`] planes of
+//! i32 codes and multipliers of at most 24 bits, the i64 sum cannot overflow.
 
 pub mod codegen;
 pub mod reference;
 
-/// The activation after the affine correction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Most planes one kernel combines.
+pub const MAX_PLANES: usize = 256;
+
+/// The activation after accumulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Activation {
     /// None.
     Identity,
-    /// `max(r, 0)`.
+    /// `max(acc, 0)`.
     Relu,
-    /// `clamp(r, lo, hi)`, in the affine result's units.
+    /// `clamp(acc, lo, hi)`, in accumulator units.
     Clip {
         /// Lower bound.
         lo: i64,
@@ -36,52 +46,48 @@ pub enum Activation {
     },
 }
 
-/// The post-MVM work of one group of MVMs, column by column.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The shape of the post-MVM work of one group of MVMs: what code is generated for.
+/// Its per-column numbers are [`Tables`], so one kernel serves every group of the
+/// same shape.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
-    /// Left shift of each slice's partial sum (its significance).
-    pub shifts: Vec<u32>,
-    /// Whether each slice comes as a (positive, negative) pair of planes.
-    pub differential: bool,
-    /// Fractional bits of the per-column scale (unsigned 8-bit).
-    pub scale_frac: u32,
-    /// Fractional bits of the per-column offset (signed 8-bit), and of the affine
-    /// result.
-    pub offset_frac: u32,
+    /// Input planes (ADC codes) combined per column.
+    pub planes: usize,
+    /// Width of the signed per-plane, per-column multipliers (2..=24).
+    pub multiplier_bits: u32,
+    /// Width of the signed, saturating accumulator (8..=48).
+    pub accumulator_bits: u32,
     /// The activation.
     pub activation: Activation,
-    /// Right shift from the affine result to the output.
+    /// Right shift from the accumulator to the output.
     pub out_shift: u32,
     /// Output width in bits (2..=32), signed, saturating.
     pub out_bits: u32,
 }
 
 impl Kernel {
-    /// Input planes the kernel reads: one per slice, two with pairs.
-    pub fn planes(&self) -> usize {
-        self.shifts.len() * if self.differential { 2 } else { 1 }
-    }
-
     /// What is wrong with the kernel, if anything.
     pub fn problem(&self) -> Option<String> {
-        if self.shifts.is_empty() {
-            return Some("a kernel needs at least one slice".into());
-        }
-        // Bounds that keep every intermediate within i64 for i32 inputs.
-        if self.shifts.len() > 16 {
-            return Some(format!("{} slices: at most 16", self.shifts.len()));
-        }
-        if let Some(shift) = self.shifts.iter().find(|&&s| s > 24) {
-            return Some(format!("slice shift {shift} exceeds 24 bits"));
-        }
-        if self.scale_frac < self.offset_frac || self.scale_frac > 16 {
+        if !(1..=MAX_PLANES).contains(&self.planes) {
             return Some(format!(
-                "scale fraction {} must be in offset fraction {}..=16",
-                self.scale_frac, self.offset_frac
+                "{} planes: a kernel combines 1..={MAX_PLANES}",
+                self.planes
             ));
         }
-        if self.out_shift > 31 {
-            return Some(format!("output shift {} exceeds 31", self.out_shift));
+        if !(2..=24).contains(&self.multiplier_bits) {
+            return Some(format!(
+                "multiplier width {} is not in 2..=24",
+                self.multiplier_bits
+            ));
+        }
+        if !(8..=48).contains(&self.accumulator_bits) {
+            return Some(format!(
+                "accumulator width {} is not in 8..=48",
+                self.accumulator_bits
+            ));
+        }
+        if self.out_shift > 47 {
+            return Some(format!("output shift {} exceeds 47", self.out_shift));
         }
         if !(2..=32).contains(&self.out_bits) {
             return Some(format!("output width {} is not in 2..=32", self.out_bits));
@@ -93,4 +99,83 @@ impl Kernel {
         }
         None
     }
+}
+
+/// The per-column numbers of one group: what a kernel multiplies and adds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tables {
+    /// Columns.
+    pub cols: usize,
+    /// `planes × cols` signed multipliers, plane-major.
+    pub multipliers: Vec<i32>,
+    /// `cols` biases, in accumulator units.
+    pub bias: Vec<i64>,
+}
+
+impl Tables {
+    /// What makes the tables unfit for `kernel`, if anything.
+    pub fn problem(&self, kernel: &Kernel) -> Option<String> {
+        if self.multipliers.len() != kernel.planes * self.cols {
+            return Some(format!(
+                "{} multipliers for {} planes of {} columns",
+                self.multipliers.len(),
+                kernel.planes,
+                self.cols
+            ));
+        }
+        if self.bias.len() != self.cols {
+            return Some(format!(
+                "{} biases for {} columns",
+                self.bias.len(),
+                self.cols
+            ));
+        }
+        let limit = 1i64 << (kernel.multiplier_bits - 1);
+        if let Some(m) = self
+            .multipliers
+            .iter()
+            .find(|&&m| !(-limit..limit).contains(&i64::from(m)))
+        {
+            return Some(format!(
+                "multiplier {m} does not fit {} bits",
+                kernel.multiplier_bits
+            ));
+        }
+        let limit = 1i64 << (kernel.accumulator_bits - 1);
+        if let Some(b) = self.bias.iter().find(|&&b| !(-limit..limit).contains(&b)) {
+            return Some(format!(
+                "bias {b} does not fit the {}-bit accumulator",
+                kernel.accumulator_bits
+            ));
+        }
+        None
+    }
+}
+
+/// Checks the planes of `rows × cols` codes a kernel is about to read.
+pub(crate) fn check_inputs(
+    kernel: &Kernel,
+    tables: &Tables,
+    planes: &[&[i32]],
+    rows: usize,
+) -> Result<(), String> {
+    if let Some(problem) = kernel.problem().or_else(|| tables.problem(kernel)) {
+        return Err(problem);
+    }
+    if planes.len() != kernel.planes {
+        return Err(format!(
+            "{} planes for a kernel of {}",
+            planes.len(),
+            kernel.planes
+        ));
+    }
+    let n = rows * tables.cols;
+    if let Some(plane) = planes.iter().find(|p| p.len() != n) {
+        return Err(format!(
+            "a plane of {} codes for {rows} rows of {} columns",
+            plane.len(),
+            tables.cols
+        ));
+    }
+    Ok(())
 }

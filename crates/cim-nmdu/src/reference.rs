@@ -1,7 +1,7 @@
 //! The exact integer semantics of a [`Kernel`], in plain Rust: what generated code
 //! must reproduce bit for bit.
 
-use crate::{Activation, Kernel};
+use crate::{Activation, Kernel, Tables, check_inputs};
 
 /// Adds half of `2^shift` and shifts right arithmetically (round half up).
 pub fn round_shift(x: i64, shift: u32) -> i64 {
@@ -18,30 +18,32 @@ pub fn saturate(x: i64, bits: u32) -> i64 {
     x.clamp(-high - 1, high)
 }
 
-/// Runs `kernel` on `planes` (each `n` values), per-column `scale` and `offset`.
-pub fn run(kernel: &Kernel, planes: &[&[i32]], scale: &[u8], offset: &[i8]) -> Vec<i32> {
-    let n = scale.len();
-    (0..n)
-        .map(|c| {
-            let mut acc = 0i64;
-            for (s, &shift) in kernel.shifts.iter().enumerate() {
-                let value = if kernel.differential {
-                    i64::from(planes[2 * s][c]) - i64::from(planes[2 * s + 1][c])
-                } else {
-                    i64::from(planes[s][c])
-                };
-                acc += value << shift;
+/// Runs `kernel` with `tables` on `planes` of `rows × tables.cols` codes
+/// (row-major); the output is row-major too.
+pub fn run(
+    kernel: &Kernel,
+    tables: &Tables,
+    planes: &[&[i32]],
+    rows: usize,
+) -> Result<Vec<i32>, String> {
+    check_inputs(kernel, tables, planes, rows)?;
+    let cols = tables.cols;
+    let mut out = vec![0i32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            let mut acc = tables.bias[c];
+            for (p, plane) in planes.iter().enumerate() {
+                acc += i64::from(plane[r * cols + c]) * i64::from(tables.multipliers[p * cols + c]);
             }
-            let acc = saturate(acc, 32);
-            let product = acc * i64::from(scale[c]);
-            let mut r =
-                round_shift(product, kernel.scale_frac - kernel.offset_frac) + i64::from(offset[c]);
-            r = match kernel.activation {
-                Activation::Identity => r,
-                Activation::Relu => r.max(0),
-                Activation::Clip { lo, hi } => r.clamp(lo, hi),
+            let acc = saturate(acc, kernel.accumulator_bits);
+            let acc = match kernel.activation {
+                Activation::Identity => acc,
+                Activation::Relu => acc.max(0),
+                Activation::Clip { lo, hi } => acc.clamp(lo, hi),
             };
-            saturate(round_shift(r, kernel.out_shift), kernel.out_bits) as i32
-        })
-        .collect()
+            out[r * cols + c] =
+                saturate(round_shift(acc, kernel.out_shift), kernel.out_bits) as i32;
+        }
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! machine; the IR of a small kernel is snapshotted.
 
 use cim_nmdu::{
-    Activation, Kernel,
+    Activation, Kernel, Tables,
     codegen::{self, CodegenError, JitKernel},
     reference,
 };
@@ -11,37 +11,68 @@ use proptest::prelude::*;
 
 fn kernel_strategy() -> impl Strategy<Value = Kernel> {
     (
-        proptest::collection::vec(0u32..=12, 1..=4),
-        any::<bool>(),
-        (0u32..=8).prop_flat_map(|scale_frac| (Just(scale_frac), 0..=scale_frac)),
+        1usize..=6,
+        2u32..=24,
+        8u32..=48,
         0usize..3,
-        (-300i64..=300, 0i64..=600),
-        0u32..=12,
-        4u32..=16,
+        (-300_000i64..=300_000, 0i64..=600_000),
+        0u32..=20,
+        4u32..=32,
     )
         .prop_map(
             |(
-                shifts,
-                differential,
-                (scale_frac, offset_frac),
+                planes,
+                multiplier_bits,
+                accumulator_bits,
                 activation,
                 (lo, span),
                 out_shift,
                 out_bits,
-            )| Kernel {
-                shifts,
-                differential,
-                scale_frac,
-                offset_frac,
-                activation: match activation {
-                    0 => Activation::Identity,
-                    1 => Activation::Relu,
-                    _ => Activation::Clip { lo, hi: lo + span },
-                },
-                out_shift,
-                out_bits,
+            )| {
+                Kernel {
+                    planes,
+                    multiplier_bits,
+                    accumulator_bits,
+                    activation: match activation {
+                        0 => Activation::Identity,
+                        1 => Activation::Relu,
+                        _ => Activation::Clip { lo, hi: lo + span },
+                    },
+                    out_shift,
+                    out_bits,
+                }
             },
         )
+}
+
+/// Random tables and codes for `kernel`: multipliers over their whole width, biases
+/// over the accumulator's, codes as wide as a 12-bit ADC's (and a few beyond).
+fn inputs(kernel: &Kernel, rows: usize, cols: usize, seed: u64) -> (Tables, Vec<Vec<i32>>) {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let span = |bits: u32, draw: u64| (draw % (1u64 << bits)) as i64 - (1i64 << (bits - 1));
+    let multipliers = (0..kernel.planes * cols)
+        .map(|_| span(kernel.multiplier_bits, next()) as i32)
+        .collect();
+    let bias = (0..cols)
+        .map(|_| span(kernel.accumulator_bits, next()))
+        .collect();
+    let planes = (0..kernel.planes)
+        .map(|_| (0..rows * cols).map(|_| span(14, next()) as i32).collect())
+        .collect();
+    (
+        Tables {
+            cols,
+            multipliers,
+            bias,
+        },
+        planes,
+    )
 }
 
 proptest! {
@@ -51,39 +82,37 @@ proptest! {
     #[test]
     fn generated_code_matches_the_reference(
         kernel in kernel_strategy(),
-        n in 0usize..40,
+        rows in 0usize..5,
+        cols in 0usize..40,
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let planes: Vec<Vec<i32>> = (0..kernel.planes())
-            .map(|_| (0..n).map(|_| (next() % 131_072) as i32 - 65_536).collect())
-            .collect();
-        let scale: Vec<u8> = (0..n).map(|_| next() as u8).collect();
-        let offset: Vec<i8> = (0..n).map(|_| next() as i8).collect();
+        let (tables, planes) = inputs(&kernel, rows, cols, seed);
         let views: Vec<&[i32]> = planes.iter().map(Vec::as_slice).collect();
-        let expected = reference::run(&kernel, &views, &scale, &offset);
+        let expected = reference::run(&kernel, &tables, &views, rows).unwrap();
         let context = Context::create();
         let jit = JitKernel::new(&context, &kernel).unwrap();
-        prop_assert_eq!(jit.run(&views, &scale, &offset).unwrap(), expected);
+        prop_assert_eq!(jit.run(&tables, &views, rows).unwrap(), expected);
     }
 }
 
 fn example() -> Kernel {
-    // Two 4-bit slices of a differential pair, Q1.7 scale, Q7.1 offset, ReLU, int8.
+    // Two slices (shift 0 and 4) of a differential pair, ReLU, int8 out.
     Kernel {
-        shifts: vec![0, 4],
-        differential: true,
-        scale_frac: 7,
-        offset_frac: 1,
+        planes: 4,
+        multiplier_bits: 16,
+        accumulator_bits: 32,
         activation: Activation::Relu,
         out_shift: 1,
         out_bits: 8,
+    }
+}
+
+/// Two columns: slice multipliers 1 and 16, negative planes subtracted.
+fn example_tables() -> Tables {
+    Tables {
+        cols: 2,
+        multipliers: vec![1, 1, -1, -1, 16, 16, -16, -16],
+        bias: vec![4, 0],
     }
 }
 
@@ -111,7 +140,7 @@ fn objects_for_each_machine() {
 #[test]
 fn ir_of_a_small_kernel() {
     let ir = codegen::llvm_ir(&example(), Some("x86_64")).unwrap();
-    // The loop is vectorised for a generic x86-64.
+    // The column loop is vectorised for a generic x86-64.
     assert!(ir.contains("vector.body"), "{ir}");
     insta::assert_snapshot!(ir);
 }
@@ -128,22 +157,41 @@ fn bad_kernels_and_inputs_are_refused() {
     );
     let context = Context::create();
     let jit = JitKernel::new(&context, &example()).unwrap();
-    let plane = [1, 2];
-    let error = jit.run(&[&plane], &[1, 1], &[0, 0]).unwrap_err();
+    let plane: &[i32] = &[1, 2];
+    let error = jit.run(&example_tables(), &[plane], 1).unwrap_err();
     assert_eq!(
         error,
         CodegenError::Inputs("1 planes for a kernel of 4".into())
+    );
+    let wide = Tables {
+        multipliers: vec![1 << 15; 8],
+        ..example_tables()
+    };
+    let error = jit.run(&wide, &[plane; 4], 1).unwrap_err();
+    assert_eq!(
+        error,
+        CodegenError::Inputs("multiplier 32768 does not fit 16 bits".into())
+    );
+    let error = jit.run(&example_tables(), &[plane; 4], 2).unwrap_err();
+    assert_eq!(
+        error,
+        CodegenError::Inputs("a plane of 2 codes for 2 rows of 2 columns".into())
     );
 }
 
 #[test]
 fn example_values() {
-    // Column 0: (10 - 2) + (3 - 1)·16 = 40; ·128 (1.0 in Q1.7), to Q.1 → 80; + 4
-    // (2.0 in Q7.1) = 84; ReLU; >> 1 → 42. Column 1 goes negative: ReLU gives 0.
-    let planes: [&[i32]; 4] = [&[10, 0], &[2, 50], &[3, 0], &[1, 0]];
-    let out = reference::run(&example(), &planes, &[128, 128], &[4, 0]);
-    assert_eq!(out, vec![42, 0]);
+    // Column 0: 4 + (10 - 2) + (3 - 1)·16 = 44; ReLU; >> 1 (rounding) → 22.
+    // Column 1 goes negative: ReLU gives 0. The second row doubles the first.
+    let planes: [&[i32]; 4] = [
+        &[10, 0, 20, 0],
+        &[2, 50, 4, 100],
+        &[3, 0, 6, 0],
+        &[1, 0, 2, 0],
+    ];
+    let out = reference::run(&example(), &example_tables(), &planes, 2).unwrap();
+    assert_eq!(out, vec![22, 0, 42, 0]);
     let context = Context::create();
     let jit = JitKernel::new(&context, &example()).unwrap();
-    assert_eq!(jit.run(&planes, &[128, 128], &[4, 0]).unwrap(), vec![42, 0]);
+    assert_eq!(jit.run(&example_tables(), &planes, 2).unwrap(), out);
 }

@@ -176,6 +176,31 @@ impl Default for CostSpec {
     }
 }
 
+/// The near-memory digital unit's number formats (`cimc run --digital interp|nmdu`):
+/// signed fixed-point multipliers (per plane and column; they carry the slices'
+/// significance, the ADC steps and the affine correction), a saturating
+/// accumulator, and the output handed to the next digital op.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NmduSpec {
+    /// Width of the multipliers, 2..=24 bits.
+    pub multiplier_bits: u32,
+    /// Width of the accumulator, 8..=48 bits.
+    pub accumulator_bits: u32,
+    /// Width of the outputs, 2..=32 bits.
+    pub output_bits: u32,
+}
+
+impl Default for NmduSpec {
+    fn default() -> Self {
+        Self {
+            multiplier_bits: 16,
+            accumulator_bits: 32,
+            output_bits: 16,
+        }
+    }
+}
+
 /// A hardware target.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +227,10 @@ pub struct Target {
     /// Word and bit lines (full fidelity); ideal when absent.
     #[serde(default)]
     pub wires: Wires,
+    /// The near-memory digital unit's formats; 16-bit multipliers, a 32-bit
+    /// accumulator and 16-bit outputs when absent.
+    #[serde(default)]
+    pub nmdu: NmduSpec,
 }
 
 /// A target that cannot be read.
@@ -298,16 +327,19 @@ impl Target {
             }
         }
         let ranges = [
-            ("array.cell_bits", self.array.cell_bits, 16),
-            ("dac.bits", self.dac.bits, 24),
-            ("adc.bits", self.adc.bits, 24),
-            ("adc.columns_per_adc", self.adc.columns_per_adc, 1 << 16),
+            ("array.cell_bits", self.array.cell_bits, 1, 16),
+            ("dac.bits", self.dac.bits, 1, 24),
+            ("adc.bits", self.adc.bits, 1, 24),
+            ("adc.columns_per_adc", self.adc.columns_per_adc, 1, 1 << 16),
+            ("nmdu.multiplier_bits", self.nmdu.multiplier_bits, 2, 24),
+            ("nmdu.accumulator_bits", self.nmdu.accumulator_bits, 8, 48),
+            ("nmdu.output_bits", self.nmdu.output_bits, 2, 32),
         ];
-        for (key, value, max) in ranges {
-            if !(1..=max).contains(&value) {
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
                 return Err(invalid(
                     key,
-                    format!("{value} is out of range: allowed 1..={max}"),
+                    format!("{value} is out of range: allowed {min}..={max}"),
                 ));
             }
         }

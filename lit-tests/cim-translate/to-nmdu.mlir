@@ -1,0 +1,58 @@
+// The NMDU lowering of a mapped layer: two 4-bit slices (shifts 0 and 4) of a
+// differential pair, each pair side scaled by 0.5, the negative side offset; ADC
+// steps of 1. Coefficients 0.5, 8, -0.5, -8: with 16-bit multipliers the largest
+// fraction is F = floor(log2(32767 / 8)) = 11; the largest sum,
+// 2·(1024 + 16384)·255 + 4096, needs 24 bits, so 16-bit outputs shift by 9 and are
+// worth 2^(9-11).
+// RUN: cim-translate %s --to-nmdu | FileCheck %s
+// RUN: cim-translate %s --to-nmdu --target %S/Inputs/nmdu-8bit.toml | FileCheck %s --check-prefix=NARROW
+// RUN: cim-translate %s --to-llvm-ir --triple x86_64 | FileCheck %s --check-prefix=IR
+// RUN: cim-translate %s --to-object --triple riscv64 -o %t.o && llvm-objdump -d %t.o | FileCheck %s --check-prefix=RISCV
+// RUN: cim-translate %s --to-object --triple aarch64 -o %t.o && llvm-objdump -t %t.o | FileCheck %s --check-prefix=ARM
+
+// CHECK-LABEL: group 0 'dense1' (cim.diff): 4 planes x 3 columns, fraction 11, accumulator 32 bits, out_shift 9, out 16 bits, unit 0.25
+// CHECK-NEXT: plane 0 @w_pos_s0: codes 0..=255 step 1 from 0, multipliers [1024, 1024, 1024]
+// CHECK-NEXT: plane 1 @w_pos_s1: codes 0..=255 step 1 from 0, multipliers [16384, 16384, 16384]
+// CHECK-NEXT: plane 2 @w_neg_s0: codes 0..=255 step 1 from 0, multipliers [-1024, -1024, -1024]
+// CHECK-NEXT: plane 3 @w_neg_s1: codes 0..=255 step 1 from 0, multipliers [-16384, -16384, -16384]
+// CHECK-NEXT: bias [-2048, -4096, 2048]
+// CHECK-NOT: group 1
+
+// With 8-bit multipliers: F = floor(log2(127 / 8)) = 3, the largest sum 34696
+// needs 16 bits, one shift to 16-bit outputs.
+// NARROW-LABEL: group 0 'dense1' (cim.diff): 4 planes x 3 columns, fraction 3, accumulator 32 bits, out_shift 1, out 16 bits, unit 0.25
+// NARROW-NEXT: multipliers [4, 4, 4]
+// NARROW-NEXT: multipliers [64, 64, 64]
+// NARROW-NEXT: multipliers [-4, -4, -4]
+// NARROW-NEXT: multipliers [-64, -64, -64]
+// NARROW-NEXT: bias [-8, -16, 8]
+
+// The tables are constants of the module, folded into the code where LLVM can.
+// IR: target triple = "x86_64-unknown-linux-gnu"
+// IR-LABEL: define void @nmdu_0_dense1(ptr
+// IR: vector.body
+// IR-NOT: define
+
+// RISCV: file format elf64-littleriscv
+// RISCV-LABEL: <nmdu_0_dense1>:
+// RISCV: sw
+
+// ARM: file format elf64-littleaarch64
+// ARM: F .text {{.*}} nmdu_0_dense1
+
+"cim.crossbar"() {sym_name = "w_pos_s0", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<2x3xf32>} : () -> ()
+"cim.crossbar"() {sym_name = "w_pos_s1", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 1 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<1 : i64, 4 : i64>, sign = "positive", weights = dense<2.0> : tensor<2x3xf32>} : () -> ()
+"cim.crossbar"() {sym_name = "w_neg_s0", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 2 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "negative", weights = dense<3.0> : tensor<2x3xf32>} : () -> ()
+"cim.crossbar"() {sym_name = "w_neg_s1", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 3 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<1 : i64, 4 : i64>, sign = "negative", weights = dense<0.0> : tensor<2x3xf32>} : () -> ()
+func.func @f(%x: tensor<?x2xf32>) -> tensor<?x3xf32> {
+  %a = "cim.mvm"(%x) {array = @w_pos_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<?x2xf32>) -> tensor<?x3xf32>
+  %b = "cim.mvm"(%x) {array = @w_pos_s1, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<?x2xf32>) -> tensor<?x3xf32>
+  %p = "cim.shift_add"(%a, %b) {shifts = array<i64: 0, 4>} : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<?x3xf32>
+  %ps = "cim.affine"(%p) {scale = dense<0.5> : tensor<3xf32>, offset = dense<0.0> : tensor<3xf32>} : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  %c = "cim.mvm"(%x) {array = @w_neg_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<?x2xf32>) -> tensor<?x3xf32>
+  %d = "cim.mvm"(%x) {array = @w_neg_s1, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<?x2xf32>) -> tensor<?x3xf32>
+  %n = "cim.shift_add"(%c, %d) {shifts = array<i64: 0, 4>} : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<?x3xf32>
+  %ns = "cim.affine"(%n) {scale = dense<0.5> : tensor<3xf32>, offset = dense<[1.0, 2.0, -1.0]> : tensor<3xf32>} : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  %r = "cim.diff"(%ps, %ns) : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<?x3xf32> loc("dense1")
+  return %r : tensor<?x3xf32>
+}
