@@ -588,8 +588,14 @@ fn lower_group(op: &OperationRef, cols: usize, format: Format) -> Result<Group, 
     // Bits the largest sum needs beyond the sign, and the shift that fits them.
     let needed = 64 - accumulated.leading_zeros();
     let out_shift = needed.saturating_sub(format.out_bits - 1);
+    let code_bits = planes
+        .iter()
+        .map(|plane| 64 - (plane.max_code as u64).leading_zeros())
+        .max()
+        .unwrap_or(1);
     let kernel = Kernel {
         planes: planes.len(),
+        code_bits,
         multiplier_bits: format.multiplier_bits,
         accumulator_bits: format.accumulator_bits,
         activation: Activation::Identity,

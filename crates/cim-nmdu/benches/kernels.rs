@@ -25,6 +25,7 @@ fn main() -> Result<(), String> {
     let (rows, cols) = (4096usize, 256usize);
     let kernel = Kernel {
         planes: 4,
+        code_bits: 8,
         multiplier_bits: 16,
         accumulator_bits: 32,
         activation: Activation::Relu,
@@ -59,7 +60,8 @@ fn main() -> Result<(), String> {
     let compile = start.elapsed().as_secs_f64();
     let mut out = vec![0i32; rows * cols];
     let generated = best(20, || {
-        jit.run_into(&tables, &views, rows, &mut out).expect("inputs fit");
+        jit.run_into(&tables, &views, rows, &mut out)
+            .expect("inputs fit");
     });
     let mut expected = Vec::new();
     let interpreted = best(5, || {

@@ -159,20 +159,53 @@ fn define<'ctx>(
         .build_load(i64t, bias_at, "bias")
         .map_err(llvm)?
         .into_int_value();
+    // Products fit 32 bits when the clamped codes and the multipliers together do:
+    // multiply there (vector ISAs multiply 32-bit lanes natively), add in 64.
+    let narrow = kernel.code_bits + kernel.multiplier_bits <= 32;
+    let top = i32t.const_int((1u64 << kernel.code_bits) - 1, false);
     for (plane, factors) in &sources {
         let code_at = gep(i32t.into(), *plane, index, "code.at")?;
-        let code = builder.build_load(i32t, code_at, "code").map_err(llvm)?;
         let code = builder
-            .build_int_s_extend(code.into_int_value(), i64t, "code.wide")
+            .build_load(i32t, code_at, "code")
+            .map_err(llvm)?
+            .into_int_value();
+        let below = builder
+            .build_int_compare(IntPredicate::SLT, code, i32t.const_zero(), "code.neg")
             .map_err(llvm)?;
+        let code = builder
+            .build_select(below, i32t.const_zero(), code, "code.lo")
+            .map_err(llvm)?
+            .into_int_value();
+        let above = builder
+            .build_int_compare(IntPredicate::SGT, code, top, "code.big")
+            .map_err(llvm)?;
+        let code = builder
+            .build_select(above, top, code, "code.clamped")
+            .map_err(llvm)?
+            .into_int_value();
         let factor_at = gep(i32t.into(), *factors, c, "mult.at")?;
-        let factor = builder.build_load(i32t, factor_at, "mult").map_err(llvm)?;
         let factor = builder
-            .build_int_s_extend(factor.into_int_value(), i64t, "mult.wide")
-            .map_err(llvm)?;
-        let product = builder
-            .build_int_mul(code, factor, "product")
-            .map_err(llvm)?;
+            .build_load(i32t, factor_at, "mult")
+            .map_err(llvm)?
+            .into_int_value();
+        let product = if narrow {
+            let product = builder
+                .build_int_nsw_mul(code, factor, "product")
+                .map_err(llvm)?;
+            builder
+                .build_int_s_extend(product, i64t, "product.wide")
+                .map_err(llvm)?
+        } else {
+            let code = builder
+                .build_int_s_extend(code, i64t, "code.wide")
+                .map_err(llvm)?;
+            let factor = builder
+                .build_int_s_extend(factor, i64t, "mult.wide")
+                .map_err(llvm)?;
+            builder
+                .build_int_mul(code, factor, "product")
+                .map_err(llvm)?
+        };
         acc = builder.build_int_add(acc, product, "acc").map_err(llvm)?;
     }
     let acc = e.saturate(acc, kernel.accumulator_bits)?;
@@ -497,6 +530,21 @@ impl<'ctx> JitKernel<'ctx> {
     pub fn new(context: &'ctx Context, kernel: &Kernel) -> Result<Self, CodegenError> {
         Target::initialize_native(&InitializationConfig::default()).map_err(llvm)?;
         let module = build(context, kernel)?;
+        // The JIT compiles for a generic CPU unless the function names the host's.
+        if let Some(function) = module.get_function(FUNCTION) {
+            for (key, value) in [
+                ("target-cpu", TargetMachine::get_host_cpu_name().to_string()),
+                (
+                    "target-features",
+                    TargetMachine::get_host_cpu_features().to_string(),
+                ),
+            ] {
+                function.add_attribute(
+                    inkwell::attributes::AttributeLoc::Function,
+                    context.create_string_attribute(key, &value),
+                );
+            }
+        }
         let triple = TargetMachine::get_default_triple();
         let host = machine(&triple, true)?;
         prepare(&module, &triple, &host)?;

@@ -14,7 +14,8 @@
 //!
 //! | stage | integer semantics, row `r`, column `c` |
 //! | --- | --- |
-//! | multiply-accumulate | `acc = bias[c] + Σ_p code_p[r, c] · mult[p, c]`, in i64 |
+//! | codes | `k_p = clamp(code_p[r, c], 0, 2^code_bits − 1)`, as an ADC saturates |
+//! | multiply-accumulate | `acc = bias[c] + Σ_p k_p · mult[p, c]`, in i64 |
 //! | saturate | `acc = sat(acc, accumulator_bits)` |
 //! | activation | none, ReLU `max(acc, 0)`, or clip `clamp(acc, lo, hi)` |
 //! | requantize | `out = sat(round(acc, out_shift), out_bits)` |
@@ -22,7 +23,9 @@
 //! `round(x, s)` adds half an output step and shifts right arithmetically (round
 //! half up); `sat(x, b)` clamps to the signed range of `b` bits. Multipliers are
 //! signed and at most `multiplier_bits` wide; with at most [`MAX_PLANES`] planes of
-//! i32 codes and multipliers of at most 24 bits, the i64 sum cannot overflow.
+//! codes and multipliers of at most 24 bits, the i64 sum cannot overflow (and where
+//! `code_bits + multiplier_bits <= 32` the generated code multiplies in 32 bits,
+//! which gives the same products).
 
 pub mod codegen;
 pub mod reference;
@@ -53,6 +56,8 @@ pub enum Activation {
 pub struct Kernel {
     /// Input planes (ADC codes) combined per column.
     pub planes: usize,
+    /// Width of the unsigned codes (1..=24): larger ones saturate.
+    pub code_bits: u32,
     /// Width of the signed per-plane, per-column multipliers (2..=24).
     pub multiplier_bits: u32,
     /// Width of the signed, saturating accumulator (8..=48).
@@ -73,6 +78,9 @@ impl Kernel {
                 "{} planes: a kernel combines 1..={MAX_PLANES}",
                 self.planes
             ));
+        }
+        if !(1..=24).contains(&self.code_bits) {
+            return Some(format!("code width {} is not in 1..=24", self.code_bits));
         }
         if !(2..=24).contains(&self.multiplier_bits) {
             return Some(format!(

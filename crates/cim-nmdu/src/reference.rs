@@ -31,9 +31,11 @@ pub fn run(
     let mut out = vec![0i32; rows * cols];
     for r in 0..rows {
         for c in 0..cols {
+            let top = (1i64 << kernel.code_bits) - 1;
             let mut acc = tables.bias[c];
             for (p, plane) in planes.iter().enumerate() {
-                acc += i64::from(plane[r * cols + c]) * i64::from(tables.multipliers[p * cols + c]);
+                let code = i64::from(plane[r * cols + c]).clamp(0, top);
+                acc += code * i64::from(tables.multipliers[p * cols + c]);
             }
             let acc = saturate(acc, kernel.accumulator_bits);
             let acc = match kernel.activation {

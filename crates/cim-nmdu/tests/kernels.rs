@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 fn kernel_strategy() -> impl Strategy<Value = Kernel> {
     (
-        1usize..=6,
+        (1usize..=6, 1u32..=24),
         2u32..=24,
         8u32..=48,
         0usize..3,
@@ -21,7 +21,7 @@ fn kernel_strategy() -> impl Strategy<Value = Kernel> {
     )
         .prop_map(
             |(
-                planes,
+                (planes, code_bits),
                 multiplier_bits,
                 accumulator_bits,
                 activation,
@@ -31,6 +31,7 @@ fn kernel_strategy() -> impl Strategy<Value = Kernel> {
             )| {
                 Kernel {
                     planes,
+                    code_bits,
                     multiplier_bits,
                     accumulator_bits,
                     activation: match activation {
@@ -46,7 +47,8 @@ fn kernel_strategy() -> impl Strategy<Value = Kernel> {
 }
 
 /// Random tables and codes for `kernel`: multipliers over their whole width, biases
-/// over the accumulator's, codes as wide as a 12-bit ADC's (and a few beyond).
+/// over the accumulator's, codes over 14 signed bits (some beyond the kernel's code
+/// width, some negative: both saturate).
 fn inputs(kernel: &Kernel, rows: usize, cols: usize, seed: u64) -> (Tables, Vec<Vec<i32>>) {
     let mut state = seed | 1;
     let mut next = move || {
@@ -99,6 +101,7 @@ fn example() -> Kernel {
     // Two slices (shift 0 and 4) of a differential pair, ReLU, int8 out.
     Kernel {
         planes: 4,
+        code_bits: 8,
         multiplier_bits: 16,
         accumulator_bits: 32,
         activation: Activation::Relu,
