@@ -16,7 +16,15 @@
 // CHECK-NEXT: plane 2 @w_neg_s0: codes 0..=255 step 1 from 0, multipliers [-1024, -1024, -1024]
 // CHECK-NEXT: plane 3 @w_neg_s1: codes 0..=255 step 1 from 0, multipliers [-16384, -16384, -16384]
 // CHECK-NEXT: bias [-2048, -4096, 2048]
-// CHECK-NOT: group 1
+
+// @g: one pair (coefficients 1 and -1), then a bias add and a ReLU, which the
+// kernel does too: F = floor(log2(32767)) = 14, the bias [1, 2, 3] in units of
+// 2^-14, the largest sum 2·16384·255 + 49152 needs 24 bits: shift 9, unit 2^-5.
+// CHECK-LABEL: group 1 'g_dense' (cim.diff + bias + relu): 2 planes x 3 columns, fraction 14, accumulator 32 bits, out_shift 9, out 16 bits, unit 0.03125
+// CHECK-NEXT: plane 0 @w_pos_s0: {{.*}} multipliers [16384, 16384, 16384]
+// CHECK-NEXT: plane 1 @w_neg_s0: {{.*}} multipliers [-16384, -16384, -16384]
+// CHECK-NEXT: bias [16384, 32768, 49152]
+// CHECK-NOT: group 2
 
 // With 8-bit multipliers: F = floor(log2(127 / 8)) = 3, the largest sum 34696
 // needs 16 bits, one shift to 16-bit outputs.
@@ -31,6 +39,7 @@
 // IR: target triple = "x86_64-unknown-linux-gnu"
 // IR-LABEL: define void @nmdu_0_dense1(ptr
 // IR: ret void
+// IR-LABEL: define void @nmdu_1_g_dense(ptr
 // IR-NOT: define
 
 // RISCV: file format elf64-littleriscv
@@ -55,4 +64,24 @@ func.func @f(%x: tensor<?x2xf32>) -> tensor<?x3xf32> {
   %ns = "cim.affine"(%n) {scale = dense<0.5> : tensor<3xf32>, offset = dense<[1.0, 2.0, -1.0]> : tensor<3xf32>} : (tensor<?x3xf32>) -> tensor<?x3xf32>
   %r = "cim.diff"(%ps, %ns) : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<?x3xf32> loc("dense1")
   return %r : tensor<?x3xf32>
+}
+
+func.func @g(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %a = "cim.mvm"(%x) {array = @w_pos_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %c = "cim.mvm"(%x) {array = @w_neg_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %r = "cim.diff"(%a, %c) : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32> loc("g_dense")
+  %bias = arith.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%r, %bias : tensor<4x3xf32>, tensor<3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%y : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<4x3xf32>
+  return %z : tensor<4x3xf32>
 }

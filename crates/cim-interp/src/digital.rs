@@ -9,7 +9,10 @@
 //! fraction `F` (the largest that keeps every multiplier within the target's
 //! multiplier width and every sum within its accumulator), the constant as a bias,
 //! and the output as `out_bits` wide with the fewest right shifts that keep the
-//! largest possible sum: one NMDU [`Kernel`] and its [`Tables`] per tree. The
+//! largest possible sum: one NMDU [`Kernel`] and its [`Tables`] per tree. A bias
+//! add (`linalg.generic` adding a per-column constant) and a ReLU (`maximumf` with
+//! 0) that follow the tree, each the only reader of what it reads, join the kernel:
+//! the bias into its constant, the ReLU as its activation. The
 //! kernel runs in Rust ([`Digital::Reference`]) or as generated code
 //! ([`Digital::Generated`]); either way the output is worth `out · 2^(shift − F)`.
 //!
@@ -482,12 +485,22 @@ fn floor_log2(x: f64) -> i32 {
 }
 
 /// Lowers the tree whose root is `op` (a digital op with `cols` result columns).
-fn lower_group(op: &OperationRef, cols: usize, format: Format) -> Result<Group, InterpError> {
+fn lower_group(
+    op: &OperationRef,
+    cols: usize,
+    format: Format,
+    fused: &Fused,
+) -> Result<Group, InterpError> {
     let mut lowering = Lowering {
         sources: Vec::new(),
     };
     let result: Value = op.result(0).map_err(|_| malformed(op, "no result"))?.into();
-    let linear = lowering.linear(result, op)?.broadcast(cols);
+    let mut linear = lowering.linear(result, op)?.broadcast(cols);
+    if let Some(bias) = &fused.bias {
+        for (constant, b) in linear.constant.iter_mut().zip(bias) {
+            *constant += b;
+        }
+    }
     if linear.width != cols {
         return Err(malformed(
             op,
@@ -598,7 +611,11 @@ fn lower_group(op: &OperationRef, cols: usize, format: Format) -> Result<Group, 
         code_bits,
         multiplier_bits: format.multiplier_bits,
         accumulator_bits: format.accumulator_bits,
-        activation: Activation::Identity,
+        activation: if fused.relu {
+            Activation::Relu
+        } else {
+            Activation::Identity
+        },
         out_shift,
         out_bits: format.out_bits,
     };
@@ -612,7 +629,12 @@ fn lower_group(op: &OperationRef, cols: usize, format: Format) -> Result<Group, 
     }
     Ok(Group {
         order: 0,
-        root: op_name(op),
+        root: [op_name(op)]
+            .into_iter()
+            .chain(fused.bias.as_ref().map(|_| "bias".to_owned()))
+            .chain(fused.relu.then(|| "relu".to_owned()))
+            .collect::<Vec<_>>()
+            .join(" + "),
         layer: cim_ir::query::location_name(op.location()),
         planes,
         kernel,
@@ -622,47 +644,157 @@ fn lower_group(op: &OperationRef, cols: usize, format: Format) -> Result<Group, 
     })
 }
 
-/// Lowers every tree of digital ops in `block` (a function body).
+/// Elementwise work after a group that its kernel does too: a bias added per
+/// column, then ReLU; and the op whose result the kernel then gives.
+struct Fused<'c, 'a> {
+    bias: Option<Vec<f64>>,
+    relu: bool,
+    last: OperationRef<'c, 'a>,
+    absorbed: Vec<usize>,
+}
+
+/// The ops of a `linalg.generic`'s body, when it is a plain elementwise generic on
+/// 2-D tensors with `maps` (as printed).
+fn generic_body<'c, 'a>(
+    op: &OperationRef<'c, 'a>,
+    maps: &str,
+) -> Option<Vec<OperationRef<'c, 'a>>> {
+    if op_name(op) != "linalg.generic"
+        || attribute(op, "indexing_maps")
+            .map(|a| a.to_string())
+            .as_deref()
+            != Some(maps)
+    {
+        return None;
+    }
+    let block = op.region(0).ok()?.first_block()?;
+    let mut ops = Vec::new();
+    let mut next = block.first_operation();
+    while let Some(inner) = next {
+        ops.push(inner);
+        next = inner.next_in_block();
+    }
+    Some(ops)
+}
+
+/// Whether `value` is argument `index` of its block.
+fn is_argument(value: Value, index: usize) -> bool {
+    melior::ir::block::BlockArgument::try_from(value).is_ok_and(|a| a.argument_number() == index)
+}
+
+/// `op` when it computes `f(arg0, x)` (either order) and yields it, with `x`.
+fn binary_of_argument<'c, 'a>(body: &[OperationRef<'c, 'a>], name: &str) -> Option<Value<'c, 'a>> {
+    let [compute, yielded] = body else {
+        return None;
+    };
+    if op_name(compute) != name || op_name(yielded) != "linalg.yield" {
+        return None;
+    }
+    let result: Value = compute.result(0).ok()?.into();
+    if yielded.operand(0).ok()? != result {
+        return None;
+    }
+    let (a, b) = (compute.operand(0).ok()?, compute.operand(1).ok()?);
+    if is_argument(a, 0) {
+        Some(b)
+    } else if is_argument(b, 0) {
+        Some(a)
+    } else {
+        None
+    }
+}
+
+const IDENTITY_2D: &str = "[affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>]";
+const BIAS_2D: &str = "[affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>]";
+
+/// The bias add and ReLU that follow `root` (each the only reader of what it
+/// reads), as `linalg.generic`s on its 2-D result.
+fn fusable<'c, 'a>(
+    root: OperationRef<'c, 'a>,
+    cols: usize,
+    readers: &HashMap<usize, Vec<OperationRef<'c, 'a>>>,
+) -> Fused<'c, 'a> {
+    let mut fused = Fused {
+        bias: None,
+        relu: false,
+        last: root,
+        absorbed: Vec::new(),
+    };
+    let only_reader = |op: &OperationRef<'c, 'a>| -> Option<OperationRef<'c, 'a>> {
+        let value: Value = op.result(0).ok()?.into();
+        match readers.get(&value_key(value))?.as_slice() {
+            [only] if only.operand(0).ok()? == value => Some(*only),
+            _ => None,
+        }
+    };
+    if let Some(next) = only_reader(&fused.last)
+        && let Some(body) = generic_body(&next, BIAS_2D)
+        && next.operand_count() == 3
+        && let Some(other) = binary_of_argument(&body, "arith.addf")
+        && is_argument(other, 1)
+        && let Some(constant) = next.operand(1).ok().and_then(defining_op)
+        && op_name(&constant) == "arith.constant"
+        && let Some(values) = attribute(&constant, "value").and_then(cim_ir::build::read_dense_f32)
+        && values.len() == cols
+    {
+        fused.bias = Some(values.into_iter().map(f64::from).collect());
+        fused.absorbed.push(op_key(&fused.last));
+        fused.last = next;
+    }
+    if let Some(next) = only_reader(&fused.last)
+        && let Some(body) = generic_body(&next, IDENTITY_2D)
+        && next.operand_count() == 2
+        && let Some(other) = binary_of_argument(&body, "arith.maximumf")
+            .or_else(|| binary_of_argument(&body, "arith.maxnumf"))
+        && let Some(zero) = defining_op(other)
+        && op_name(&zero) == "arith.constant"
+        && cim_ir::query::float_attribute(&zero, "value") == Some(0.0)
+    {
+        fused.relu = true;
+        fused.absorbed.push(op_key(&fused.last));
+        fused.last = next;
+    }
+    fused
+}
+
+/// Lowers every tree of digital ops in `block` (a function body), with the bias
+/// add and ReLU that follow it where they do.
 pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
-    let mut users: HashMap<usize, Vec<bool>> = HashMap::new();
+    let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
+    let mut roots = Vec::new();
     walk(block, &mut |op| {
-        let digital = is_digital(&op_name(&op));
         for operand in op.operands() {
-            users.entry(value_key(operand)).or_default().push(digital);
+            readers.entry(value_key(operand)).or_default().push(op);
+        }
+        if is_digital(&op_name(&op)) {
+            roots.push(op);
         }
     });
     let mut plan = Plan::default();
-    let mut failure = None;
-    walk(block, &mut |op| {
-        if failure.is_some() || !is_digital(&op_name(&op)) {
-            return;
-        }
-        let Ok(result) = op.result(0) else { return };
-        let result: Value = result.into();
-        let readers = users.get(&value_key(result)).map_or(&[][..], Vec::as_slice);
-        if !readers.is_empty() && readers.iter().all(|&digital| digital) {
+    for op in roots {
+        let result: Value = op
+            .result(0)
+            .map_err(|_| malformed(&op, "no result"))?
+            .into();
+        let users = readers
+            .get(&value_key(result))
+            .map_or(&[][..], Vec::as_slice);
+        if !users.is_empty() && users.iter().all(|user| is_digital(&op_name(user))) {
             plan.skipped.insert(op_key(&op));
-            return;
+            continue;
         }
         let cols = cim_ir::query::TensorShape::of_value(result)
             .and_then(|shape| shape.last())
-            .flatten();
-        let Some(cols) = cols else {
-            failure = Some(malformed(&op, "the result needs a static last dimension"));
-            return;
-        };
-        match lower_group(&op, cols as usize, format) {
-            Ok(mut group) => {
-                group.order = plan.groups.len();
-                plan.groups.insert(op_key(&op), group);
-            }
-            Err(error) => failure = Some(error),
-        }
-    });
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(plan),
+            .flatten()
+            .ok_or_else(|| malformed(&op, "the result needs a static last dimension"))?
+            as usize;
+        let fused = fusable(op, cols, &readers);
+        let mut group = lower_group(&op, cols, format, &fused)?;
+        group.order = plan.groups.len();
+        plan.skipped.extend(&fused.absorbed);
+        plan.groups.insert(op_key(&fused.last), group);
     }
+    Ok(plan)
 }
 
 fn list<T: std::fmt::Display>(values: &[T]) -> String {
