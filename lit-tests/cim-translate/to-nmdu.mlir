@@ -25,6 +25,8 @@
 // CHECK-NEXT: plane 1 @w_neg_s0: {{.*}} multipliers [-16384, -16384, -16384]
 // CHECK-NEXT: bias [16384, 32768, 49152]
 // CHECK-NOT: group 2
+// The tanh of @g's output runs on the NMDU's table.
+// CHECK: activation nmdu_tanh: 256 segments over [-4, 4], Q4.11 in, Q1.14 out, max error 6.7e-4
 
 // With 8-bit multipliers: F = floor(log2(127 / 8)) = 3, the largest sum 34696
 // needs 16 bits, one shift to 16-bit outputs.
@@ -37,6 +39,7 @@
 
 // The tables are constants of the module, folded into the code where LLVM can.
 // IR: target triple = "x86_64-unknown-linux-gnu"
+// IR-LABEL: define i32 @nmdu_tanh(i32
 // IR-LABEL: define void @nmdu_0_dense1(ptr
 // IR: ret void
 // IR-LABEL: define void @nmdu_1_g_dense(ptr
@@ -83,5 +86,10 @@ func.func @g(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
     %m = arith.maximumf %in, %zero : f32
     linalg.yield %m : f32
   } -> tensor<4x3xf32>
-  return %z : tensor<4x3xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%z : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %h = math.tanh %in : f32
+    linalg.yield %h : f32
+  } -> tensor<4x3xf32>
+  return %t : tensor<4x3xf32>
 }

@@ -16,6 +16,10 @@
 //! kernel runs in Rust ([`Digital::Reference`]) or as generated code
 //! ([`Digital::Generated`]); either way the output is worth `out · 2^(shift − F)`.
 //!
+//! Sigmoid and tanh in `linalg.generic` bodies run on the NMDU's tables too
+//! ([`cim_nmdu::activation`]): the interpreter rounds their input to Q4.11 and
+//! reads the table's Q1.14 output.
+//!
 //! The rounding of the multipliers (relative error at most `2^-(multiplier_bits-1)`
 //! of the largest) and of the output (one part in `2^(out_bits-1)` of the largest
 //! possible sum) is the whole difference from float digital work.
@@ -151,6 +155,9 @@ pub struct Plan {
     pub groups: HashMap<usize, Group>,
     /// Digital ops only other digital ops read: never run on their own.
     pub skipped: HashSet<usize>,
+    /// The activations `linalg.generic` bodies compute (`math.tanh`, and the
+    /// sigmoid `1 / (1 + exp(-x))`), which run on the NMDU's tables.
+    pub activations: Vec<cim_nmdu::activation::Function>,
 }
 
 impl Plan {
@@ -762,15 +769,39 @@ fn fusable<'c, 'a>(
 pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
     let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
     let mut roots = Vec::new();
+    let mut activations = Vec::new();
     walk(block, &mut |op| {
         for operand in op.operands() {
             readers.entry(value_key(operand)).or_default().push(op);
         }
-        if is_digital(&op_name(&op)) {
+        let name = op_name(&op);
+        if is_digital(&name) {
             roots.push(op);
         }
+        use cim_nmdu::activation::Function;
+        let function = match name.as_str() {
+            "math.tanh" => Some(Function::Tanh),
+            "math.exp"
+                if op
+                    .operand(0)
+                    .ok()
+                    .and_then(defining_op)
+                    .is_some_and(|negation| op_name(&negation) == "arith.negf") =>
+            {
+                Some(Function::Sigmoid)
+            }
+            _ => None,
+        };
+        if let Some(function) = function
+            && !activations.contains(&function)
+        {
+            activations.push(function);
+        }
     });
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        activations,
+        ..Plan::default()
+    };
     for op in roots {
         let result: Value = op
             .result(0)
@@ -838,6 +869,17 @@ impl std::fmt::Display for Plan {
                 )?;
             }
             writeln!(f, "  bias {}", list(&group.tables.bias))?;
+        }
+        for &function in &self.activations {
+            let lut = cim_nmdu::activation::Lut::new(function);
+            let (lo, hi) = function.domain();
+            writeln!(
+                f,
+                "activation {}: {} segments over [{lo}, {hi}], Q4.11 in, Q1.14 out, max error {:.1e}",
+                function.symbol(),
+                lut.table.len() - 1,
+                lut.max_error()
+            )?;
         }
         Ok(())
     }

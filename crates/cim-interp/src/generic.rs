@@ -3,6 +3,7 @@
 
 use crate::{InterpError, RtValue, key, malformed};
 use cim_ir::query::{attribute, i64_array_attribute, op_name};
+use cim_nmdu::activation::Function;
 use melior::ir::{
     BlockLike, OperationRef, RegionLike, Value,
     attribute::{ArrayAttribute, IntegerAttribute},
@@ -97,7 +98,7 @@ enum Source {
     Temporary(usize),
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Add,
     Sub,
@@ -110,6 +111,8 @@ enum Kind {
     Exp,
     Log,
     Tanh,
+    /// `1 / (1 + exp(-x))`, recognised in the body (see [`fuse_sigmoids`]).
+    Sigmoid,
     Sqrt,
     Rsqrt,
     Identity,
@@ -159,6 +162,7 @@ fn compile(
             .map(|value| source(&slots, value))
             .collect::<Result<Vec<_>, _>>()?;
         if name == "linalg.yield" {
+            fuse_sigmoids(&mut instructions);
             return Ok((instructions, sources));
         }
         let kind = match name.as_str() {
@@ -207,6 +211,53 @@ fn compile(
     Err(malformed(op, "body without linalg.yield"))
 }
 
+/// Turns each `1 / (1 + exp(-x))` (the form the ONNX frontend writes) into one
+/// sigmoid of `x`, so an activation unit can compute it whole. The negation,
+/// exponential and sum stay (another instruction may read them); in f64 the
+/// sigmoid computes the same expression, so results do not change.
+fn fuse_sigmoids(instructions: &mut [Instruction]) {
+    let one = |instructions: &[Instruction], source: &Source| match *source {
+        Source::Outer(value) => value == 1.0,
+        Source::Temporary(index) => {
+            matches!(instructions[index].kind, Kind::Constant(v) if v == 1.0)
+        }
+        Source::Argument(_) => false,
+    };
+    let temporary = |source: &Source| match *source {
+        Source::Temporary(index) => Some(index),
+        _ => None,
+    };
+    for k in 0..instructions.len() {
+        let fused = (|| {
+            let instruction = &instructions[k];
+            if instruction.kind != Kind::Div || !one(instructions, &instruction.sources[0]) {
+                return None;
+            }
+            let sum = &instructions[temporary(&instruction.sources[1])?];
+            if sum.kind != Kind::Add {
+                return None;
+            }
+            let exponential = match (&sum.sources[0], &sum.sources[1]) {
+                (a, b) if one(instructions, a) => temporary(b)?,
+                (a, b) if one(instructions, b) => temporary(a)?,
+                _ => return None,
+            };
+            let exponential = &instructions[exponential];
+            if exponential.kind != Kind::Exp {
+                return None;
+            }
+            let negation = &instructions[temporary(&exponential.sources[0])?];
+            (negation.kind == Kind::Neg).then(|| negation.sources[0])
+        })();
+        if let Some(x) = fused {
+            instructions[k] = Instruction {
+                kind: Kind::Sigmoid,
+                sources: vec![x],
+            };
+        }
+    }
+}
+
 /// arith.cmpf predicates (MLIR's numbering); unordered ones treat NaN as true.
 fn compare(predicate: u8, a: f64, b: f64) -> bool {
     let unordered = a.is_nan() || b.is_nan();
@@ -230,7 +281,15 @@ fn compare(predicate: u8, a: f64, b: f64) -> bool {
     }
 }
 
-fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
+/// Computes sigmoid and tanh: in f64, or on the NMDU's tables.
+pub type Activations<'a> = &'a dyn Fn(Function, f64) -> f64;
+
+fn evaluate(
+    instructions: &[Instruction],
+    arguments: &[f64],
+    temporaries: &mut Vec<f64>,
+    activations: Activations,
+) {
     temporaries.clear();
     for instruction in instructions {
         let read = |source: &Source, temporaries: &Vec<f64>| match *source {
@@ -263,7 +322,8 @@ fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut V
             Kind::Abs => arg(0).abs(),
             Kind::Exp => arg(0).exp(),
             Kind::Log => arg(0).ln(),
-            Kind::Tanh => arg(0).tanh(),
+            Kind::Tanh => activations(Function::Tanh, arg(0)),
+            Kind::Sigmoid => activations(Function::Sigmoid, arg(0)),
             Kind::Sqrt => arg(0).sqrt(),
             Kind::Rsqrt => 1.0 / arg(0).sqrt(),
             Kind::Identity => arg(0),
@@ -286,6 +346,7 @@ pub fn run(
     op: &OperationRef,
     env: &HashMap<usize, RtValue>,
     operands: Vec<ArrayD<f64>>,
+    activations: Activations,
 ) -> Result<Vec<RtValue>, InterpError> {
     let segments = i64_array_attribute(op, "operandSegmentSizes")
         .or_else(|| {
@@ -368,7 +429,7 @@ pub fn run(
                 operand[IxDyn(&index)]
             };
         }
-        evaluate(&instructions, &arguments, &mut temporaries);
+        evaluate(&instructions, &arguments, &mut temporaries, activations);
         for (output, source) in yields.iter().enumerate() {
             let value = match *source {
                 Source::Argument(i) => arguments[i],

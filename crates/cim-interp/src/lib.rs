@@ -42,6 +42,7 @@ pub mod digital;
 mod generic;
 mod lines;
 
+use cim_nmdu::activation::{Function, Lut};
 pub use digital::{Digital, Format};
 
 /// A runtime value.
@@ -339,7 +340,8 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// Runs the digital ops after the MVMs on `digital`: with the NMDU (reference
     /// or generated code), every tree of `cim.shift_add` / `cim.diff` /
     /// `cim.accumulate` / `cim.affine` over MVM results is lowered to a fixed-point
-    /// kernel in `format` ([`digital`]). The NMDU reads ADC codes: runs must be at
+    /// kernel in `format` ([`digital`]), and sigmoid and tanh in `linalg.generic`
+    /// bodies read the NMDU's tables. The NMDU reads ADC codes: runs must be at
     /// quantized or full fidelity.
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
         self.plan = match digital {
@@ -646,7 +648,33 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         "only linalg.generic on tensors (with results) is supported",
                     ));
                 }
-                generic::run(op, env, all()?)
+                let inputs = all()?;
+                match self.digital {
+                    Digital::Float => generic::run(op, env, inputs, &|f, x| f.exact(x)),
+                    Digital::Reference => {
+                        let luts = [Function::Sigmoid, Function::Tanh].map(Lut::new);
+                        let lut = |f: Function| &luts[usize::from(f == Function::Tanh)];
+                        generic::run(op, env, inputs, &|f, x| {
+                            Lut::output(lut(f).eval(Lut::input(x)))
+                        })
+                    }
+                    Digital::Generated => {
+                        let mut jit = self.jit.borrow_mut();
+                        let mut compiled = |f| {
+                            jit.activation(f)
+                                .map_err(|error| InterpError::Digital(error.to_string()))
+                        };
+                        let (sigmoid, tanh) =
+                            (compiled(Function::Sigmoid)?, compiled(Function::Tanh)?);
+                        drop(jit);
+                        generic::run(op, env, inputs, &|f, x| {
+                            let code = if f == Function::Tanh { tanh } else { sigmoid };
+                            // SAFETY: generated as `i32 (i32)`, pure; its engine lives
+                            // in the interpreter's cache.
+                            Lut::output(unsafe { code(Lut::input(x)) })
+                        })
+                    }
+                }
             }
             "linalg.fill" => {
                 let RtValue::Scalar(fill) = operand_value(env, op, 0)? else {

@@ -6,7 +6,11 @@
 //! ([`JitKernel`]) or is written as text ([`llvm_ir`]) or as an object file for
 //! another machine ([`object`]).
 
-use crate::{Activation, Kernel, Tables, check_inputs};
+use crate::{
+    Activation, Kernel, Tables,
+    activation::{Function, Lut},
+    check_inputs,
+};
 use inkwell::{
     AddressSpace, IntPredicate, OptimizationLevel,
     builder::Builder,
@@ -246,6 +250,78 @@ fn define<'ctx>(
     Ok(function)
 }
 
+/// Adds `i32 SYMBOL(i32 q)`, the table lookup of [`Lut::eval`], to `module`.
+fn define_activation<'ctx>(
+    context: &'ctx Context,
+    module: &Module<'ctx>,
+    lut: &Lut,
+) -> Result<FunctionValue<'ctx>, CodegenError> {
+    let (i32t, i64t) = (context.i32_type(), context.i64_type());
+    let symbol = lut.function.symbol();
+    let values: Vec<IntValue> = lut
+        .table
+        .iter()
+        .map(|&v| i32t.const_int(v as u64, true))
+        .collect();
+    let table = i32t.const_array(&values);
+    let global = module.add_global(table.get_type(), None, &format!("{symbol}.table"));
+    global.set_initializer(&table);
+    global.set_constant(true);
+    global.set_linkage(Linkage::Private);
+    let function = module.add_function(symbol, i32t.fn_type(&[i32t.into()], false), None);
+    let builder = context.create_builder();
+    builder.position_at_end(context.append_basic_block(function, "entry"));
+    let e = Emit {
+        builder: &builder,
+        i64t,
+    };
+    let q = function
+        .get_nth_param(0)
+        .expect("declared above")
+        .into_int_value();
+    let q = builder.build_int_s_extend(q, i64t, "q").map_err(llvm)?;
+    let t = builder
+        .build_int_sub(q, e.constant(i64::from(lut.lo)), "t")
+        .map_err(llvm)?;
+    let span = ((crate::activation::SEGMENTS as i64) << lut.shift) - 1;
+    let t = e.min(e.max(t, 0)?, span)?;
+    let i = builder
+        .build_right_shift(t, e.constant(i64::from(lut.shift)), false, "i")
+        .map_err(llvm)?;
+    let f = builder
+        .build_and(t, e.constant((1i64 << lut.shift) - 1), "f")
+        .map_err(llvm)?;
+    let next = builder
+        .build_int_add(i, e.constant(1), "i.next")
+        .map_err(llvm)?;
+    let load = |index: IntValue<'ctx>, name: &str| -> Result<IntValue<'ctx>, CodegenError> {
+        // SAFETY of the IR: 0 <= i < SEGMENTS, so i and i + 1 index the table.
+        let at = unsafe {
+            builder.build_in_bounds_gep(
+                table.get_type(),
+                global.as_pointer_value(),
+                &[e.constant(0), index],
+                name,
+            )
+        }
+        .map_err(llvm)?;
+        let value = builder.build_load(i32t, at, name).map_err(llvm)?;
+        builder
+            .build_int_s_extend(value.into_int_value(), i64t, name)
+            .map_err(llvm)
+    };
+    let (a, b) = (load(i, "a")?, load(next, "b")?);
+    let rise = builder.build_int_sub(b, a, "rise").map_err(llvm)?;
+    let part = builder.build_int_mul(rise, f, "part").map_err(llvm)?;
+    let y = builder
+        .build_int_add(a, e.round_shift(part, lut.shift)?, "y")
+        .map_err(llvm)?;
+    let y = builder.build_int_truncate(y, i32t, "y.out").map_err(llvm)?;
+    builder.build_return(Some(&y)).map_err(llvm)?;
+    verify(module, function)?;
+    Ok(function)
+}
+
 /// One lowered group of a program: the name of its function, its kernel and its
 /// tables.
 #[derive(Clone, Debug)]
@@ -264,8 +340,12 @@ pub struct Group {
 fn build_program<'ctx>(
     context: &'ctx Context,
     groups: &[Group],
+    activations: &[Function],
 ) -> Result<Module<'ctx>, CodegenError> {
     let module = context.create_module("nmdu_program");
+    for &function in activations {
+        define_activation(context, &module, &Lut::new(function))?;
+    }
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
     let ptr = context.ptr_type(AddressSpace::default());
     let mut kernels: Vec<(&Kernel, FunctionValue)> = Vec::new();
@@ -344,14 +424,15 @@ fn build_program<'ctx>(
     Ok(module)
 }
 
-/// The optimised LLVM IR of a program's groups for `machine_name` (a short name or
-/// a triple; the host when `None`).
+/// The optimised LLVM IR of a program's groups and activation functions for
+/// `machine_name` (a short name or a triple; the host when `None`).
 pub fn program_llvm_ir(
     groups: &[Group],
+    activations: &[Function],
     machine_name: Option<&str>,
 ) -> Result<String, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups)?;
+    let module = build_program(&context, groups, activations)?;
     let host = machine_name.is_none();
     let triple = machine_name.map_or_else(TargetMachine::get_default_triple, triple);
     let machine = machine(&triple, host)?;
@@ -359,10 +440,15 @@ pub fn program_llvm_ir(
     Ok(module.print_to_string().to_string())
 }
 
-/// An object file (ELF) of a program's groups for `machine_name`.
-pub fn program_object(groups: &[Group], machine_name: &str) -> Result<Vec<u8>, CodegenError> {
+/// An object file (ELF) of a program's groups and activation functions for
+/// `machine_name`.
+pub fn program_object(
+    groups: &[Group],
+    activations: &[Function],
+    machine_name: &str,
+) -> Result<Vec<u8>, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups)?;
+    let module = build_program(&context, groups, activations)?;
     emit_object(&module, machine_name)
 }
 
@@ -528,29 +614,8 @@ pub struct JitKernel<'ctx> {
 impl<'ctx> JitKernel<'ctx> {
     /// Generates, optimises and JIT-compiles `kernel` in `context`.
     pub fn new(context: &'ctx Context, kernel: &Kernel) -> Result<Self, CodegenError> {
-        Target::initialize_native(&InitializationConfig::default()).map_err(llvm)?;
         let module = build(context, kernel)?;
-        // The JIT compiles for a generic CPU unless the function names the host's.
-        if let Some(function) = module.get_function(FUNCTION) {
-            for (key, value) in [
-                ("target-cpu", TargetMachine::get_host_cpu_name().to_string()),
-                (
-                    "target-features",
-                    TargetMachine::get_host_cpu_features().to_string(),
-                ),
-            ] {
-                function.add_attribute(
-                    inkwell::attributes::AttributeLoc::Function,
-                    context.create_string_attribute(key, &value),
-                );
-            }
-        }
-        let triple = TargetMachine::get_default_triple();
-        let host = machine(&triple, true)?;
-        prepare(&module, &triple, &host)?;
-        let engine = module
-            .create_jit_execution_engine(OptimizationLevel::Aggressive)
-            .map_err(llvm)?;
+        let engine = jit(context, &module)?;
         // SAFETY: the function was built with exactly this signature.
         let function = unsafe { engine.get_function::<KernelFn>(FUNCTION) }.map_err(llvm)?;
         // SAFETY: the raw pointer stays valid while the engine (kept in `self`) lives.
@@ -629,6 +694,42 @@ thread_local! {
 #[derive(Default)]
 pub struct JitCache {
     kernels: std::collections::HashMap<Kernel, JitKernel<'static>>,
+    activations: std::collections::HashMap<Function, (ExecutionEngine<'static>, ActivationFn)>,
+}
+
+/// A generated activation function, as the host calls it.
+pub type ActivationFn = unsafe extern "C" fn(i32) -> i32;
+
+/// Names the host CPU on every function of `module`: the JIT compiles for a generic
+/// CPU otherwise.
+fn for_host(context: &Context, module: &Module) {
+    let cpu = TargetMachine::get_host_cpu_name().to_string();
+    let features = TargetMachine::get_host_cpu_features().to_string();
+    let mut function = module.get_first_function();
+    while let Some(f) = function {
+        for (key, value) in [("target-cpu", &cpu), ("target-features", &features)] {
+            f.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                context.create_string_attribute(key, value),
+            );
+        }
+        function = f.get_next_function();
+    }
+}
+
+/// JIT-compiles `module` for the host.
+fn jit<'ctx>(
+    context: &'ctx Context,
+    module: &Module<'ctx>,
+) -> Result<ExecutionEngine<'ctx>, CodegenError> {
+    Target::initialize_native(&InitializationConfig::default()).map_err(llvm)?;
+    for_host(context, module);
+    let triple = TargetMachine::get_default_triple();
+    let host = machine(&triple, true)?;
+    prepare(module, &triple, &host)?;
+    module
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .map_err(llvm)
 }
 
 impl JitCache {
@@ -639,6 +740,25 @@ impl JitCache {
             self.kernels.insert(kernel.clone(), compiled);
         }
         Ok(&self.kernels[kernel])
+    }
+
+    /// The generated code of `function`'s table lookup, on first use.
+    pub fn activation(&mut self, function: Function) -> Result<ActivationFn, CodegenError> {
+        if let Some((_, compiled)) = self.activations.get(&function) {
+            return Ok(*compiled);
+        }
+        let (engine, compiled) = CONTEXT.with(|context| {
+            let module = context.create_module("nmdu_activation");
+            define_activation(context, &module, &Lut::new(function))?;
+            let engine = jit(context, &module)?;
+            // SAFETY: the function was built with exactly this signature; the engine
+            // that owns it is kept with it.
+            let compiled =
+                unsafe { engine.get_function::<ActivationFn>(function.symbol()) }.map_err(llvm)?;
+            Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
+        })?;
+        self.activations.insert(function, (engine, compiled));
+        Ok(compiled)
     }
 
     /// How many kernels have been compiled.

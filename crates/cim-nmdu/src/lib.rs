@@ -27,6 +27,7 @@
 //! `code_bits + multiplier_bits <= 32` the generated code multiplies in 32 bits,
 //! which gives the same products).
 
+pub mod activation;
 pub mod codegen;
 pub mod reference;
 

@@ -198,3 +198,23 @@ fn example_values() {
     let jit = JitKernel::new(&context, &example()).unwrap();
     assert_eq!(jit.run(&example_tables(), &planes, 2).unwrap(), out);
 }
+
+/// Every 16-bit input: the generated table lookup gives the reference's bits, and
+/// the lookup stays within its documented error of f64.
+#[test]
+fn activations_are_bit_exact_and_within_their_error() {
+    use cim_nmdu::activation::{Function, Lut};
+    let mut cache = codegen::JitCache::default();
+    for (function, bound) in [(Function::Sigmoid, 4e-4), (Function::Tanh, 7e-4)] {
+        let lut = Lut::new(function);
+        let generated = cache.activation(function).unwrap();
+        for q in i32::from(i16::MIN)..=i32::from(i16::MAX) {
+            // SAFETY: the generated function takes and returns an i32, nothing else.
+            let ours = unsafe { generated(q) };
+            assert_eq!(ours, lut.eval(q), "{function:?} at {q}");
+        }
+        let error = lut.max_error();
+        assert!(error <= bound, "{function:?}: {error}");
+        println!("{function:?}: max error {error:.2e}");
+    }
+}
