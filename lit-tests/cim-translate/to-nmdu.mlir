@@ -24,7 +24,15 @@
 // CHECK-NEXT: plane 0 @w_pos_s0: {{.*}} multipliers [16384, 16384, 16384]
 // CHECK-NEXT: plane 1 @w_neg_s0: {{.*}} multipliers [-16384, -16384, -16384]
 // CHECK-NEXT: bias [16384, 32768, 49152]
-// CHECK-NOT: group 2
+
+// @k: the same pair, then a clip to [-0.5, 6] and a LeakyReLU written as the ONNX
+// frontend writes them (constants in the bodies): the clip joins the kernel in
+// accumulator units (2^14 steps), the LeakyReLU stays a generic (one activation per
+// kernel).
+// CHECK-LABEL: group 2 'k_dense' (cim.diff + clip): 2 planes x 3 columns, fraction 14, {{.*}} activation Clip { lo: -8192, hi: 98304 }
+// @m: a LeakyReLU with slope 0.1 (3277 in 2^-15 steps).
+// CHECK-LABEL: group 3 'm_dense' (cim.diff + leaky_relu): 2 planes x 3 columns, {{.*}} activation Leaky { slope: 3277 }
+// CHECK-NOT: group 4
 // The tanh of @g's output runs on the NMDU's table.
 // CHECK: activation nmdu_tanh: 256 segments over [-4, 4], Q4.11 in, Q1.14 out, max error 6.7e-4
 
@@ -43,6 +51,8 @@
 // IR-LABEL: define void @nmdu_0_dense1(ptr
 // IR: ret void
 // IR-LABEL: define void @nmdu_1_g_dense(ptr
+// IR-LABEL: define void @nmdu_2_k_dense(ptr
+// IR-LABEL: define void @nmdu_3_m_dense(ptr
 // IR-NOT: define
 
 // RISCV: file format elf64-littleriscv
@@ -92,4 +102,46 @@ func.func @g(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
     linalg.yield %h : f32
   } -> tensor<4x3xf32>
   return %t : tensor<4x3xf32>
+}
+
+func.func @k(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %a = "cim.mvm"(%x) {array = @w_pos_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %c = "cim.mvm"(%x) {array = @w_neg_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %r = "cim.diff"(%a, %c) : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32> loc("k_dense")
+  %e = tensor.empty() : tensor<4x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %lo = arith.constant -5.000000e-01 : f32
+    %hi = arith.constant 6.000000e+00 : f32
+    %m = arith.maximumf %in, %lo : f32
+    %n = arith.minimumf %m, %hi : f32
+    linalg.yield %n : f32
+  } -> tensor<4x3xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%y : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.constant 1.000000e-01 : f32
+    %zero = arith.constant 0.000000e+00 : f32
+    %p = arith.mulf %in, %s : f32
+    %q = arith.cmpf ogt, %in, %zero : f32
+    %t = arith.select %q, %in, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<4x3xf32>
+  return %z : tensor<4x3xf32>
+}
+
+func.func @m(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %a = "cim.mvm"(%x) {array = @w_pos_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %c = "cim.mvm"(%x) {array = @w_neg_s0, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", 0.0 : f64, 1.0 : f64>, adc = #cim.adc<8 : i64, 0.0 : f64, 255.0 : f64>} : (tensor<4x2xf32>) -> tensor<4x3xf32>
+  %r = "cim.diff"(%a, %c) : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32> loc("m_dense")
+  %e = tensor.empty() : tensor<4x3xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.constant 1.000000e-01 : f32
+    %zero = arith.constant 0.000000e+00 : f32
+    %p = arith.mulf %in, %s : f32
+    %q = arith.cmpf ogt, %in, %zero : f32
+    %t = arith.select %q, %in, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<4x3xf32>
+  return %z : tensor<4x3xf32>
 }

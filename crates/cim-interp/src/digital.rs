@@ -618,10 +618,21 @@ fn lower_group(
         code_bits,
         multiplier_bits: format.multiplier_bits,
         accumulator_bits: format.accumulator_bits,
-        activation: if fused.relu {
-            Activation::Relu
-        } else {
-            Activation::Identity
+        activation: match fused.activation {
+            None => Activation::Identity,
+            Some(FusedActivation::Relu) => Activation::Relu,
+            Some(FusedActivation::Clip(lo, hi)) => {
+                // In accumulator units; beyond i64 the bound never binds.
+                let at =
+                    |x: f64| (x * f64::from(fraction).exp2()).round().clamp(-4e18, 4e18) as i64;
+                Activation::Clip {
+                    lo: at(lo),
+                    hi: at(hi),
+                }
+            }
+            Some(FusedActivation::Leaky(alpha)) => Activation::Leaky {
+                slope: (alpha * f64::from(1u32 << cim_nmdu::SLOPE_FRACTION)).round() as i64,
+            },
         },
         out_shift,
         out_bits: format.out_bits,
@@ -639,7 +650,7 @@ fn lower_group(
         root: [op_name(op)]
             .into_iter()
             .chain(fused.bias.as_ref().map(|_| "bias".to_owned()))
-            .chain(fused.relu.then(|| "relu".to_owned()))
+            .chain(fused.activation.map(|a| a.name().to_owned()))
             .collect::<Vec<_>>()
             .join(" + "),
         layer: cim_ir::query::location_name(op.location()),
@@ -651,11 +662,29 @@ fn lower_group(
     })
 }
 
+/// An activation a kernel can apply, in the IR's units.
+#[derive(Clone, Copy, Debug)]
+enum FusedActivation {
+    Relu,
+    Clip(f64, f64),
+    Leaky(f64),
+}
+
+impl FusedActivation {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Relu => "relu",
+            Self::Clip(..) => "clip",
+            Self::Leaky(_) => "leaky_relu",
+        }
+    }
+}
+
 /// Elementwise work after a group that its kernel does too: a bias added per
-/// column, then ReLU; and the op whose result the kernel then gives.
+/// column, then an activation; and the op whose result the kernel then gives.
 struct Fused<'c, 'a> {
     bias: Option<Vec<f64>>,
-    relu: bool,
+    activation: Option<FusedActivation>,
     last: OperationRef<'c, 'a>,
     absorbed: Vec<usize>,
 }
@@ -723,7 +752,7 @@ fn fusable<'c, 'a>(
 ) -> Fused<'c, 'a> {
     let mut fused = Fused {
         bias: None,
-        relu: false,
+        activation: None,
         last: root,
         absorbed: Vec::new(),
     };
@@ -749,23 +778,96 @@ fn fusable<'c, 'a>(
         fused.last = next;
     }
     if let Some(next) = only_reader(&fused.last)
-        && let Some(body) = generic_body(&next, IDENTITY_2D)
         && next.operand_count() == 2
-        && let Some(other) = binary_of_argument(&body, "arith.maximumf")
-            .or_else(|| binary_of_argument(&body, "arith.maxnumf"))
-        && let Some(zero) = defining_op(other)
-        && op_name(&zero) == "arith.constant"
-        && cim_ir::query::float_attribute(&zero, "value") == Some(0.0)
+        && let Some(body) = generic_body(&next, IDENTITY_2D)
+        && let Some(activation) = activation_of(&body)
     {
-        fused.relu = true;
+        fused.activation = Some(activation);
         fused.absorbed.push(op_key(&fused.last));
         fused.last = next;
     }
     fused
 }
 
+/// The scalar a value holds when an `arith.constant` defines it.
+fn constant_of(value: Value) -> Option<f64> {
+    let op = defining_op(value)?;
+    (op_name(&op) == "arith.constant")
+        .then(|| cim_ir::query::float_attribute(&op, "value"))
+        .flatten()
+}
+
+/// The activation an elementwise body computes of its input: ReLU `max(x, 0)`,
+/// clip `min(max(x, lo), hi)`, or LeakyReLU `x > 0 ? x : x·a` (|a| <= 1), as the
+/// frontends write them (constants anywhere).
+fn activation_of<'c, 'a>(body: &[OperationRef<'c, 'a>]) -> Option<FusedActivation> {
+    fn result<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
+        Some(op.result(0).ok()?.into())
+    }
+    // The other operand of `op` when one is the body's input.
+    fn other<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
+        let (a, b) = (op.operand(0).ok()?, op.operand(1).ok()?);
+        if is_argument(a, 0) {
+            Some(b)
+        } else if is_argument(b, 0) {
+            Some(a)
+        } else {
+            None
+        }
+    }
+    let yields = |op: &OperationRef<'c, 'a>, value: Option<Value<'c, 'a>>| {
+        value.is_some() && op.operand(0).ok() == value
+    };
+    let ops: Vec<&OperationRef<'c, 'a>> = body
+        .iter()
+        .filter(|op| op_name(op) != "arith.constant")
+        .collect();
+    let names: Vec<String> = ops.iter().map(|op| op_name(op)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match names.as_slice() {
+        ["arith.maximumf" | "arith.maxnumf", "linalg.yield"]
+            if yields(ops[1], result(ops[0])) && constant_of(other(ops[0])?) == Some(0.0) =>
+        {
+            Some(FusedActivation::Relu)
+        }
+        [
+            "arith.maximumf" | "arith.maxnumf",
+            "arith.minimumf" | "arith.minnumf",
+            "linalg.yield",
+        ] if yields(ops[2], result(ops[1])) => {
+            let lo = constant_of(other(ops[0])?)?;
+            let (a, b) = (ops[1].operand(0).ok()?, ops[1].operand(1).ok()?);
+            let hi = if Some(a) == result(ops[0]) {
+                constant_of(b)?
+            } else if Some(b) == result(ops[0]) {
+                constant_of(a)?
+            } else {
+                return None;
+            };
+            (lo <= hi).then_some(FusedActivation::Clip(lo, hi))
+        }
+        ["arith.mulf", "arith.cmpf", "arith.select", "linalg.yield"]
+            if yields(ops[3], result(ops[2])) =>
+        {
+            let alpha = constant_of(other(ops[0])?)?;
+            // x > 0 (ogt: 2) selects x, else the product.
+            let predicate = attribute(ops[1], "predicate")
+                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
+                .map(|a| a.value())?;
+            let compares_input = is_argument(ops[1].operand(0).ok()?, 0)
+                && constant_of(ops[1].operand(1).ok()?) == Some(0.0);
+            let selects = ops[2].operand(0).ok() == result(ops[1])
+                && is_argument(ops[2].operand(1).ok()?, 0)
+                && ops[2].operand(2).ok() == result(ops[0]);
+            (predicate == 2 && compares_input && selects && alpha.abs() <= 1.0)
+                .then_some(FusedActivation::Leaky(alpha))
+        }
+        _ => None,
+    }
+}
+
 /// Lowers every tree of digital ops in `block` (a function body), with the bias
-/// add and ReLU that follow it where they do.
+/// add and the activation (ReLU, clip, LeakyReLU) that follow it where they do.
 pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
     let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
     let mut roots = Vec::new();
@@ -846,7 +948,7 @@ impl std::fmt::Display for Plan {
             let cols = group.tables.cols;
             writeln!(
                 f,
-                "group {} '{}' ({}): {} planes x {cols} columns, fraction {}, accumulator {} bits, out_shift {}, out {} bits, unit {}",
+                "group {} '{}' ({}): {} planes x {cols} columns, fraction {}, accumulator {} bits, out_shift {}, out {} bits, unit {}, activation {:?}",
                 group.order,
                 group.layer.as_deref().unwrap_or("?"),
                 group.root,
@@ -855,7 +957,8 @@ impl std::fmt::Display for Plan {
                 kernel.accumulator_bits,
                 kernel.out_shift,
                 kernel.out_bits,
-                group.unit
+                group.unit,
+                kernel.activation
             )?;
             for (p, plane) in group.planes.iter().enumerate() {
                 writeln!(

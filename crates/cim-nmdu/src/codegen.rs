@@ -217,6 +217,19 @@ fn define<'ctx>(
         Activation::Identity => acc,
         Activation::Relu => e.max(acc, 0)?,
         Activation::Clip { lo, hi } => e.min(e.max(acc, lo)?, hi)?,
+        Activation::Leaky { slope } => {
+            let scaled = builder
+                .build_int_mul(acc, e.constant(slope), "leak")
+                .map_err(llvm)?;
+            let scaled = e.round_shift(scaled, crate::SLOPE_FRACTION)?;
+            let positive = builder
+                .build_int_compare(IntPredicate::SGT, acc, e.constant(0), "positive")
+                .map_err(llvm)?;
+            builder
+                .build_select(positive, acc, scaled, "leaky")
+                .map_err(llvm)?
+                .into_int_value()
+        }
     };
     let q = e.saturate(e.round_shift(acc, kernel.out_shift)?, kernel.out_bits)?;
     let q = builder.build_int_truncate(q, i32t, "q").map_err(llvm)?;

@@ -17,7 +17,7 @@
 //! | codes | `k_p = clamp(code_p[r, c], 0, 2^code_bits − 1)`, as an ADC saturates |
 //! | multiply-accumulate | `acc = bias[c] + Σ_p k_p · mult[p, c]`, in i64 |
 //! | saturate | `acc = sat(acc, accumulator_bits)` |
-//! | activation | none, ReLU `max(acc, 0)`, or clip `clamp(acc, lo, hi)` |
+//! | activation | none, ReLU `max(acc, 0)`, clip `clamp(acc, lo, hi)`, or LeakyReLU `acc > 0 ? acc : round(acc · slope, 15)` |
 //! | requantize | `out = sat(round(acc, out_shift), out_bits)` |
 //!
 //! `round(x, s)` adds half an output step and shifts right arithmetically (round
@@ -48,7 +48,16 @@ pub enum Activation {
         /// Upper bound.
         hi: i64,
     },
+    /// `acc` where positive, else `round(acc · slope, 15)`: LeakyReLU with the
+    /// negative slope in Q.15 (|slope| <= 2^15).
+    Leaky {
+        /// The negative side's slope, in 2^-15 steps.
+        slope: i64,
+    },
 }
+
+/// Fractional bits of a LeakyReLU slope.
+pub const SLOPE_FRACTION: u32 = 15;
 
 /// The shape of the post-MVM work of one group of MVMs: what code is generated for.
 /// Its per-column numbers are [`Tables`], so one kernel serves every group of the
@@ -105,6 +114,11 @@ impl Kernel {
             && lo > hi
         {
             return Some(format!("clip bounds {lo} > {hi}"));
+        }
+        if let Activation::Leaky { slope } = self.activation
+            && slope.abs() > 1 << SLOPE_FRACTION
+        {
+            return Some(format!("LeakyReLU slope {slope} exceeds 2^15 in magnitude"));
         }
         None
     }

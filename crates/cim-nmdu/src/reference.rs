@@ -42,6 +42,10 @@ pub fn run(
                 Activation::Identity => acc,
                 Activation::Relu => acc.max(0),
                 Activation::Clip { lo, hi } => acc.clamp(lo, hi),
+                Activation::Leaky { slope } if acc <= 0 => {
+                    round_shift(acc * slope, crate::SLOPE_FRACTION)
+                }
+                Activation::Leaky { .. } => acc,
             };
             out[r * cols + c] =
                 saturate(round_shift(acc, kernel.out_shift), kernel.out_bits) as i32;

@@ -14,7 +14,7 @@ fn kernel_strategy() -> impl Strategy<Value = Kernel> {
         (1usize..=6, 1u32..=24),
         2u32..=24,
         8u32..=48,
-        0usize..3,
+        0usize..4,
         (-300_000i64..=300_000, 0i64..=600_000),
         0u32..=20,
         4u32..=32,
@@ -37,7 +37,10 @@ fn kernel_strategy() -> impl Strategy<Value = Kernel> {
                     activation: match activation {
                         0 => Activation::Identity,
                         1 => Activation::Relu,
-                        _ => Activation::Clip { lo, hi: lo + span },
+                        2 => Activation::Clip { lo, hi: lo + span },
+                        _ => Activation::Leaky {
+                            slope: lo % (1 << 15),
+                        },
                     },
                     out_shift,
                     out_bits,
