@@ -10,9 +10,9 @@
 //! multiplier width and every sum within its accumulator), the constant as a bias,
 //! and the output as `out_bits` wide with the fewest right shifts that keep the
 //! largest possible sum: one NMDU [`Kernel`] and its [`Tables`] per tree. A bias
-//! add (`linalg.generic` adding a per-column constant) and a ReLU (`maximumf` with
-//! 0) that follow the tree, each the only reader of what it reads, join the kernel:
-//! the bias into its constant, the ReLU as its activation. The
+//! add (`linalg.generic` adding a per-column constant) and an activation (ReLU,
+//! clip, LeakyReLU) that follow the tree, each the only reader of what it reads,
+//! join the kernel: the bias into its constant, the activation as its own. The
 //! kernel runs in Rust ([`Digital::Reference`]) or as generated code
 //! ([`Digital::Generated`]); either way the output is worth `out · 2^(shift − F)`.
 //!
