@@ -618,6 +618,7 @@ fn lower_group(
         code_bits,
         multiplier_bits: format.multiplier_bits,
         accumulator_bits: format.accumulator_bits,
+        sum_bits: needed + 1,
         activation: match fused.activation {
             None => Activation::Identity,
             Some(FusedActivation::Relu) => Activation::Relu,

@@ -28,6 +28,8 @@ fn main() -> Result<(), String> {
         code_bits: 8,
         multiplier_bits: 16,
         accumulator_bits: 32,
+        // 4 planes · 255 · 2^15 + 2^11 < 2^28.
+        sum_bits: 29,
         activation: Activation::Relu,
         out_shift: 9,
         out_bits: 16,

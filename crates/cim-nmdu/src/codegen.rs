@@ -108,7 +108,7 @@ fn define<'ctx>(
     let (rows, cols) = (param(4).into_int_value(), param(5).into_int_value());
     let e = Emit {
         builder: &builder,
-        i64t,
+        ty: i64t,
     };
     // SAFETY of the IR (every GEP below): `planes` holds `kernel.planes` pointers to
     // rows·cols codes, `multipliers` planes·cols values, `bias` cols, `out` rows·cols;
@@ -158,14 +158,33 @@ fn define<'ctx>(
     let column = builder.build_phi(i64t, "c").map_err(llvm)?;
     let c = column.as_basic_value().into_int_value();
     let index = builder.build_int_add(base, c, "index").map_err(llvm)?;
+    // Every sum fits 32 bits when the tables keep the kernel's bound there: then
+    // accumulate, saturate and round in 32-bit lanes (twice as many per vector).
+    let clip_fits = match kernel.activation {
+        Activation::Clip { lo, hi } => lo >= i64::from(i32::MIN) && hi <= i64::from(i32::MAX),
+        _ => true,
+    };
+    let narrow_sum = kernel.sum_bits <= 32
+        && kernel.accumulator_bits <= 32
+        && kernel.out_shift <= 31
+        && clip_fits;
+    let w = Emit {
+        builder: &builder,
+        ty: if narrow_sum { i32t } else { i64t },
+    };
     let bias_at = gep(i64t.into(), bias, c, "bias.at")?;
     let mut acc = builder
         .build_load(i64t, bias_at, "bias")
         .map_err(llvm)?
         .into_int_value();
+    if narrow_sum {
+        acc = builder
+            .build_int_truncate(acc, i32t, "bias.narrow")
+            .map_err(llvm)?;
+    }
     // Products fit 32 bits when the clamped codes and the multipliers together do:
-    // multiply there (vector ISAs multiply 32-bit lanes natively), add in 64.
-    let narrow = kernel.code_bits + kernel.multiplier_bits <= 32;
+    // multiply there (vector ISAs multiply 32-bit lanes natively).
+    let narrow_products = narrow_sum || kernel.code_bits + kernel.multiplier_bits <= 32;
     let top = i32t.const_int((1u64 << kernel.code_bits) - 1, false);
     for (plane, factors) in &sources {
         let code_at = gep(i32t.into(), *plane, index, "code.at")?;
@@ -192,13 +211,17 @@ fn define<'ctx>(
             .build_load(i32t, factor_at, "mult")
             .map_err(llvm)?
             .into_int_value();
-        let product = if narrow {
+        let product = if narrow_products {
             let product = builder
                 .build_int_nsw_mul(code, factor, "product")
                 .map_err(llvm)?;
-            builder
-                .build_int_s_extend(product, i64t, "product.wide")
-                .map_err(llvm)?
+            if narrow_sum {
+                product
+            } else {
+                builder
+                    .build_int_s_extend(product, i64t, "product.wide")
+                    .map_err(llvm)?
+            }
         } else {
             let code = builder
                 .build_int_s_extend(code, i64t, "code.wide")
@@ -210,20 +233,35 @@ fn define<'ctx>(
                 .build_int_mul(code, factor, "product")
                 .map_err(llvm)?
         };
-        acc = builder.build_int_add(acc, product, "acc").map_err(llvm)?;
+        acc = builder
+            .build_int_nsw_add(acc, product, "acc")
+            .map_err(llvm)?;
     }
-    let acc = e.saturate(acc, kernel.accumulator_bits)?;
+    let acc = w.saturate(acc, kernel.accumulator_bits)?;
     let acc = match kernel.activation {
         Activation::Identity => acc,
-        Activation::Relu => e.max(acc, 0)?,
-        Activation::Clip { lo, hi } => e.min(e.max(acc, lo)?, hi)?,
+        Activation::Relu => w.max(acc, 0)?,
+        Activation::Clip { lo, hi } => w.min(w.max(acc, lo)?, hi)?,
         Activation::Leaky { slope } => {
+            // The product needs 64 bits; its rounded value fits the accumulator.
+            let wide = if narrow_sum {
+                builder
+                    .build_int_s_extend(acc, i64t, "acc.wide")
+                    .map_err(llvm)?
+            } else {
+                acc
+            };
             let scaled = builder
-                .build_int_mul(acc, e.constant(slope), "leak")
+                .build_int_mul(wide, e.constant(slope), "leak")
                 .map_err(llvm)?;
-            let scaled = e.round_shift(scaled, crate::SLOPE_FRACTION)?;
+            let mut scaled = e.round_shift(scaled, crate::SLOPE_FRACTION)?;
+            if narrow_sum {
+                scaled = builder
+                    .build_int_truncate(scaled, i32t, "leak.narrow")
+                    .map_err(llvm)?;
+            }
             let positive = builder
-                .build_int_compare(IntPredicate::SGT, acc, e.constant(0), "positive")
+                .build_int_compare(IntPredicate::SGT, acc, w.constant(0), "positive")
                 .map_err(llvm)?;
             builder
                 .build_select(positive, acc, scaled, "leaky")
@@ -231,8 +269,10 @@ fn define<'ctx>(
                 .into_int_value()
         }
     };
-    let q = e.saturate(e.round_shift(acc, kernel.out_shift)?, kernel.out_bits)?;
-    let q = builder.build_int_truncate(q, i32t, "q").map_err(llvm)?;
+    let mut q = w.saturate(w.round_shift(acc, kernel.out_shift)?, kernel.out_bits)?;
+    if !narrow_sum {
+        q = builder.build_int_truncate(q, i32t, "q").map_err(llvm)?;
+    }
     let out_at = gep(i32t.into(), out, index, "out.at")?;
     builder.build_store(out_at, q).map_err(llvm)?;
     let next_c = builder
@@ -286,7 +326,7 @@ fn define_activation<'ctx>(
     builder.position_at_end(context.append_basic_block(function, "entry"));
     let e = Emit {
         builder: &builder,
-        i64t,
+        ty: i64t,
     };
     let q = function
         .get_nth_param(0)
@@ -472,15 +512,15 @@ fn verify(module: &Module, function: FunctionValue) -> Result<(), CodegenError> 
     module.verify().map_err(llvm)
 }
 
-/// The integer helpers, on i64 values.
+/// The integer helpers, on values of one integer type.
 struct Emit<'a, 'ctx> {
     builder: &'a Builder<'ctx>,
-    i64t: inkwell::types::IntType<'ctx>,
+    ty: inkwell::types::IntType<'ctx>,
 }
 
 impl<'ctx> Emit<'_, 'ctx> {
     fn constant(&self, value: i64) -> IntValue<'ctx> {
-        self.i64t.const_int(value as u64, true)
+        self.ty.const_int(value as u64, true)
     }
 
     fn max(&self, x: IntValue<'ctx>, bound: i64) -> Result<IntValue<'ctx>, CodegenError> {
@@ -512,17 +552,23 @@ impl<'ctx> Emit<'_, 'ctx> {
         self.min(self.max(x, -high - 1)?, high)
     }
 
+    /// `round(x, shift)` as `(x >> s) + ((x >> (s − 1)) & 1)`: the reference's
+    /// `(x + 2^(s−1)) >> s` without its addition, which could overflow a narrow type.
     fn round_shift(&self, x: IntValue<'ctx>, shift: u32) -> Result<IntValue<'ctx>, CodegenError> {
         if shift == 0 {
             return Ok(x);
         }
-        let half = self
-            .builder
-            .build_int_add(x, self.constant(1i64 << (shift - 1)), "half")
+        let b = self.builder;
+        let whole = b
+            .build_right_shift(x, self.constant(i64::from(shift)), true, "whole")
             .map_err(llvm)?;
-        self.builder
-            .build_right_shift(half, self.constant(i64::from(shift)), true, "rounded")
-            .map_err(llvm)
+        let half = b
+            .build_right_shift(x, self.constant(i64::from(shift - 1)), true, "half")
+            .map_err(llvm)?;
+        let half = b
+            .build_and(half, self.constant(1), "half.bit")
+            .map_err(llvm)?;
+        b.build_int_add(whole, half, "rounded").map_err(llvm)
     }
 }
 

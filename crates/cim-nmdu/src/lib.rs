@@ -72,6 +72,11 @@ pub struct Kernel {
     pub multiplier_bits: u32,
     /// Width of the signed, saturating accumulator (8..=48).
     pub accumulator_bits: u32,
+    /// A bound the tables keep (checked by [`Tables::problem`]): for every column,
+    /// `|bias| + Σ_p |mult_p| · (2^code_bits − 1) < 2^(sum_bits − 1)` (2..=64). Where
+    /// it is at most 32 (with a 32-bit accumulator and output shift below 32), the
+    /// generated code accumulates in 32-bit lanes, twice as many per vector.
+    pub sum_bits: u32,
     /// The activation.
     pub activation: Activation,
     /// Right shift from the accumulator to the output.
@@ -103,6 +108,9 @@ impl Kernel {
                 "accumulator width {} is not in 8..=48",
                 self.accumulator_bits
             ));
+        }
+        if !(2..=64).contains(&self.sum_bits) {
+            return Some(format!("sum width {} is not in 2..=64", self.sum_bits));
         }
         if self.out_shift > 47 {
             return Some(format!("output shift {} exceeds 47", self.out_shift));
@@ -171,8 +179,32 @@ impl Tables {
                 kernel.accumulator_bits
             ));
         }
+        let needed = sum_bits(self, kernel.planes, kernel.code_bits);
+        if needed > kernel.sum_bits {
+            return Some(format!(
+                "the tables can sum to {}-bit values, beyond the kernel's {}-bit bound",
+                needed, kernel.sum_bits
+            ));
+        }
         None
     }
+}
+
+/// The smallest `sum_bits` that `tables` keep for codes of `code_bits`.
+pub fn sum_bits(tables: &Tables, planes: usize, code_bits: u32) -> u32 {
+    let top = (1u128 << code_bits) - 1;
+    let largest = (0..tables.cols)
+        .map(|c| {
+            u128::from(tables.bias[c].unsigned_abs())
+                + (0..planes)
+                    .map(|p| {
+                        u128::from(tables.multipliers[p * tables.cols + c].unsigned_abs()) * top
+                    })
+                    .sum::<u128>()
+        })
+        .max()
+        .unwrap_or(0);
+    (129 - largest.leading_zeros()).max(2)
 }
 
 /// Checks the planes of `rows × cols` codes a kernel is about to read.
