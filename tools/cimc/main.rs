@@ -196,6 +196,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    cim_driver::keep_freed_buffers();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

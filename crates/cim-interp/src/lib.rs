@@ -218,7 +218,11 @@ pub struct Interpreter<'m, 'c> {
     plan: Option<digital::Plan>,
     /// Generated kernels, for [`Digital::Generated`].
     jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
+    /// The DAC-driven inputs of the current run, by (value, bits, range).
+    driven: std::cell::RefCell<HashMap<DrivenKey, std::rc::Rc<ArrayD<f64>>>>,
 }
+
+type DrivenKey = (usize, i64, u64, u64);
 
 fn key(value: Value) -> usize {
     value.to_raw().ptr as usize
@@ -271,6 +275,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             digital: Digital::Float,
             plan: None,
             jit: Default::default(),
+            driven: Default::default(),
         })
     }
 
@@ -452,6 +457,8 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 got: inputs.len(),
             });
         }
+        // Values belong to this run: driven inputs of an earlier one do not.
+        self.driven.borrow_mut().clear();
         let mut env: HashMap<usize, RtValue> = HashMap::new();
         for (index, input) in inputs.iter().enumerate() {
             let argument: Value = block.argument(index).expect("counted above").into();
@@ -517,6 +524,18 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         };
         let all = || -> Result<Vec<ArrayD<f64>>, InterpError> {
             op.operands().map(|value| tensor(env, op, value)).collect()
+        };
+        // Borrowed operands: large tensors are read, not copied.
+        let borrowed = |index: usize| -> Result<&ArrayD<f64>, InterpError> {
+            let value = op
+                .operand(index)
+                .map_err(|_| malformed(op, "missing operand"))?;
+            tensor_ref(env, op, value)
+        };
+        let all_borrowed = || -> Result<Vec<&ArrayD<f64>>, InterpError> {
+            op.operands()
+                .map(|value| tensor_ref(env, op, value))
+                .collect()
         };
         let one = |value: ArrayD<f64>| Ok(vec![RtValue::Tensor(value)]);
         match op_name(op).as_str() {
@@ -767,7 +786,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 let window = attribute(op, "window")
                     .and_then(Window::read)
                     .ok_or_else(|| malformed(op, "no window"))?;
-                let input = operand(0)?;
+                let input = borrowed(0)?;
                 let cols = result_dims(op, env, usize::MAX)?[1];
                 let rows = input.shape()[1];
                 // The block the MVM reads: a view when it lies within the programmed
@@ -785,20 +804,40 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 };
                 let converter = |name: &str| attribute(op, name).and_then(Converter::read);
                 let converted = self.fidelity != Fidelity::Exact;
-                let driven = match (converted, converter("dac")) {
+                // What the DACs drive: MVMs that read one value through one DAC (the
+                // arrays of a pair, the slices of a weight) share it.
+                let quantized;
+                let driven: &ArrayD<f64> = match (converted, converter("dac")) {
                     (true, Some(Converter::Dac { bits, lo, hi, .. })) => {
-                        let mut driven = input.as_standard_layout().into_owned();
-                        let width = driven.shape().last().copied().unwrap_or(1).max(1);
-                        if let Some(values) = driven.as_slice_mut() {
-                            for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
-                                for x in chunk {
-                                    *x = quantize(*x, bits, lo, hi);
+                        let key = (
+                            key(op
+                                .operand(0)
+                                .map_err(|_| malformed(op, "missing operand"))?),
+                            bits,
+                            lo.to_bits(),
+                            hi.to_bits(),
+                        );
+                        let known = self.driven.borrow().get(&key).cloned();
+                        quantized = match known {
+                            Some(driven) => driven,
+                            None => {
+                                let mut driven = input.as_standard_layout().into_owned();
+                                let width = driven.shape().last().copied().unwrap_or(1).max(1);
+                                if let Some(values) = driven.as_slice_mut() {
+                                    for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
+                                        for x in chunk {
+                                            *x = quantize(*x, bits, lo, hi);
+                                        }
+                                    });
                                 }
-                            });
-                        }
-                        driven
+                                let driven = std::rc::Rc::new(driven);
+                                self.driven.borrow_mut().insert(key, driven.clone());
+                                driven
+                            }
+                        };
+                        &quantized
                     }
-                    _ => input.clone(),
+                    _ => input,
                 };
                 let output = match (&self.lines, self.cells.get(&array)) {
                     (Some(lines), Some(&(Some(bits), _, word_lines))) => {
@@ -817,12 +856,18 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                             .map_err(|error| malformed(op, error.to_string()))?
                             .into_dyn()
                     }
-                    _ => matmul(op, &driven, &block)?,
+                    _ => matmul(op, driven, &block)?,
                 };
-                observer(mvm_key(op), &input, &output);
+                observer(mvm_key(op), input, &output);
+                // The ADC writes in place (a product is already in standard layout).
+                let output = if output.is_standard_layout() {
+                    output
+                } else {
+                    output.as_standard_layout().into_owned()
+                };
                 match (converted, converter("adc")) {
                     (true, Some(Converter::Adc { bits, lo, hi })) => {
-                        let mut output = output.as_standard_layout().into_owned();
+                        let mut output = output;
                         let width = output.shape().last().copied().unwrap_or(1).max(1);
                         let values = output
                             .as_slice_mut()
@@ -877,11 +922,15 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 }
             }
             ops::ACCUMULATE => {
-                let mut partials = all()?.into_iter();
-                let first = partials
-                    .next()
+                let partials = all_borrowed()?;
+                let (first, rest) = partials
+                    .split_first()
                     .ok_or_else(|| malformed(op, "no operands"))?;
-                one(partials.fold(first, |sum, partial| sum + partial))
+                let mut sum = (*first).clone();
+                for partial in rest {
+                    sum += *partial;
+                }
+                one(sum)
             }
             ops::CONCAT => {
                 let dimension = int_attribute(op, "dimension")
@@ -901,19 +950,21 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 one(concatenate(Axis(dimension), &views)
                     .map_err(|error| malformed(op, error.to_string()))?)
             }
-            ops::DIFF => one(operand(0)? - operand(1)?),
+            ops::DIFF => one(borrowed(0)? - borrowed(1)?),
             ops::SHIFT_ADD => {
                 let shifts =
                     i64_array_attribute(op, "shifts").ok_or_else(|| malformed(op, "no shifts"))?;
-                let slices = all()?;
-                let mut sum = ArrayD::zeros(slices[0].raw_dim());
+                let slices = all_borrowed()?;
+                let first = slices.first().ok_or_else(|| malformed(op, "no operands"))?;
+                let mut sum = ArrayD::zeros(first.raw_dim());
                 for (slice, shift) in slices.iter().zip(shifts) {
-                    sum = sum + slice * 2f64.powi(shift as i32);
+                    // A power of two scales exactly: the same bits as a product and a sum.
+                    sum.scaled_add(2f64.powi(shift as i32), *slice);
                 }
                 one(sum)
             }
             ops::AFFINE => {
-                let input = operand(0)?;
+                let input = borrowed(0)?;
                 let column_vector = |name: &str| -> Result<ArrayD<f64>, InterpError> {
                     let values = attribute(op, name)
                         .and_then(read_dense_f32)
@@ -924,7 +975,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     )
                     .expect("1-D"))
                 };
-                one(&input * &column_vector("scale")? + &column_vector("offset")?)
+                one(input * &column_vector("scale")? + &column_vector("offset")?)
             }
             ops::ADAPTER => {
                 let (input, base) = (operand(0)?, operand(1)?);
@@ -1033,6 +1084,21 @@ fn value(
     env.get(&key(value))
         .cloned()
         .ok_or_else(|| malformed(op, "operand has no value (defined by an unsupported op?)"))
+}
+
+fn tensor_ref<'e>(
+    env: &'e HashMap<usize, RtValue>,
+    op: &OperationRef,
+    operand: Value,
+) -> Result<&'e ArrayD<f64>, InterpError> {
+    match env.get(&key(operand)) {
+        Some(RtValue::Tensor(tensor)) => Ok(tensor),
+        Some(_) => Err(malformed(op, "expected a tensor operand, got a scalar")),
+        None => Err(malformed(
+            op,
+            "operand has no value (defined by an unsupported op?)",
+        )),
+    }
 }
 
 fn tensor(
