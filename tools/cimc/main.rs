@@ -167,7 +167,7 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         drift_time: f64,
         /// Sweep full fidelity over drift times instead: write accuracy against time
-        /// to PREFIX.csv and PREFIX.svg.
+        /// to PREFIX.csv and plots of it to PREFIX.svg and PREFIX.png.
         #[arg(long, value_name = "PREFIX")]
         drift_sweep: Option<PathBuf>,
         /// The sweep's times in seconds (comma-separated); 1 s, 1 h, 1 day, 30 days
@@ -578,9 +578,15 @@ fn run(command: Command) -> Result<(), DriverError> {
                     artifact.manifest.model, artifact.manifest.target_name, repeats
                 );
                 let svg = cim_driver::plot::accuracy_over_time_svg(&points, &title);
-                for (extension, text) in [("csv", csv), ("svg", svg)] {
+                let png = cim_driver::plot::accuracy_over_time_png(&points, &title)
+                    .map_err(DriverError::Run)?;
+                for (extension, bytes) in [
+                    ("csv", csv.into_bytes()),
+                    ("svg", svg.into_bytes()),
+                    ("png", png),
+                ] {
                     let path = prefix.with_extension(extension);
-                    std::fs::write(&path, text).map_err(|error| DriverError::File {
+                    std::fs::write(&path, bytes).map_err(|error| DriverError::File {
                         path: path.display().to_string(),
                         message: error.to_string(),
                     })?;

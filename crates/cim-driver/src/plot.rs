@@ -1,32 +1,96 @@
-//! Plots of measurements, as SVG.
+//! Plots of measurements: accuracy against time since programming, as SVG (for
+//! documents) and PNG (for anything that shows images), from one layout.
 
+use font8x8::UnicodeFonts;
 use std::fmt::Write;
+
+/// Where things go: the plot area, and the mapping of (log time, accuracy) to it.
+struct Layout {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    /// log10 of each point's time.
+    times: Vec<f64>,
+    t0: f64,
+    t1: f64,
+    a0: f64,
+    a1: f64,
+}
+
+impl Layout {
+    fn new(points: &[(f64, f64, f64)]) -> Self {
+        let times: Vec<f64> = points.iter().map(|p| p.0.max(1e-3).log10()).collect();
+        let (t0, t1) = times
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| {
+                (lo.min(t), hi.max(t))
+            });
+        let (t0, t1) = if t0.is_finite() && t1 > t0 {
+            (t0, t1)
+        } else {
+            (0.0, 1.0)
+        };
+        let low = points
+            .iter()
+            .map(|p| p.1 - p.2)
+            .fold(1.0f64, f64::min)
+            .clamp(0.0, 1.0);
+        Self {
+            width: 640.0,
+            height: 400.0,
+            left: 70.0,
+            right: 20.0,
+            top: 40.0,
+            bottom: 50.0,
+            times,
+            t0,
+            t1,
+            // The accuracy axis from a round tenth below the lowest bar to 1.
+            a0: (low * 10.0).floor() / 10.0,
+            a1: 1.0,
+        }
+    }
+
+    fn x(&self, t: f64) -> f64 {
+        self.left + (t - self.t0) / (self.t1 - self.t0) * (self.width - self.left - self.right)
+    }
+
+    fn y(&self, a: f64) -> f64 {
+        self.top
+            + (self.a1 - a) / (self.a1 - self.a0).max(1e-9) * (self.height - self.top - self.bottom)
+    }
+
+    /// Tenths of accuracy.
+    fn accuracy_ticks(&self) -> Vec<f64> {
+        let mut ticks = Vec::new();
+        let mut tick = self.a0;
+        while tick <= self.a1 + 1e-9 {
+            ticks.push(tick);
+            tick += 0.1;
+        }
+        ticks
+    }
+
+    /// Decades of time within the axis.
+    fn decades(&self) -> Vec<i32> {
+        ((self.t0.floor() as i32)..=(self.t1.ceil() as i32))
+            .filter(|&d| f64::from(d) >= self.t0 - 1e-9 && f64::from(d) <= self.t1 + 1e-9)
+            .collect()
+    }
+}
+
+const X_LABEL: &str = "seconds since programming";
+const Y_LABEL: &str = "top-1 accuracy";
 
 /// Accuracy against time since programming: `points` are (seconds, mean, std),
 /// drawn on a logarithmic time axis with ±1 std bars.
 pub fn accuracy_over_time_svg(points: &[(f64, f64, f64)], title: &str) -> String {
-    let (width, height) = (640.0, 400.0);
-    let (left, right, top, bottom) = (70.0, 20.0, 40.0, 50.0);
-    let times: Vec<f64> = points.iter().map(|p| p.0.max(1e-3).log10()).collect();
-    let (t0, t1) = times
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| {
-            (lo.min(t), hi.max(t))
-        });
-    let (t0, t1) = if t0.is_finite() && t1 > t0 {
-        (t0, t1)
-    } else {
-        (0.0, 1.0)
-    };
-    let low = points
-        .iter()
-        .map(|p| p.1 - p.2)
-        .fold(1.0f64, f64::min)
-        .clamp(0.0, 1.0);
-    // The accuracy axis from a round tenth below the lowest bar to 1.
-    let (a0, a1) = ((low * 10.0).floor() / 10.0, 1.0);
-    let x = |t: f64| left + (t - t0) / (t1 - t0) * (width - left - right);
-    let y = |a: f64| top + (a1 - a) / (a1 - a0).max(1e-9) * (height - top - bottom);
+    let l = Layout::new(points);
+    let (width, height, left, right, top, bottom) =
+        (l.width, l.height, l.left, l.right, l.top, l.bottom);
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -38,67 +102,60 @@ pub fn accuracy_over_time_svg(points: &[(f64, f64, f64)], title: &str) -> String
         width / 2.0,
         escape(title)
     );
-    // Axes, and ticks: tenths of accuracy, decades of time.
     let _ = writeln!(
         svg,
         r##"<path d="M{left} {top} V{} H{}" fill="none" stroke="#333"/>"##,
         height - bottom,
         width - right
     );
-    let mut tick = a0;
-    while tick <= a1 + 1e-9 {
+    for tick in l.accuracy_ticks() {
         let _ = writeln!(
             svg,
             r##"<text x="{}" y="{}" text-anchor="end">{tick:.1}</text><path d="M{left} {} H{}" stroke="#ddd"/>"##,
             left - 6.0,
-            y(tick) + 4.0,
-            y(tick),
+            l.y(tick) + 4.0,
+            l.y(tick),
             width - right
         );
-        tick += 0.1;
     }
-    for decade in (t0.floor() as i32)..=(t1.ceil() as i32) {
-        let t = f64::from(decade);
-        if t < t0 - 1e-9 || t > t1 + 1e-9 {
-            continue;
-        }
+    for decade in l.decades() {
         let _ = writeln!(
             svg,
             r#"<text x="{}" y="{}" text-anchor="middle">1e{decade}</text>"#,
-            x(t),
+            l.x(f64::from(decade)),
             height - bottom + 16.0
         );
     }
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">seconds since programming</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle">{X_LABEL}</text>"#,
         (left + width - right) / 2.0,
         height - 12.0
     );
     let _ = writeln!(
         svg,
-        r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">top-1 accuracy</text>"#,
+        r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">{Y_LABEL}</text>"#,
         (top + height - bottom) / 2.0,
         (top + height - bottom) / 2.0
     );
     let line: Vec<String> = points
         .iter()
-        .zip(&times)
-        .map(|(p, &t)| format!("{:.1},{:.1}", x(t), y(p.1)))
+        .zip(&l.times)
+        .map(|(p, &t)| format!("{:.1},{:.1}", l.x(t), l.y(p.1)))
         .collect();
     let _ = writeln!(
         svg,
         r##"<polyline points="{}" fill="none" stroke="#4e79a7" stroke-width="2"/>"##,
         line.join(" ")
     );
-    for (p, &t) in points.iter().zip(&times) {
+    for (p, &t) in points.iter().zip(&l.times) {
         let _ = writeln!(
             svg,
             r##"<path d="M{0:.1} {1:.1} V{2:.1}" stroke="#4e79a7"/><circle cx="{0:.1}" cy="{3:.1}" r="3" fill="#4e79a7"><title>{4} s: {5:.4} ± {6:.4}</title></circle>"##,
-            x(t),
-            y(p.1 + p.2),
-            y(p.1 - p.2),
-            y(p.1),
+            l.x(t),
+            l.y(p.1 + p.2),
+            l.y(p.1 - p.2),
+            l.y(p.1),
             p.0,
             p.1,
             p.2
@@ -112,4 +169,168 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// The colours of the plots.
+const INK: [u8; 3] = [0x33, 0x33, 0x33];
+const GRID: [u8; 3] = [0xdd, 0xdd, 0xdd];
+/// The series colour (#4e79a7), as in the SVG.
+pub const SERIES: [u8; 3] = [0x4e, 0x79, 0xa7];
+
+/// An RGB raster, white to start with.
+struct Canvas {
+    width: usize,
+    height: usize,
+    pixels: Vec<[u8; 3]>,
+}
+
+#[derive(Clone, Copy)]
+enum Anchor {
+    Middle,
+    End,
+}
+
+impl Canvas {
+    fn new(width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            pixels: vec![[255; 3]; width * height],
+        }
+    }
+
+    fn set(&mut self, x: i64, y: i64, colour: [u8; 3]) {
+        if (0..self.width as i64).contains(&x) && (0..self.height as i64).contains(&y) {
+            self.pixels[y as usize * self.width + x as usize] = colour;
+        }
+    }
+
+    /// A line `thickness` pixels wide, by steps of at most one pixel.
+    fn line(&mut self, from: (f64, f64), to: (f64, f64), colour: [u8; 3], thickness: i64) {
+        let steps = (to.0 - from.0)
+            .abs()
+            .max((to.1 - from.1).abs())
+            .ceil()
+            .max(1.0) as i64;
+        for step in 0..=steps {
+            let f = step as f64 / steps as f64;
+            let (x, y) = (
+                (from.0 + f * (to.0 - from.0)).round() as i64,
+                (from.1 + f * (to.1 - from.1)).round() as i64,
+            );
+            for dx in 0..thickness {
+                for dy in 0..thickness {
+                    self.set(x + dx - thickness / 2, y + dy - thickness / 2, colour);
+                }
+            }
+        }
+    }
+
+    fn disc(&mut self, centre: (f64, f64), radius: f64, colour: [u8; 3]) {
+        let r = radius.ceil() as i64;
+        let (cx, cy) = (centre.0.round() as i64, centre.1.round() as i64);
+        for dy in -r..=r {
+            for dx in -r..=r {
+                if ((dx * dx + dy * dy) as f64) <= radius * radius {
+                    self.set(cx + dx, cy + dy, colour);
+                }
+            }
+        }
+    }
+
+    /// Text in an 8x8 font, its baseline row at `y`; `vertical` turns it to read
+    /// upwards, anchored on `x` then.
+    fn text(&mut self, x: f64, y: f64, text: &str, anchor: Anchor, vertical: bool) {
+        let length = text.chars().count() as f64 * 8.0;
+        let start = match anchor {
+            Anchor::Middle => -length / 2.0,
+            Anchor::End => -length,
+        };
+        for (index, c) in text.chars().enumerate() {
+            let glyph = font8x8::BASIC_FONTS
+                .get(c)
+                .or_else(|| font8x8::LATIN_FONTS.get(c))
+                .unwrap_or([0; 8]);
+            for (row, bits) in glyph.iter().enumerate() {
+                for column in 0..8 {
+                    if bits & (1 << column) == 0 {
+                        continue;
+                    }
+                    let along = start + index as f64 * 8.0 + column as f64;
+                    let across = row as f64 - 7.0;
+                    let (px, py) = if vertical {
+                        (x + across, y - along)
+                    } else {
+                        (x + along, y + across)
+                    };
+                    self.set(px.round() as i64, py.round() as i64, INK);
+                }
+            }
+        }
+    }
+
+    fn png(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        let data: Vec<u8> = self.pixels.iter().flatten().copied().collect();
+        writer.write_image_data(&data).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())?;
+        Ok(bytes)
+    }
+}
+
+/// [`accuracy_over_time_svg`] as a PNG image.
+pub fn accuracy_over_time_png(points: &[(f64, f64, f64)], title: &str) -> Result<Vec<u8>, String> {
+    let l = Layout::new(points);
+    let mut canvas = Canvas::new(l.width as usize, l.height as usize);
+    let (bottom, right) = (l.height - l.bottom, l.width - l.right);
+    for tick in l.accuracy_ticks() {
+        canvas.line((l.left, l.y(tick)), (right, l.y(tick)), GRID, 1);
+        canvas.text(
+            l.left - 6.0,
+            l.y(tick) + 4.0,
+            &format!("{tick:.1}"),
+            Anchor::End,
+            false,
+        );
+    }
+    canvas.line((l.left, l.top), (l.left, bottom), INK, 1);
+    canvas.line((l.left, bottom), (right, bottom), INK, 1);
+    for decade in l.decades() {
+        let x = l.x(f64::from(decade));
+        canvas.line((x, bottom), (x, bottom + 4.0), INK, 1);
+        canvas.text(
+            x,
+            bottom + 16.0,
+            &format!("1e{decade}"),
+            Anchor::Middle,
+            false,
+        );
+    }
+    canvas.text(l.width / 2.0, 20.0, title, Anchor::Middle, false);
+    canvas.text(
+        (l.left + right) / 2.0,
+        l.height - 12.0,
+        X_LABEL,
+        Anchor::Middle,
+        false,
+    );
+    canvas.text(20.0, (l.top + bottom) / 2.0, Y_LABEL, Anchor::Middle, true);
+    let at: Vec<(f64, f64)> = points
+        .iter()
+        .zip(&l.times)
+        .map(|(p, &t)| (l.x(t), l.y(p.1)))
+        .collect();
+    for pair in at.windows(2) {
+        canvas.line(pair[0], pair[1], SERIES, 2);
+    }
+    for (p, &t) in points.iter().zip(&l.times) {
+        let x = l.x(t);
+        canvas.line((x, l.y(p.1 + p.2)), (x, l.y(p.1 - p.2)), SERIES, 1);
+        canvas.disc((x, l.y(p.1)), 3.0, SERIES);
+    }
+    canvas.png()
 }
