@@ -80,6 +80,16 @@ irdl.dialect @cim {
     irdl.parameters(bits: %bits, lo: %lo, hi: %hi)
   }
 
+  // An ADC that converts every bit plane of a bit-serial input on its own, over the
+  // per-plane range [lo, hi] (cell-level units: a plane drives each row with 0 or 1):
+  // #cim.adc_per_plane<bits, lo, hi>.
+  irdl.attribute @adc_per_plane {
+    %bits = irdl.base "#builtin.integer"
+    %lo = irdl.base "#builtin.float"
+    %hi = irdl.base "#builtin.float"
+    irdl.parameters(bits: %bits, lo: %lo, hi: %hi)
+  }
+
   // Infinite precision: no converter on this side of an MVM, or an analog cell that
   // holds any real value (before bit-slicing): #cim.ideal.
   irdl.attribute @ideal {
@@ -151,8 +161,9 @@ irdl.dialect @cim {
     %dac_ideal = irdl.base @cim::@ideal
     %dac = irdl.any_of(%dac_real, %dac_ideal)
     %adc_real = irdl.base @cim::@adc
+    %adc_planes = irdl.base @cim::@adc_per_plane
     %adc_ideal = irdl.base @cim::@ideal
-    %adc = irdl.any_of(%adc_real, %adc_ideal)
+    %adc = irdl.any_of(%adc_real, %adc_planes, %adc_ideal)
     irdl.attributes {"array" = %array, "window" = %window, "dac" = %dac, "adc" = %adc}
     irdl.operands(input: %input)
     irdl.results(output: %output)

@@ -26,7 +26,7 @@
 use crate::options::PassOptions;
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use cim_ir::{
-    attributes::{Cell, Converter, Geometry, Place, Slice, Window},
+    attributes::{Cell, Converter, DacMode, Geometry, Place, Slice, Window},
     diagnostics::emit_error,
     dialect::ops,
     query::{
@@ -557,6 +557,20 @@ impl Checker {
                     format!("{name} range [{lo}, {hi}] must be finite with lo < hi"),
                 );
             }
+        }
+        if let Some(Converter::AdcPerPlane { .. }) = attribute(op, "adc").and_then(Converter::read)
+            && !matches!(
+                attribute(op, "dac").and_then(Converter::read),
+                Some(Converter::Dac {
+                    mode: DacMode::BitSerial,
+                    ..
+                })
+            )
+        {
+            self.error(
+                op,
+                "a per-plane ADC converts the bit planes of a bit-serial DAC: the dac must be #cim.dac<bits, \"bit_serial\", lo, hi>",
+            );
         }
         if !input.is_float() && input.integer_width().is_none() {
             self.error(op, "input must have float or integer elements");

@@ -457,6 +457,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                     false
                 }
             };
+            compile::set_per_plane_adcs(&module, &loaded)?;
             let manifest = Manifest {
                 format: ARTIFACT_FORMAT,
                 cim_version: env!("CARGO_PKG_VERSION").into(),

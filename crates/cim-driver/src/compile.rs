@@ -199,6 +199,83 @@ fn set_converter(op: OperationRef, name: &str, converter: Converter) {
     op.set_attribute(name, attribute);
 }
 
+/// For a target that converts every bit plane (`[adc] conversion =
+/// "per_bit_plane"`): gives each MVM with a bit-serial DAC a per-plane ADC of the
+/// target's bits over the full scale of one plane of its block (every row driven:
+/// the largest column sum of its cell levels), so no plane can clip. Other MVMs keep
+/// their ADC. Returns how many changed.
+pub fn set_per_plane_adcs(module: &Module, target: &Target) -> Result<usize, DriverError> {
+    if target.adc.conversion != cim_target::Conversion::PerBitPlane {
+        return Ok(0);
+    }
+    let interpreter =
+        Interpreter::new(module).map_err(|error| DriverError::Run(error.to_string()))?;
+    let mut changed = 0;
+    for op in mvms(module) {
+        let Some(Converter::Dac {
+            mode: DacMode::BitSerial,
+            ..
+        }) = attribute(&op, "dac").and_then(Converter::read)
+        else {
+            continue;
+        };
+        let array = attribute(&op, "array")
+            .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
+            .map(|s| s.value().to_owned())
+            .unwrap_or_default();
+        let window = attribute(&op, "window")
+            .and_then(Window::read)
+            .unwrap_or(Window { row: 0, col: 0 });
+        let Some(weights) = interpreter.array(&array) else {
+            continue;
+        };
+        let (rows, cols) = block_size(&op, weights);
+        let (row0, col0) = (window.row as usize, window.col as usize);
+        let full_scale = (col0..cols.min(weights.ncols()))
+            .map(|col| {
+                weights
+                    .column(col)
+                    .iter()
+                    .take(rows.min(weights.nrows()))
+                    .skip(row0)
+                    .map(|w| w.max(0.0))
+                    .sum::<f64>()
+            })
+            .fold(0.0f64, f64::max);
+        set_converter(
+            op,
+            "adc",
+            Converter::AdcPerPlane {
+                bits: i64::from(target.adc.bits),
+                lo: 0.0,
+                hi: full_scale.max(1.0),
+            },
+        );
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// The rows and columns of its array an MVM reads up to: its window plus its input's
+/// columns by its result's columns (arrays shared by packed layers hold other blocks
+/// too).
+fn block_size(op: &OperationRef, weights: &ndarray::Array2<f64>) -> (usize, usize) {
+    let width = |value: Option<melior::ir::Type>| {
+        value
+            .and_then(TensorShape::of_type)
+            .and_then(|shape| shape.last().flatten())
+    };
+    let window = attribute(op, "window")
+        .and_then(Window::read)
+        .unwrap_or(Window { row: 0, col: 0 });
+    let (row0, col0) = (window.row as usize, window.col as usize);
+    (
+        width(op.operand(0).ok().map(|v| v.r#type()))
+            .map_or(weights.nrows(), |r| row0 + r as usize),
+        width(op.result(0).ok().map(|v| v.r#type())).map_or(weights.ncols(), |c| col0 + c as usize),
+    )
+}
+
 /// Gives every MVM an ADC of `bits` whose range is the full scale of its block for
 /// its DAC's input range: no column current can clip.
 pub fn set_full_scale_adcs(module: &Module, bits: u32) -> Result<(), DriverError> {
@@ -219,18 +296,8 @@ pub fn set_full_scale_adcs(module: &Module, bits: u32) -> Result<(), DriverError
         let Some(weights) = interpreter.array(&array) else {
             continue;
         };
-        // The block this MVM reads: its input's columns by its result's columns, from
-        // the window (arrays shared by packed layers hold other blocks too).
-        let width = |value: Option<melior::ir::Type>| {
-            value
-                .and_then(TensorShape::of_type)
-                .and_then(|shape| shape.last().flatten())
-        };
         let (row0, col0) = (window.row as usize, window.col as usize);
-        let rows_read = width(op.operand(0).ok().map(|v| v.r#type()))
-            .map_or(weights.nrows(), |r| row0 + r as usize);
-        let cols_read = width(op.result(0).ok().map(|v| v.r#type()))
-            .map_or(weights.ncols(), |c| col0 + c as usize);
+        let (rows_read, cols_read) = block_size(&op, weights);
         let (mut low, mut high) = (0.0f64, 0.0f64);
         for col in col0..cols_read.min(weights.ncols()) {
             let column = weights.column(col);

@@ -74,6 +74,13 @@ pub enum ConverterEntry {
         /// Output range.
         range: [f64; 2],
     },
+    /// An output ADC converting each bit plane of a bit-serial input.
+    AdcPerPlane {
+        /// Resolution.
+        bits: i64,
+        /// Range of one plane's sum, in cell levels.
+        range: [f64; 2],
+    },
 }
 
 impl From<Converter> for ConverterEntry {
@@ -90,6 +97,10 @@ impl From<Converter> for ConverterEntry {
                 range: [lo, hi],
             },
             Converter::Adc { bits, lo, hi } => Self::Adc {
+                bits,
+                range: [lo, hi],
+            },
+            Converter::AdcPerPlane { bits, lo, hi } => Self::AdcPerPlane {
                 bits,
                 range: [lo, hi],
             },

@@ -385,13 +385,35 @@ impl Lowering {
         };
         match name.as_str() {
             ops::MVM => {
-                let Some(Converter::Adc { bits, lo, hi }) =
-                    attribute(&op, "adc").and_then(Converter::read)
-                else {
-                    return Err(malformed(
-                        &op,
-                        "the NMDU reads ADC codes, but this MVM has no ADC (an exact artifact?): run the mapped program",
-                    ));
+                // An MVM's result is `lo + step · code`, `code` in 0..=max_code.
+                let (bits, lo, hi, planes) = match attribute(&op, "adc").and_then(Converter::read) {
+                    Some(Converter::Adc { bits, lo, hi }) => (bits, lo, hi, None),
+                    // Per-plane conversion: the result is Σ_b 2^b·step_x·(lo + δ·c_b),
+                    // one code of (2^B − 1)(2^A − 1) steps when the DAC starts at 0.
+                    Some(Converter::AdcPerPlane { bits, lo, hi }) => {
+                        match attribute(&op, "dac").and_then(Converter::read) {
+                            Some(Converter::Dac {
+                                bits: planes,
+                                lo: 0.0,
+                                hi: x_hi,
+                                ..
+                            }) if (1..=16).contains(&planes) => {
+                                (bits, lo, hi, Some((planes, x_hi)))
+                            }
+                            _ => {
+                                return Err(malformed(
+                                    &op,
+                                    "the NMDU lowering reads per-plane conversions of a bit-serial DAC over [0, hi] only (signed inputs add an all-ones plane)",
+                                ));
+                            }
+                        }
+                    }
+                    _ => {
+                        return Err(malformed(
+                            &op,
+                            "the NMDU reads ADC codes, but this MVM has no ADC (an exact artifact?): run the mapped program",
+                        ));
+                    }
                 };
                 if !((1..=24).contains(&bits) && lo.is_finite() && hi.is_finite() && lo < hi) {
                     return Err(malformed(
@@ -400,7 +422,25 @@ impl Lowering {
                     ));
                 }
                 let width = columns(value, &op)?;
-                let max_code = (1i64 << bits) - 1;
+                let levels = (1i64 << bits) - 1;
+                let (lo, step, max_code) = match planes {
+                    None => (lo, (hi - lo) / levels as f64, levels),
+                    Some((planes, x_hi)) => {
+                        let inputs = (1i64 << planes) - 1;
+                        let x_step = x_hi / inputs as f64;
+                        (
+                            x_step * lo * inputs as f64,
+                            x_step * (hi - lo) / levels as f64,
+                            inputs * levels,
+                        )
+                    }
+                };
+                if max_code >= 1 << 24 {
+                    return Err(malformed(
+                        &op,
+                        "per-plane codes of more than 24 bits: the NMDU reads 24",
+                    ));
+                }
                 let key = value_key(value);
                 let index = match self.sources.iter().position(|s| s.value == key) {
                     Some(index) => index,
@@ -413,7 +453,7 @@ impl Lowering {
                             value: key,
                             array,
                             lo,
-                            step: (hi - lo) / max_code as f64,
+                            step,
                             max_code,
                             width,
                         });

@@ -22,7 +22,7 @@ use cim_device::{
     rng::DeviceRng,
 };
 use cim_ir::{
-    attributes::{Cell, Converter, Geometry, Window},
+    attributes::{Cell, Converter, DacMode, Geometry, Window},
     build::read_dense_f32,
     dialect::ops,
     query::{
@@ -508,6 +508,71 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         ))
     }
 
+    /// Converts `output` (an MVM's result on columns `c0..` of `array`) through an
+    /// ADC of `bits` over [lo, hi], in place: quantization, and on a chip the ADC's
+    /// noise (its own stream per conversion) and column errors.
+    #[allow(clippy::too_many_arguments)]
+    fn convert(
+        &self,
+        op: &OperationRef,
+        output: &mut ArrayD<f64>,
+        array: &str,
+        c0: usize,
+        bits: i64,
+        lo: f64,
+        hi: f64,
+    ) -> Result<(), InterpError> {
+        let width = output.shape().last().copied().unwrap_or(1).max(1);
+        let values = output
+            .as_slice_mut()
+            .ok_or_else(|| malformed(op, "result not contiguous"))?;
+        match &self.adc {
+            Some((adc, root, count)) if !adc.is_ideal() => {
+                // This block's columns' gains and offsets, once.
+                let errors: Vec<ColumnError> = (0..width)
+                    .map(|j| {
+                        self.columns
+                            .get(array)
+                            .and_then(|columns| columns.get(c0 + j))
+                            .copied()
+                            .unwrap_or(ColumnError {
+                                gain: 1.0,
+                                offset: 0.0,
+                            })
+                    })
+                    .collect();
+                let stream = root.fork(count.get());
+                count.set(count.get() + 1);
+                let noisy = adc.noise > 0.0;
+                // Noise alone (the common case) needs no per-column work.
+                let plain = !adc.has_column_errors() && adc.s_curve == 0.0;
+                let sigma = adc.noise * (hi - lo);
+                for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
+                    let mut rng = stream.fork(index as u64);
+                    if plain {
+                        for y in chunk.iter_mut() {
+                            *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
+                        }
+                        return;
+                    }
+                    for row in chunk.chunks_mut(width) {
+                        for (y, error) in row.iter_mut().zip(&errors) {
+                            let draw = if noisy { rng.normal() } else { 0.0 };
+                            let analog = adc.analog(*y, lo, hi, *error, draw);
+                            *y = quantize(analog, bits, lo, hi);
+                        }
+                    }
+                });
+            }
+            _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
+                for y in chunk {
+                    *y = quantize(*y, bits, lo, hi);
+                }
+            }),
+        }
+        Ok(())
+    }
+
     fn step(
         &self,
         op: &OperationRef,
@@ -839,86 +904,98 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     }
                     _ => input,
                 };
-                let output = match (&self.lines, self.cells.get(&array)) {
-                    (Some(lines), Some(&(Some(bits), _, word_lines))) => {
-                        let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
-                        let scale = match converter("dac") {
-                            Some(Converter::Dac { lo, hi, .. }) => lo.abs().max(hi.abs()),
-                            _ => 1.0,
+                // The block's product with what the rows are driven with (`scale`
+                // maps inputs to the lines' read voltage).
+                let product =
+                    |driven: &ArrayD<f64>, scale: f64| -> Result<ArrayD<f64>, InterpError> {
+                        let output = match (&self.lines, self.cells.get(&array)) {
+                            (Some(lines), Some(&(Some(bits), _, word_lines))) => {
+                                let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
+                                let flat = driven
+                                    .view()
+                                    .into_dimensionality::<ndarray::Ix2>()
+                                    .map_err(|_| malformed(op, "input is not 2-D"))?;
+                                let leads = (c0, word_lines.saturating_sub(r0 + rows));
+                                lines
+                                    .product(
+                                        flat,
+                                        block,
+                                        max_level,
+                                        leads,
+                                        scale.max(f64::MIN_POSITIVE),
+                                    )
+                                    .map_err(|error| malformed(op, error.to_string()))?
+                                    .into_dyn()
+                            }
+                            _ => matmul(op, driven, &block)?,
                         };
-                        let flat = driven
-                            .view()
-                            .into_dimensionality::<ndarray::Ix2>()
-                            .map_err(|_| malformed(op, "input is not 2-D"))?;
-                        let leads = (c0, word_lines.saturating_sub(r0 + rows));
-                        lines
-                            .product(flat, block, max_level, leads, scale.max(f64::MIN_POSITIVE))
-                            .map_err(|error| malformed(op, error.to_string()))?
-                            .into_dyn()
-                    }
-                    _ => matmul(op, driven, &block)?,
-                };
-                observer(mvm_key(op), input, &output);
-                // The ADC writes in place (a product is already in standard layout).
-                let output = if output.is_standard_layout() {
-                    output
-                } else {
-                    output.as_standard_layout().into_owned()
+                        // The ADC writes in place (a product is already in standard layout).
+                        Ok(if output.is_standard_layout() {
+                            output
+                        } else {
+                            output.as_standard_layout().into_owned()
+                        })
+                    };
+                let dac_scale = match converter("dac") {
+                    Some(Converter::Dac { lo, hi, .. }) => lo.abs().max(hi.abs()),
+                    _ => 1.0,
                 };
                 match (converted, converter("adc")) {
-                    (true, Some(Converter::Adc { bits, lo, hi })) => {
-                        let mut output = output;
-                        let width = output.shape().last().copied().unwrap_or(1).max(1);
-                        let values = output
-                            .as_slice_mut()
-                            .ok_or_else(|| malformed(op, "result not contiguous"))?;
-                        // This block's columns' gains and offsets, once.
-                        let errors: Vec<ColumnError> = (0..width)
-                            .map(|j| {
-                                self.columns
-                                    .get(&array)
-                                    .and_then(|columns| columns.get(c0 + j))
-                                    .copied()
-                                    .unwrap_or(ColumnError {
-                                        gain: 1.0,
-                                        offset: 0.0,
-                                    })
+                    (true, Some(Converter::AdcPerPlane { bits, lo, hi })) => {
+                        let Some(Converter::Dac {
+                            bits: planes,
+                            mode: DacMode::BitSerial,
+                            lo: x_lo,
+                            hi: x_hi,
+                        }) = converter("dac")
+                        else {
+                            return Err(malformed(op, "a per-plane ADC needs a bit-serial DAC"));
+                        };
+                        // x = x_lo + step·k, k = Σ_b 2^b k_b: each plane drives rows with
+                        // 0 or 1 and is converted on its own; an offset range adds the
+                        // all-ones plane, worth x_lo.
+                        let step = (x_hi - x_lo) / ((1u64 << planes.clamp(1, 52)) - 1) as f64;
+                        let levels = driven.mapv(|x| ((x - x_lo) / step).round() as u64);
+                        let mut weights: Vec<(f64, ArrayD<f64>)> = (0..planes.clamp(1, 52))
+                            .map(|b| {
+                                let plane = levels.mapv(|k| ((k >> b) & 1) as f64);
+                                (step * (1u64 << b) as f64, plane)
                             })
                             .collect();
-                        match &self.adc {
-                            Some((adc, root, count)) if !adc.is_ideal() => {
-                                let stream = root.fork(count.get());
-                                count.set(count.get() + 1);
-                                let noisy = adc.noise > 0.0;
-                                // Noise alone (the common case) needs no per-column work.
-                                let plain = !adc.has_column_errors() && adc.s_curve == 0.0;
-                                let sigma = adc.noise * (hi - lo);
-                                for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
-                                    let mut rng = stream.fork(index as u64);
-                                    if plain {
-                                        for y in chunk.iter_mut() {
-                                            *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
-                                        }
-                                        return;
-                                    }
-                                    for row in chunk.chunks_mut(width) {
-                                        for (y, error) in row.iter_mut().zip(&errors) {
-                                            let draw = if noisy { rng.normal() } else { 0.0 };
-                                            let analog = adc.analog(*y, lo, hi, *error, draw);
-                                            *y = quantize(analog, bits, lo, hi);
-                                        }
-                                    }
-                                });
-                            }
-                            _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
-                                for y in chunk {
-                                    *y = quantize(*y, bits, lo, hi);
-                                }
-                            }),
+                        if x_lo != 0.0 {
+                            weights.push((x_lo, levels.mapv(|_| 1.0)));
                         }
+                        let mut analog: Option<ArrayD<f64>> = None;
+                        let mut total: Option<ArrayD<f64>> = None;
+                        for (worth, plane) in weights {
+                            let mut sums = product(&plane, 1.0)?;
+                            match &mut analog {
+                                Some(analog) => analog.scaled_add(worth, &sums),
+                                None => analog = Some(&sums * worth),
+                            }
+                            self.convert(op, &mut sums, &array, c0, bits, lo, hi)?;
+                            match &mut total {
+                                Some(total) => total.scaled_add(worth, &sums),
+                                None => total = Some(sums * worth),
+                            }
+                        }
+                        let (analog, total) = analog
+                            .zip(total)
+                            .ok_or_else(|| malformed(op, "a DAC of no bits"))?;
+                        observer(mvm_key(op), input, &analog);
+                        one(total)
+                    }
+                    (true, Some(Converter::Adc { bits, lo, hi })) => {
+                        let mut output = product(driven, dac_scale)?;
+                        observer(mvm_key(op), input, &output);
+                        self.convert(op, &mut output, &array, c0, bits, lo, hi)?;
                         one(output)
                     }
-                    _ => one(output),
+                    _ => {
+                        let output = product(driven, dac_scale)?;
+                        observer(mvm_key(op), input, &output);
+                        one(output)
+                    }
                 }
             }
             ops::ACCUMULATE => {

@@ -304,6 +304,16 @@ pub enum Converter {
         /// Highest output value.
         hi: f64,
     },
+    /// `#cim.adc_per_plane<bits, lo, hi>`: one conversion per bit plane of a
+    /// bit-serial input, each over [lo, hi] in cell-level units.
+    AdcPerPlane {
+        /// Resolution.
+        bits: i64,
+        /// Lowest plane sum.
+        lo: f64,
+        /// Highest plane sum.
+        hi: f64,
+    },
 }
 
 impl Converter {
@@ -314,6 +324,11 @@ impl Converter {
         match (read.name.as_str(), p.len()) {
             ("ideal", 0) => Some(Self::Ideal),
             ("adc", 3) => Some(Self::Adc {
+                bits: p[0].int()?,
+                lo: p[1].float()?,
+                hi: p[2].float()?,
+            }),
+            ("adc_per_plane", 3) => Some(Self::AdcPerPlane {
                 bits: p[0].int()?,
                 lo: p[1].float()?,
                 hi: p[2].float()?,
@@ -347,6 +362,11 @@ impl Converter {
                 float_literal(*lo),
                 float_literal(*hi)
             ),
+            Self::AdcPerPlane { bits, lo, hi } => format!(
+                "#cim.adc_per_plane<{bits} : i64, {} : f64, {} : f64>",
+                float_literal(*lo),
+                float_literal(*hi)
+            ),
         };
         build(context, &text)
     }
@@ -355,7 +375,9 @@ impl Converter {
     pub fn bits(&self) -> Option<i64> {
         match self {
             Self::Ideal => None,
-            Self::Dac { bits, .. } | Self::Adc { bits, .. } => Some(*bits),
+            Self::Dac { bits, .. } | Self::Adc { bits, .. } | Self::AdcPerPlane { bits, .. } => {
+                Some(*bits)
+            }
         }
     }
 
@@ -363,7 +385,9 @@ impl Converter {
     pub fn range(&self) -> Option<(f64, f64)> {
         match self {
             Self::Ideal => None,
-            Self::Dac { lo, hi, .. } | Self::Adc { lo, hi, .. } => Some((*lo, *hi)),
+            Self::Dac { lo, hi, .. }
+            | Self::Adc { lo, hi, .. }
+            | Self::AdcPerPlane { lo, hi, .. } => Some((*lo, *hi)),
         }
     }
 }

@@ -129,6 +129,12 @@ pub struct AdcSpec {
     /// Columns that share one ADC (converted one after another; reports' time).
     #[serde(default = "one")]
     pub columns_per_adc: u32,
+    /// What one conversion covers with a bit-serial DAC: the whole MVM (`per_mvm`,
+    /// the default: charge integrated over the input's bit planes, then converted
+    /// once) or each bit plane (`per_bit_plane`: a conversion after every plane,
+    /// recombined by shift-and-add; each plane's range is the block's full scale).
+    #[serde(default)]
+    pub conversion: Conversion,
 }
 
 fn one() -> u32 {
@@ -145,6 +151,17 @@ impl AdcSpec {
             s_curve: self.s_curve,
         }
     }
+}
+
+/// When a bit-serial input's MVM is converted.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Conversion {
+    /// Once per MVM.
+    #[default]
+    PerMvm,
+    /// Once per input bit plane.
+    PerBitPlane,
 }
 
 /// Cost figures of one operation, for estimated latency and energy in reports.

@@ -129,6 +129,15 @@ func.func @mvm_bad_adc_range(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
 // -----
 
 "cim.crossbar"() {sym_name = "a", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+func.func @mvm_per_plane_adc_needs_bit_serial(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{a per-plane ADC converts the bit planes of a bit-serial DAC}}
+  %y = "cim.mvm"(%x) {array = @a, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<4 : i64, "multi_level", 0.0 : f64, 1.0 : f64>, adc = #cim.adc_per_plane<8 : i64, 0.0 : f64, 4.0 : f64>} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+"cim.crossbar"() {sym_name = "a", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 func.func @mvm_dac_mode(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
   // expected-error @+1 {{'"pwm"' does not satisfy the constraint}}
   %y = "cim.mvm"(%x) {array = @a, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "pwm", 0.0 : f64, 1.0 : f64>, adc = #cim.ideal} : (tensor<1x4xf32>) -> tensor<1x4xf32>
