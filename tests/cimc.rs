@@ -801,7 +801,9 @@ fn per_bit_plane_conversion_recombines_the_planes() {
         ),
     )
     .unwrap();
-    let input: Vec<f64> = (0..64 * 32).map(|_| f64::from(ints.next(100)) / 100.0).collect();
+    let input: Vec<f64> = (0..64 * 32)
+        .map(|_| f64::from(ints.next(100)) / 100.0)
+        .collect();
     let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[64, 32]), input).unwrap();
     let x = dir.join("x.npy");
     cim_npy::write_f32(&x, &input).unwrap();
@@ -822,13 +824,21 @@ fn per_bit_plane_conversion_recombines_the_planes() {
             mapped.contains("#cim.adc_per_plane<20 : i64"),
             conversion == "per_bit_plane"
         );
-        run_with(&artifact, x.to_str().unwrap(), name, &["--fidelity", "quantized"])
+        run_with(
+            &artifact,
+            x.to_str().unwrap(),
+            name,
+            &["--fidelity", "quantized"],
+        )
     };
     let (planes, whole) = (layer("planes", "per_bit_plane"), layer("whole", "per_mvm"));
     let scale = whole.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(scale > 1.0);
     for (a, b) in planes.iter().zip(whole.iter()) {
-        assert!((a - b).abs() <= 1e-4 * scale, "{a} per plane vs {b} per MVM");
+        assert!(
+            (a - b).abs() <= 1e-4 * scale,
+            "{a} per plane vs {b} per MVM"
+        );
     }
 
     let coarse = calibrated_mlp("planes-8", &variant("planes-8", 8, "per_bit_plane"));
