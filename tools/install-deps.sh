@@ -8,6 +8,8 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libpolly-22-dev
   clang-22 libclang-22-dev libzstd-dev libz3-dev libxml2-dev zlib1g-dev
   python3 g++
+  # Run the NMDU's RISC-V code in a test: link it, run it under user-mode QEMU.
+  lld-22 qemu-user
 )
 
 missing=()

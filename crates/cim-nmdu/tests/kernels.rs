@@ -231,3 +231,74 @@ fn activations_are_bit_exact_and_within_their_error() {
         println!("{function:?}: max error {error:.2e}");
     }
 }
+
+/// Generated RISC-V code runs: a static executable built around the kernel (random
+/// tables and codes, a 32-bit and a 64-bit accumulation) checks its outputs against
+/// the reference's under `qemu-riscv64`, and a wrong expectation makes it fail.
+/// `tools/install-deps.sh` installs qemu-user and lld.
+#[test]
+fn riscv64_code_runs_under_qemu() {
+    let dir = std::env::temp_dir().join(format!("cim-nmdu-riscv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |name: &str,
+               kernel: &Kernel,
+               tables: &Tables,
+               planes: &[&[i32]],
+               rows: usize,
+               expected: &[i32]| {
+        let object = codegen::riscv64_self_check(kernel, tables, planes, rows, expected).unwrap();
+        let (o, exe) = (dir.join(format!("{name}.o")), dir.join(name));
+        std::fs::write(&o, object).unwrap();
+        let linked = std::process::Command::new("/usr/lib/llvm-22/bin/ld.lld")
+            .args(["-static", "-e", "_start", "-o"])
+            .arg(&exe)
+            .arg(&o)
+            .output()
+            .expect("ld.lld runs (tools/install-deps.sh installs lld-22)");
+        assert!(
+            linked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&linked.stderr)
+        );
+        std::process::Command::new("qemu-riscv64")
+            .arg(&exe)
+            .status()
+            .expect("qemu-riscv64 runs (tools/install-deps.sh installs qemu-user)")
+            .code()
+    };
+    // A 24-bit accumulator keeps every sum within 32 bits (the narrow code); a
+    // 32-bit one with a loose bound takes 64-bit lanes.
+    for (seed, accumulator_bits, loose) in [(3u64, 24, false), (4, 32, true)] {
+        let kernel = Kernel {
+            accumulator_bits,
+            ..example()
+        };
+        let (tables, planes) = inputs(&kernel, 5, 37, seed);
+        let tight = cim_nmdu::sum_bits(&tables, kernel.planes, kernel.code_bits);
+        assert!(loose || tight <= 32, "{tight}");
+        let kernel = Kernel {
+            sum_bits: if loose { 64 } else { tight },
+            ..kernel
+        };
+        let views: Vec<&[i32]> = planes.iter().map(Vec::as_slice).collect();
+        let expected = reference::run(&kernel, &tables, &views, 5).unwrap();
+        assert_eq!(
+            run(
+                &format!("check{seed}"),
+                &kernel,
+                &tables,
+                &views,
+                5,
+                &expected
+            ),
+            Some(0)
+        );
+        let mut wrong = expected.clone();
+        wrong[36] += 1;
+        assert_eq!(
+            run(&format!("wrong{seed}"), &kernel, &tables, &views, 5, &wrong),
+            Some(1)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
