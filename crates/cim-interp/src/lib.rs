@@ -158,34 +158,25 @@ pub(crate) const CHUNK_ROWS: usize = 128;
 const GEMM_ROWS: usize = 512;
 
 /// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
-/// spread over the machine's cores.
+/// spread over the machine's cores (rayon's pool: no thread is started per call,
+/// which small blocks would pay for).
 pub(crate) fn for_chunks(
     values: &mut [f64],
     chunk: usize,
     work: impl Fn(usize, &mut [f64]) + Sync,
 ) {
+    use rayon::prelude::*;
     let chunk = chunk.max(1);
-    let pieces = values.len().div_ceil(chunk);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(pieces);
-    if threads <= 1 {
-        for (index, piece) in values.chunks_mut(chunk).enumerate() {
-            work(index, piece);
+    if values.len() <= chunk {
+        if !values.is_empty() {
+            work(0, values);
         }
         return;
     }
-    let per_thread = pieces.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (group, part) in values.chunks_mut(per_thread * chunk).enumerate() {
-            let work = &work;
-            scope.spawn(move || {
-                for (index, piece) in part.chunks_mut(chunk).enumerate() {
-                    work(group * per_thread + index, piece);
-                }
-            });
-        }
-    });
+    values
+        .par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(index, piece)| work(index, piece));
 }
 
 /// Rounds `value` to the nearest of the 2^bits levels spanning [lo, hi], clipping.
@@ -955,33 +946,62 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         // 0 or 1 and is converted on its own; an offset range adds the
                         // all-ones plane, worth x_lo.
                         let step = (x_hi - x_lo) / ((1u64 << planes.clamp(1, 52)) - 1) as f64;
-                        let levels = driven.mapv(|x| ((x - x_lo) / step).round() as u64);
-                        let mut weights: Vec<(f64, ArrayD<f64>)> = (0..planes.clamp(1, 52))
-                            .map(|b| {
-                                let plane = levels.mapv(|k| ((k >> b) & 1) as f64);
-                                (step * (1u64 << b) as f64, plane)
-                            })
-                            .collect();
-                        if x_lo != 0.0 {
-                            weights.push((x_lo, levels.mapv(|_| 1.0)));
-                        }
-                        let mut analog: Option<ArrayD<f64>> = None;
-                        let mut total: Option<ArrayD<f64>> = None;
-                        for (worth, plane) in weights {
+                        let driven = driven.as_standard_layout();
+                        let x = driven.as_slice().expect("standard layout");
+                        let width = driven.shape().last().copied().unwrap_or(1).max(1);
+                        let piece = CHUNK_ROWS * width;
+                        // The input levels, then each plane in one buffer, in parallel.
+                        let mut levels = vec![0.0; x.len()];
+                        for_chunks(&mut levels, piece, |index, chunk| {
+                            for (k, &x) in chunk.iter_mut().zip(&x[index * piece..]) {
+                                *k = ((x - x_lo) / step).round();
+                            }
+                        });
+                        let planes = planes.clamp(1, 52) as u32;
+                        let mut plane = ArrayD::zeros(driven.raw_dim());
+                        let (mut analog, mut total) =
+                            (ArrayD::zeros(IxDyn(&[0])), ArrayD::zeros(IxDyn(&[0])));
+                        // `acc += worth · sums`, in parallel (the same sums as
+                        // `scaled_add`).
+                        let accumulate = |acc: &mut ArrayD<f64>, worth: f64, sums: &ArrayD<f64>| {
+                            if acc.len() != sums.len() {
+                                *acc = ArrayD::zeros(sums.raw_dim());
+                            }
+                            let (Some(acc), Some(sums)) = (acc.as_slice_mut(), sums.as_slice())
+                            else {
+                                return;
+                            };
+                            let piece = CHUNK_ROWS * (sums.len() / (x.len() / width).max(1)).max(1);
+                            for_chunks(acc, piece, |index, chunk| {
+                                for (a, s) in chunk.iter_mut().zip(&sums[index * piece..]) {
+                                    *a += worth * s;
+                                }
+                            });
+                        };
+                        // The bit planes, then (for an offset range) the all-ones one.
+                        let count = planes + u32::from(x_lo != 0.0);
+                        for b in 0..count {
+                            let ones = b == planes;
+                            let worth = if ones {
+                                x_lo
+                            } else {
+                                step * (1u64 << b) as f64
+                            };
+                            let values = plane.as_slice_mut().expect("standard layout");
+                            for_chunks(values, piece, |index, chunk| {
+                                for (v, &k) in chunk.iter_mut().zip(&levels[index * piece..]) {
+                                    *v = if ones {
+                                        1.0
+                                    } else {
+                                        ((k as u64 >> b) & 1) as f64
+                                    };
+                                }
+                            });
                             let mut sums = product(&plane, 1.0)?;
-                            match &mut analog {
-                                Some(analog) => analog.scaled_add(worth, &sums),
-                                None => analog = Some(&sums * worth),
-                            }
+                            accumulate(&mut analog, worth, &sums);
                             self.convert(op, &mut sums, &array, c0, bits, lo, hi)?;
-                            match &mut total {
-                                Some(total) => total.scaled_add(worth, &sums),
-                                None => total = Some(sums * worth),
-                            }
+                            accumulate(&mut total, worth, &sums);
                         }
-                        let (analog, total) = analog
-                            .zip(total)
-                            .ok_or_else(|| malformed(op, "a DAC of no bits"))?;
                         observer(mvm_key(op), input, &analog);
                         one(total)
                     }
