@@ -582,16 +582,7 @@ fn check_against_tract(
     ]);
     prop_assert_eq!(code, 0, "{}", stderr);
     let y = dir.join("y.npy");
-    let (code, stderr) = cimc(&[
-        "run",
-        artifact.to_str().unwrap(),
-        "--input",
-        x.to_str().unwrap(),
-        "--output",
-        y.to_str().unwrap(),
-        "--fidelity",
-        "exact",
-    ]);
+    let (code, stderr) = run(&artifact, &x, &y, &["--fidelity", "exact"]);
     prop_assert_eq!(code, 0, "{}", stderr);
     check_nmdu(&dir, &path, &x)?;
     let ours = cim_npy::read(&y).unwrap();
@@ -660,18 +651,12 @@ fn check_nmdu(dir: &Path, model: &Path, x: &Path) -> Result<(), TestCaseError> {
     let mut outputs = Vec::new();
     for digital in ["interp", "nmdu"] {
         let y = dir.join(format!("{digital}.npy"));
-        let (code, stderr) = cimc(&[
-            "run",
-            artifact.to_str().unwrap(),
-            "--input",
-            x.to_str().unwrap(),
-            "--output",
-            y.to_str().unwrap(),
-            "--fidelity",
-            "quantized",
-            "--digital",
-            digital,
-        ]);
+        let (code, stderr) = run(
+            &artifact,
+            x,
+            &y,
+            &["--fidelity", "quantized", "--digital", digital],
+        );
         prop_assert_eq!(code, 0, "{}", stderr);
         outputs.push(cim_npy::read(&y).unwrap());
     }
@@ -697,6 +682,20 @@ fn cimc(arguments: &[&str]) -> (i32, String) {
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// `cimc run ARTIFACT --input X --output Y ARGUMENTS`.
+fn run(artifact: &Path, x: &Path, y: &Path, arguments: &[&str]) -> (i32, String) {
+    let mut all = vec![
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+    ];
+    all.extend_from_slice(arguments);
+    cimc(&all)
 }
 
 fn encode(model: &ModelProto) -> Vec<u8> {

@@ -219,14 +219,7 @@ pub fn set_per_plane_adcs(module: &Module, target: &Target) -> Result<usize, Dri
         else {
             continue;
         };
-        let array = attribute(&op, "array")
-            .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
-            .map(|s| s.value().to_owned())
-            .unwrap_or_default();
-        let window = attribute(&op, "window")
-            .and_then(Window::read)
-            .unwrap_or(Window { row: 0, col: 0 });
-        let Some(weights) = interpreter.array(&array) else {
+        let Some((weights, window)) = read_block(&op, &interpreter) else {
             continue;
         };
         let (rows, cols) = block_size(&op, weights);
@@ -254,6 +247,20 @@ pub fn set_per_plane_adcs(module: &Module, target: &Target) -> Result<usize, Dri
         changed += 1;
     }
     Ok(changed)
+}
+
+/// The programmed weights of the array an MVM reads, and its window.
+fn read_block<'i>(
+    op: &OperationRef,
+    interpreter: &'i Interpreter,
+) -> Option<(&'i ndarray::Array2<f64>, Window)> {
+    let array = attribute(op, "array")
+        .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
+        .map(|s| s.value().to_owned())?;
+    let window = attribute(op, "window")
+        .and_then(Window::read)
+        .unwrap_or(Window { row: 0, col: 0 });
+    Some((interpreter.array(&array)?, window))
 }
 
 /// The rows and columns of its array an MVM reads up to: its window plus its input's
@@ -286,14 +293,7 @@ pub fn set_full_scale_adcs(module: &Module, bits: u32) -> Result<(), DriverError
         else {
             continue;
         };
-        let array = attribute(&op, "array")
-            .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
-            .map(|s| s.value().to_owned())
-            .unwrap_or_default();
-        let window = attribute(&op, "window")
-            .and_then(Window::read)
-            .unwrap_or(Window { row: 0, col: 0 });
-        let Some(weights) = interpreter.array(&array) else {
+        let Some((weights, window)) = read_block(&op, &interpreter) else {
             continue;
         };
         let (row0, col0) = (window.row as usize, window.col as usize);

@@ -771,7 +771,12 @@ fn binary_of_argument<'c, 'a>(body: &[OperationRef<'c, 'a>], name: &str) -> Opti
     if yielded.operand(0).ok()? != result {
         return None;
     }
-    let (a, b) = (compute.operand(0).ok()?, compute.operand(1).ok()?);
+    other_operand(compute)
+}
+
+/// The other operand of a binary `op` when one is the body's input.
+fn other_operand<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
+    let (a, b) = (op.operand(0).ok()?, op.operand(1).ok()?);
     if is_argument(a, 0) {
         Some(b)
     } else if is_argument(b, 0) {
@@ -845,17 +850,7 @@ fn activation_of<'c, 'a>(body: &[OperationRef<'c, 'a>]) -> Option<FusedActivatio
     fn result<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
         Some(op.result(0).ok()?.into())
     }
-    // The other operand of `op` when one is the body's input.
-    fn other<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
-        let (a, b) = (op.operand(0).ok()?, op.operand(1).ok()?);
-        if is_argument(a, 0) {
-            Some(b)
-        } else if is_argument(b, 0) {
-            Some(a)
-        } else {
-            None
-        }
-    }
+    let other = other_operand;
     let yields = |op: &OperationRef<'c, 'a>, value: Option<Value<'c, 'a>>| {
         value.is_some() && op.operand(0).ok() == value
     };
