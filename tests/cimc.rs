@@ -338,6 +338,16 @@ fn report_shows_the_mapping() {
     // shared arrays they take turns (one sample per both layers).
     assert_eq!(figure(&naive, "latency_ns"), sum);
     assert_eq!(figure(&naive, "interval_ns"), longest);
+    // Area: each array (10000 µm² by default) with one ADC per column (256 on the
+    // ideal target's arrays, 1500 µm² each).
+    for report in [&naive, &shared] {
+        let arrays = report["arrays"].as_f64().unwrap();
+        let area = figure(report, "area_mm2");
+        assert!(
+            (area - arrays * (10000.0 + 256.0 * 1500.0) / 1e6).abs() < 1e-9,
+            "{area}"
+        );
+    }
     assert_eq!(figure(&shared, "interval_ns"), sum);
     for key in ["cells_used", "mvms", "adc_conversions", "energy_nj"] {
         let per_layer = |report: &serde_json::Value| -> Vec<f64> {

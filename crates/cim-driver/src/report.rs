@@ -87,6 +87,8 @@ pub struct Report {
     pub interval_ns: f64,
     /// Estimated energy per inference, in nJ.
     pub energy_nj: f64,
+    /// Estimated silicon area of the arrays used and their ADCs, in mm².
+    pub area_mm2: f64,
 }
 
 /// The layer an array belongs to: its name up to `_r<i>_c<j>` (as cim-tile names
@@ -265,6 +267,8 @@ struct ArrayFacts {
     weights: Option<(u64, u64)>,
     /// Cells of its geometry.
     cells: u64,
+    /// Columns of its geometry.
+    columns: u64,
     /// Its chip and core, once placed.
     core: Option<(i64, i64)>,
 }
@@ -301,6 +305,7 @@ pub fn report(module: &Module, target: &Target) -> Report {
             ArrayFacts {
                 weights,
                 cells: (geometry.rows * geometry.cols) as u64,
+                columns: geometry.cols as u64,
                 core: place.map(|p| (p.chip, p.core)),
             },
         );
@@ -415,6 +420,14 @@ pub fn report(module: &Module, target: &Target) -> Report {
         latency_ns: layers.iter().map(|l| l.latency_ns).sum(),
         interval_ns: per_array_busy.values().copied().fold(0.0, f64::max),
         energy_nj: layers.iter().map(|l| l.energy_nj).sum(),
+        area_mm2: arrays
+            .values()
+            .map(|facts| {
+                let adcs = facts.columns.div_ceil(columns_per_adc.max(1));
+                cost.array_um2 + adcs as f64 * cost.adc_um2
+            })
+            .sum::<f64>()
+            / 1e6,
         layers,
     }
 }
@@ -466,8 +479,8 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "estimated per inference: {:.0} ns layer by layer, one every {:.0} ns pipelined, {:.3} nJ",
-            self.latency_ns, self.interval_ns, self.energy_nj
+            "estimated per inference: {:.0} ns layer by layer, one every {:.0} ns pipelined, {:.3} nJ; area {:.3} mm²",
+            self.latency_ns, self.interval_ns, self.energy_nj, self.area_mm2
         )
     }
 }

@@ -179,6 +179,11 @@ pub struct CostSpec {
     pub digital_pj: f64,
     /// Time of one more conversion by an ADC shared by several columns, in ns.
     pub adc_ns: f64,
+    /// Silicon area of one array with its drivers, in µm².
+    pub array_um2: f64,
+    /// Silicon area of one ADC, in µm² (an array has one per `columns_per_adc`
+    /// columns).
+    pub adc_um2: f64,
 }
 
 impl Default for CostSpec {
@@ -189,6 +194,8 @@ impl Default for CostSpec {
             dac_pj: 0.1,
             digital_pj: 0.05,
             adc_ns: 0.0,
+            array_um2: 10000.0,
+            adc_um2: 1500.0,
         }
     }
 }
@@ -366,6 +373,8 @@ impl Target {
             ("cost.dac_pj", self.cost.dac_pj),
             ("cost.digital_pj", self.cost.digital_pj),
             ("cost.adc_ns", self.cost.adc_ns),
+            ("cost.array_um2", self.cost.array_um2),
+            ("cost.adc_um2", self.cost.adc_um2),
         ];
         for (key, value) in costs {
             if !(value.is_finite() && value >= 0.0) {
