@@ -664,10 +664,16 @@ fn check_nmdu(dir: &Path, model: &Path, x: &Path) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+/// Where test `name` writes its files.
+fn scratch_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("onnx")
-        .join(name);
+        .join(name)
+}
+
+/// [`scratch_path`], emptied.
+fn scratch(name: &str) -> PathBuf {
+    let dir = scratch_path(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -827,4 +833,39 @@ fn unsupported_nodes_and_opsets_are_named() {
     let (code, stderr) = compile_bytes(b"this is not protobuf");
     assert_eq!(code, 1);
     assert!(stderr.contains("not an ONNX model"), "{stderr}");
+}
+
+/// A BatchNormalization right after a convolution is folded into its filters and
+/// bias at import: no normalization arithmetic is left, and the outputs still match
+/// tract's.
+#[test]
+fn batch_normalization_after_a_convolution_is_folded() {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: 7,
+    };
+    let filter = b.constant(&[4, 1, 3, 3]);
+    let conv = b.node("Conv", vec!["input".into(), filter], vec![]);
+    let (scale, shift, mean) = (b.constant(&[4]), b.constant(&[4]), b.constant(&[4]));
+    let var = b.constant(&[4]);
+    // Variances must be positive.
+    let last = b.initializers.len() - 1;
+    b.initializers[last].raw_data = b.initializers[last]
+        .raw_data
+        .chunks(4)
+        .flat_map(|c| (f32::from_le_bytes([c[0], c[1], c[2], c[3]]).abs() + 0.1).to_le_bytes())
+        .collect();
+    let normalized = b.node(
+        "BatchNormalization",
+        vec![conv, scale, shift, mean, var],
+        vec![float("epsilon", 1e-5)],
+    );
+    let flat = b.node("Flatten", vec![normalized], vec![int("axis", 1)]);
+    let model = model("conv_bn", b, &[None, Some(1), Some(6), Some(6)], &flat, 64);
+    check_against_tract("conv-bn", &model, &[3, 1, 6, 6], 5).unwrap();
+    let float =
+        std::fs::read_to_string(scratch_path("conv-bn").join("artifact/float.mlir")).unwrap();
+    assert!(!float.contains("arith.mulf"), "{float}");
 }

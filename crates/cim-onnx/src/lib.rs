@@ -10,7 +10,8 @@
 //! operator, the opset and what to do.
 //!
 //! Supported now: Gemm, MatMul (any rank, by a constant 2-D weight), Conv (with groups), MaxPool, AveragePool,
-//! GlobalAveragePool, BatchNormalization, Add, Sub, Mul, Div, Relu, LeakyRelu,
+//! GlobalAveragePool, BatchNormalization (folded into a convolution it alone reads),
+//! Add, Sub, Mul, Div, Relu, LeakyRelu,
 //! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
 //! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
 //! Constant, LSTM and GRU (any direction, unrolled over a static sequence length), and the
@@ -516,7 +517,7 @@ impl Emitter {
                 },
             );
         }
-        for node in &graph.node {
+        for node in &self.fold_batch_norms(&graph.node, graph) {
             self.node(node)?;
         }
         let mut results = Vec::new();
@@ -535,6 +536,104 @@ impl Emitter {
         self.signature = (arguments, results.iter().map(|(_, t)| t.clone()).collect());
         self.outputs = results.into_iter().map(|(ssa, _)| ssa).collect();
         Ok(())
+    }
+
+    /// Folds each inference-mode BatchNormalization that is the only reader of a
+    /// convolution's output into that convolution: filter `f` scaled by
+    /// `a = gamma / sqrt(var + eps)`, bias `(b - mean)·a + beta` (new constants),
+    /// so the arrays hold the folded weights and the normalization costs no digital
+    /// work. Other nodes pass unchanged.
+    fn fold_batch_norms(&mut self, nodes: &[NodeProto], graph: &GraphProto) -> Vec<NodeProto> {
+        let readers = |name: &str| {
+            nodes
+                .iter()
+                .filter(|n| n.input.iter().any(|i| i == name))
+                .count()
+                + graph.output.iter().filter(|o| o.name == name).count()
+        };
+        let constant = |this: &Self, name: Option<&String>| {
+            name.filter(|n| !n.is_empty())
+                .and_then(|n| this.values.get(n))
+                .and_then(|v| v.data.clone())
+        };
+        let mut folded: Vec<NodeProto> = Vec::with_capacity(nodes.len());
+        let mut dropped = std::collections::HashSet::new();
+        for (index, node) in nodes.iter().enumerate() {
+            if dropped.contains(&index) {
+                continue;
+            }
+            let mut node = node.clone();
+            let conv_output = node.output.first().cloned().unwrap_or_default();
+            let normalization = (node.op_type == "Conv" && readers(&conv_output) == 1)
+                .then(|| {
+                    nodes.iter().enumerate().find(|(_, n)| {
+                        n.op_type == "BatchNormalization"
+                            && n.input.first() == Some(&conv_output)
+                            && n.output.iter().skip(1).all(String::is_empty)
+                    })
+                })
+                .flatten();
+            if let Some((bn_index, bn)) = normalization
+                && let Some(filter) = constant(self, node.input.get(1))
+                && let Some(parameters) = (1..=4)
+                    .map(|i| constant(self, bn.input.get(i)))
+                    .collect::<Option<Vec<_>>>()
+            {
+                let filters = parameters[0].len();
+                let bias = match node.input.get(2).filter(|n| !n.is_empty()) {
+                    Some(_) => constant(self, node.input.get(2)),
+                    None => Some(vec![0.0; filters]),
+                };
+                let epsilon = attribute(bn, "epsilon").map_or(1e-5, |a| a.f);
+                if let Some(bias) = bias
+                    && filters > 0
+                    && parameters.iter().all(|p| p.len() == filters)
+                    && bias.len() == filters
+                    && filter.len() % filters == 0
+                {
+                    let a: Vec<f32> = (0..filters)
+                        .map(|c| parameters[0][c] / (parameters[3][c] + epsilon).sqrt())
+                        .collect();
+                    let per_filter = filter.len() / filters;
+                    let weights: Vec<f32> = filter
+                        .iter()
+                        .enumerate()
+                        .map(|(i, w)| w * a[i / per_filter])
+                        .collect();
+                    let shift: Vec<f32> = (0..filters)
+                        .map(|c| (bias[c] - parameters[2][c]) * a[c] + parameters[1][c])
+                        .collect();
+                    let dims = self.values[&node.input[1]].dims.clone();
+                    let (w_name, b_name) = (
+                        format!("{}__bn_folded_w", bn.output[0]),
+                        format!("{}__bn_folded_b", bn.output[0]),
+                    );
+                    self.values.insert(
+                        w_name.clone(),
+                        Value {
+                            ssa: String::new(),
+                            dims,
+                            data: Some(weights),
+                        },
+                    );
+                    self.values.insert(
+                        b_name.clone(),
+                        Value {
+                            ssa: String::new(),
+                            dims: vec![Some(filters as u64)],
+                            data: Some(shift),
+                        },
+                    );
+                    node.input.truncate(1);
+                    node.input.push(w_name);
+                    node.input.push(b_name);
+                    node.output = vec![bn.output[0].clone()];
+                    dropped.insert(bn_index);
+                }
+            }
+            folded.push(node);
+        }
+        folded
     }
 
     /// Emits a constant's `arith.constant` the first time it is used as an SSA value.
