@@ -583,13 +583,21 @@ fn lower_group(
     }
     let coefficient = |p: usize, c: usize| -> f64 { linear.terms[p].coefficients[c] };
     let constant = |c: usize| linear.constant[c];
+    // The kernel reads every plane's codes as `code_bits` wide (clamped to `top`):
+    // its bounds, and the tables' check of them, count that width.
+    let code_bits = planes
+        .iter()
+        .map(|plane| 64 - (plane.max_code as u64).leading_zeros())
+        .max()
+        .unwrap_or(1);
+    let top = ((1u64 << code_bits) - 1) as f64;
     let (mut largest, mut bound) = (0f64, 0f64);
     for c in 0..cols {
         let mut sum = constant(c).abs();
-        for (p, plane) in planes.iter().enumerate() {
+        for p in 0..planes.len() {
             let a = coefficient(p, c);
             largest = largest.max(a.abs());
-            sum += a.abs() * plane.max_code as f64;
+            sum += a.abs() * top;
         }
         bound = bound.max(sum);
     }
@@ -605,60 +613,40 @@ fn lower_group(
     let mut fraction = floor_log2(multiplier_max / largest)
         .min(floor_log2(accumulator_max / (bound + cols as f64 + 1.0)));
     // Rounding may carry a multiplier or the sum one step past its width.
-    let (multipliers, bias) = loop {
+    let (tables, sum_bits) = loop {
         let unit = f64::from(fraction).exp2();
         let multipliers: Vec<i64> = (0..planes.len())
             .flat_map(|p| (0..cols).map(move |c| (p, c)))
             .map(|(p, c)| (coefficient(p, c) * unit).round() as i64)
             .collect();
-        let bias: Vec<i64> = (0..cols)
-            .map(|c| (constant(c) * unit).round() as i64)
-            .collect();
-        let fits = (0..cols).all(|c| {
-            let sum: f64 = bias[c].unsigned_abs() as f64
-                + planes
-                    .iter()
-                    .enumerate()
-                    .map(|(p, plane)| {
-                        multipliers[p * cols + c].unsigned_abs() as f64 * plane.max_code as f64
-                    })
-                    .sum::<f64>();
-            sum <= accumulator_max
-        }) && multipliers
-            .iter()
-            .all(|m| m.unsigned_abs() as f64 <= multiplier_max);
-        if fits {
-            break (multipliers, bias);
+        let tables = Tables {
+            cols,
+            multipliers: multipliers
+                .iter()
+                .map(|&m| m.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+                .collect(),
+            bias: (0..cols)
+                .map(|c| (constant(c) * unit).round() as i64)
+                .collect(),
+        };
+        let sum_bits = cim_nmdu::sum_bits(&tables, planes.len(), code_bits);
+        if sum_bits <= format.accumulator_bits
+            && multipliers
+                .iter()
+                .all(|m| m.unsigned_abs() as f64 <= multiplier_max)
+        {
+            break (tables, sum_bits);
         }
         fraction -= 1;
     };
-    let accumulated = (0..cols)
-        .map(|c| {
-            bias[c].unsigned_abs()
-                + planes
-                    .iter()
-                    .enumerate()
-                    .map(|(p, plane)| {
-                        multipliers[p * cols + c].unsigned_abs() * plane.max_code as u64
-                    })
-                    .sum::<u64>()
-        })
-        .max()
-        .unwrap_or(0);
     // Bits the largest sum needs beyond the sign, and the shift that fits them.
-    let needed = 64 - accumulated.leading_zeros();
-    let out_shift = needed.saturating_sub(format.out_bits - 1);
-    let code_bits = planes
-        .iter()
-        .map(|plane| 64 - (plane.max_code as u64).leading_zeros())
-        .max()
-        .unwrap_or(1);
+    let out_shift = (sum_bits - 1).saturating_sub(format.out_bits - 1);
     let kernel = Kernel {
         planes: planes.len(),
         code_bits,
         multiplier_bits: format.multiplier_bits,
         accumulator_bits: format.accumulator_bits,
-        sum_bits: needed + 1,
+        sum_bits,
         activation: match fused.activation {
             None => Activation::Identity,
             Some(FusedActivation::Relu) => Activation::Relu,
@@ -677,11 +665,6 @@ fn lower_group(
         },
         out_shift,
         out_bits: format.out_bits,
-    };
-    let tables = Tables {
-        cols,
-        multipliers: multipliers.into_iter().map(|m| m as i32).collect(),
-        bias,
     };
     if let Some(problem) = kernel.problem().or_else(|| tables.problem(&kernel)) {
         return Err(malformed(op, format!("NMDU lowering: {problem}")));

@@ -209,6 +209,8 @@ pub struct Interpreter<'m, 'c> {
     plan: Option<digital::Plan>,
     /// Generated kernels, for [`Digital::Generated`].
     jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
+    /// The activation tables, for [`Digital::Reference`].
+    luts: Vec<Lut>,
     /// The DAC-driven inputs of the current run, by (value, bits, range).
     driven: std::cell::RefCell<HashMap<DrivenKey, std::rc::Rc<ArrayD<f64>>>>,
 }
@@ -266,6 +268,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             digital: Digital::Float,
             plan: None,
             jit: Default::default(),
+            luts: Vec::new(),
             driven: Default::default(),
         })
     }
@@ -340,6 +343,10 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// bodies read the NMDU's tables. The NMDU reads ADC codes: runs must be at
     /// quantized or full fidelity.
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
+        self.luts = match digital {
+            Digital::Reference => vec![Lut::new(Function::Sigmoid), Lut::new(Function::Tanh)],
+            _ => Vec::new(),
+        };
         self.plan = match digital {
             Digital::Float => None,
             Digital::Reference | Digital::Generated => {
@@ -727,10 +734,10 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 match self.digital {
                     Digital::Float => generic::run(op, env, inputs, &|f, x| f.exact(x)),
                     Digital::Reference => {
-                        let luts = [Function::Sigmoid, Function::Tanh].map(Lut::new);
-                        let lut = |f: Function| &luts[usize::from(f == Function::Tanh)];
-                        generic::run(op, env, inputs, &|f, x| {
-                            Lut::output(lut(f).eval(Lut::input(x)))
+                        let lut = |f: Function| self.luts.iter().find(|lut| lut.function == f);
+                        generic::run(op, env, inputs, &|f, x| match lut(f) {
+                            Some(lut) => Lut::output(lut.eval(Lut::input(x))),
+                            None => f.exact(x),
                         })
                     }
                     Digital::Generated => {
@@ -967,11 +974,12 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                             if acc.len() != sums.len() {
                                 *acc = ArrayD::zeros(sums.raw_dim());
                             }
+                            let piece =
+                                CHUNK_ROWS * sums.shape().last().copied().unwrap_or(1).max(1);
                             let (Some(acc), Some(sums)) = (acc.as_slice_mut(), sums.as_slice())
                             else {
                                 return;
                             };
-                            let piece = CHUNK_ROWS * (sums.len() / (x.len() / width).max(1)).max(1);
                             for_chunks(acc, piece, |index, chunk| {
                                 for (a, s) in chunk.iter_mut().zip(&sums[index * piece..]) {
                                     *a += worth * s;

@@ -825,16 +825,6 @@ impl JitCache {
         self.activations.insert(function, (engine, compiled));
         Ok(compiled)
     }
-
-    /// How many kernels have been compiled.
-    pub fn len(&self) -> usize {
-        self.kernels.len()
-    }
-
-    /// Whether none has.
-    pub fn is_empty(&self) -> bool {
-        self.kernels.is_empty()
-    }
 }
 
 /// A RISC-V (rv64gc, Linux) object that checks `kernel` on a real core: its
