@@ -33,8 +33,18 @@
 // @m: a LeakyReLU with slope 0.1 (3277 in 2^-15 steps).
 // CHECK-LABEL: group 3 'm_dense' (cim.diff + leaky_relu): 2 planes x 3 columns, {{.*}} activation Leaky { slope: 3277 }
 // CHECK-NOT: group 4
-// The tanh of @g's output runs on the NMDU's table.
-// CHECK: activation nmdu_tanh: 256 segments over [-4, 4], Q4.11 in, Q1.14 out, max error 6.7e-4
+// What stays a generic runs on the elementwise unit in Q15.16: @g's tanh, and
+// @k's LeakyReLU (@m's joined its kernel), its slope 0.1 as round(0.1 · 2^16) =
+// 6554 and its zero folded into the operands.
+// CHECK-LABEL: pointwise nmdu_pointwise_0 (g_tanh): Q15.16, 2 arguments, 1 results
+// CHECK-NEXT: t0 = tanh a0
+// CHECK-NEXT: yield t0
+// CHECK-LABEL: pointwise nmdu_pointwise_1 (k_leaky): Q15.16, 2 arguments, 1 results
+// CHECK-NEXT: t0 = mul a0, 6554
+// CHECK-NEXT: t1 = compare.2 a0, 0
+// CHECK-NEXT: t2 = select t1, a0, t0
+// CHECK-NEXT: yield t2
+// CHECK-NOT: pointwise
 
 // With 8-bit multipliers: F = floor(log2(127 / 8)) = 3, the largest sum 34696
 // needs 16 bits, one shift to 16-bit outputs.
@@ -47,7 +57,8 @@
 
 // The tables are constants of the module, folded into the code where LLVM can.
 // IR: target triple = "x86_64-unknown-linux-gnu"
-// IR-LABEL: define i32 @nmdu_tanh(i32
+// IR-LABEL: define void @nmdu_pointwise_0(ptr
+// IR-LABEL: define void @nmdu_pointwise_1(ptr
 // IR-LABEL: define void @nmdu_0_dense1(ptr
 // IR: ret void
 // IR-LABEL: define void @nmdu_1_g_dense(ptr
@@ -100,7 +111,7 @@ func.func @g(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
   ^bb0(%in: f32, %out: f32):
     %h = math.tanh %in : f32
     linalg.yield %h : f32
-  } -> tensor<4x3xf32>
+  } -> tensor<4x3xf32> loc("g_tanh")
   return %t : tensor<4x3xf32>
 }
 
@@ -125,7 +136,7 @@ func.func @k(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
     %q = arith.cmpf ogt, %in, %zero : f32
     %t = arith.select %q, %in, %p : f32
     linalg.yield %t : f32
-  } -> tensor<4x3xf32>
+  } -> tensor<4x3xf32> loc("k_leaky")
   return %z : tensor<4x3xf32>
 }
 
@@ -142,6 +153,6 @@ func.func @m(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
     %q = arith.cmpf ogt, %in, %zero : f32
     %t = arith.select %q, %in, %p : f32
     linalg.yield %t : f32
-  } -> tensor<4x3xf32>
+  } -> tensor<4x3xf32> loc("m_leaky")
   return %z : tensor<4x3xf32>
 }

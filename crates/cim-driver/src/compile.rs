@@ -599,6 +599,7 @@ pub fn nmdu_format(target: &Target) -> cim_interp::Format {
         multiplier_bits: target.nmdu.multiplier_bits,
         accumulator_bits: target.nmdu.accumulator_bits,
         out_bits: target.nmdu.output_bits,
+        fraction_bits: target.nmdu.fraction_bits,
     }
 }
 

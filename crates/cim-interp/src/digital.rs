@@ -16,9 +16,12 @@
 //! kernel runs in Rust ([`Digital::Reference`]) or as generated code
 //! ([`Digital::Generated`]); either way the output is worth `out · 2^(shift − F)`.
 //!
-//! Sigmoid and tanh in `linalg.generic` bodies run on the NMDU's tables too
-//! ([`cim_nmdu::activation`]): the interpreter rounds their input to Q4.11 and
-//! reads the table's Q1.14 output.
+//! Every other `linalg.generic` that computes (recurrent cells' gates, batch
+//! normalisation, pooling, softmax and layernorm pieces) becomes a straight-line
+//! program of the NMDU's elementwise unit over Q(31−F).F values, `F` =
+//! `fraction_bits` ([`cim_nmdu::pointwise`]): its inputs are rounded into that
+//! format, its results are what the program yields. Identical bodies share one
+//! program. Bodies that only move values, or compute on integers, stay exact.
 //!
 //! The rounding of the multipliers (relative error at most `2^-(multiplier_bits-1)`
 //! of the largest) and of the output (one part in `2^(out_bits-1)` of the largest
@@ -30,7 +33,7 @@ use cim_ir::{
     dialect::ops,
     query::{attribute, defining_op, i64_array_attribute, op_name},
 };
-use cim_nmdu::{Activation, Kernel, Tables};
+use cim_nmdu::{Activation, Kernel, Tables, pointwise::Program};
 use melior::ir::{
     BlockLike, BlockRef, OperationRef, RegionLike, Value, ValueLike,
     attribute::FlatSymbolRefAttribute, operation::OperationLike,
@@ -58,6 +61,8 @@ pub struct Format {
     pub accumulator_bits: u32,
     /// Width of the signed output.
     pub out_bits: u32,
+    /// Fractional bits of the elementwise unit's 32-bit values (14..=22).
+    pub fraction_bits: u32,
 }
 
 impl Default for Format {
@@ -67,6 +72,7 @@ impl Default for Format {
             multiplier_bits: 16,
             accumulator_bits: 32,
             out_bits: 16,
+            fraction_bits: cim_nmdu::pointwise::DEFAULT_FRACTION,
         }
     }
 }
@@ -155,9 +161,21 @@ pub struct Plan {
     pub groups: HashMap<usize, Group>,
     /// Digital ops only other digital ops read: never run on their own.
     pub skipped: HashSet<usize>,
-    /// The activations `linalg.generic` bodies compute (`math.tanh`, and the
-    /// sigmoid `1 / (1 + exp(-x))`), which run on the NMDU's tables.
-    pub activations: Vec<cim_nmdu::activation::Function>,
+    /// The elementwise programs, each once, in program order.
+    pub pointwise: Vec<Pointwise>,
+    /// Which program each `linalg.generic` runs (by `mvm_key` of the op).
+    pub programs: HashMap<usize, usize>,
+}
+
+/// An elementwise program and the ops that run it.
+#[derive(Clone, Debug)]
+pub struct Pointwise {
+    /// Its function's name in generated code.
+    pub name: String,
+    /// The program.
+    pub program: Program,
+    /// The layers (location names) of the ops that run it, for people.
+    pub layers: Vec<String>,
 }
 
 impl Plan {
@@ -890,7 +908,7 @@ fn activation_of<'c, 'a>(body: &[OperationRef<'c, 'a>]) -> Option<FusedActivatio
 pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
     let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
     let mut roots = Vec::new();
-    let mut activations = Vec::new();
+    let mut generics = Vec::new();
     walk(block, &mut |op| {
         for operand in op.operands() {
             readers.entry(value_key(operand)).or_default().push(op);
@@ -899,30 +917,11 @@ pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
         if is_digital(&name) {
             roots.push(op);
         }
-        use cim_nmdu::activation::Function;
-        let function = match name.as_str() {
-            "math.tanh" => Some(Function::Tanh),
-            "math.exp"
-                if op
-                    .operand(0)
-                    .ok()
-                    .and_then(defining_op)
-                    .is_some_and(|negation| op_name(&negation) == "arith.negf") =>
-            {
-                Some(Function::Sigmoid)
-            }
-            _ => None,
-        };
-        if let Some(function) = function
-            && !activations.contains(&function)
-        {
-            activations.push(function);
+        if name == "linalg.generic" {
+            generics.push(op);
         }
     });
-    let mut plan = Plan {
-        activations,
-        ..Plan::default()
-    };
+    let mut plan = Plan::default();
     for op in roots {
         let result: Value = op
             .result(0)
@@ -945,6 +944,32 @@ pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
         group.order = plan.groups.len();
         plan.skipped.extend(&fused.absorbed);
         plan.groups.insert(op_key(&fused.last), group);
+    }
+    for op in generics {
+        if plan.skipped.contains(&op_key(&op)) || plan.groups.contains_key(&op_key(&op)) {
+            continue;
+        }
+        let Some(program) = crate::generic::lower(&op, format.fraction_bits)? else {
+            continue;
+        };
+        let index = match plan.pointwise.iter().position(|p| p.program == program) {
+            Some(index) => index,
+            None => {
+                plan.pointwise.push(Pointwise {
+                    name: format!("nmdu_pointwise_{}", plan.pointwise.len()),
+                    program,
+                    layers: Vec::new(),
+                });
+                plan.pointwise.len() - 1
+            }
+        };
+        if let Some(layer) = cim_ir::query::location_name(op.location()) {
+            let layers = &mut plan.pointwise[index].layers;
+            if !layers.contains(&layer) {
+                layers.push(layer);
+            }
+        }
+        plan.programs.insert(op_key(&op), index);
     }
     Ok(plan)
 }
@@ -992,16 +1017,23 @@ impl std::fmt::Display for Plan {
             }
             writeln!(f, "  bias {}", list(&group.tables.bias))?;
         }
-        for &function in &self.activations {
-            let lut = cim_nmdu::activation::Lut::new(function);
-            let (lo, hi) = function.domain();
+        for pointwise in &self.pointwise {
+            let program = &pointwise.program;
+            let layers = if pointwise.layers.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", pointwise.layers.join(", "))
+            };
             writeln!(
                 f,
-                "activation {}: {} segments over [{lo}, {hi}], Q4.11 in, Q1.14 out, max error {:.1e}",
-                function.symbol(),
-                lut.table.len() - 1,
-                lut.max_error()
+                "pointwise {}{layers}: Q{}.{}, {} arguments, {} results",
+                pointwise.name,
+                31 - program.fraction,
+                program.fraction,
+                program.arguments,
+                program.results.len()
             )?;
+            write!(f, "{program}")?;
         }
         Ok(())
     }

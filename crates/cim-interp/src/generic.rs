@@ -3,13 +3,15 @@
 
 use crate::{InterpError, RtValue, key, malformed};
 use cim_ir::query::{attribute, i64_array_attribute, op_name};
-use cim_nmdu::activation::Function;
+use cim_nmdu::codegen::{JitCache, PointwiseFn};
+use cim_nmdu::pointwise::{self, Evaluator, Op, Operand, Program};
 use melior::ir::{
     BlockLike, OperationRef, RegionLike, Value,
     attribute::{ArrayAttribute, IntegerAttribute},
     operation::OperationLike,
 };
 use ndarray::{ArrayD, IxDyn};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
@@ -126,10 +128,16 @@ struct Instruction {
     sources: Vec<Source>,
 }
 
-fn compile(
-    op: &OperationRef,
-    env: &HashMap<usize, RtValue>,
-) -> Result<(Vec<Instruction>, Vec<Source>), InterpError> {
+/// A compiled body: its instructions, what it yields, and whether it computes on
+/// integers (exact in f64, so never run in fixed point).
+struct Body {
+    instructions: Vec<Instruction>,
+    yields: Vec<Source>,
+    integer: bool,
+}
+
+/// Compiles the body of `op`; `outer` gives the scalars it reads from outside.
+fn compile(op: &OperationRef, outer: &dyn Fn(Value) -> Option<f64>) -> Result<Body, InterpError> {
     let block = op
         .region(0)
         .ok()
@@ -147,13 +155,12 @@ fn compile(
         if let Some(source) = slots.get(&key(value)) {
             return Ok(*source);
         }
-        match env.get(&key(value)) {
-            Some(RtValue::Scalar(scalar)) => Ok(Source::Outer(*scalar)),
-            Some(RtValue::Index(index)) => Ok(Source::Outer(*index as f64)),
-            _ => Err(malformed(op, "the body reads a value that is not a scalar")),
-        }
+        outer(value)
+            .map(Source::Outer)
+            .ok_or_else(|| malformed(op, "the body reads a value that is not a scalar constant"))
     };
     let mut instructions = Vec::new();
+    let mut integer = false;
     let mut body_op = block.first_operation();
     while let Some(inner) = body_op {
         let name = op_name(&inner);
@@ -163,8 +170,16 @@ fn compile(
             .collect::<Result<Vec<_>, _>>()?;
         if name == "linalg.yield" {
             fuse_sigmoids(&mut instructions);
-            return Ok((instructions, sources));
+            return Ok(Body {
+                instructions,
+                yields: sources,
+                integer,
+            });
         }
+        integer |= matches!(
+            name.as_str(),
+            "arith.addi" | "arith.subi" | "arith.muli" | "arith.sitofp" | "arith.uitofp"
+        );
         let kind = match name.as_str() {
             "arith.addf" | "arith.addi" => Kind::Add,
             "arith.subf" | "arith.subi" => Kind::Sub,
@@ -281,15 +296,7 @@ fn compare(predicate: u8, a: f64, b: f64) -> bool {
     }
 }
 
-/// Computes sigmoid and tanh: in f64, or on the NMDU's tables.
-pub type Activations<'a> = &'a dyn Fn(Function, f64) -> f64;
-
-fn evaluate(
-    instructions: &[Instruction],
-    arguments: &[f64],
-    temporaries: &mut Vec<f64>,
-    activations: Activations,
-) {
+fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
     temporaries.clear();
     for instruction in instructions {
         let read = |source: &Source, temporaries: &Vec<f64>| match *source {
@@ -322,8 +329,8 @@ fn evaluate(
             Kind::Abs => arg(0).abs(),
             Kind::Exp => arg(0).exp(),
             Kind::Log => arg(0).ln(),
-            Kind::Tanh => activations(Function::Tanh, arg(0)),
-            Kind::Sigmoid => activations(Function::Sigmoid, arg(0)),
+            Kind::Tanh => arg(0).tanh(),
+            Kind::Sigmoid => 1.0 / (1.0 + (-arg(0)).exp()),
             Kind::Sqrt => arg(0).sqrt(),
             Kind::Rsqrt => 1.0 / arg(0).sqrt(),
             Kind::Identity => arg(0),
@@ -341,12 +348,130 @@ fn evaluate(
     }
 }
 
+/// How a body's arithmetic runs.
+pub enum Mode<'a> {
+    /// In f64.
+    Float,
+    /// On the NMDU's elementwise unit, as `program` ([`lower`]): with the
+    /// reference, or with generated code from `generated`.
+    Fixed {
+        /// The body's program.
+        program: &'a Program,
+        /// The reference (and its tables).
+        evaluator: &'a Evaluator,
+        /// Where generated code comes from, when it runs.
+        generated: Option<&'a RefCell<JitCache>>,
+    },
+}
+
+/// The body as an elementwise program in Q.`fraction`, when it computes anything:
+/// bodies that only move values, or compute on integers, stay exact. Constants
+/// become operands, and what no result needs (the pieces of a fused sigmoid) is
+/// dropped.
+fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
+    if body.integer || body.instructions.is_empty() {
+        return None;
+    }
+    let constant =
+        |value: f64| Operand::Constant(pointwise::to_fixed(value, fraction).unwrap_or(0));
+    // Instructions that stay, and each one's new index.
+    let mut live = vec![false; body.instructions.len()];
+    let mark = |source: &Source, live: &mut Vec<bool>| {
+        if let Source::Temporary(index) = *source {
+            live[index] = true;
+        }
+    };
+    for source in &body.yields {
+        mark(source, &mut live);
+    }
+    for index in (0..body.instructions.len()).rev() {
+        let instruction = &body.instructions[index];
+        if live[index] && !matches!(instruction.kind, Kind::Constant(_)) {
+            for source in &instruction.sources {
+                mark(source, &mut live);
+            }
+        }
+    }
+    let mut renumbered = vec![0; body.instructions.len()];
+    let mut kept = 0;
+    for (index, instruction) in body.instructions.iter().enumerate() {
+        if live[index] && !matches!(instruction.kind, Kind::Constant(_)) {
+            renumbered[index] = kept;
+            kept += 1;
+        }
+    }
+    let operand = |source: &Source| match *source {
+        Source::Argument(index) => Operand::Argument(index),
+        Source::Outer(value) => constant(value),
+        Source::Temporary(index) => match body.instructions[index].kind {
+            Kind::Constant(value) => constant(value),
+            _ => Operand::Temporary(renumbered[index]),
+        },
+    };
+    let instructions = body
+        .instructions
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| live[*index])
+        .filter_map(|(_, instruction)| {
+            let op = match instruction.kind {
+                Kind::Add => Op::Add,
+                Kind::Sub => Op::Sub,
+                Kind::Mul => Op::Mul,
+                Kind::Div => Op::Div,
+                Kind::Max => Op::Max,
+                Kind::Min => Op::Min,
+                Kind::Neg => Op::Neg,
+                Kind::Abs => Op::Abs,
+                Kind::Exp => Op::Exp,
+                Kind::Log => Op::Log,
+                Kind::Tanh => Op::Tanh,
+                Kind::Sigmoid => Op::Sigmoid,
+                Kind::Sqrt => Op::Sqrt,
+                Kind::Rsqrt => Op::Rsqrt,
+                Kind::Identity => Op::Copy,
+                Kind::Compare(predicate) => Op::Compare(predicate),
+                Kind::Select => Op::Select,
+                // Read as operands.
+                Kind::Constant(_) => return None,
+            };
+            Some(pointwise::Instruction {
+                op,
+                operands: instruction.sources.iter().map(operand).collect(),
+            })
+        })
+        .collect();
+    Some(Program {
+        fraction,
+        arguments,
+        instructions,
+        results: body.yields.iter().map(operand).collect(),
+    })
+}
+
+/// The body of `op` as a program of the NMDU's elementwise unit in Q.`fraction`,
+/// when it computes anything (see [`program`]). Scalars from outside the body must
+/// be constants.
+pub fn lower(op: &OperationRef, fraction: u32) -> Result<Option<Program>, InterpError> {
+    let body = compile(op, &|value| {
+        let constant =
+            cim_ir::query::defining_op(value).filter(|def| op_name(def) == "arith.constant")?;
+        cim_ir::query::float_attribute(&constant, "value")
+            .or_else(|| cim_ir::query::int_attribute(&constant, "value").map(|v| v as f64))
+    })?;
+    let program = program(&body, op.operand_count(), fraction);
+    if let Some(problem) = program.as_ref().and_then(Program::problem) {
+        return Err(malformed(op, problem));
+    }
+    Ok(program)
+}
+
 /// Runs a `linalg.generic` on tensors.
 pub fn run(
     op: &OperationRef,
     env: &HashMap<usize, RtValue>,
     operands: Vec<ArrayD<f64>>,
-    activations: Activations,
+    mode: Mode,
 ) -> Result<Vec<RtValue>, InterpError> {
     let segments = i64_array_attribute(op, "operandSegmentSizes")
         .or_else(|| {
@@ -400,10 +525,45 @@ pub fn run(
         }
     }
     let bounds: Vec<usize> = bounds.into_iter().map(|b| b.unwrap_or(1)).collect();
-    let (instructions, yields) = compile(op, env)?;
+    let fixed = match mode {
+        Mode::Fixed {
+            program,
+            evaluator,
+            generated,
+        } => {
+            let compiled: Option<PointwiseFn> = match generated {
+                Some(cache) => Some(
+                    cache
+                        .borrow_mut()
+                        .pointwise(program)
+                        .map_err(|error| InterpError::Digital(error.to_string()))?,
+                ),
+                None => None,
+            };
+            Some((program, evaluator, compiled))
+        }
+        Mode::Float => None,
+    };
+    let body = match fixed {
+        // The program stands for the body.
+        Some((program, ..)) => Body {
+            instructions: Vec::new(),
+            yields: (0..program.results.len()).map(Source::Temporary).collect(),
+            integer: false,
+        },
+        None => compile(op, &|value| match env.get(&key(value)) {
+            Some(RtValue::Scalar(scalar)) => Some(*scalar),
+            Some(RtValue::Index(index)) => Some(*index as f64),
+            _ => None,
+        })?,
+    };
+    let mut fixed_arguments = vec![0i32; operands.len()];
+    let mut fixed_results = vec![0i32; body.yields.len()];
+    let mut fixed_temporaries = Vec::new();
+    let mut results = vec![0.0; body.yields.len()];
     let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
     let mut arguments = vec![0.0; operands.len()];
-    let mut temporaries = Vec::with_capacity(instructions.len());
+    let mut temporaries = Vec::with_capacity(body.instructions.len());
     let total: usize = bounds.iter().product();
     let mut point = vec![0usize; dims];
     let mut index = vec![0usize; 8];
@@ -429,13 +589,42 @@ pub fn run(
                 operand[IxDyn(&index)]
             };
         }
-        evaluate(&instructions, &arguments, &mut temporaries, activations);
-        for (output, source) in yields.iter().enumerate() {
-            let value = match *source {
-                Source::Argument(i) => arguments[i],
-                Source::Outer(value) => value,
-                Source::Temporary(i) => temporaries[i],
-            };
+        match &fixed {
+            None => {
+                evaluate(&body.instructions, &arguments, &mut temporaries);
+                for (result, source) in results.iter_mut().zip(&body.yields) {
+                    *result = match *source {
+                        Source::Argument(i) => arguments[i],
+                        Source::Outer(value) => value,
+                        Source::Temporary(i) => temporaries[i],
+                    };
+                }
+            }
+            Some((program, evaluator, compiled)) => {
+                for (fixed, &value) in fixed_arguments.iter_mut().zip(&arguments) {
+                    *fixed = pointwise::to_fixed(value, program.fraction).ok_or_else(|| {
+                        malformed(op, "a NaN reaches the digital unit's elementwise work")
+                    })?;
+                }
+                match compiled {
+                    // SAFETY: generated for `program`: it reads `program.arguments`
+                    // values and writes one per result, as these buffers hold.
+                    Some(function) => unsafe {
+                        function(fixed_arguments.as_ptr(), fixed_results.as_mut_ptr())
+                    },
+                    None => evaluator.eval(
+                        program,
+                        &fixed_arguments,
+                        &mut fixed_results,
+                        &mut fixed_temporaries,
+                    ),
+                }
+                for (result, &fixed) in results.iter_mut().zip(&fixed_results) {
+                    *result = pointwise::from_fixed(fixed, program.fraction);
+                }
+            }
+        }
+        for (output, &value) in results.iter().enumerate() {
             let (_, results) = &parsed[inputs + output];
             let index: Vec<usize> = results
                 .iter()

@@ -42,7 +42,6 @@ pub mod digital;
 mod generic;
 mod lines;
 
-use cim_nmdu::activation::{Function, Lut};
 pub use digital::{Digital, Format};
 
 /// A runtime value.
@@ -209,8 +208,8 @@ pub struct Interpreter<'m, 'c> {
     plan: Option<digital::Plan>,
     /// Generated kernels, for [`Digital::Generated`].
     jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
-    /// The activation tables, for [`Digital::Reference`].
-    luts: Vec<Lut>,
+    /// The elementwise unit's reference and its tables.
+    pointwise: cim_nmdu::pointwise::Evaluator,
     /// The DAC-driven inputs of the current run, by (value, bits, range).
     driven: std::cell::RefCell<HashMap<DrivenKey, std::rc::Rc<ArrayD<f64>>>>,
 }
@@ -268,7 +267,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             digital: Digital::Float,
             plan: None,
             jit: Default::default(),
-            luts: Vec::new(),
+            pointwise: Default::default(),
             driven: Default::default(),
         })
     }
@@ -339,14 +338,11 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// Runs the digital ops after the MVMs on `digital`: with the NMDU (reference
     /// or generated code), every tree of `cim.shift_add` / `cim.diff` /
     /// `cim.accumulate` / `cim.affine` over MVM results is lowered to a fixed-point
-    /// kernel in `format` ([`digital`]), and sigmoid and tanh in `linalg.generic`
-    /// bodies read the NMDU's tables. The NMDU reads ADC codes: runs must be at
+    /// kernel in `format` ([`digital`]), and every `linalg.generic` that computes
+    /// runs as a program of the NMDU's elementwise unit in Q.`format.fraction_bits`
+    /// ([`cim_nmdu::pointwise`]). The NMDU reads ADC codes: runs must be at
     /// quantized or full fidelity.
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
-        self.luts = match digital {
-            Digital::Reference => vec![Lut::new(Function::Sigmoid), Lut::new(Function::Tanh)],
-            _ => Vec::new(),
-        };
         self.plan = match digital {
             Digital::Float => None,
             Digital::Reference | Digital::Generated => {
@@ -731,32 +727,19 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     ));
                 }
                 let inputs = all()?;
-                match self.digital {
-                    Digital::Float => generic::run(op, env, inputs, &|f, x| f.exact(x)),
-                    Digital::Reference => {
-                        let lut = |f: Function| self.luts.iter().find(|lut| lut.function == f);
-                        generic::run(op, env, inputs, &|f, x| match lut(f) {
-                            Some(lut) => Lut::output(lut.eval(Lut::input(x))),
-                            None => f.exact(x),
-                        })
-                    }
-                    Digital::Generated => {
-                        let mut jit = self.jit.borrow_mut();
-                        let mut compiled = |f| {
-                            jit.activation(f)
-                                .map_err(|error| InterpError::Digital(error.to_string()))
-                        };
-                        let (sigmoid, tanh) =
-                            (compiled(Function::Sigmoid)?, compiled(Function::Tanh)?);
-                        drop(jit);
-                        generic::run(op, env, inputs, &|f, x| {
-                            let code = if f == Function::Tanh { tanh } else { sigmoid };
-                            // SAFETY: generated as `i32 (i32)`, pure; its engine lives
-                            // in the interpreter's cache.
-                            Lut::output(unsafe { code(Lut::input(x)) })
-                        })
-                    }
-                }
+                let program = self.plan.as_ref().and_then(|plan| {
+                    let index = *plan.programs.get(&mvm_key(op))?;
+                    Some(&plan.pointwise[index].program)
+                });
+                let mode = match program {
+                    Some(program) => generic::Mode::Fixed {
+                        program,
+                        evaluator: &self.pointwise,
+                        generated: (self.digital == Digital::Generated).then_some(&self.jit),
+                    },
+                    None => generic::Mode::Float,
+                };
+                generic::run(op, env, inputs, mode)
             }
             "linalg.fill" => {
                 let RtValue::Scalar(fill) = operand_value(env, op, 0)? else {

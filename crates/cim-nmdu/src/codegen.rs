@@ -10,6 +10,7 @@ use crate::{
     Activation, Kernel, Tables,
     activation::{Function, Lut},
     check_inputs,
+    pointwise::Program,
 };
 use inkwell::{
     AddressSpace, IntPredicate, OptimizationLevel,
@@ -24,6 +25,9 @@ use inkwell::{
     values::{FunctionValue, IntValue, PointerValue},
 };
 use thiserror::Error;
+
+mod pointwise;
+pub use pointwise::PointwiseFn;
 
 /// Why code could not be generated or run.
 #[derive(Debug, Error, PartialEq)]
@@ -41,6 +45,9 @@ pub enum CodegenError {
 
 /// The generated function's name.
 pub const FUNCTION: &str = "nmdu_kernel";
+
+/// The name of a JIT-compiled elementwise program.
+pub const POINTWISE: &str = "nmdu_pointwise";
 
 /// The generated function, as the host calls it.
 pub type KernelFn =
@@ -323,62 +330,24 @@ fn define_activation<'ctx>(
     lut: &Lut,
 ) -> Result<FunctionValue<'ctx>, CodegenError> {
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
-    let symbol = lut.function.symbol();
-    let values: Vec<IntValue> = lut
-        .table
-        .iter()
-        .map(|&v| i32t.const_int(v as u64, true))
-        .collect();
-    let table = i32t.const_array(&values);
-    let global = private_constant(module, &format!("{symbol}.table"), table);
-    let function = module.add_function(symbol, i32t.fn_type(&[i32t.into()], false), None);
+    let function = module.add_function(
+        lut.function.symbol(),
+        i32t.fn_type(&[i32t.into()], false),
+        None,
+    );
     let builder = context.create_builder();
     builder.position_at_end(context.append_basic_block(function, "entry"));
-    let e = Emit {
-        builder: &builder,
-        ty: i64t,
-    };
     let q = function
         .get_nth_param(0)
         .expect("declared above")
         .into_int_value();
     let q = builder.build_int_s_extend(q, i64t, "q").map_err(llvm)?;
-    let t = builder
-        .build_int_sub(q, e.constant(i64::from(lut.lo)), "t")
-        .map_err(llvm)?;
-    let span = ((crate::activation::SEGMENTS as i64) << lut.shift) - 1;
-    let t = e.min(e.max(t, 0)?, span)?;
-    let i = builder
-        .build_right_shift(t, e.constant(i64::from(lut.shift)), false, "i")
-        .map_err(llvm)?;
-    let f = builder
-        .build_and(t, e.constant((1i64 << lut.shift) - 1), "f")
-        .map_err(llvm)?;
-    let next = builder
-        .build_int_add(i, e.constant(1), "i.next")
-        .map_err(llvm)?;
-    let load = |index: IntValue<'ctx>, name: &str| -> Result<IntValue<'ctx>, CodegenError> {
-        // SAFETY of the IR: 0 <= i < SEGMENTS, so i and i + 1 index the table.
-        let at = unsafe {
-            builder.build_in_bounds_gep(
-                table.get_type(),
-                global.as_pointer_value(),
-                &[e.constant(0), index],
-                name,
-            )
-        }
-        .map_err(llvm)?;
-        let value = builder.build_load(i32t, at, name).map_err(llvm)?;
-        builder
-            .build_int_s_extend(value.into_int_value(), i64t, name)
-            .map_err(llvm)
+    let lowering = pointwise::Lowering {
+        context,
+        module,
+        builder: &builder,
     };
-    let (a, b) = (load(i, "a")?, load(next, "b")?);
-    let rise = builder.build_int_sub(b, a, "rise").map_err(llvm)?;
-    let part = builder.build_int_mul(rise, f, "part").map_err(llvm)?;
-    let y = builder
-        .build_int_add(a, e.round_shift(part, lut.shift)?, "y")
-        .map_err(llvm)?;
+    let y = lowering.lut(lut, q)?;
     let y = builder.build_int_truncate(y, i32t, "y.out").map_err(llvm)?;
     builder.build_return(Some(&y)).map_err(llvm)?;
     verify(module, function)?;
@@ -399,15 +368,21 @@ pub struct Group {
 
 /// Builds the module of a whole program: per group, an exported function
 /// `void NAME(ptr planes, ptr out, i64 rows)` that runs its kernel with its tables
-/// (private constants); each distinct kernel once, internal (and inlined).
+/// (private constants), each distinct kernel once, internal (and inlined); per
+/// elementwise program, an exported `void NAME(ptr arguments, ptr results)`.
 fn build_program<'ctx>(
     context: &'ctx Context,
     groups: &[Group],
-    activations: &[Function],
+    elementwise: &[(String, Program)],
 ) -> Result<Module<'ctx>, CodegenError> {
     let module = context.create_module("nmdu_program");
-    for &function in activations {
-        define_activation(context, &module, &Lut::new(function))?;
+    for (name, program) in elementwise {
+        if module.get_function(name).is_some() {
+            return Err(CodegenError::Inputs(format!(
+                "two programs are named {name}"
+            )));
+        }
+        pointwise::define(context, &module, program, name, None)?;
     }
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
     let ptr = context.ptr_type(AddressSpace::default());
@@ -483,15 +458,15 @@ fn build_program<'ctx>(
     Ok(module)
 }
 
-/// The optimised LLVM IR of a program's groups and activation functions for
-/// `machine_name` (a short name or a triple; the host when `None`).
+/// The optimised LLVM IR of a program's groups and elementwise programs (by
+/// name) for `machine_name` (a short name or a triple; the host when `None`).
 pub fn program_llvm_ir(
     groups: &[Group],
-    activations: &[Function],
+    elementwise: &[(String, Program)],
     machine_name: Option<&str>,
 ) -> Result<String, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups, activations)?;
+    let module = build_program(&context, groups, elementwise)?;
     let host = machine_name.is_none();
     let triple = machine_name.map_or_else(TargetMachine::get_default_triple, triple);
     let machine = machine(&triple, host)?;
@@ -499,15 +474,15 @@ pub fn program_llvm_ir(
     Ok(module.print_to_string().to_string())
 }
 
-/// An object file (ELF) of a program's groups and activation functions for
+/// An object file (ELF) of a program's groups and elementwise programs for
 /// `machine_name`.
 pub fn program_object(
     groups: &[Group],
-    activations: &[Function],
+    elementwise: &[(String, Program)],
     machine_name: &str,
 ) -> Result<Vec<u8>, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups, activations)?;
+    let module = build_program(&context, groups, elementwise)?;
     emit_object(&module, machine_name)
 }
 
@@ -760,6 +735,7 @@ thread_local! {
 pub struct JitCache {
     kernels: std::collections::HashMap<Kernel, JitKernel<'static>>,
     activations: std::collections::HashMap<Function, (ExecutionEngine<'static>, ActivationFn)>,
+    programs: std::collections::HashMap<Program, (ExecutionEngine<'static>, PointwiseFn)>,
 }
 
 /// A generated activation function, as the host calls it.
@@ -823,6 +799,24 @@ impl JitCache {
             Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
         })?;
         self.activations.insert(function, (engine, compiled));
+        Ok(compiled)
+    }
+
+    /// The generated code of an elementwise `program`, on first use.
+    pub fn pointwise(&mut self, program: &Program) -> Result<PointwiseFn, CodegenError> {
+        if let Some((_, compiled)) = self.programs.get(program) {
+            return Ok(*compiled);
+        }
+        let (engine, compiled) = CONTEXT.with(|context| {
+            let module = context.create_module("nmdu_pointwise");
+            pointwise::define(context, &module, program, POINTWISE, None)?;
+            let engine = jit(context, &module)?;
+            // SAFETY: as for activations.
+            let compiled =
+                unsafe { engine.get_function::<PointwiseFn>(POINTWISE) }.map_err(llvm)?;
+            Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
+        })?;
+        self.programs.insert(program.clone(), (engine, compiled));
         Ok(compiled)
     }
 }

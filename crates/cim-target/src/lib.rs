@@ -213,6 +213,9 @@ pub struct NmduSpec {
     pub accumulator_bits: u32,
     /// Width of the outputs, 2..=32 bits.
     pub output_bits: u32,
+    /// Fractional bits of the elementwise unit's 32-bit values (gates, normalisation,
+    /// softmax: Q(31−f).f), 14..=22.
+    pub fraction_bits: u32,
 }
 
 impl Default for NmduSpec {
@@ -221,6 +224,7 @@ impl Default for NmduSpec {
             multiplier_bits: 16,
             accumulator_bits: 32,
             output_bits: 16,
+            fraction_bits: 16,
         }
     }
 }
@@ -358,6 +362,7 @@ impl Target {
             ("nmdu.multiplier_bits", self.nmdu.multiplier_bits, 2, 24),
             ("nmdu.accumulator_bits", self.nmdu.accumulator_bits, 8, 48),
             ("nmdu.output_bits", self.nmdu.output_bits, 2, 32),
+            ("nmdu.fraction_bits", self.nmdu.fraction_bits, 14, 22),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
