@@ -129,7 +129,7 @@ fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
     let (module, _) = compile::parse_model(cim, &cli.input)?;
     let plan = cim_interp::digital::plan(module.body(), compile::nmdu_format(&target))
         .map_err(|error| DriverError::Run(format!("{}: {error}", cli.input.display())))?;
-    if plan.groups.is_empty() && plan.pointwise.is_empty() {
+    if plan.groups.is_empty() && plan.pointwise.is_empty() && plan.matmul.is_none() {
         return Err(DriverError::Run(format!(
             "{}: no digital ops over MVMs to lower: give mapped MLIR (cimc compile writes ARTIFACT/mapped.mlir)",
             cli.input.display()
@@ -150,21 +150,28 @@ fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
         .iter()
         .map(|p| (p.name.clone(), p.program.clone()))
         .collect();
+    let matmul = plan.matmul;
     if cli.to_llvm_ir {
-        let ir = cim_nmdu::codegen::program_llvm_ir(&groups, &elementwise, cli.triple.as_deref())
-            .map_err(codegen_error)?;
+        let ir = cim_nmdu::codegen::program_llvm_ir(
+            &groups,
+            &elementwise,
+            matmul,
+            cli.triple.as_deref(),
+        )
+        .map_err(codegen_error)?;
         return write_output(&cli.output, ir.as_bytes());
     }
     let object = cim_nmdu::codegen::program_object(
         &groups,
         &elementwise,
+        matmul,
         cli.triple.as_deref().unwrap_or("x86_64"),
     )
     .map_err(codegen_error)?;
     write_output(&cli.output, &object)?;
     eprintln!(
         "wrote {} NMDU functions ({} bytes) to {}",
-        groups.len() + elementwise.len(),
+        groups.len() + elementwise.len() + usize::from(matmul.is_some()),
         object.len(),
         cli.output.display()
     );

@@ -163,8 +163,46 @@ pub struct Plan {
     pub skipped: HashSet<usize>,
     /// The elementwise programs, each once, in program order.
     pub pointwise: Vec<Pointwise>,
-    /// Which program each `linalg.generic` runs (by `mvm_key` of the op).
+    /// Which program each `linalg.generic` (or named pooling, convolution or tensor
+    /// sum) runs (by `mvm_key` of the op).
     pub programs: HashMap<usize, usize>,
+    /// The fraction of the module's digital matrix products (`linalg.matmul`,
+    /// `cim.adapter`), when it has any: they run [`cim_nmdu::matmul`].
+    pub matmul: Option<u32>,
+}
+
+/// The elementwise program of a named digital op: one step of a pooling window
+/// (`max(acc, x)`, `acc + x`) or of a convolution (`acc + x · w`), or a sum of two
+/// tensors. Arguments in that order.
+pub fn named_program(name: &str, fraction: u32) -> Option<Program> {
+    use cim_nmdu::pointwise::{Instruction, Op, Operand};
+    let (arguments, instructions) = match name {
+        "linalg.pooling_nchw_max" => (2, vec![(Op::Max, vec![0, 1])]),
+        "linalg.pooling_nchw_sum" | "arith.addf" => (2, vec![(Op::Add, vec![0, 1])]),
+        "linalg.conv_2d_nchw_fchw" => (3, vec![(Op::Mul, vec![1, 2]), (Op::Add, vec![0, 3])]),
+        _ => return None,
+    };
+    // Operand i < arguments is an argument, beyond it a temporary.
+    let operand = |i: usize| {
+        if i < arguments {
+            Operand::Argument(i)
+        } else {
+            Operand::Temporary(i - arguments)
+        }
+    };
+    let count = instructions.len();
+    Some(Program {
+        fraction,
+        arguments,
+        instructions: instructions
+            .into_iter()
+            .map(|(op, operands)| Instruction {
+                op,
+                operands: operands.into_iter().map(operand).collect(),
+            })
+            .collect(),
+        results: vec![Operand::Temporary(count - 1)],
+    })
 }
 
 /// An elementwise program and the ops that run it.
@@ -909,6 +947,7 @@ pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
     let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
     let mut roots = Vec::new();
     let mut generics = Vec::new();
+    let mut matmul = false;
     walk(block, &mut |op| {
         for operand in op.operands() {
             readers.entry(value_key(operand)).or_default().push(op);
@@ -917,11 +956,22 @@ pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
         if is_digital(&name) {
             roots.push(op);
         }
-        if name == "linalg.generic" {
+        matmul |= name == "linalg.matmul" || name == ops::ADAPTER;
+        // Named ops on tensors (an `arith.addf` of scalars, in a body or not, is
+        // the body's business).
+        let on_tensors = op
+            .result(0)
+            .is_ok_and(|result| cim_ir::query::TensorShape::of_value(result.into()).is_some());
+        if name == "linalg.generic"
+            || (on_tensors && named_program(&name, format.fraction_bits).is_some())
+        {
             generics.push(op);
         }
     });
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        matmul: matmul.then_some(format.fraction_bits),
+        ..Plan::default()
+    };
     for op in roots {
         let result: Value = op
             .result(0)
@@ -949,8 +999,13 @@ pub fn plan(block: BlockRef, format: Format) -> Result<Plan, InterpError> {
         if plan.skipped.contains(&op_key(&op)) || plan.groups.contains_key(&op_key(&op)) {
             continue;
         }
-        let Some(program) = crate::generic::lower(&op, format.fraction_bits)? else {
-            continue;
+        let name = op_name(&op);
+        let program = match named_program(&name, format.fraction_bits) {
+            Some(program) => program,
+            None => match crate::generic::lower(&op, format.fraction_bits)? {
+                Some(program) => program,
+                None => continue,
+            },
         };
         let index = match plan.pointwise.iter().position(|p| p.program == program) {
             Some(index) => index,
@@ -1034,6 +1089,13 @@ impl std::fmt::Display for Plan {
                 program.results.len()
             )?;
             write!(f, "{program}")?;
+        }
+        if let Some(fraction) = self.matmul {
+            writeln!(
+                f,
+                "matmul nmdu_matmul: Q{}.{fraction} digital matrix products (linalg.matmul, cim.adapter)",
+                31 - fraction
+            )?;
         }
         Ok(())
     }

@@ -1,17 +1,16 @@
 //! `linalg.generic`: the iteration domain from the indexing maps and operand shapes,
 //! the body compiled once into a small instruction list, then run at every point.
 
+use crate::elementwise::Elementwise;
 use crate::{InterpError, RtValue, key, malformed};
 use cim_ir::query::{attribute, i64_array_attribute, op_name};
-use cim_nmdu::codegen::{JitCache, PointwiseFn};
-use cim_nmdu::pointwise::{self, Evaluator, Op, Operand, Program};
+use cim_nmdu::pointwise::{self, Op, Operand, Program};
 use melior::ir::{
     BlockLike, OperationRef, RegionLike, Value,
     attribute::{ArrayAttribute, IntegerAttribute},
     operation::OperationLike,
 };
 use ndarray::{ArrayD, IxDyn};
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
@@ -352,16 +351,8 @@ fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut V
 pub enum Mode<'a> {
     /// In f64.
     Float,
-    /// On the NMDU's elementwise unit, as `program` ([`lower`]): with the
-    /// reference, or with generated code from `generated`.
-    Fixed {
-        /// The body's program.
-        program: &'a Program,
-        /// The reference (and its tables).
-        evaluator: &'a Evaluator,
-        /// Where generated code comes from, when it runs.
-        generated: Option<&'a RefCell<JitCache>>,
-    },
+    /// On the NMDU's elementwise unit, as the body's program ([`lower`]).
+    Fixed(Elementwise<'a>),
 }
 
 /// The body as an elementwise program in Q.`fraction`, when it computes anything:
@@ -525,30 +516,17 @@ pub fn run(
         }
     }
     let bounds: Vec<usize> = bounds.into_iter().map(|b| b.unwrap_or(1)).collect();
-    let fixed = match mode {
-        Mode::Fixed {
-            program,
-            evaluator,
-            generated,
-        } => {
-            let compiled: Option<PointwiseFn> = match generated {
-                Some(cache) => Some(
-                    cache
-                        .borrow_mut()
-                        .pointwise(program)
-                        .map_err(|error| InterpError::Digital(error.to_string()))?,
-                ),
-                None => None,
-            };
-            Some((program, evaluator, compiled))
-        }
+    let mut fixed = match mode {
+        Mode::Fixed(elementwise) => Some(elementwise),
         Mode::Float => None,
     };
-    let body = match fixed {
+    let body = match &fixed {
         // The program stands for the body.
-        Some((program, ..)) => Body {
+        Some(elementwise) => Body {
             instructions: Vec::new(),
-            yields: (0..program.results.len()).map(Source::Temporary).collect(),
+            yields: (0..elementwise.result_count())
+                .map(Source::Temporary)
+                .collect(),
             integer: false,
         },
         None => compile(op, &|value| match env.get(&key(value)) {
@@ -557,9 +535,6 @@ pub fn run(
             _ => None,
         })?,
     };
-    let mut fixed_arguments = vec![0i32; operands.len()];
-    let mut fixed_results = vec![0i32; body.yields.len()];
-    let mut fixed_temporaries = Vec::new();
     let mut results = vec![0.0; body.yields.len()];
     let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
     let mut arguments = vec![0.0; operands.len()];
@@ -589,7 +564,7 @@ pub fn run(
                 operand[IxDyn(&index)]
             };
         }
-        match &fixed {
+        match &mut fixed {
             None => {
                 evaluate(&body.instructions, &arguments, &mut temporaries);
                 for (result, source) in results.iter_mut().zip(&body.yields) {
@@ -600,29 +575,7 @@ pub fn run(
                     };
                 }
             }
-            Some((program, evaluator, compiled)) => {
-                for (fixed, &value) in fixed_arguments.iter_mut().zip(&arguments) {
-                    *fixed = pointwise::to_fixed(value, program.fraction).ok_or_else(|| {
-                        malformed(op, "a NaN reaches the digital unit's elementwise work")
-                    })?;
-                }
-                match compiled {
-                    // SAFETY: generated for `program`: it reads `program.arguments`
-                    // values and writes one per result, as these buffers hold.
-                    Some(function) => unsafe {
-                        function(fixed_arguments.as_ptr(), fixed_results.as_mut_ptr())
-                    },
-                    None => evaluator.eval(
-                        program,
-                        &fixed_arguments,
-                        &mut fixed_results,
-                        &mut fixed_temporaries,
-                    ),
-                }
-                for (result, &fixed) in results.iter_mut().zip(&fixed_results) {
-                    *result = pointwise::from_fixed(fixed, program.fraction);
-                }
-            }
+            Some(elementwise) => elementwise.apply(op, &arguments, &mut results)?,
         }
         for (output, &value) in results.iter().enumerate() {
             let (_, results) = &parsed[inputs + output];

@@ -39,6 +39,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 pub mod digital;
+mod elementwise;
 mod generic;
 mod lines;
 
@@ -210,6 +211,8 @@ pub struct Interpreter<'m, 'c> {
     jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
     /// The elementwise unit's reference and its tables.
     pointwise: cim_nmdu::pointwise::Evaluator,
+    /// Fractional bits of the NMDU's values outside the MVM groups.
+    fraction: u32,
     /// The DAC-driven inputs of the current run, by (value, bits, range).
     driven: std::cell::RefCell<HashMap<DrivenKey, std::rc::Rc<ArrayD<f64>>>>,
 }
@@ -268,6 +271,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             plan: None,
             jit: Default::default(),
             pointwise: Default::default(),
+            fraction: cim_nmdu::pointwise::DEFAULT_FRACTION,
             driven: Default::default(),
         })
     }
@@ -343,6 +347,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// ([`cim_nmdu::pointwise`]). The NMDU reads ADC codes: runs must be at
     /// quantized or full fidelity.
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
+        self.fraction = format.fraction_bits;
         self.plan = match digital {
             Digital::Float => None,
             Digital::Reference | Digital::Generated => {
@@ -413,6 +418,81 @@ impl<'m, 'c> Interpreter<'m, 'c> {
         ArrayD::from_shape_vec(
             IxDyn(&shape),
             out.into_iter().map(|q| f64::from(q) * group.unit).collect(),
+        )
+        .map_err(|error| malformed(op, error.to_string()))
+    }
+
+    /// The plan's elementwise program for `op`, when the NMDU runs its work.
+    fn nmdu_program(&self, op: &OperationRef) -> Option<&cim_nmdu::pointwise::Program> {
+        let plan = self.plan.as_ref()?;
+        let index = *plan.programs.get(&mvm_key(op))?;
+        Some(&plan.pointwise[index].program)
+    }
+
+    /// `program`, ready to run on the reference or as generated code.
+    fn elementwise<'p>(
+        &'p self,
+        program: &'p cim_nmdu::pointwise::Program,
+    ) -> Result<elementwise::Elementwise<'p>, InterpError> {
+        elementwise::Elementwise::new(
+            program,
+            &self.pointwise,
+            (self.digital == Digital::Generated).then_some(&self.jit),
+        )
+    }
+
+    /// `init + a · b` on the NMDU in Q.F ([`cim_nmdu::matmul`]): `a` is `[..., k]`,
+    /// `b` is `k × n`, `init` has `a`'s shape with `n` last.
+    fn nmdu_matmul(
+        &self,
+        op: &OperationRef,
+        a: &ArrayD<f64>,
+        b: &Array2<f64>,
+        init: &ArrayD<f64>,
+    ) -> Result<ArrayD<f64>, InterpError> {
+        let k = a.shape().last().copied().unwrap_or(0);
+        let n = b.ncols();
+        let m = a.len() / k.max(1);
+        if b.nrows() != k || init.len() != m * n || init.shape().last() != Some(&n) {
+            return Err(malformed(
+                op,
+                format!(
+                    "operands {:?} x {:?} + {:?} do not fit a matrix product",
+                    a.shape(),
+                    b.shape(),
+                    init.shape()
+                ),
+            ));
+        }
+        let fraction = self.fraction;
+        let fixed = |values: &mut dyn Iterator<Item = f64>| -> Result<Vec<i32>, InterpError> {
+            values
+                .map(|x| {
+                    cim_nmdu::pointwise::to_fixed(x, fraction).ok_or_else(|| {
+                        malformed(op, "a NaN reaches the digital unit's matrix product")
+                    })
+                })
+                .collect()
+        };
+        let (qa, qb, qinit) = (
+            fixed(&mut a.iter().copied())?,
+            fixed(&mut b.iter().copied())?,
+            fixed(&mut init.iter().copied())?,
+        );
+        let out = match self.digital {
+            Digital::Generated => self
+                .jit
+                .borrow_mut()
+                .matmul(&qa, &qb, &qinit, [m, k, n], fraction)
+                .map_err(|error| InterpError::Digital(error.to_string()))?,
+            _ => cim_nmdu::matmul::reference(&qa, &qb, &qinit, [m, k, n], fraction)
+                .map_err(InterpError::Digital)?,
+        };
+        ArrayD::from_shape_vec(
+            init.raw_dim(),
+            out.into_iter()
+                .map(|q| cim_nmdu::pointwise::from_fixed(q, fraction))
+                .collect(),
         )
         .map_err(|error| malformed(op, error.to_string()))
     }
@@ -712,7 +792,19 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 one(view.to_owned())
             }
             "arith.addf" => match (operand_value(env, op, 0)?, operand_value(env, op, 1)?) {
-                (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => one(a + b),
+                (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => {
+                    match self.nmdu_program(op) {
+                        Some(program) => {
+                            let mut unit = self.elementwise(program)?;
+                            let mut sum = a;
+                            for (x, &y) in sum.iter_mut().zip(&b) {
+                                *x = unit.scalar(op, &[*x, y])?;
+                            }
+                            one(sum)
+                        }
+                        None => one(a + b),
+                    }
+                }
                 (RtValue::Scalar(a), RtValue::Scalar(b)) => Ok(vec![RtValue::Scalar(a + b)]),
                 _ => Err(malformed(
                     op,
@@ -727,16 +819,8 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     ));
                 }
                 let inputs = all()?;
-                let program = self.plan.as_ref().and_then(|plan| {
-                    let index = *plan.programs.get(&mvm_key(op))?;
-                    Some(&plan.pointwise[index].program)
-                });
-                let mode = match program {
-                    Some(program) => generic::Mode::Fixed {
-                        program,
-                        evaluator: &self.pointwise,
-                        generated: (self.digital == Digital::Generated).then_some(&self.jit),
-                    },
+                let mode = match self.nmdu_program(op) {
+                    Some(program) => generic::Mode::Fixed(self.elementwise(program)?),
                     None => generic::Mode::Float,
                 };
                 generic::run(op, env, inputs, mode)
@@ -770,14 +854,35 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 let (strides, dilations) = (window("strides")?, window("dilations")?);
                 let (input, kernel, init) = (operand(0)?, operand(1)?, operand(2)?);
                 let name = op_name(op);
+                let conv = name == "linalg.conv_2d_nchw_fchw";
+                // One step of the window: on the NMDU, its program (max, add, or
+                // multiply-add, each rounded and saturated).
+                let mut step: Box<dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>> = match self
+                    .nmdu_program(op)
+                {
+                    Some(program) => {
+                        let mut unit = self.elementwise(program)?;
+                        Box::new(move |acc, x, w| {
+                            let mut result = [0.0];
+                            let arguments = [acc, x, w];
+                            unit.apply(op, &arguments[..if conv { 3 } else { 2 }], &mut result)?;
+                            Ok(result[0])
+                        })
+                    }
+                    None if conv => Box::new(|acc, x, w| Ok(acc + x * w)),
+                    None if name == "linalg.pooling_nchw_max" => {
+                        Box::new(|acc: f64, x, _| Ok(acc.max(x)))
+                    }
+                    None => Box::new(|acc, x, _| Ok(acc + x)),
+                };
                 one(window_op(
                     op,
-                    &name,
+                    conv,
                     &input,
                     &kernel,
                     init,
-                    [strides[0], strides[1]],
-                    [dilations[0], dilations[1]],
+                    ([strides[0], strides[1]], [dilations[0], dilations[1]]),
+                    &mut *step,
                 )?)
             }
             "func.call" => {
@@ -808,6 +913,9 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 } else {
                     b
                 };
+                if self.digital != Digital::Float {
+                    return one(self.nmdu_matmul(op, &a, &b, &init)?);
+                }
                 one(init + matmul(op, &a, &b)?)
             }
             ops::MATMUL => {
@@ -1083,8 +1191,18 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                     )
                     .map_err(|error| malformed(op, error.to_string()))
                 };
-                let low = matmul(op, &input, &matrix("down")?)?;
-                one(base + matmul(op, &low, &matrix("up")?)?)
+                let (down, up) = (matrix("down")?, matrix("up")?);
+                if self.digital != Digital::Float {
+                    let mut shape = input.shape().to_vec();
+                    if let Some(last) = shape.last_mut() {
+                        *last = down.ncols();
+                    }
+                    let zeros = ArrayD::zeros(IxDyn(&shape));
+                    let low = self.nmdu_matmul(op, &input, &down, &zeros)?;
+                    return one(self.nmdu_matmul(op, &low, &up, &base)?);
+                }
+                let low = matmul(op, &input, &down)?;
+                one(base + matmul(op, &low, &up)?)
             }
             ops::QUANTIZE => {
                 let input = operand(0)?;
@@ -1234,18 +1352,18 @@ fn result_dims(
         .collect()
 }
 
-/// A 2-D window operation on NCHW values, accumulated into `init`: the NCHW x FCHW
-/// convolution, or max / sum pooling (the kernel operand only gives the window).
+/// A 2-D window operation on NCHW values, accumulated into `init` by `step(acc,
+/// x, w)`: the NCHW x FCHW convolution (`conv`), or max / sum pooling (the kernel
+/// operand only gives the window; `w` is 0).
 fn window_op(
     op: &OperationRef,
-    name: &str,
+    conv: bool,
     input: &ArrayD<f64>,
     kernel: &ArrayD<f64>,
     mut init: ArrayD<f64>,
-    strides: [i64; 2],
-    dilations: [i64; 2],
+    (strides, dilations): ([i64; 2], [i64; 2]),
+    step: &mut dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>,
 ) -> Result<ArrayD<f64>, InterpError> {
-    let conv = name == "linalg.conv_2d_nchw_fchw";
     let (kh, kw) = (
         kernel.shape()[kernel.ndim() - 2],
         kernel.shape()[kernel.ndim() - 1],
@@ -1279,12 +1397,10 @@ fn window_op(
                             }
                             if conv {
                                 for ch in 0..channels {
-                                    acc += input[[b, ch, r, c]] * kernel[[o, ch, i, j]];
+                                    acc = step(acc, input[[b, ch, r, c]], kernel[[o, ch, i, j]])?;
                                 }
-                            } else if name == "linalg.pooling_nchw_max" {
-                                acc = acc.max(input[[b, o, r, c]]);
                             } else {
-                                acc += input[[b, o, r, c]];
+                                acc = step(acc, input[[b, o, r, c]], 0.0)?;
                             }
                         }
                     }

@@ -26,7 +26,9 @@ use inkwell::{
 };
 use thiserror::Error;
 
+mod matmul;
 mod pointwise;
+pub use matmul::MatmulFn;
 pub use pointwise::PointwiseFn;
 
 /// Why code could not be generated or run.
@@ -48,6 +50,9 @@ pub const FUNCTION: &str = "nmdu_kernel";
 
 /// The name of a JIT-compiled elementwise program.
 pub const POINTWISE: &str = "nmdu_pointwise";
+
+/// The name of a JIT-compiled matrix product.
+pub const MATMUL: &str = "nmdu_matmul";
 
 /// The generated function, as the host calls it.
 pub type KernelFn =
@@ -369,13 +374,18 @@ pub struct Group {
 /// Builds the module of a whole program: per group, an exported function
 /// `void NAME(ptr planes, ptr out, i64 rows)` that runs its kernel with its tables
 /// (private constants), each distinct kernel once, internal (and inlined); per
-/// elementwise program, an exported `void NAME(ptr arguments, ptr results)`.
+/// elementwise program, an exported `void NAME(ptr arguments, ptr results)`; with
+/// `matmul`, the matrix product in that fraction as [`MATMUL`].
 fn build_program<'ctx>(
     context: &'ctx Context,
     groups: &[Group],
     elementwise: &[(String, Program)],
+    matmul: Option<u32>,
 ) -> Result<Module<'ctx>, CodegenError> {
     let module = context.create_module("nmdu_program");
+    if let Some(fraction) = matmul {
+        matmul::define(context, &module, fraction, MATMUL, None)?;
+    }
     for (name, program) in elementwise {
         if module.get_function(name).is_some() {
             return Err(CodegenError::Inputs(format!(
@@ -458,15 +468,16 @@ fn build_program<'ctx>(
     Ok(module)
 }
 
-/// The optimised LLVM IR of a program's groups and elementwise programs (by
-/// name) for `machine_name` (a short name or a triple; the host when `None`).
+/// The optimised LLVM IR of a program's groups, elementwise programs (by name)
+/// and matrix product (in its fraction, when it has one) for `machine_name` (a short name or a triple; the host when `None`).
 pub fn program_llvm_ir(
     groups: &[Group],
     elementwise: &[(String, Program)],
+    matmul: Option<u32>,
     machine_name: Option<&str>,
 ) -> Result<String, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups, elementwise)?;
+    let module = build_program(&context, groups, elementwise, matmul)?;
     let host = machine_name.is_none();
     let triple = machine_name.map_or_else(TargetMachine::get_default_triple, triple);
     let machine = machine(&triple, host)?;
@@ -474,15 +485,16 @@ pub fn program_llvm_ir(
     Ok(module.print_to_string().to_string())
 }
 
-/// An object file (ELF) of a program's groups and elementwise programs for
-/// `machine_name`.
+/// An object file (ELF) of a program's groups, elementwise programs and matrix
+/// product for `machine_name`.
 pub fn program_object(
     groups: &[Group],
     elementwise: &[(String, Program)],
+    matmul: Option<u32>,
     machine_name: &str,
 ) -> Result<Vec<u8>, CodegenError> {
     let context = Context::create();
-    let module = build_program(&context, groups, elementwise)?;
+    let module = build_program(&context, groups, elementwise, matmul)?;
     emit_object(&module, machine_name)
 }
 
@@ -736,6 +748,7 @@ pub struct JitCache {
     kernels: std::collections::HashMap<Kernel, JitKernel<'static>>,
     activations: std::collections::HashMap<Function, (ExecutionEngine<'static>, ActivationFn)>,
     programs: std::collections::HashMap<Program, (ExecutionEngine<'static>, PointwiseFn)>,
+    matmuls: std::collections::HashMap<u32, (ExecutionEngine<'static>, MatmulFn)>,
 }
 
 /// A generated activation function, as the host calls it.
@@ -818,6 +831,53 @@ impl JitCache {
         })?;
         self.programs.insert(program.clone(), (engine, compiled));
         Ok(compiled)
+    }
+
+    /// Generated code of the matrix product in Q.`fraction` ([`crate::matmul`]), on
+    /// first use, run on row-major `a` (m×k), `b` (k×n) and `init` (m×n).
+    pub fn matmul(
+        &mut self,
+        a: &[i32],
+        b: &[i32],
+        init: &[i32],
+        [m, k, n]: [usize; 3],
+        fraction: u32,
+    ) -> Result<Vec<i32>, CodegenError> {
+        crate::matmul::check(a.len(), b.len(), init.len(), m * n, [m, k, n])
+            .map_err(CodegenError::Inputs)?;
+        let compiled = match self.matmuls.get(&fraction) {
+            Some((_, compiled)) => *compiled,
+            None => {
+                let (engine, compiled) = CONTEXT.with(|context| {
+                    let module = context.create_module("nmdu_matmul");
+                    matmul::define(context, &module, fraction, MATMUL, None)?;
+                    let engine = jit(context, &module)?;
+                    // SAFETY: as for activations.
+                    let compiled =
+                        unsafe { engine.get_function::<MatmulFn>(MATMUL) }.map_err(llvm)?;
+                    Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
+                })?;
+                self.matmuls.insert(fraction, (engine, compiled));
+                compiled
+            }
+        };
+        let mut out = vec![0; m * n];
+        let mut acc = vec![0i64; n];
+        // SAFETY: the buffers have the lengths checked above; `out` and `acc` are
+        // this call's own.
+        unsafe {
+            compiled(
+                a.as_ptr(),
+                b.as_ptr(),
+                init.as_ptr(),
+                out.as_mut_ptr(),
+                acc.as_mut_ptr(),
+                m as u64,
+                k as u64,
+                n as u64,
+            );
+        }
+        Ok(out)
     }
 }
 

@@ -29,6 +29,7 @@
 
 pub mod activation;
 pub mod codegen;
+pub mod matmul;
 pub mod pointwise;
 pub mod reference;
 
