@@ -336,3 +336,32 @@ fn malformed_programs_are_refused() {
             .contains("yields undefined")
     );
 }
+
+/// The optimised IR of a small program (a gate: `σ(a0) · a1`, then a LeakyReLU of it
+/// with slope 0.1), its table a private constant.
+#[test]
+fn ir_of_a_small_program() {
+    use Operand::{Argument as A, Constant as C, Temporary as T};
+    let i = |op, operands: Vec<Operand>| Instruction { op, operands };
+    let program = Program {
+        fraction: 16,
+        arguments: 2,
+        instructions: vec![
+            i(Op::Sigmoid, vec![A(0)]),
+            i(Op::Mul, vec![T(0), A(1)]),
+            i(Op::Mul, vec![T(1), C(6554)]),
+            i(Op::Compare(2), vec![T(1), C(0)]),
+            i(Op::Select, vec![T(3), T(1), T(2)]),
+        ],
+        results: vec![T(4)],
+    };
+    let ir = cim_nmdu::codegen::program_llvm_ir(
+        &[],
+        &[("gate".to_owned(), program)],
+        None,
+        Some("x86_64"),
+    )
+    .unwrap();
+    assert!(ir.contains("@nmdu_sigmoid.table = private"), "{ir}");
+    insta::assert_snapshot!(ir);
+}
