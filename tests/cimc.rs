@@ -310,6 +310,66 @@ fn egraph_mapper_uses_fewer_arrays_than_naive_tiling() {
     }
 }
 
+/// `--encoding auto`: on PCM cells, the accuracy objective takes differential pairs
+/// of 1-bit cells (8 slices, 8 times the arrays of 8-bit cells), the area objective
+/// the default's arrays; the exact program computes the same as the default's; the
+/// naive tiler cannot choose.
+#[test]
+fn automatic_encoding_trades_arrays_for_accuracy() {
+    let arrays = |artifact: &Path| {
+        let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        report["arrays"].as_u64().unwrap()
+    };
+    let fixed = compile("encoding-fixed", &["--target", "pcm"]);
+    let accurate = compile(
+        "encoding-accuracy",
+        &[
+            "--target",
+            "pcm",
+            "--encoding",
+            "auto",
+            "--objective",
+            "accuracy",
+        ],
+    );
+    let small = compile(
+        "encoding-area",
+        &[
+            "--target",
+            "pcm",
+            "--encoding",
+            "auto",
+            "--objective",
+            "area",
+        ],
+    );
+    assert_eq!(arrays(&accurate), 8 * arrays(&fixed));
+    assert_eq!(arrays(&small), arrays(&fixed));
+    let mapped = std::fs::read_to_string(accurate.join("mapped.mlir")).unwrap();
+    assert!(mapped.contains("cell = #cim.cell<1 : i64>"), "{mapped}");
+    assert!(!mapped.contains("cell = #cim.cell<8 : i64>"), "{mapped}");
+    assert!(mapped.contains("sign = \"negative\""), "{mapped}");
+    assert_matches_reference(&run(&accurate, "exact"), &run(&fixed, "exact"), "auto");
+    let model = fixture("digits-mlp.mlir");
+    let (code, _, stderr) = cimc(&[
+        "compile",
+        &model,
+        "-o",
+        scratch("encoding-naive").join("a").to_str().unwrap(),
+        "--encoding",
+        "auto",
+        "--mapper",
+        "naive",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--encoding auto is chosen by the e-graph mapper"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn report_shows_the_mapping() {
     // The naive tiler keeps one layer per array: a row per layer.

@@ -7,7 +7,7 @@
 // RUN: not cim-opt %s --cim-map="dump-egraph=%t.missing/e.sexp" 2>&1 | FileCheck %s --check-prefix=ERROR
 
 // CHECK: ; {{[0-9]+}} e-nodes, {{[0-9]+}} e-classes, stopped: saturated
-// CHECK-NEXT: ; cost: MappingCost { arrays: 1, adc: 3, latency: 1, digital: 0, objective: Area }
+// CHECK-NEXT: ; cost: MappingCost { arrays: 1, adc: 3, latency: 1, digital: 0, error: 0, objective: Area }
 // CHECK-NEXT: (mvm (diag w0 w1))
 // DOT: digraph egraph {
 // DOT: diag

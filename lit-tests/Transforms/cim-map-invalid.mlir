@@ -2,7 +2,14 @@
 // RUN: cim-opt %s --split-input-file --cim-map="rows=2 iter-limit=2" --verify-diagnostics
 // RUN: not cim-opt %s --pass-pipeline='builtin.module(cim-map{objective=speed})' 2>&1 | FileCheck %s --check-prefix=OPTION
 
-// OPTION: error: option 'objective' of pass 'cim-map' expects area|latency|energy|balanced, got 'speed'
+// RUN: not cim-opt %s --split-input-file --cim-map="choose-encoding=true cell-noise=3" 2>&1 | FileCheck %s --check-prefix=NOISE
+// RUN: not cim-opt %s --split-input-file --cim-map="choose-encoding=true" 2>&1 | FileCheck %s --check-prefix=NONOISE
+// RUN: not cim-opt %s --split-input-file --cim-map="choose-encoding=true encodings=gray cell-noise=1:0" 2>&1 | FileCheck %s --check-prefix=ENCODING
+
+// OPTION: error: option 'objective' of pass 'cim-map' expects area|latency|energy|balanced|accuracy, got 'speed'
+// NOISE: cim-map: cell-noise: '3' is not bits:sigma with bits in 1..=16 and a finite sigma >= 0
+// NONOISE: cim-map: choose-encoding needs cell-noise: the cell widths to choose from, each with its read-out error
+// ENCODING: cim-map: encodings: unknown encoding 'gray' (differential, offset)
 
 func.func @batched(%x: tensor<2x5x3xf32>) -> tensor<2x5x2xf32> {
   %w = arith.constant dense<1.0> : tensor<3x2xf32>

@@ -4,5 +4,9 @@
 
 // OPTION: option 'encoding' of pass 'cim-split-weights' expects differential|offset, got 'zigzag'
 
+// A mark cim-map never writes is refused, not ignored.
+// expected-error @+1 {{cannot be split: cim.encoding = "gray" is not an encoding (differential, offset)}}
+"cim.crossbar"() {sym_name = "marked", cim.encoding = "gray", geometry = #cim.geometry<2 : i64, 2 : i64>, place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<-1.0> : tensor<2x2xf32>} : () -> ()
+
 // expected-error @+1 {{cannot be split: @placed is already placed: split and slice before cim-place}}
 "cim.crossbar"() {sym_name = "placed", geometry = #cim.geometry<2 : i64, 2 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<-1.0> : tensor<2x2xf32>} : () -> ()

@@ -15,6 +15,9 @@
 //! multiplies by s. The MVMs' DAC becomes `#cim.dac<input-bits, mode, input-min,
 //! input-max>`: bit-serial for `dac-bits=1`, multi-level for `dac-bits=input-bits`.
 //!
+//! An array that `cim-map{choose-encoding}` marked with `cim.cell_bits` is cut into
+//! slices of that many bits instead of `cell-bits`.
+//!
 //! Example, `cim-bitslice{weight-bits=4 cell-bits=2}` on a 1x2 positive array with
 //! weights [15, 6] (s = 1). Before:
 //!
@@ -206,12 +209,20 @@ fn slice_array<'c, 'a>(
         .map(|&w| (f64::from(w) / f64::from(scale)).round().clamp(0.0, top) as u64)
         .collect();
     let context = context_of(&array.op);
-    let count = (plan.weight_bits + plan.cell_bits - 1) / plan.cell_bits;
-    let mask = (1u64 << plan.cell_bits) - 1;
+    // cim-map{choose-encoding} may have chosen the cell width per array.
+    let cell_bits = array.cell_bits_hint().unwrap_or(plan.cell_bits);
+    if !(1..=16).contains(&cell_bits) {
+        return Err(format!(
+            "{} = {cell_bits} is not in 1..=16",
+            mapped::CELL_BITS_HINT
+        ));
+    }
+    let count = (plan.weight_bits + cell_bits - 1) / cell_bits;
+    let mask = (1u64 << cell_bits) - 1;
     let mut names = Vec::new();
     let mut shifts = Vec::new();
     for index in 0..count {
-        let shift = index * plan.cell_bits;
+        let shift = index * cell_bits;
         let values: Vec<f32> = levels
             .iter()
             .map(|q| ((q >> shift) & mask) as f32)
@@ -221,10 +232,7 @@ fn slice_array<'c, 'a>(
             name: name.clone(),
             geometry: array.geometry,
             place: array.place,
-            cell: Cell {
-                bits: plan.cell_bits,
-            }
-            .build(context),
+            cell: Cell { bits: cell_bits }.build(context),
             slice: Slice { index, shift },
             sign: sign_of(&array.sign),
             weights: build::dense_f32(context, &weights.shape, &values),

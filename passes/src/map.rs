@@ -8,7 +8,8 @@
 //! side by side (one MVM), and whole small layers packed on the diagonal of a
 //! shared array (each reads its own window). It keeps the
 //! cheapest under `objective`: `area` (arrays, then ADC conversions, then latency),
-//! `latency`, `energy` (ADC conversions) or `balanced`. Then, unless the objective is
+//! `latency`, `energy` (ADC conversions), `balanced`, or `accuracy` (the error of
+//! the chosen encodings). Then, unless the objective is
 //! `latency`, the chosen blocks are packed into as few arrays as a shelf first-fit
 //! (decreasing height) finds: blocks of any layers share an array and their MVMs
 //! read their own windows one after another. The arrays are unplaced,
@@ -16,6 +17,17 @@
 //! its arrays. Saturation is bounded by `node-limit` e-nodes and `iter-limit`
 //! iterations; when a limit stops it early, the best mapping found so far is used
 //! (every mapping the e-graph holds is correct).
+//!
+//! With `choose-encoding=true`, each layer starts as `(signed (matmul W))` and
+//! the e-graph also holds every way to hold its signed weights: an encoding from
+//! `encodings` (differential pairs, or an offset array and a reference column)
+//! times a cell width from `cell-noise` (slices of that many bits, `weight-bits` in
+//! all). Each costs its arrays and conversions, and an error term: the variance
+//! of a weight given the read-out error of its cells (the device model's figure,
+//! in `cell-noise`), which the `accuracy` objective minimises first and `area`
+//! breaks ties with. The choice is written on the layer's arrays as `cim.encoding`
+//! and `cim.cell_bits` (only blocks of one choice share an array), and
+//! `cim-split-weights` and `cim-bitslice` follow it.
 //!
 //! With `duplicate-arrays=N`, up to N more arrays hold copies of the slowest layers
 //! (layer pipelining: a layer's time is its rows per copy times the MVMs its
@@ -55,7 +67,11 @@ use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use crate::tile::{
     COLS, ROWS, WeightStationary, block_of, geometry_option, top_level_ancestor, unplaced_array,
 };
-use cim_egraph::{Layer, Limits, Mapper, cost::Objective, language::Analog};
+use cim_egraph::{
+    Layer, Limits, Mapper,
+    cost::{Encoding, Encodings, Objective},
+    language::Analog,
+};
 use cim_ir::{
     attributes::Window,
     diagnostics::emit_error,
@@ -80,7 +96,7 @@ pub static PASS: PassDef = PassDef {
         COLS,
         OptionSpec {
             name: "objective",
-            kind: OptionKind::Enum(&["area", "latency", "energy", "balanced"]),
+            kind: OptionKind::Enum(&["area", "latency", "energy", "balanced", "accuracy"]),
             default: "area",
             doc: "what the chosen mapping minimises first",
         },
@@ -109,6 +125,30 @@ pub static PASS: PassDef = PassDef {
             doc: "extra arrays to spend on copies of the slowest layers, each copy taking a share of the batch rows (layer pipelining; 0: no copies)",
         },
         OptionSpec {
+            name: "choose-encoding",
+            kind: OptionKind::Bool,
+            default: "false",
+            doc: "choose each layer's signed-weight encoding (among `encodings`) and bits per cell (among `cell-noise`) by cost, and mark its arrays for cim-split-weights and cim-bitslice",
+        },
+        OptionSpec {
+            name: "encodings",
+            kind: OptionKind::Text,
+            default: "differential,offset",
+            doc: "the encodings to choose from (comma-separated: differential, offset)",
+        },
+        OptionSpec {
+            name: "weight-bits",
+            kind: OptionKind::Int { min: 1, max: 24 },
+            default: "8",
+            doc: "bits of each weight magnitude (what cim-bitslice will quantize to)",
+        },
+        OptionSpec {
+            name: "cell-noise",
+            kind: OptionKind::Text,
+            default: "",
+            doc: "the bits per cell to choose from, each with its cell's read-out error (standard deviation relative to the cell's range, from the device model): `bits:sigma` comma-separated, e.g. `1:0.02,2:0.02`",
+        },
+        OptionSpec {
             name: "dump-egraph",
             kind: OptionKind::Text,
             default: "",
@@ -132,6 +172,15 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         iterations: options.int("iter-limit") as usize,
         ..Limits::default()
     };
+    if options.bool("choose-encoding") {
+        match encodings(options) {
+            Ok(encodings) => mapper = mapper.with_encodings(encodings),
+            Err(message) => {
+                emit_error(module.location(), &format!("cim-map: {message}"));
+                return Err(PassFailed);
+            }
+        }
+    }
 
     let mut raw_ops = Vec::new();
     module.walk(WalkOrder::PreOrder, |op| {
@@ -278,7 +327,16 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
                         .copy_from_slice(&block[from..from + piece.cols as usize]);
                 }
             }
-            let array = unplaced_array(context, location, &name, geometry, &[rows, cols], &values);
+            let mut array =
+                unplaced_array(context, location, &name, geometry, &[rows, cols], &values);
+            if let Some(choice) = plan.choice(index) {
+                mapped::set_hints(
+                    context,
+                    &mut array,
+                    choice.encoding.name(),
+                    choice.cell_bits,
+                );
+            }
             arrays.insert_before_top_level(top, array);
             name
         })
@@ -311,6 +369,48 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         matmul.replace_with(output);
     }
     Ok(())
+}
+
+/// The encodings and cell widths `choose-encoding` picks among.
+fn encodings(options: &PassOptions) -> Result<Encodings, String> {
+    let list = options.text("encodings");
+    let encodings = list
+        .split(',')
+        .map(|name| {
+            Encoding::ALL
+                .into_iter()
+                .find(|e| e.name() == name.trim())
+                .ok_or_else(|| {
+                    format!("encodings: unknown encoding '{name}' (differential, offset)")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cells = options
+        .text("cell-noise")
+        .split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let parsed = entry.split_once(':').and_then(|(bits, sigma)| {
+                Some((bits.trim().parse::<u64>().ok()?, sigma.trim().parse::<f64>().ok()?))
+            });
+            match parsed {
+                Some((bits, sigma)) if (1..=16).contains(&bits) && sigma.is_finite() && sigma >= 0.0 => {
+                    Ok((bits, sigma))
+                }
+                _ => Err(format!(
+                    "cell-noise: '{entry}' is not bits:sigma with bits in 1..=16 and a finite sigma >= 0"
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if cells.is_empty() {
+        return Err("choose-encoding needs cell-noise: the cell widths to choose from, each with its read-out error".into());
+    }
+    Ok(Encodings {
+        weight_bits: options.int("weight-bits") as u64,
+        encodings,
+        cells,
+    })
 }
 
 fn fail(op: OperationRef, message: &str) {
@@ -369,14 +469,30 @@ impl Step {
     }
 }
 
+/// A layer's signed-weight encoding and bits per cell, when the mapper chose them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Choice {
+    encoding: Encoding,
+    cell_bits: u64,
+}
+
 /// The mapping written out: the arrays' contents and every layer's steps, once per
-/// copy of the layer (each copy computes a share of the batch rows).
+/// copy of the layer (each copy computes a share of the batch rows), and each
+/// layer's encoding when chosen here (an array's is its layers').
 struct Plan {
     arrays: Vec<Vec<Piece>>,
     layers: Vec<Vec<Step>>,
+    choices: Vec<Option<Choice>>,
 }
 
 impl Plan {
+    /// The encoding of the layers `array` holds.
+    fn choice(&self, array: usize) -> Option<Choice> {
+        self.arrays[array]
+            .first()
+            .and_then(|piece| self.choices[piece.layer])
+    }
+
     /// The rows x cols a program's blocks span in `array`.
     fn extent(&self, array: usize) -> (u64, u64) {
         self.arrays[array]
@@ -407,13 +523,16 @@ impl Plan {
         let mut order: Vec<usize> = (0..extents.len()).collect();
         order.sort_by_key(|&a| (std::cmp::Reverse(extents[a].0), a));
         let mut bins: Vec<Vec<Shelf>> = Vec::new();
+        let mut kinds: Vec<Option<Choice>> = Vec::new();
         let mut load: Vec<u64> = Vec::new();
         let mut moved = vec![(0usize, (0u64, 0u64)); extents.len()];
         for array in order {
             let (height, width) = extents[array];
             let mut spot = None;
             'bins: for (index, shelves) in bins.iter_mut().enumerate() {
-                if cap.is_some_and(|cap| load[index].saturating_add(busy[array]) > cap) {
+                if cap.is_some_and(|cap| load[index].saturating_add(busy[array]) > cap)
+                    || kinds[index] != self.choice(array)
+                {
                     continue;
                 }
                 for shelf in shelves.iter_mut() {
@@ -441,6 +560,7 @@ impl Plan {
                     filled: width,
                 }]);
                 load.push(0);
+                kinds.push(self.choice(array));
                 (bins.len() - 1, (0, 0))
             });
             load[moved[array].0] += busy[array];
@@ -593,6 +713,9 @@ struct Planner<'t> {
     layer_of: HashMap<String, usize>,
     shapes: Vec<(u64, u64)>,
     arrays: Vec<Vec<Piece>>,
+    /// The encoding and bits per cell of the `encode` being read.
+    choice: Option<Choice>,
+    choices: Vec<Option<Choice>>,
 }
 
 impl<'t> Planner<'t> {
@@ -609,6 +732,8 @@ impl<'t> Planner<'t> {
                 .map(|layer| (layer.rows, layer.cols))
                 .collect(),
             arrays: Vec::new(),
+            choice: None,
+            choices: vec![None; layers.len()],
         }
     }
 
@@ -618,6 +743,7 @@ impl<'t> Planner<'t> {
         Ok(Plan {
             arrays: self.arrays,
             layers: layers.into_iter().map(|step| vec![step]).collect(),
+            choices: self.choices,
         })
     }
 
@@ -712,9 +838,24 @@ impl<'t> Planner<'t> {
                 let cols = step_cols(&p) + step_cols(&q);
                 Ok(vec![Step::Concat(vec![p, q], cols)])
             }
+            Analog::Encode([encoding, bits, product]) => {
+                let encoding =
+                    Encoding::from_code(self.num(encoding)?).ok_or("an unknown encoding")?;
+                let outer = self.choice.replace(Choice {
+                    encoding,
+                    cell_bits: self.num(bits)?,
+                });
+                let steps = self.products(product);
+                self.choice = outer;
+                steps
+            }
+            Analog::Signed(_) => Err("a layer's encoding is left unchosen".into()),
             Analog::Mvm(block) => {
                 let mut pieces = Vec::new();
                 self.layout(block, (0, 0), &mut pieces)?;
+                for piece in &pieces {
+                    self.choices[piece.layer] = self.choice;
+                }
                 let array = self.arrays.len();
                 self.arrays.push(pieces);
                 self.reads(block, array, (0, 0)).map(|(steps, _)| steps)

@@ -18,6 +18,35 @@ use melior::{
 };
 use std::collections::HashSet;
 
+/// The discardable attribute with which `cim-map{choose-encoding}` tells
+/// `cim-split-weights` how to encode an array's signed weights.
+pub const ENCODING_HINT: &str = "cim.encoding";
+/// The discardable attribute with which `cim-map{choose-encoding}` tells
+/// `cim-bitslice` the bits per cell of an array (split arrays inherit it).
+pub const CELL_BITS_HINT: &str = "cim.cell_bits";
+
+/// Marks `array` with its encoding and bits per cell.
+pub fn set_hints<'c>(
+    context: &'c Context,
+    array: &mut Operation<'c>,
+    encoding: &str,
+    cell_bits: u64,
+) {
+    use melior::ir::{
+        attribute::{IntegerAttribute, StringAttribute},
+        operation::OperationMutLike,
+        r#type::IntegerType,
+    };
+    array.set_discardable_attribute(
+        ENCODING_HINT,
+        StringAttribute::new(context, encoding).into(),
+    );
+    array.set_discardable_attribute(
+        CELL_BITS_HINT,
+        IntegerAttribute::new(IntegerType::new(context, 64).into(), cell_bits as i64).into(),
+    );
+}
+
 /// The body of a module.
 pub fn module_body<'c, 'a>(module: OperationRef<'c, 'a>) -> Option<BlockRef<'c, 'a>> {
     module.region(0).ok()?.first_block()
@@ -88,6 +117,24 @@ impl<'c, 'a> ArrayOp<'c, 'a> {
             }),
             _ => Err("weights must be a static 2-D tensor".into()),
         }
+    }
+
+    /// The encoding `cim-map` chose for it, if it chose.
+    pub fn encoding_hint(&self) -> Option<String> {
+        self.op
+            .discardable_attribute(ENCODING_HINT)
+            .ok()
+            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
+            .map(|a| a.value().to_owned())
+    }
+
+    /// The bits per cell `cim-map` chose for it, if it chose.
+    pub fn cell_bits_hint(&self) -> Option<i64> {
+        self.op
+            .discardable_attribute(CELL_BITS_HINT)
+            .ok()
+            .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
+            .map(|a| a.value())
     }
 
     /// Whether the array has been placed.
@@ -225,7 +272,13 @@ impl<'c, 'a> Arrays<'c, 'a> {
             sign,
             weights: build::dense_f32(context, shape, values),
         };
-        self.add_before(like, build::crossbar(context, like.op.location(), spec));
+        let mut array = build::crossbar(context, like.op.location(), spec);
+        // The bits per cell chosen for the array hold for its parts.
+        if let Ok(bits) = like.op.discardable_attribute(CELL_BITS_HINT) {
+            use melior::ir::operation::OperationMutLike;
+            array.set_discardable_attribute(CELL_BITS_HINT, bits);
+        }
+        self.add_before(like, array);
         Ok(name)
     }
 

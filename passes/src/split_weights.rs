@@ -13,7 +13,9 @@
 //!   broadcasts the reference column (x . (W + c) - x . c = x . W). When no weight is
 //!   negative there is no reference.
 //!
-//! Arrays already split (`positive`, `negative`, `offset`) are left alone. Split
+//! An array that `cim-map{choose-encoding}` marked with `cim.encoding` is encoded
+//! as marked, whatever the option says. Arrays already split (`positive`,
+//! `negative`, `offset`) are left alone. Split
 //! before placement: a placed signed array is an error. Weights must be inline dense
 //! f32.
 //!
@@ -70,10 +72,16 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         if array.sign != "signed" {
             continue;
         }
-        let result = if differential {
-            split_differential(&mut arrays, &array)
-        } else {
-            split_offset(&mut arrays, &array)
+        // cim-map{choose-encoding} may have chosen per array.
+        let result = match array.encoding_hint().as_deref() {
+            None if differential => split_differential(&mut arrays, &array),
+            None => split_offset(&mut arrays, &array),
+            Some("differential") => split_differential(&mut arrays, &array),
+            Some("offset") => split_offset(&mut arrays, &array),
+            Some(other) => Err(format!(
+                "{} = \"{other}\" is not an encoding (differential, offset)",
+                crate::mapped::ENCODING_HINT
+            )),
         };
         if let Err(message) = result {
             emit_error(

@@ -80,9 +80,16 @@ enum Command {
         /// A target preset (ideal) or a target TOML file.
         #[arg(long, default_value = "ideal")]
         target: String,
-        /// Signed-weight encoding.
-        #[arg(long, default_value = "differential", value_parser = ["differential", "offset"])]
+        /// Signed-weight encoding: differential pairs, an offset and a reference
+        /// column, or auto (the e-graph mapper chooses per layer, with the bits per
+        /// cell, under its objective and the target's cell error at --error-time).
+        #[arg(long, default_value = "differential", value_parser = ["differential", "offset", "auto"])]
         encoding: String,
+        /// Seconds after programming at which --encoding auto prices the cells'
+        /// read-out error (programming noise, drift, read noise, from the target's
+        /// device model).
+        #[arg(long, default_value_t = 3600.0)]
+        error_time: f64,
         /// Bits of each quantized weight magnitude.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=24))]
         weight_bits: u32,
@@ -94,8 +101,9 @@ enum Command {
         #[arg(long, default_value = "egraph", value_parser = ["egraph", "naive"])]
         mapper: String,
         /// What the e-graph mapper minimises first: arrays (area), time (latency:
-        /// no packing), ADC conversions (energy), or a weighted sum (balanced).
-        #[arg(long, default_value = "area", value_parser = ["area", "latency", "energy", "balanced"])]
+        /// no packing), ADC conversions (energy), a weighted sum (balanced), or the
+        /// error of the weights' encodings (accuracy, with --encoding auto).
+        #[arg(long, default_value = "area", value_parser = ["area", "latency", "energy", "balanced", "accuracy"])]
         objective: String,
         /// Extra arrays the e-graph mapper may spend on copies of the slowest layers
         /// (layer pipelining; the batch must be static).
@@ -382,6 +390,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             model,
             target,
             encoding,
+            error_time,
             weight_bits,
             input_bits,
             mapper,
@@ -404,6 +413,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 objective,
                 duplicate_arrays,
                 placement,
+                error_time,
             };
             if options.mapper == "naive"
                 && (options.duplicate_arrays > 0 || options.objective != "area")

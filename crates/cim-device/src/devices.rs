@@ -135,6 +135,24 @@ impl Devices {
         }
     }
 
+    /// The read-out error of cells of `max_level + 1` levels read `t` seconds after
+    /// programming: the RMS difference between the levels read (compensated) and
+    /// those programmed, relative to the cell's range, over 4096 cells at evenly
+    /// spread levels in arrays of 64 columns, drawn from `seed`. What the e-graph
+    /// mapper prices encodings with.
+    pub fn cell_error(&self, max_level: f64, t: f64, seed: u64) -> Result<f64, String> {
+        const CELLS: usize = 4096;
+        let count = max_level.max(1.0) as usize + 1;
+        let levels: Vec<f64> = (0..CELLS).map(|i| (i % count) as f64).collect();
+        let read = self.program_array(&levels, 64, max_level, t, &mut DeviceRng::new(seed))?;
+        let square: f64 = levels
+            .iter()
+            .zip(&read)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        Ok((square / CELLS as f64).sqrt() / max_level)
+    }
+
     /// Programs a `rows x cols` array of levels (`0..=max_level`, row-major) and
     /// reads it `t` seconds later: the levels the array then holds, compensated.
     /// Refused for a time the device model does not describe.
@@ -211,6 +229,21 @@ impl Devices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cell_error_is_zero_for_ideal_cells_and_grows_with_pcm_drift() {
+        let ideal = Devices::default();
+        assert_eq!(ideal.cell_error(3.0, 3600.0, 0), Ok(0.0));
+        let pcm = Devices {
+            technology: Technology::Pcm,
+            ..Devices::default()
+        };
+        let early = pcm.cell_error(3.0, 1.0, 0).unwrap();
+        let late = pcm.cell_error(3.0, 86400.0, 0).unwrap();
+        assert!(early > 0.005 && early < 0.2, "{early}");
+        assert!(late > early, "{early} then {late}");
+        assert_eq!(pcm.cell_error(3.0, 1.0, 0), Ok(early), "seeded");
+    }
 
     #[test]
     fn ideal_devices_hold_their_levels() {

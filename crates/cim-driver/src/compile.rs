@@ -26,7 +26,8 @@ use std::{collections::HashMap, path::Path};
 pub struct CompileOptions {
     /// The target as given (preset name or file path).
     pub target: String,
-    /// `differential` or `offset`.
+    /// `differential`, `offset`, or `auto` (cim-map chooses per layer, with the bits
+    /// per cell, under its objective and the device's error).
     pub encoding: String,
     /// Bits of each quantized weight magnitude.
     pub weight_bits: u32,
@@ -45,6 +46,13 @@ pub struct CompileOptions {
     /// How cim-place assigns slots: `dataflow` or `first-fit`.
     #[serde(default = "dataflow")]
     pub placement: String,
+    /// Seconds after programming at which `auto` encoding prices the cells' error.
+    #[serde(default = "an_hour")]
+    pub error_time: f64,
+}
+
+fn an_hour() -> f64 {
+    3600.0
 }
 
 fn dataflow() -> String {
@@ -70,14 +78,22 @@ impl Default for CompileOptions {
             objective: area(),
             duplicate_arrays: 0,
             placement: dataflow(),
+            error_time: an_hour(),
         }
     }
 }
 
 /// The mapping pipeline for `target`: lower tosa, mark analog contractions, map onto
 /// the target's arrays (cim-map, or cim-tile for the naive mapper), split signs, slice bits into its cells (unless `sliced` is
-/// false: the exact program keeps analog cells), place, clean up.
-pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool) -> String {
+/// false: the exact program keeps analog cells), place, clean up. With `auto`
+/// encoding, cim-map chooses each layer's encoding and bits per cell (1 to the
+/// target's), priced by the read-out error of the target's cells at
+/// `error_time` ([`cim_device::devices::Devices::cell_error`]).
+pub fn mapping_pipeline(
+    options: &CompileOptions,
+    target: &Target,
+    sliced: bool,
+) -> Result<String, DriverError> {
     let dac_bits = match target.dac.mode {
         cim_target::DacMode::BitSerial => 1,
         cim_target::DacMode::MultiLevel => options.input_bits,
@@ -92,19 +108,56 @@ pub fn mapping_pipeline(options: &CompileOptions, target: &Target, sliced: bool)
         String::new()
     };
     let (rows, cols) = (target.array.rows, target.array.cols);
+    let auto = options.encoding == "auto";
+    if auto && !(options.error_time.is_finite() && options.error_time >= 0.0) {
+        return Err(DriverError::Usage(format!(
+            "--error-time {} must be a finite number of seconds >= 0",
+            options.error_time
+        )));
+    }
+    let choose = if auto {
+        let noise = (1..=target.array.cell_bits)
+            .map(|bits| {
+                let max_level = ((1u64 << bits) - 1) as f64;
+                target
+                    .device
+                    .cell_error(max_level, options.error_time, 0)
+                    .map(|sigma| format!("{bits}:{sigma:e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| DriverError::Usage(format!("--encoding auto: {error}")))?;
+        format!(
+            " choose-encoding=true weight-bits={} cell-noise={}",
+            options.weight_bits,
+            noise.join(",")
+        )
+    } else {
+        String::new()
+    };
     let mapper = match options.mapper.as_str() {
+        "naive" if auto => {
+            return Err(DriverError::Usage(
+                "--encoding auto is chosen by the e-graph mapper: use --mapper egraph".into(),
+            ));
+        }
         "naive" => format!("cim-tile{{rows={rows} cols={cols}}}"),
         _ => format!(
-            "cim-map{{rows={rows} cols={cols} objective={} duplicate-arrays={}}}",
+            "cim-map{{rows={rows} cols={cols} objective={} duplicate-arrays={}{choose}}}",
             options.objective, options.duplicate_arrays
         ),
     };
-    format!(
+    // Arrays cim-map did not mark (none, unless auto) take the option's encoding.
+    let fallback = if auto {
+        "differential"
+    } else {
+        &options.encoding
+    };
+    Ok(format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
          convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
          cim-place{{target={} strategy={}}},cim-dce,canonicalize,cse)",
-        options.encoding, options.target, options.placement
-    )
+        fallback, options.target, options.placement
+    ))
 }
 
 fn render(diagnostics: &[Diagnostic], path: &str, source: &str) -> String {
@@ -154,7 +207,7 @@ pub fn map(
     sliced: bool,
     after_step: impl FnMut(&Element, &Module),
 ) -> Result<(), DriverError> {
-    let text = mapping_pipeline(options, target, sliced);
+    let text = mapping_pipeline(options, target, sliced)?;
     let pipeline = Pipeline::parse(&text).map_err(|error| DriverError::Usage(error.to_string()))?;
     let sink = DiagnosticSink::attach(cim.context());
     pipeline::run(

@@ -8,15 +8,103 @@ use std::cmp::Ordering;
 /// What to minimise first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Objective {
-    /// Arrays, then ADC conversions, then latency.
+    /// Arrays, then the encodings' error, then ADC conversions, then latency.
     #[default]
     Area,
     /// Latency, then arrays.
     Latency,
     /// ADC conversions (the dominant energy), then arrays.
     Energy,
-    /// A weighted sum of all.
+    /// A weighted sum of all: 64·arrays + ADC conversions + 16·latency + digital
+    /// operations + the error in parts per million.
     Balanced,
+    /// The error the encodings let through, then arrays, then ADC conversions.
+    Accuracy,
+}
+
+/// How signed weights are held in cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Two arrays, `max(w, 0)` and `max(−w, 0)`, subtracted.
+    Differential,
+    /// One array of `w + c` and a reference column of `c`, subtracted.
+    Offset,
+}
+
+impl Encoding {
+    /// Both, by code.
+    pub const ALL: [Encoding; 2] = [Encoding::Differential, Encoding::Offset];
+
+    /// Its number in `(encode E B P)`.
+    pub fn code(self) -> u64 {
+        match self {
+            Self::Differential => 0,
+            Self::Offset => 1,
+        }
+    }
+
+    /// The encoding of a code.
+    pub fn from_code(code: u64) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
+    }
+
+    /// The name passes use (`differential`, `offset`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Differential => "differential",
+            Self::Offset => "offset",
+        }
+    }
+
+    /// The variance of one weight (in units of the largest weight, squared) per
+    /// unit variance of a cell's read-out (relative to the cell's range): a pair of
+    /// cells each spanning the whole range, 1 + 1; a shifted cell spanning twice the
+    /// range, 4, and its reference cell, 4.
+    pub fn variance_factor(self) -> f64 {
+        match self {
+            Self::Differential => 2.0,
+            Self::Offset => 8.0,
+        }
+    }
+}
+
+/// The encodings a `signed` product may take, and the device figures that price
+/// their error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encodings {
+    /// Bits of each weight magnitude.
+    pub weight_bits: u64,
+    /// The encodings allowed.
+    pub encodings: Vec<Encoding>,
+    /// The bits per cell allowed, each with the read-out error of such a cell:
+    /// its standard deviation relative to the cell's range (from the device model).
+    pub cells: Vec<(u64, f64)>,
+}
+
+impl Encodings {
+    /// Slices of `cell_bits` that hold a weight.
+    pub fn slices(&self, cell_bits: u64) -> u64 {
+        self.weight_bits.div_ceil(cell_bits.max(1))
+    }
+
+    /// The variance of one weight, relative to the largest weight squared, in parts
+    /// per billion: slice i is worth `2^(i·b)` levels of `2^b − 1`, each cell reads
+    /// with error σ_b of its range, the encoding multiplies ([`Encoding::variance_factor`]).
+    pub fn error_ppb(&self, encoding: Encoding, cell_bits: u64) -> u64 {
+        let Some(&(_, sigma)) = self.cells.iter().find(|(b, _)| *b == cell_bits) else {
+            return MappingCost::IMPOSSIBLE;
+        };
+        let b = cell_bits as i32;
+        let levels = 2f64.powi(b) - 1.0;
+        let full = 2f64.powi(self.weight_bits as i32) - 1.0;
+        let spread: f64 = (0..self.slices(cell_bits))
+            .map(|i| 4f64.powi(b * i as i32))
+            .sum();
+        let variance =
+            encoding.variance_factor() * sigma * sigma * levels * levels * spread / (full * full);
+        // Saturates (and NaN becomes 0: σ is checked finite where it is read).
+        (variance * 1e9).round() as u64
+    }
 }
 
 impl std::str::FromStr for Objective {
@@ -28,8 +116,9 @@ impl std::str::FromStr for Objective {
             "latency" => Ok(Self::Latency),
             "energy" => Ok(Self::Energy),
             "balanced" => Ok(Self::Balanced),
+            "accuracy" => Ok(Self::Accuracy),
             other => Err(format!(
-                "unknown objective '{other}': area, latency, energy or balanced"
+                "unknown objective '{other}': area, latency, energy, balanced or accuracy"
             )),
         }
     }
@@ -46,6 +135,10 @@ pub struct MappingCost {
     pub latency: u64,
     /// Digital operations (accumulations) per input vector.
     pub digital: u64,
+    /// The error of the weights' encodings: per layer, the variance of one weight
+    /// relative to the largest squared, in parts per billion, times the weights an
+    /// output sums (its rows); summed over the layers.
+    pub error: u64,
     objective: Objective,
 }
 
@@ -59,6 +152,7 @@ impl MappingCost {
             adc: 0,
             latency: 0,
             digital: 0,
+            error: 0,
             objective,
         }
     }
@@ -70,6 +164,7 @@ impl MappingCost {
             adc: i,
             latency: i,
             digital: i,
+            error: i,
             objective,
         }
     }
@@ -86,24 +181,52 @@ impl MappingCost {
             adc: self.adc.saturating_add(other.adc),
             latency: self.latency.max(other.latency),
             digital: self.digital.saturating_add(other.digital),
+            error: self.error.saturating_add(other.error),
             objective: self.objective,
         }
     }
 
-    fn key(&self) -> [u64; 4] {
+    fn key(&self) -> [u64; 5] {
         match self.objective {
-            Objective::Area => [self.arrays, self.adc, self.latency, self.digital],
-            Objective::Latency => [self.latency, self.arrays, self.adc, self.digital],
-            Objective::Energy => [self.adc, self.arrays, self.latency, self.digital],
+            // Of two mappings of one area, the more accurate.
+            Objective::Area => [
+                self.arrays,
+                self.error,
+                self.adc,
+                self.latency,
+                self.digital,
+            ],
+            Objective::Latency => [
+                self.latency,
+                self.arrays,
+                self.adc,
+                self.digital,
+                self.error,
+            ],
+            Objective::Energy => [
+                self.adc,
+                self.arrays,
+                self.latency,
+                self.digital,
+                self.error,
+            ],
             Objective::Balanced => {
                 let total = self
                     .arrays
                     .saturating_mul(64)
                     .saturating_add(self.adc)
                     .saturating_add(self.latency.saturating_mul(16))
-                    .saturating_add(self.digital);
-                [total, self.arrays, self.adc, self.latency]
+                    .saturating_add(self.digital)
+                    .saturating_add(self.error / 1000);
+                [total, self.arrays, self.adc, self.latency, self.error]
             }
+            Objective::Accuracy => [
+                self.error,
+                self.arrays,
+                self.adc,
+                self.latency,
+                self.digital,
+            ],
         }
     }
 }
@@ -115,18 +238,21 @@ impl PartialOrd for MappingCost {
 }
 
 /// The cost model read from the target.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CostModel {
     /// The objective.
     pub objective: Objective,
+    /// The encodings `signed` products choose from, when they are chosen here.
+    pub encodings: Option<Encodings>,
 }
 
 impl CostModel {
     /// The cost function over an e-graph (it reads block shapes).
-    pub fn function<'a>(&self, egraph: &'a EGraph<Analog, Shapes>) -> MapCost<'a> {
+    pub fn function<'a>(&'a self, egraph: &'a EGraph<Analog, Shapes>) -> MapCost<'a> {
         MapCost {
             egraph,
             objective: self.objective,
+            encodings: self.encodings.as_ref(),
         }
     }
 }
@@ -135,6 +261,7 @@ impl CostModel {
 pub struct MapCost<'a> {
     egraph: &'a EGraph<Analog, Shapes>,
     objective: Objective,
+    encodings: Option<&'a Encodings>,
 }
 
 impl CostFunction<Analog> for MapCost<'_> {
@@ -175,6 +302,51 @@ impl CostFunction<Analog> for MapCost<'_> {
                 }
             }
             Analog::Concat([p, q]) | Analog::Both([p, q]) => costs(*p).parallel(costs(*q)),
+            // An encoding must be chosen.
+            Analog::Signed(_) => MappingCost::impossible(self.objective),
+            Analog::Encode([e, b, p]) => {
+                let num = |id: &Id| match self.egraph[*id].data {
+                    crate::language::Shape::Num(n) => Some(n),
+                    _ => None,
+                };
+                let (Some(encodings), Some(encoding), Some(bits)) =
+                    (self.encodings, num(e).and_then(Encoding::from_code), num(b))
+                else {
+                    return MappingCost::impossible(self.objective);
+                };
+                let inner = costs(*p);
+                if !inner.is_possible() {
+                    return inner;
+                }
+                let slices = encodings.slices(bits);
+                // Every slice is two arrays: a pair, or a shifted array and its
+                // reference.
+                let copies = slices.saturating_mul(2);
+                let (rows, columns) = self.egraph[*p].data.product_shape().unwrap_or((0, 0));
+                let adc = match encoding {
+                    Encoding::Differential => inner.adc.saturating_mul(copies),
+                    // One reference column per MVM.
+                    Encoding::Offset => inner
+                        .adc
+                        .saturating_add(inner.arrays)
+                        .saturating_mul(slices),
+                };
+                MappingCost {
+                    arrays: inner.arrays.saturating_mul(copies),
+                    adc,
+                    // The subtraction, and the shift-and-add of slices.
+                    latency: inner.latency.saturating_add(1 + u64::from(slices > 1)),
+                    digital: inner
+                        .digital
+                        .saturating_mul(copies)
+                        .saturating_add(columns.saturating_mul(1 + u64::from(slices > 1))),
+                    // Each output sums `rows` weights' errors.
+                    error: inner
+                        .error
+                        .saturating_add(encodings.error_ppb(encoding, bits).saturating_mul(rows)),
+                    objective: self.objective,
+                }
+            }
         }
     }
 }

@@ -12,6 +12,11 @@
 //! | `(accumulate P Q)` | P + Q (row tiles) | product |
 //! | `(concat P Q)` | P, then Q (column tiles) | product of Np + Nq columns |
 //! | `(both P Q)` | two independent products, outputs one after the other | product of Np + Nq columns |
+//! | `(signed P)` | P of signed weights, its encoding not chosen yet | P's |
+//! | `(encode E B P)` | P with signed weights encoded as E (0 differential pairs, 1 offset and reference column), their bits cut into slices of B bits per cell | P's |
+//!
+//! A product's shape also counts the inputs it reads (`rows`: the weight rows
+//! behind it), which the error of an encoding grows with.
 
 use egg::{Analysis, DidMerge, EGraph, Id, Symbol};
 use std::collections::HashMap;
@@ -33,6 +38,8 @@ mod terms {
             "accumulate" = Accumulate([Id; 2]),
             "concat" = Concat([Id; 2]),
             "both" = Both([Id; 2]),
+            "signed" = Signed(Id),
+            "encode" = Encode([Id; 3]),
             Num(u64),
             Weight(Symbol),
         }
@@ -53,8 +60,10 @@ pub enum Shape {
         /// Columns (outputs).
         cols: u64,
     },
-    /// A product: a batch of vectors of `cols` outputs.
+    /// A product: a batch of vectors of `cols` outputs, from `rows` inputs.
     Product {
+        /// Inputs read (weight rows behind the product).
+        rows: u64,
         /// Output columns.
         cols: u64,
     },
@@ -73,19 +82,27 @@ impl Shape {
 
     /// The product's columns, if a product.
     pub fn product(self) -> Option<u64> {
+        self.product_shape().map(|(_, cols)| cols)
+    }
+
+    /// The product's (rows, cols), if a product.
+    pub fn product_shape(self) -> Option<(u64, u64)> {
         match self {
-            Self::Product { cols } => Some(cols),
+            Self::Product { rows, cols } => Some((rows, cols)),
             _ => None,
         }
     }
 }
 
-/// The e-class analysis: the array geometry and weight shapes it reads shapes from.
+/// The e-class analysis: the array geometry and weight shapes it reads shapes from,
+/// and the encodings a `signed` product may take.
 #[derive(Clone, Debug, Default)]
 pub struct Shapes {
     /// Array rows x cols.
     pub array: (u64, u64),
     weights: HashMap<Symbol, (u64, u64)>,
+    /// The (encoding, bits per cell) pairs to choose from.
+    pub choices: Vec<(u64, u64)>,
 }
 
 impl Shapes {
@@ -97,6 +114,7 @@ impl Shapes {
                 .into_iter()
                 .map(|(name, shape)| (Symbol::from(name), shape))
                 .collect(),
+            choices: Vec::new(),
         }
     }
 
@@ -156,15 +174,40 @@ impl Analysis<Analog> for Shapes {
             }
             Analog::MatMul(block) | Analog::Mvm(block) => shape(block)
                 .block()
-                .map(|(_, cols)| Shape::Product { cols }),
+                .map(|(rows, cols)| Shape::Product { rows, cols }),
+            // Row tiles: the same outputs from disjoint inputs.
             Analog::Accumulate([p, q]) => shape(p)
-                .product()
-                .zip(shape(q).product())
-                .and_then(|(a, b)| (a == b).then_some(Shape::Product { cols: a })),
-            Analog::Concat([p, q]) | Analog::Both([p, q]) => shape(p)
-                .product()
-                .zip(shape(q).product())
-                .map(|(a, b)| Shape::Product { cols: a + b }),
+                .product_shape()
+                .zip(shape(q).product_shape())
+                .and_then(|((ra, ca), (rb, cb))| {
+                    (ca == cb).then_some(Shape::Product {
+                        rows: ra + rb,
+                        cols: ca,
+                    })
+                }),
+            // Column tiles: one input.
+            Analog::Concat([p, q]) => shape(p)
+                .product_shape()
+                .zip(shape(q).product_shape())
+                .and_then(|((ra, ca), (rb, cb))| {
+                    (ra == rb).then_some(Shape::Product {
+                        rows: ra,
+                        cols: ca + cb,
+                    })
+                }),
+            Analog::Both([p, q]) => shape(p).product_shape().zip(shape(q).product_shape()).map(
+                |((ra, ca), (rb, cb))| Shape::Product {
+                    rows: ra + rb,
+                    cols: ca + cb,
+                },
+            ),
+            Analog::Signed(p) => shape(p)
+                .product_shape()
+                .map(|(rows, cols)| Shape::Product { rows, cols }),
+            Analog::Encode([e, b, p]) => num(e)
+                .zip(num(b))
+                .and(shape(p).product_shape())
+                .map(|(rows, cols)| Shape::Product { rows, cols }),
         };
         made.unwrap_or(Shape::Invalid)
     }

@@ -7,7 +7,10 @@
 //! that share an array: side by side when they read the same input (`hstack`), or
 //! on the diagonal when they are independent layers (`diag`). The e-graph holds all
 //! these mappings at once; extraction picks the cheapest under a [`CostModel`] read
-//! from the target (arrays, ADC conversions, latency).
+//! from the target (arrays, ADC conversions, latency). Optionally a layer's signed
+//! weights start unencoded (`signed`), and the e-graph also holds each encoding
+//! (differential or offset) and cell width (`encode`), priced with an error term
+//! from the device's read-out error ([`cost::Encodings`]).
 //!
 //! This crate knows no MLIR: the `cim-map` pass lifts `cim.matmul` ops into it and
 //! writes the chosen term back as mapped ops.
@@ -21,7 +24,7 @@ pub mod cost;
 pub mod language;
 pub mod rules;
 
-use cost::{CostModel, MappingCost, Objective};
+use cost::{CostModel, Encodings, MappingCost, Objective};
 use egg::{EGraph, Extractor, RecExpr, Runner, StopReason};
 use language::{Analog, Shapes};
 use std::time::Duration;
@@ -90,18 +93,31 @@ impl Mapper {
         Self {
             array: (rows, cols),
             limits: Limits::default(),
-            model: CostModel { objective },
+            model: CostModel {
+                objective,
+                encodings: None,
+            },
         }
     }
 
-    /// The term every layer starts as: `(matmul W)`, independent layers joined by
-    /// `both`.
-    pub fn start(layers: &[Layer]) -> RecExpr<Analog> {
+    /// The same mapper choosing each layer's signed-weight encoding and bits per
+    /// cell among `encodings`.
+    pub fn with_encodings(mut self, encodings: Encodings) -> Self {
+        self.model.encodings = Some(encodings);
+        self
+    }
+
+    /// The term every layer starts as: `(matmul W)` (`(signed (matmul W))` when
+    /// encodings are chosen here), independent layers joined by `both`.
+    pub fn start(&self, layers: &[Layer]) -> RecExpr<Analog> {
         let mut expr = RecExpr::default();
         let mut root = None;
         for layer in layers {
             let weight = expr.add(Analog::Weight(layer.name.as_str().into()));
-            let product = expr.add(Analog::MatMul(weight));
+            let mut product = expr.add(Analog::MatMul(weight));
+            if self.model.encodings.is_some() {
+                product = expr.add(Analog::Signed(product));
+            }
             root = Some(match root {
                 None => product,
                 Some(previous) => expr.add(Analog::Both([previous, product])),
@@ -112,15 +128,22 @@ impl Mapper {
 
     /// Saturates and extracts the cheapest mapping of `layers`.
     pub fn map(&self, layers: &[Layer]) -> Mapping {
-        self.map_term(&Self::start(layers), layers)
+        self.map_term(&self.start(layers), layers)
     }
 
     /// Saturates from the term `start` over the weights of `layers`, and extracts.
     pub fn map_term(&self, start: &RecExpr<Analog>, layers: &[Layer]) -> Mapping {
-        let shapes = Shapes::new(
+        let mut shapes = Shapes::new(
             self.array,
             layers.iter().map(|l| (l.name.clone(), (l.rows, l.cols))),
         );
+        if let Some(encodings) = &self.model.encodings {
+            shapes.choices = encodings
+                .encodings
+                .iter()
+                .flat_map(|e| encodings.cells.iter().map(|&(bits, _)| (e.code(), bits)))
+                .collect();
+        }
         let runner: Runner<Analog, Shapes> = Runner::new(shapes)
             .with_node_limit(self.limits.nodes)
             .with_iter_limit(self.limits.iterations)

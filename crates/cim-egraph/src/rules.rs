@@ -108,9 +108,39 @@ fn diagonal_fits(egraph: &mut Graph, _: Id, subst: &Subst) -> bool {
     }
 }
 
+/// `(signed P)`: every encoding and cell width the analysis allows, as
+/// `(encode E B P)`.
+struct Encode {
+    product: Var,
+}
+
+impl Applier<Analog, Shapes> for Encode {
+    fn apply_one(
+        &self,
+        egraph: &mut Graph,
+        eclass: Id,
+        subst: &Subst,
+        _: Option<&PatternAst<Analog>>,
+        _: Symbol,
+    ) -> Vec<Id> {
+        let mut changed = Vec::new();
+        for (encoding, bits) in egraph.analysis.choices.clone() {
+            let (e, b) = (num(egraph, encoding), num(egraph, bits));
+            let encoded = egraph.add(Analog::Encode([e, b, subst[self.product]]));
+            if egraph.union(eclass, encoded) {
+                changed.push(eclass);
+            }
+        }
+        changed
+    }
+}
+
 /// Every rule, by name.
 pub fn rules() -> Vec<Rewrite<Analog, Shapes>> {
     vec![
+        rewrite!("choose-encoding"; "(signed ?p)" => { Encode { product: "?p".parse().expect("var") } }),
+        rewrite!("pack-diagonal-encoded"; "(both (encode ?e ?c (mvm ?a)) (encode ?e ?c (mvm ?b)))" => "(encode ?e ?c (mvm (diag ?a ?b)))" if diagonal_fits),
+        rewrite!("both-assoc-encoded"; "(both (encode ?e ?c ?p) (both (encode ?e ?c ?q) ?r))" => "(both (encode ?e ?c (both ?p ?q)) ?r)"),
         rewrite!("split-rows"; "(matmul ?b)" => { Split { block: "?b".parse().expect("var"), axis: Axis::Rows } }),
         rewrite!("split-cols"; "(matmul ?b)" => { Split { block: "?b".parse().expect("var"), axis: Axis::Cols } }),
         rewrite!("place"; "(matmul ?b)" => "(mvm ?b)" if fits("?b")),

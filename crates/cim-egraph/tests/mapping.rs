@@ -1,7 +1,11 @@
 //! Start => goal tests of the mapper, and the law it must keep: the extracted term
 //! computes the same products as the layers it maps.
 
-use cim_egraph::{Layer, Limits, Mapper, cost::Objective, language::Analog};
+use cim_egraph::{
+    Layer, Limits, Mapper,
+    cost::{Encoding, Encodings, Objective},
+    language::Analog,
+};
 use egg::{Id, RecExpr};
 use std::collections::HashMap;
 
@@ -125,6 +129,8 @@ impl Eval<'_> {
             Analog::Concat([p, q]) | Analog::Both([p, q]) => {
                 [self.product(*p), self.product(*q)].concat()
             }
+            // An encoding changes how weights are held, not what they compute.
+            Analog::Encode([_, _, p]) => self.product(*p),
             other => panic!("expected a product, got {other:?}"),
         }
     }
@@ -296,4 +302,94 @@ fn what_cannot_be_mapped_costs_impossible() {
     let start: RecExpr<Analog> = "(matmul ghost)".parse().unwrap();
     let mapping = Mapper::new(4, 4, Objective::Area).map_term(&start, &[layer("real", 2, 2)]);
     assert!(!mapping.cost.is_possible());
+}
+
+/// 8-bit weights on cells of 1, 2 or 4 bits that read with 3% error.
+fn noisy_cells() -> Encodings {
+    Encodings {
+        weight_bits: 8,
+        encodings: Encoding::ALL.to_vec(),
+        cells: vec![(1, 0.03), (2, 0.03), (4, 0.03)],
+    }
+}
+
+#[test]
+fn encodings_and_cell_widths_are_chosen_by_objective() {
+    let layers = [layer("a", 100, 40), layer("b", 40, 10)];
+    let map = |objective| {
+        check(
+            &Mapper::new(256, 256, objective).with_encodings(noisy_cells()),
+            &layers,
+        )
+    };
+    // Accuracy: differential pairs of 1-bit cells, the least error: 8 slices x 2
+    // arrays of the one shared block.
+    let accurate = map(Objective::Accuracy);
+    assert!(
+        accurate
+            .term
+            .to_string()
+            .starts_with("(encode 0 1 (mvm (diag a b)))"),
+        "{}",
+        accurate.term
+    );
+    assert_eq!(accurate.cost.arrays, 16);
+    // The error: per weight (from the formula), times the 140 rows the outputs sum.
+    assert_eq!(
+        accurate.cost.error,
+        noisy_cells().error_ppb(Encoding::Differential, 1) * 140
+    );
+    // Area: the widest cells (2 slices x 2 arrays), and of the two encodings of that
+    // area the more accurate.
+    let small = map(Objective::Area);
+    assert!(
+        small
+            .term
+            .to_string()
+            .starts_with("(encode 0 4 (mvm (diag a b)))"),
+        "{}",
+        small.term
+    );
+    assert_eq!(small.cost.arrays, 4);
+    assert!(small.cost.error > accurate.cost.error);
+    // Energy: the fewest conversions, an offset (one reference column per MVM
+    // instead of a second array's 50).
+    let frugal = map(Objective::Energy);
+    assert!(
+        frugal.term.to_string().starts_with("(encode 1 4"),
+        "{}",
+        frugal.term
+    );
+    assert_eq!(frugal.cost.adc, (50 + 1) * 2);
+    assert_eq!(small.cost.adc, 50 * 4);
+}
+
+#[test]
+fn the_error_of_an_encoding_follows_its_formula() {
+    let cells = Encodings {
+        weight_bits: 2,
+        encodings: Encoding::ALL.to_vec(),
+        cells: vec![(1, 0.1), (2, 0.1)],
+    };
+    // One 2-bit cell per weight: σ² of the full range, twice for a pair.
+    assert_eq!(cells.error_ppb(Encoding::Differential, 2), 20_000_000);
+    // Two 1-bit slices worth 1 and 2 of 3 levels: σ²·(1 + 4)/9, twice.
+    assert_eq!(cells.error_ppb(Encoding::Differential, 1), 11_111_111);
+    // An offset cell spans twice the range, and so does its reference: 4 + 4.
+    assert_eq!(cells.error_ppb(Encoding::Offset, 2), 80_000_000);
+    // A width not offered cannot be chosen.
+    assert_eq!(cells.error_ppb(Encoding::Offset, 3), u64::MAX);
+    assert_eq!(cells.slices(1), 2);
+}
+
+#[test]
+fn without_a_choice_a_signed_product_cannot_be_mapped() {
+    let none = Encodings {
+        cells: Vec::new(),
+        ..noisy_cells()
+    };
+    let mapping = Mapper::new(256, 256, Objective::Area)
+        .with_encodings(none)
+        .map(&[layer("w", 10, 10)]);
+    assert!(!mapping.cost.is_possible(), "{}", mapping.term);
 }
