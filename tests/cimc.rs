@@ -370,6 +370,69 @@ fn automatic_encoding_trades_arrays_for_accuracy() {
     );
 }
 
+/// A model larger than the board: an error naming the way out, or, on a target
+/// reprogrammed between layers, rounds the report counts and prices; either way the
+/// program computes the same.
+#[test]
+fn a_model_larger_than_the_board_runs_in_rounds_where_arrays_reprogram() {
+    let tiny = |reprogrammable: bool| {
+        move |text: &str| {
+            text.replace(
+                "chips = 16\ncores_per_chip = 64\narrays_per_core = 16",
+                &format!(
+                    "chips = 1\ncores_per_chip = 1\narrays_per_core = 2\nreprogrammable = {reprogrammable}"
+                ),
+            )
+        }
+    };
+    let fixed = ideal_variant("board-fixed", tiny(false));
+    let model = fixture("digits-mlp.mlir");
+    let (code, _, stderr) = cimc(&[
+        "compile",
+        &model,
+        "--mapper",
+        "naive",
+        "--target",
+        &fixed,
+        "-o",
+        scratch("board-fixed").join("a").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("[hierarchy] reprogrammable = true"),
+        "{stderr}"
+    );
+    let rounds = ideal_variant("board-rounds", tiny(true));
+    let artifact = compile("board-rounds", &["--mapper", "naive", "--target", &rounds]);
+    let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let arrays = report["arrays"].as_u64().unwrap();
+    // Two arrays a round on the one core: rounds of 2, each costing 2 arrays'
+    // programming (the default 1000 µs each) but a last one of what is left.
+    let expected = arrays.div_ceil(2);
+    assert!(expected > 1, "{arrays} arrays");
+    assert_eq!(report["rounds"].as_u64(), Some(expected), "{stdout}");
+    let reprogram = report["reprogram_us"].as_f64().unwrap();
+    assert_eq!(reprogram, (arrays as f64) * 1000.0, "{stdout}");
+    // The board's two slots, counted once.
+    let one_board = compile("board-one", &["--mapper", "naive"]);
+    let (_, single, _) = cimc(&["report", one_board.to_str().unwrap(), "--json"]);
+    let single: serde_json::Value = serde_json::from_str(&single).unwrap();
+    assert!(
+        report["area_mm2"].as_f64() < single["area_mm2"].as_f64(),
+        "{stdout}"
+    );
+    let (code, text, _) = cimc(&["report", artifact.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(text.contains(&format!("in {expected} rounds")), "{text}");
+    assert_matches_reference(
+        &run(&artifact, "exact"),
+        &run(&one_board, "exact"),
+        "rounds",
+    );
+}
+
 #[test]
 fn report_shows_the_mapping() {
     // The naive tiler keeps one layer per array: a row per layer.

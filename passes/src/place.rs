@@ -14,7 +14,11 @@
 //! Arrays already placed keep their slot (and the slot is taken). Every array must
 //! have the target's geometry and at most its cell bits; an array with analog cells
 //! (`#cim.ideal`) is accepted, for exact studies before bit-slicing. A model that
-//! does not fit is an error naming the shortfall. `target` is a preset name
+//! does not fit is an error naming the shortfall, unless the target's arrays can
+//! be reprogrammed (`[hierarchy] reprogrammable = true`): then the layers run in
+//! rounds, each a group of consecutive layers that fits the whole board (a layer
+//! larger than the board spans rounds of its own), and every array is marked with
+//! its round (`cim.round`); slots are reused from round to round. `target` is a preset name
 //! (`targets/*.toml`) or a path to a target file.
 //!
 //! Example, `cim-place{target=ideal}` (16 arrays per core). Before:
@@ -46,7 +50,12 @@ use melior::ir::{
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
 };
+use melior::ir::{attribute::IntegerAttribute, r#type::IntegerType};
 use std::collections::{HashMap, HashSet};
+
+/// The discardable attribute that numbers an array's round on a target whose
+/// arrays are reprogrammed between groups of layers (absent: one round).
+pub const ROUND: &str = "cim.round";
 
 static ID: PassId = PassId;
 
@@ -126,30 +135,35 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         .filter_map(|array| Place::read(array.place))
         .collect();
     let unplaced: Vec<&ArrayOp> = arrays.iter().filter(|array| !array.is_placed()).collect();
-    let free = (0..target.capacity())
-        .filter_map(|index| target.place_of(index))
-        .map(|(chip, core, array)| Place {
-            chip: chip as i64,
-            core: core as i64,
-            array: array as i64,
-        })
-        .filter(|place| !taken.contains(place));
-    let mut cores: Vec<Vec<Place>> = Vec::new();
-    for place in free {
-        match cores.last_mut() {
-            Some(core) if (core[0].chip, core[0].core) == (place.chip, place.core) => {
-                core.push(place)
+    // The free slots, grouped by core in place order.
+    let free_cores = || {
+        let mut cores: Vec<Vec<Place>> = Vec::new();
+        let free = (0..target.capacity())
+            .filter_map(|index| target.place_of(index))
+            .map(|(chip, core, array)| Place {
+                chip: chip as i64,
+                core: core as i64,
+                array: array as i64,
+            })
+            .filter(|place| !taken.contains(place));
+        for place in free {
+            match cores.last_mut() {
+                Some(core) if (core[0].chip, core[0].core) == (place.chip, place.core) => {
+                    core.push(place)
+                }
+                _ => cores.push(vec![place]),
             }
-            _ => cores.push(vec![place]),
         }
-    }
-    let free: usize = cores.iter().map(Vec::len).sum();
-    if unplaced.len() > free {
+        cores
+    };
+    let free: usize = free_cores().iter().map(Vec::len).sum();
+    let reprogram = target.hierarchy.reprogrammable && taken.is_empty();
+    if unplaced.len() > free && !reprogram {
         let needed = taken.len() + unplaced.len();
         emit_error(
             unplaced[free].op.location(),
             &format!(
-                "cim-place: the model needs {needed} arrays but target '{}' has {} ({} chips x {} cores x {} arrays): {} do not fit; use a larger target, or a mapping that packs arrays (cimc compile --mapper egraph)",
+                "cim-place: the model needs {needed} arrays but target '{}' has {} ({} chips x {} cores x {} arrays): {} do not fit; use a larger target, a mapping that packs arrays (cimc compile --mapper egraph), or a target whose arrays can be reprogrammed between layers ([hierarchy] reprogrammable = true)",
                 target.name,
                 target.capacity(),
                 target.hierarchy.chips,
@@ -165,25 +179,66 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
     } else {
         dataflow_stages(module, &unplaced)
     };
+    let rounds = rounds(stages, free);
     let per_core = target.hierarchy.arrays_per_core as usize;
-    let mut places: Vec<Option<Place>> = vec![None; unplaced.len()];
-    let mut cursor = 0;
-    for stage in stages {
-        let slots = take_slots(&mut cores, &mut cursor, stage.len(), per_core);
-        for (array, place) in stage.iter().zip(slots) {
-            places[*array] = Some(place);
+    let mut places: Vec<Option<(Place, usize)>> = vec![None; unplaced.len()];
+    for (round, stages) in rounds.iter().enumerate() {
+        // Each round has the whole board.
+        let mut cores = free_cores();
+        let mut cursor = 0;
+        for stage in stages {
+            let slots = take_slots(&mut cores, &mut cursor, stage.len(), per_core);
+            for (array, place) in stage.iter().zip(slots) {
+                places[*array] = Some((place, round));
+            }
         }
     }
     for (array, place) in unplaced.iter().zip(places) {
-        // There are as many free slots as arrays (checked above).
-        let Some(place) = place else {
+        // Every round has as many free slots as its arrays (by construction).
+        let Some((place, round)) = place else {
             return Err(PassFailed);
         };
+        let context = context_of(&array.op);
         // SAFETY: the op is live and nothing else refers to it while it changes.
         let mut op = unsafe { OperationRefMut::from_raw(array.op.to_raw()) };
-        op.set_attribute("place", place.build(context_of(&array.op)));
+        op.set_attribute("place", place.build(context));
+        if rounds.len() > 1 {
+            op.set_discardable_attribute(
+                ROUND,
+                IntegerAttribute::new(IntegerType::new(context, 64).into(), round as i64).into(),
+            );
+        }
     }
     Ok(())
+}
+
+/// Cuts the layers' stages (in order) into rounds of at most `capacity` arrays: a
+/// layer that does not fit the rest of a round starts the next one, and a layer
+/// larger than the board fills rounds of its own.
+fn rounds(stages: Vec<Vec<usize>>, capacity: usize) -> Vec<Vec<Vec<usize>>> {
+    let mut rounds: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
+    let mut room = capacity;
+    for stage in stages {
+        let mut rest = stage.as_slice();
+        if rest.len() > room && rest.len() <= capacity {
+            rounds.push(Vec::new());
+            room = capacity;
+        }
+        while !rest.is_empty() {
+            if room == 0 {
+                rounds.push(Vec::new());
+                room = capacity;
+            }
+            let count = rest.len().min(room);
+            rounds
+                .last_mut()
+                .expect("there is always a round")
+                .push(rest[..count].to_vec());
+            room -= count;
+            rest = &rest[count..];
+        }
+    }
+    rounds
 }
 
 /// The unplaced arrays grouped by layer, layers in the order the program first

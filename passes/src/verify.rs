@@ -97,7 +97,9 @@ impl Checker {
 
     /// Reads every array of the module first: an MVM may precede the array it uses.
     fn collect_arrays(&mut self, root: OperationRef) {
-        let mut places: HashMap<Place, String> = HashMap::new();
+        // A slot holds one array per round (`cim.round`, on targets reprogrammed
+        // between groups of layers; absent: round 0).
+        let mut places: HashMap<(i64, Place), String> = HashMap::new();
         let first = root
             .region(0)
             .ok()
@@ -116,8 +118,17 @@ impl Checker {
                 );
                 continue;
             }
+            let round = op
+                .discardable_attribute(crate::place::ROUND)
+                .ok()
+                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
+                .map(|a| a.value());
+            if round.is_some_and(|round| round < 0) {
+                self.error(&op, format!("{} must be >= 0", crate::place::ROUND));
+            }
             if let Some(place) = attribute(&op, "place").and_then(Place::read) {
-                if let Some(other) = places.get(&place) {
+                let key = (round.unwrap_or(0), place);
+                if let Some(other) = places.get(&key) {
                     self.error(
                         &op,
                         format!(
@@ -126,7 +137,7 @@ impl Checker {
                         ),
                     );
                 } else {
-                    places.insert(place, name.clone());
+                    places.insert(key, name.clone());
                 }
             }
             self.arrays.insert(name, info);

@@ -40,6 +40,10 @@ pub struct ArrayEntry {
     pub geometry: [i64; 2],
     /// (chip, core, array), or `None` when unplaced.
     pub place: Option<[i64; 3]>,
+    /// The round the array is programmed in, on a target reprogrammed between
+    /// groups of layers (absent: the one round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<i64>,
     /// Bits per cell, or `None` for analog cells.
     pub cell_bits: Option<i64>,
     /// Bit slice index and significance shift.
@@ -185,6 +189,11 @@ pub fn write(module: &Module, function: &str, dir: &Path) -> Result<Program, Dri
             place: attribute(&op, "place")
                 .and_then(Place::read)
                 .map(|p| [p.chip, p.core, p.array]),
+            round: op
+                .discardable_attribute(cim_passes::place::ROUND)
+                .ok()
+                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
+                .map(|a| a.value()),
             cell_bits: attribute(&op, "cell").and_then(Cell::read).map(|c| c.bits),
             slice: [slice.index, slice.shift],
             sign: string_attribute(&op, "sign").unwrap_or_default(),

@@ -87,8 +87,16 @@ pub struct Report {
     pub interval_ns: f64,
     /// Estimated energy per inference, in nJ.
     pub energy_nj: f64,
-    /// Estimated silicon area of the arrays used and their ADCs, in mm².
+    /// Estimated silicon area of the arrays used and their ADCs, in mm² (a slot
+    /// reused from round to round counts once).
     pub area_mm2: f64,
+    /// Rounds the model runs in: 1, or more on a target whose arrays are
+    /// reprogrammed between groups of layers (`cim.round`).
+    pub rounds: usize,
+    /// With more than one round, the time to reprogram the chips for every round of
+    /// one batch, in µs: per round, the most arrays one core holds times the
+    /// target's `program_us` (cores program in parallel); 0 with one round.
+    pub reprogram_us: f64,
 }
 
 /// The layer an array belongs to: its name up to `_r<i>_c<j>` (as cim-tile names
@@ -271,6 +279,10 @@ struct ArrayFacts {
     columns: u64,
     /// Its chip and core, once placed.
     core: Option<(i64, i64)>,
+    /// Its slot, once placed.
+    place: Option<Place>,
+    /// Its round (0 unless the chips are reprogrammed).
+    round: i64,
 }
 
 /// Builds the report of a mapped module, with time and energy from `target`'s cost
@@ -307,6 +319,12 @@ pub fn report(module: &Module, target: &Target) -> Report {
                 cells: (geometry.rows * geometry.cols) as u64,
                 columns: geometry.cols as u64,
                 core: place.map(|p| (p.chip, p.core)),
+                place,
+                round: op
+                    .discardable_attribute(cim_passes::place::ROUND)
+                    .ok()
+                    .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
+                    .map_or(0, |a| a.value()),
             },
         );
     }
@@ -411,7 +429,46 @@ pub fn report(module: &Module, target: &Target) -> Report {
         })
         .sum();
     let available: u64 = arrays.values().map(|facts| facts.cells).sum();
+    // Physical arrays: one per slot (reused across rounds), and every unplaced one.
+    let mut slots: BTreeMap<(i64, i64, i64), &ArrayFacts> = BTreeMap::new();
+    let mut unplaced = Vec::new();
+    for facts in arrays.values() {
+        match facts.place {
+            Some(p) => {
+                slots.entry((p.chip, p.core, p.array)).or_insert(facts);
+            }
+            None => unplaced.push(facts),
+        }
+    }
+    let rounds = arrays
+        .values()
+        .map(|f| f.round)
+        .max()
+        .map_or(1, |r| r as usize + 1);
+    let mut per_core: BTreeMap<(i64, (i64, i64)), u64> = BTreeMap::new();
+    for facts in arrays.values() {
+        if let Some(core) = facts.core {
+            *per_core.entry((facts.round, core)).or_default() += 1;
+        }
+    }
+    let reprogram_us = if rounds > 1 {
+        (0..rounds as i64)
+            .map(|round| {
+                per_core
+                    .iter()
+                    .filter(|((r, _), _)| *r == round)
+                    .map(|(_, &count)| count)
+                    .max()
+                    .unwrap_or(0) as f64
+                    * cost.program_us
+            })
+            .sum()
+    } else {
+        0.0
+    };
     Report {
+        rounds,
+        reprogram_us,
         arrays: arrays.len(),
         chips: chips.len(),
         cores: cores.len(),
@@ -420,8 +477,10 @@ pub fn report(module: &Module, target: &Target) -> Report {
         latency_ns: layers.iter().map(|l| l.latency_ns).sum(),
         interval_ns: per_array_busy.values().copied().fold(0.0, f64::max),
         energy_nj: layers.iter().map(|l| l.energy_nj).sum(),
-        area_mm2: arrays
+        area_mm2: slots
             .values()
+            .copied()
+            .chain(unplaced)
             .map(|facts| {
                 let adcs = facts.columns.div_ceil(columns_per_adc.max(1));
                 cost.array_um2 + adcs as f64 * cost.adc_um2
@@ -481,6 +540,14 @@ impl std::fmt::Display for Report {
             f,
             "estimated per inference: {:.0} ns layer by layer, one every {:.0} ns pipelined, {:.3} nJ; area {:.3} mm²",
             self.latency_ns, self.interval_ns, self.energy_nj, self.area_mm2
-        )
+        )?;
+        if self.rounds > 1 {
+            writeln!(
+                f,
+                "in {} rounds: the chips are reprogrammed for each, {:.0} µs per batch",
+                self.rounds, self.reprogram_us
+            )?;
+        }
+        Ok(())
     }
 }

@@ -80,6 +80,11 @@ pub struct Hierarchy {
     pub cores_per_chip: u32,
     /// Arrays per core.
     pub arrays_per_core: u32,
+    /// Whether arrays can be reprogrammed between layers: a model with more arrays
+    /// than the chips hold then runs in rounds (the chips programmed with one
+    /// group of layers after another), instead of failing to place.
+    #[serde(default)]
+    pub reprogrammable: bool,
 }
 
 /// DAC drive mode.
@@ -184,6 +189,9 @@ pub struct CostSpec {
     /// Silicon area of one ADC, in µm² (an array has one per `columns_per_adc`
     /// columns).
     pub adc_um2: f64,
+    /// Time to program one array (write and verify every cell), in µs: what a
+    /// round of a reprogrammed chip costs per array of a core.
+    pub program_us: f64,
 }
 
 impl Default for CostSpec {
@@ -196,6 +204,7 @@ impl Default for CostSpec {
             adc_ns: 0.0,
             array_um2: 10000.0,
             adc_um2: 1500.0,
+            program_us: 1000.0,
         }
     }
 }
@@ -380,6 +389,7 @@ impl Target {
             ("cost.adc_ns", self.cost.adc_ns),
             ("cost.array_um2", self.cost.array_um2),
             ("cost.adc_um2", self.cost.adc_um2),
+            ("cost.program_us", self.cost.program_us),
         ];
         for (key, value) in costs {
             if !(value.is_finite() && value >= 0.0) {

@@ -80,6 +80,17 @@ func.func @conv2d_missing_groups(%x: tensor<1x2x8x8xf32>) -> tensor<1x4x4x4xf32>
 
 // -----
 
+// On a reprogrammed target a slot holds one array per round (cim.round), never two
+// in one round.
+"cim.crossbar"() {sym_name = "a", cim.round = 0 : i64, geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+"cim.crossbar"() {sym_name = "b", cim.round = 1 : i64, geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+// expected-error @+1 {{array @c is placed on chip 0 core 0 array 0, already taken by @b}}
+"cim.crossbar"() {sym_name = "c", cim.round = 1 : i64, geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+// expected-error @+1 {{cim.round must be >= 0}}
+"cim.crossbar"() {sym_name = "d", cim.round = -1 : i64, geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 1 : i64>, cell = #cim.cell<2 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+
+// -----
+
 // expected-error @+1 {{cell bits 0 out of range: a cell stores 1 to 16 bits}}
 "cim.crossbar"() {sym_name = "a", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<0 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
 
