@@ -625,6 +625,26 @@ fn bundled_mlp_runs_and_mapping_keeps_it_exact() {
     );
 }
 
+/// Every output differs from f64 (it is fixed point), every value is on the Q15.16
+/// grid, and each is within `tolerance` of f64; returns the largest error.
+fn assert_fixed_point(
+    fixed: &[ndarray::ArrayD<f64>],
+    float: &[ndarray::ArrayD<f64>],
+    tolerance: f64,
+) -> f64 {
+    let step = 2f64.powi(-16);
+    let mut worst = 0f64;
+    for (fixed, exact) in fixed.iter().zip(float) {
+        assert_ne!(fixed, exact, "fixed point is not f64");
+        for (&a, &b) in fixed.iter().zip(exact) {
+            assert_eq!((a / step).fract(), 0.0, "{a} is not on the Q15.16 grid");
+            assert!((a - b).abs() < tolerance, "{a} against {b}");
+            worst = worst.max((a - b).abs());
+        }
+    }
+    worst
+}
+
 /// Softmax written as upstream lowers it (a max reduction, `exp(x − max)`, a sum
 /// reduction, a division) and a tanh-form GELU, with `--digital interp|nmdu`: every
 /// generic becomes a program of the NMDU's elementwise unit, the reference and the
@@ -710,18 +730,9 @@ func.func @f(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
         on(Digital::Generated),
     );
     assert_eq!(reference, generated);
-    let step = 2f64.powi(-16);
-    let mut worst = 0f64;
-    for (fixed, exact) in reference.iter().zip(&float) {
-        assert_ne!(fixed, exact, "fixed point is not f64");
-        for (&a, &b) in fixed.iter().zip(exact) {
-            assert_eq!((a / step).fract(), 0.0, "{a} is not on the Q15.16 grid");
-            // Softmax: exp's relative error and the rounding of its inputs; GELU:
-            // tanh's table error times |x| <= 4, plus the products' rounding.
-            worst = worst.max((a - b).abs());
-            assert!((a - b).abs() < 2e-3, "{a} against {b}");
-        }
-    }
+    // Softmax: exp's relative error and the rounding of its inputs; GELU: tanh's
+    // table error times |x| <= 4, plus the products' rounding.
+    let worst = assert_fixed_point(&reference, &float, 2e-3);
     println!("largest error against f64: {worst:.1e}");
     for row in reference[0].rows() {
         assert!((row.sum() - 1.0).abs() < 1e-3, "{}", row.sum());
@@ -762,14 +773,7 @@ fn products_pooling_and_sums_run_on_the_nmdu() {
         on(Digital::Generated),
     );
     assert_eq!(reference, generated);
-    let step = 2f64.powi(-16);
-    for (fixed, exact) in reference.iter().zip(&float) {
-        assert_ne!(fixed, exact, "fixed point is not f64");
-        for (&a, &b) in fixed.iter().zip(exact) {
-            assert_eq!((a / step).fract(), 0.0, "{a} is not on the Q15.16 grid");
-            // Operands rounded to 2^-17 over at most 8 products of values below 3,
-            // twice (the product, then the adapter), and the results' rounding.
-            assert!((a - b).abs() < 1e-3, "{a} against {b}");
-        }
-    }
+    // Operands rounded to 2^-17 over at most 8 products of values below 3, twice
+    // (the product, then the adapter), and the results' rounding.
+    assert_fixed_point(&reference, &float, 1e-3);
 }

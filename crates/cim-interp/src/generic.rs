@@ -99,27 +99,13 @@ enum Source {
     Temporary(usize),
 }
 
+/// What a body instruction computes: an operation of the NMDU's elementwise unit
+/// (the sigmoid `1 / (1 + exp(-x))` recognised in the body, see
+/// [`fuse_sigmoids`]), or a constant.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Max,
-    Min,
-    Neg,
-    Abs,
-    Exp,
-    Log,
-    Tanh,
-    /// `1 / (1 + exp(-x))`, recognised in the body (see [`fuse_sigmoids`]).
-    Sigmoid,
-    Sqrt,
-    Rsqrt,
-    Identity,
+    Op(Op),
     Constant(f64),
-    Compare(u8),
-    Select,
 }
 
 struct Instruction {
@@ -180,27 +166,27 @@ fn compile(op: &OperationRef, outer: &dyn Fn(Value) -> Option<f64>) -> Result<Bo
             "arith.addi" | "arith.subi" | "arith.muli" | "arith.sitofp" | "arith.uitofp"
         );
         let kind = match name.as_str() {
-            "arith.addf" | "arith.addi" => Kind::Add,
-            "arith.subf" | "arith.subi" => Kind::Sub,
-            "arith.mulf" | "arith.muli" => Kind::Mul,
-            "arith.divf" => Kind::Div,
-            "arith.maximumf" | "arith.maxnumf" => Kind::Max,
-            "arith.minimumf" | "arith.minnumf" => Kind::Min,
-            "arith.negf" => Kind::Neg,
-            "math.absf" => Kind::Abs,
-            "math.exp" => Kind::Exp,
-            "math.log" => Kind::Log,
-            "math.tanh" => Kind::Tanh,
-            "math.sqrt" => Kind::Sqrt,
-            "math.rsqrt" => Kind::Rsqrt,
-            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => Kind::Identity,
-            "arith.select" => Kind::Select,
+            "arith.addf" | "arith.addi" => Kind::Op(Op::Add),
+            "arith.subf" | "arith.subi" => Kind::Op(Op::Sub),
+            "arith.mulf" | "arith.muli" => Kind::Op(Op::Mul),
+            "arith.divf" => Kind::Op(Op::Div),
+            "arith.maximumf" | "arith.maxnumf" => Kind::Op(Op::Max),
+            "arith.minimumf" | "arith.minnumf" => Kind::Op(Op::Min),
+            "arith.negf" => Kind::Op(Op::Neg),
+            "math.absf" => Kind::Op(Op::Abs),
+            "math.exp" => Kind::Op(Op::Exp),
+            "math.log" => Kind::Op(Op::Log),
+            "math.tanh" => Kind::Op(Op::Tanh),
+            "math.sqrt" => Kind::Op(Op::Sqrt),
+            "math.rsqrt" => Kind::Op(Op::Rsqrt),
+            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => Kind::Op(Op::Copy),
+            "arith.select" => Kind::Op(Op::Select),
             "arith.cmpf" => {
                 let predicate = attribute(&inner, "predicate")
                     .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
                     .map(|attribute| attribute.value())
                     .ok_or_else(|| malformed(op, "cmpf without a predicate"))?;
-                Kind::Compare(predicate as u8)
+                Kind::Op(Op::Compare(predicate as u8))
             }
             "arith.constant" => {
                 let value = cim_ir::query::float_attribute(&inner, "value")
@@ -244,11 +230,12 @@ fn fuse_sigmoids(instructions: &mut [Instruction]) {
     for k in 0..instructions.len() {
         let fused = (|| {
             let instruction = &instructions[k];
-            if instruction.kind != Kind::Div || !one(instructions, &instruction.sources[0]) {
+            if instruction.kind != Kind::Op(Op::Div) || !one(instructions, &instruction.sources[0])
+            {
                 return None;
             }
             let sum = &instructions[temporary(&instruction.sources[1])?];
-            if sum.kind != Kind::Add {
+            if sum.kind != Kind::Op(Op::Add) {
                 return None;
             }
             let exponential = match (&sum.sources[0], &sum.sources[1]) {
@@ -257,15 +244,15 @@ fn fuse_sigmoids(instructions: &mut [Instruction]) {
                 _ => return None,
             };
             let exponential = &instructions[exponential];
-            if exponential.kind != Kind::Exp {
+            if exponential.kind != Kind::Op(Op::Exp) {
                 return None;
             }
             let negation = &instructions[temporary(&exponential.sources[0])?];
-            (negation.kind == Kind::Neg).then(|| negation.sources[0])
+            (negation.kind == Kind::Op(Op::Neg)).then(|| negation.sources[0])
         })();
         if let Some(x) = fused {
             instructions[k] = Instruction {
-                kind: Kind::Sigmoid,
+                kind: Kind::Op(Op::Sigmoid),
                 sources: vec![x],
             };
         }
@@ -305,37 +292,39 @@ fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut V
         };
         let arg = |index: usize| read(&instruction.sources[index], temporaries);
         let value = match instruction.kind {
-            Kind::Add => arg(0) + arg(1),
-            Kind::Sub => arg(0) - arg(1),
-            Kind::Mul => arg(0) * arg(1),
-            Kind::Div => arg(0) / arg(1),
+            Kind::Op(Op::Add) => arg(0) + arg(1),
+            Kind::Op(Op::Sub) => arg(0) - arg(1),
+            Kind::Op(Op::Mul) => arg(0) * arg(1),
+            Kind::Op(Op::Div) => arg(0) / arg(1),
             // maximumf/minimumf propagate NaN.
-            Kind::Max => {
+            Kind::Op(Op::Max) => {
                 if arg(0).is_nan() || arg(1).is_nan() {
                     f64::NAN
                 } else {
                     arg(0).max(arg(1))
                 }
             }
-            Kind::Min => {
+            Kind::Op(Op::Min) => {
                 if arg(0).is_nan() || arg(1).is_nan() {
                     f64::NAN
                 } else {
                     arg(0).min(arg(1))
                 }
             }
-            Kind::Neg => -arg(0),
-            Kind::Abs => arg(0).abs(),
-            Kind::Exp => arg(0).exp(),
-            Kind::Log => arg(0).ln(),
-            Kind::Tanh => arg(0).tanh(),
-            Kind::Sigmoid => 1.0 / (1.0 + (-arg(0)).exp()),
-            Kind::Sqrt => arg(0).sqrt(),
-            Kind::Rsqrt => 1.0 / arg(0).sqrt(),
-            Kind::Identity => arg(0),
+            Kind::Op(Op::Neg) => -arg(0),
+            Kind::Op(Op::Abs) => arg(0).abs(),
+            Kind::Op(Op::Exp) => arg(0).exp(),
+            Kind::Op(Op::Log) => arg(0).ln(),
+            Kind::Op(Op::Tanh) => arg(0).tanh(),
+            Kind::Op(Op::Sigmoid) => 1.0 / (1.0 + (-arg(0)).exp()),
+            Kind::Op(Op::Sqrt) => arg(0).sqrt(),
+            Kind::Op(Op::Rsqrt) => 1.0 / arg(0).sqrt(),
+            Kind::Op(Op::Copy) => arg(0),
             Kind::Constant(value) => value,
-            Kind::Compare(predicate) => f64::from(u8::from(compare(predicate, arg(0), arg(1)))),
-            Kind::Select => {
+            Kind::Op(Op::Compare(predicate)) => {
+                f64::from(u8::from(compare(predicate, arg(0), arg(1))))
+            }
+            Kind::Op(Op::Select) => {
                 if arg(0) != 0.0 {
                     arg(1)
                 } else {
@@ -405,26 +394,9 @@ fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
         .enumerate()
         .filter(|(index, _)| live[*index])
         .filter_map(|(_, instruction)| {
-            let op = match instruction.kind {
-                Kind::Add => Op::Add,
-                Kind::Sub => Op::Sub,
-                Kind::Mul => Op::Mul,
-                Kind::Div => Op::Div,
-                Kind::Max => Op::Max,
-                Kind::Min => Op::Min,
-                Kind::Neg => Op::Neg,
-                Kind::Abs => Op::Abs,
-                Kind::Exp => Op::Exp,
-                Kind::Log => Op::Log,
-                Kind::Tanh => Op::Tanh,
-                Kind::Sigmoid => Op::Sigmoid,
-                Kind::Sqrt => Op::Sqrt,
-                Kind::Rsqrt => Op::Rsqrt,
-                Kind::Identity => Op::Copy,
-                Kind::Compare(predicate) => Op::Compare(predicate),
-                Kind::Select => Op::Select,
-                // Read as operands.
-                Kind::Constant(_) => return None,
+            // Constants are read as operands.
+            let Kind::Op(op) = instruction.kind else {
+                return None;
             };
             Some(pointwise::Instruction {
                 op,

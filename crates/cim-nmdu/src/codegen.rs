@@ -16,7 +16,7 @@ use inkwell::{
     AddressSpace, IntPredicate, OptimizationLevel,
     builder::Builder,
     context::Context,
-    execution_engine::ExecutionEngine,
+    execution_engine::{ExecutionEngine, UnsafeFunctionPointer},
     module::{Linkage, Module},
     passes::PassBuilderOptions,
     targets::{
@@ -70,6 +70,36 @@ fn build<'ctx>(context: &'ctx Context, kernel: &Kernel) -> Result<Module<'ctx>, 
     Ok(module)
 }
 
+/// Adds `void name(ptr × pointers, i64 × integers)` to `module`, its pointers
+/// `noalias`: the buffers a kernel gets never overlap, which lets LLVM vectorise.
+fn declare<'ctx>(
+    context: &'ctx Context,
+    module: &Module<'ctx>,
+    name: &str,
+    pointers: usize,
+    integers: usize,
+    linkage: Option<Linkage>,
+) -> FunctionValue<'ctx> {
+    let ptr = context.ptr_type(AddressSpace::default());
+    let parameters: Vec<inkwell::types::BasicMetadataTypeEnum> =
+        std::iter::repeat_n(ptr.into(), pointers)
+            .chain(std::iter::repeat_n(context.i64_type().into(), integers))
+            .collect();
+    let function = module.add_function(
+        name,
+        context.void_type().fn_type(&parameters, false),
+        linkage,
+    );
+    let noalias = context.create_enum_attribute(
+        inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
+        0,
+    );
+    for index in 0..pointers as u32 {
+        function.add_attribute(inkwell::attributes::AttributeLoc::Param(index), noalias);
+    }
+    function
+}
+
 /// Adds the function of `kernel` to `module` as `name`.
 fn define<'ctx>(
     context: &'ctx Context,
@@ -83,26 +113,7 @@ fn define<'ctx>(
     }
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
     let ptr = context.ptr_type(AddressSpace::default());
-    let signature = context.void_type().fn_type(
-        &[
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            i64t.into(),
-            i64t.into(),
-        ],
-        false,
-    );
-    let function = module.add_function(name, signature, linkage);
-    // The buffers never overlap: that lets LLVM vectorise.
-    let noalias = context.create_enum_attribute(
-        inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
-        0,
-    );
-    for index in 0..4 {
-        function.add_attribute(inkwell::attributes::AttributeLoc::Param(index), noalias);
-    }
+    let function = declare(context, module, name, 4, 2, linkage);
     let builder = context.create_builder();
     let entry = context.append_basic_block(function, "entry");
     let row_block = context.append_basic_block(function, "row");
@@ -786,6 +797,32 @@ fn jit<'ctx>(
         .map_err(llvm)
 }
 
+/// The function `symbol` that `define` adds to a fresh module, JIT-compiled on the
+/// first request for `key` and kept with its engine in `cache`; `F` must be the
+/// signature `define` gives it.
+fn cached<K: std::hash::Hash + Eq + Clone, F: UnsafeFunctionPointer + Copy>(
+    cache: &mut std::collections::HashMap<K, (ExecutionEngine<'static>, F)>,
+    key: &K,
+    symbol: &str,
+    define: impl FnOnce(&'static Context, &Module<'static>) -> Result<(), CodegenError>,
+) -> Result<F, CodegenError> {
+    if let Some((_, compiled)) = cache.get(key) {
+        return Ok(*compiled);
+    }
+    let (engine, compiled) = CONTEXT.with(|context| {
+        let context: &'static Context = context;
+        let module = context.create_module(symbol);
+        define(context, &module)?;
+        let engine = jit(context, &module)?;
+        // SAFETY: `define` built `symbol` with signature `F` (the caller's
+        // contract); the engine that owns the code is kept with the pointer.
+        let compiled = unsafe { engine.get_function::<F>(symbol) }.map_err(llvm)?;
+        Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
+    })?;
+    cache.insert(key.clone(), (engine, compiled));
+    Ok(compiled)
+}
+
 impl JitCache {
     /// The compiled code of `kernel`, generated on first use.
     pub fn get(&mut self, kernel: &Kernel) -> Result<&JitKernel<'static>, CodegenError> {
@@ -798,39 +835,19 @@ impl JitCache {
 
     /// The generated code of `function`'s table lookup, on first use.
     pub fn activation(&mut self, function: Function) -> Result<ActivationFn, CodegenError> {
-        if let Some((_, compiled)) = self.activations.get(&function) {
-            return Ok(*compiled);
-        }
-        let (engine, compiled) = CONTEXT.with(|context| {
-            let module = context.create_module("nmdu_activation");
-            define_activation(context, &module, &Lut::new(function))?;
-            let engine = jit(context, &module)?;
-            // SAFETY: the function was built with exactly this signature; the engine
-            // that owns it is kept with it.
-            let compiled =
-                unsafe { engine.get_function::<ActivationFn>(function.symbol()) }.map_err(llvm)?;
-            Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
-        })?;
-        self.activations.insert(function, (engine, compiled));
-        Ok(compiled)
+        cached(
+            &mut self.activations,
+            &function,
+            function.symbol(),
+            |context, module| define_activation(context, module, &Lut::new(function)).map(drop),
+        )
     }
 
     /// The generated code of an elementwise `program`, on first use.
     pub fn pointwise(&mut self, program: &Program) -> Result<PointwiseFn, CodegenError> {
-        if let Some((_, compiled)) = self.programs.get(program) {
-            return Ok(*compiled);
-        }
-        let (engine, compiled) = CONTEXT.with(|context| {
-            let module = context.create_module("nmdu_pointwise");
-            pointwise::define(context, &module, program, POINTWISE, None)?;
-            let engine = jit(context, &module)?;
-            // SAFETY: as for activations.
-            let compiled =
-                unsafe { engine.get_function::<PointwiseFn>(POINTWISE) }.map_err(llvm)?;
-            Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
-        })?;
-        self.programs.insert(program.clone(), (engine, compiled));
-        Ok(compiled)
+        cached(&mut self.programs, program, POINTWISE, |context, module| {
+            pointwise::define(context, module, program, POINTWISE, None).map(drop)
+        })
     }
 
     /// Generated code of the matrix product in Q.`fraction` ([`crate::matmul`]), on
@@ -845,22 +862,10 @@ impl JitCache {
     ) -> Result<Vec<i32>, CodegenError> {
         crate::matmul::check(a.len(), b.len(), init.len(), m * n, [m, k, n])
             .map_err(CodegenError::Inputs)?;
-        let compiled = match self.matmuls.get(&fraction) {
-            Some((_, compiled)) => *compiled,
-            None => {
-                let (engine, compiled) = CONTEXT.with(|context| {
-                    let module = context.create_module("nmdu_matmul");
-                    matmul::define(context, &module, fraction, MATMUL, None)?;
-                    let engine = jit(context, &module)?;
-                    // SAFETY: as for activations.
-                    let compiled =
-                        unsafe { engine.get_function::<MatmulFn>(MATMUL) }.map_err(llvm)?;
-                    Ok::<_, CodegenError>((engine, unsafe { compiled.into_raw() }))
-                })?;
-                self.matmuls.insert(fraction, (engine, compiled));
-                compiled
-            }
-        };
+        let compiled: MatmulFn =
+            cached(&mut self.matmuls, &fraction, MATMUL, |context, module| {
+                matmul::define(context, module, fraction, MATMUL, None).map(drop)
+            })?;
         let mut out = vec![0; m * n];
         let mut acc = vec![0i64; n];
         // SAFETY: the buffers have the lengths checked above; `out` and `acc` are

@@ -6,7 +6,7 @@
 
 use super::{CodegenError, Emit, llvm, verify};
 use inkwell::{
-    AddressSpace, IntPredicate,
+    IntPredicate,
     builder::Builder,
     context::Context,
     intrinsics::Intrinsic,
@@ -74,28 +74,7 @@ pub(super) fn define<'ctx>(
         )));
     }
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
-    let ptr = context.ptr_type(AddressSpace::default());
-    let signature = context.void_type().fn_type(
-        &[
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            i64t.into(),
-            i64t.into(),
-            i64t.into(),
-        ],
-        false,
-    );
-    let function = module.add_function(name, signature, linkage);
-    let noalias = context.create_enum_attribute(
-        inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
-        0,
-    );
-    for index in 0..5 {
-        function.add_attribute(inkwell::attributes::AttributeLoc::Param(index), noalias);
-    }
+    let function = super::declare(context, module, name, 5, 3, linkage);
     let builder = context.create_builder();
     builder.position_at_end(context.append_basic_block(function, "entry"));
     let pointer = |index: u32| {
