@@ -625,6 +625,20 @@ fn bundled_mlp_runs_and_mapping_keeps_it_exact() {
     );
 }
 
+/// `@f` of `module` on `inputs` with its digital work on `digital`.
+fn on_digital(
+    module: &cim_ir::melior::ir::Module,
+    digital: cim_interp::Digital,
+    inputs: &[ndarray::ArrayD<f64>],
+) -> Vec<ndarray::ArrayD<f64>> {
+    cim_interp::Interpreter::new(module)
+        .unwrap()
+        .with_digital(digital, cim_interp::Format::default())
+        .unwrap()
+        .run("f", inputs)
+        .unwrap()
+}
+
 /// Every output differs from f64 (it is fixed point), every value is on the Q15.16
 /// grid, and each is within `tolerance` of f64; returns the largest error.
 fn assert_fixed_point(
@@ -709,14 +723,7 @@ func.func @f(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
     let x = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 8]), |index| {
         (index[0] as f64 * 1.7 - index[1] as f64 * 0.9).sin() * 4.0
     });
-    let on = |digital| {
-        Interpreter::new(&module)
-            .unwrap()
-            .with_digital(digital, Format::default())
-            .unwrap()
-            .run("f", std::slice::from_ref(&x))
-            .unwrap()
-    };
+    let on = |digital| on_digital(&module, digital, std::slice::from_ref(&x));
     let plan_programs = Interpreter::new(&module)
         .unwrap()
         .with_digital(Digital::Reference, Format::default())
@@ -745,7 +752,7 @@ func.func @f(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 /// generated code, every value on the Q15.16 grid, within rounding of f64.
 #[test]
 fn products_pooling_and_sums_run_on_the_nmdu() {
-    use cim_interp::{Digital, Format, Interpreter};
+    use cim_interp::Digital;
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/lit-tests/cim-translate/to-nmdu-digital.mlir"
@@ -759,14 +766,7 @@ fn products_pooling_and_sums_run_on_the_nmdu() {
     let image = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[1, 2, 4, 4]), |i| {
         (i[1] as f64 + i[2] as f64 * 0.37 - i[3] as f64 * 0.61).sin()
     });
-    let on = |digital| {
-        Interpreter::new(&module)
-            .unwrap()
-            .with_digital(digital, Format::default())
-            .unwrap()
-            .run("f", &[x.clone(), image.clone()])
-            .unwrap()
-    };
+    let on = |digital| on_digital(&module, digital, &[x.clone(), image.clone()]);
     let (float, reference, generated) = (
         on(Digital::Float),
         on(Digital::Reference),

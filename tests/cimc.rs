@@ -286,18 +286,20 @@ fn crossbar_program_round_trips() {
 
 /// The e-graph mapper (the default) needs fewer arrays than the naive tiler on the
 /// CNN and the GRU, and their exact-fidelity outputs agree.
+/// The arrays `cimc report --json` counts for `artifact`.
+fn arrays(artifact: &Path) -> u64 {
+    let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    report["arrays"].as_u64().unwrap()
+}
+
 #[test]
 fn egraph_mapper_uses_fewer_arrays_than_naive_tiling() {
     for (model, input) in [
         ("digits-cnn.onnx", "digits-test-images.npy"),
         ("digits-gru.onnx", "digits-test-rows.npy"),
     ] {
-        let arrays = |artifact: &Path| {
-            let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
-            assert_eq!(code, 0, "{stderr}");
-            let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-            report["arrays"].as_u64().unwrap()
-        };
         let egraph = compile_model(model, &format!("{model}-egraph"), &["--mapper", "egraph"]);
         let naive = compile_model(model, &format!("{model}-naive"), &["--mapper", "naive"]);
         let (packed, tiled) = (arrays(&egraph), arrays(&naive));
@@ -316,12 +318,6 @@ fn egraph_mapper_uses_fewer_arrays_than_naive_tiling() {
 /// naive tiler cannot choose.
 #[test]
 fn automatic_encoding_trades_arrays_for_accuracy() {
-    let arrays = |artifact: &Path| {
-        let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
-        assert_eq!(code, 0, "{stderr}");
-        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        report["arrays"].as_u64().unwrap()
-    };
     let fixed = compile("encoding-fixed", &["--target", "pcm"]);
     let accurate = compile(
         "encoding-accuracy",

@@ -5,7 +5,7 @@ use cim_ir::{
     attributes::{Converter, Geometry, Slice, Window},
     build::{self, CrossbarSpec, MvmSpec},
     dialect::ops,
-    query::{attribute, attribute_shape, context_of, op_name, string_attribute},
+    query::{attribute, attribute_shape, context_of, int_attribute, op_name, string_attribute},
 };
 use melior::{
     Context,
@@ -121,20 +121,12 @@ impl<'c, 'a> ArrayOp<'c, 'a> {
 
     /// The encoding `cim-map` chose for it, if it chose.
     pub fn encoding_hint(&self) -> Option<String> {
-        self.op
-            .discardable_attribute(ENCODING_HINT)
-            .ok()
-            .and_then(|a| melior::ir::attribute::StringAttribute::try_from(a).ok())
-            .map(|a| a.value().to_owned())
+        string_attribute(&self.op, ENCODING_HINT)
     }
 
     /// The bits per cell `cim-map` chose for it, if it chose.
     pub fn cell_bits_hint(&self) -> Option<i64> {
-        self.op
-            .discardable_attribute(CELL_BITS_HINT)
-            .ok()
-            .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
-            .map(|a| a.value())
+        int_attribute(&self.op, CELL_BITS_HINT)
     }
 
     /// Whether the array has been placed.

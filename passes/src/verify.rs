@@ -118,11 +118,7 @@ impl Checker {
                 );
                 continue;
             }
-            let round = op
-                .discardable_attribute(crate::place::ROUND)
-                .ok()
-                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
-                .map(|a| a.value());
+            let round = cim_ir::query::int_attribute(&op, crate::place::ROUND);
             if round.is_some_and(|round| round < 0) {
                 self.error(&op, format!("{} must be >= 0", crate::place::ROUND));
             }

@@ -189,11 +189,7 @@ pub fn write(module: &Module, function: &str, dir: &Path) -> Result<Program, Dri
             place: attribute(&op, "place")
                 .and_then(Place::read)
                 .map(|p| [p.chip, p.core, p.array]),
-            round: op
-                .discardable_attribute(cim_passes::place::ROUND)
-                .ok()
-                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
-                .map(|a| a.value()),
+            round: cim_ir::query::int_attribute(&op, cim_passes::place::ROUND),
             cell_bits: attribute(&op, "cell").and_then(Cell::read).map(|c| c.bits),
             slice: [slice.index, slice.shift],
             sign: string_attribute(&op, "sign").unwrap_or_default(),

@@ -320,11 +320,7 @@ pub fn report(module: &Module, target: &Target) -> Report {
                 columns: geometry.cols as u64,
                 core: place.map(|p| (p.chip, p.core)),
                 place,
-                round: op
-                    .discardable_attribute(cim_passes::place::ROUND)
-                    .ok()
-                    .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
-                    .map_or(0, |a| a.value()),
+                round: cim_ir::query::int_attribute(&op, cim_passes::place::ROUND).unwrap_or(0),
             },
         );
     }

@@ -211,8 +211,6 @@ pub struct Interpreter<'m, 'c> {
     jit: std::cell::RefCell<cim_nmdu::codegen::JitCache>,
     /// The elementwise unit's reference and its tables.
     pointwise: cim_nmdu::pointwise::Evaluator,
-    /// Fractional bits of the NMDU's values outside the MVM groups.
-    fraction: u32,
     /// The DAC-driven inputs of the current run, by (value, bits, range).
     driven: std::cell::RefCell<HashMap<DrivenKey, std::rc::Rc<ArrayD<f64>>>>,
 }
@@ -271,7 +269,6 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             plan: None,
             jit: Default::default(),
             pointwise: Default::default(),
-            fraction: cim_nmdu::pointwise::DEFAULT_FRACTION,
             driven: Default::default(),
         })
     }
@@ -347,7 +344,6 @@ impl<'m, 'c> Interpreter<'m, 'c> {
     /// ([`cim_nmdu::pointwise`]). The NMDU reads ADC codes: runs must be at
     /// quantized or full fidelity.
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
-        self.fraction = format.fraction_bits;
         self.plan = match digital {
             Digital::Float => None,
             Digital::Reference | Digital::Generated => {
@@ -464,7 +460,12 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 ),
             ));
         }
-        let fraction = self.fraction;
+        // The plan records the matrix products' format (it saw this op).
+        let fraction = self
+            .plan
+            .as_ref()
+            .and_then(|plan| plan.matmul)
+            .ok_or_else(|| malformed(op, "the NMDU plan has no matrix products"))?;
         let fixed = |values: &mut dyn Iterator<Item = f64>| -> Result<Vec<i32>, InterpError> {
             values
                 .map(|x| {
