@@ -11,7 +11,7 @@
 //! Optional arguments filter the models by name.
 
 use cim_driver::{
-    compile::{self, CompileOptions},
+    pipeline::{self as compile, CompileOptions, Mapper},
     report,
 };
 use cim_ir::CimContext;
@@ -43,12 +43,12 @@ fn run(
     let start = Instant::now();
     compile::map(cim, &mut module, options, target, true, |_, _| {}).map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
-    let mut mapping = match (options.mapper.as_str(), options.duplicate_arrays) {
-        ("naive", _) => "naive".to_owned(),
+    let mut mapping = match (options.mapper, options.duplicate_arrays) {
+        (Mapper::Naive, _) => "naive".to_owned(),
         (_, 0) => format!("egraph {}", options.objective),
         (_, copies) => format!("egraph {} +{copies} copies", options.objective),
     };
-    if options.placement != "dataflow" {
+    if options.placement != Default::default() {
         mapping += &format!(", {}", options.placement);
     }
     Ok(Row {
@@ -84,12 +84,12 @@ fn main() -> Result<(), String> {
         }
         let path = root.join(model);
         let naive = CompileOptions {
-            mapper: "naive".into(),
+            mapper: Mapper::Naive,
             ..CompileOptions::default()
         };
         let area = CompileOptions::default();
         let latency = CompileOptions {
-            objective: "latency".into(),
+            objective: cim_egraph::cost::Objective::Latency,
             ..CompileOptions::default()
         };
         let mut rows = vec![
@@ -110,7 +110,7 @@ fn main() -> Result<(), String> {
             };
             rows.push(run(&cim, &path, &target, &copies)?);
             let first_fit = CompileOptions {
-                placement: "first-fit".into(),
+                placement: cim_passes::place::Strategy::FirstFit,
                 ..CompileOptions::default()
             };
             rows.push(run(&cim, &path, &target, &first_fit)?);

@@ -12,9 +12,12 @@
 //! `cargo bench --bench runtime`
 
 use cim_device::rng::DeviceRng;
-use cim_driver::compile::{self, CompileOptions};
-use cim_interp::{Chip, Interpreter};
+use cim_driver::{
+    converters,
+    pipeline::{self as compile, CompileOptions},
+};
 use cim_ir::CimContext;
+use cim_sim::{Chip, Simulator};
 use cim_target::Target;
 use ndarray::{Array2, ArrayD, IxDyn};
 use std::time::Instant;
@@ -73,8 +76,8 @@ fn measure(
     };
     let (mut module, _) = compile::parse_model(cim, path).map_err(|e| e.to_string())?;
     compile::map(cim, &mut module, &options, target, true, |_, _| {}).map_err(|e| e.to_string())?;
-    compile::set_full_scale_adcs(&module, target.adc.bits).map_err(|e| e.to_string())?;
-    compile::set_per_plane_adcs(&module, target).map_err(|e| e.to_string())?;
+    converters::set_full_scale_adcs(&module, target.adc.bits).map_err(|e| e.to_string())?;
+    converters::set_per_plane_adcs(&module, target).map_err(|e| e.to_string())?;
     let chip = Chip {
         devices: &target.device,
         time: 3600.0,
@@ -83,7 +86,7 @@ fn measure(
         wires: &target.wires,
     };
     let start = Instant::now();
-    let interpreter = Interpreter::new(&module)
+    let interpreter = Simulator::new(&module)
         .and_then(|i| i.program(&chip))
         .map_err(|e| e.to_string())?;
     let programming = start.elapsed().as_secs_f64();

@@ -628,12 +628,12 @@ fn bundled_mlp_runs_and_mapping_keeps_it_exact() {
 /// `@f` of `module` on `inputs` with its digital work on `digital`.
 fn on_digital(
     module: &cim_ir::melior::ir::Module,
-    digital: cim_interp::Digital,
+    digital: cim_sim::Digital,
     inputs: &[ndarray::ArrayD<f64>],
 ) -> Vec<ndarray::ArrayD<f64>> {
-    cim_interp::Interpreter::new(module)
+    cim_sim::Simulator::new(module)
         .unwrap()
-        .with_digital(digital, cim_interp::Format::default())
+        .with_digital(digital, cim_nmdu::Format::default())
         .unwrap()
         .run("f", inputs)
         .unwrap()
@@ -666,7 +666,8 @@ fn assert_fixed_point(
 /// results stay within the format's error of f64.
 #[test]
 fn softmax_and_gelu_run_on_the_elementwise_unit() {
-    use cim_interp::{Digital, Format, Interpreter};
+    use cim_nmdu::Format;
+    use cim_sim::{Digital, Simulator as Interpreter};
     let text = r#"
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -729,7 +730,7 @@ func.func @f(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
         .with_digital(Digital::Reference, Format::default())
         .unwrap()
         .digital_plan()
-        .map(|plan| plan.pointwise.len());
+        .map(|plan| plan.elementwise.len());
     assert_eq!(plan_programs, Some(5));
     let (float, reference, generated) = (
         on(Digital::Float),
@@ -752,7 +753,7 @@ func.func @f(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 /// generated code, every value on the Q15.16 grid, within rounding of f64.
 #[test]
 fn products_pooling_and_sums_run_on_the_nmdu() {
-    use cim_interp::Digital;
+    use cim_sim::Digital;
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/lit-tests/cim-translate/to-nmdu-digital.mlir"

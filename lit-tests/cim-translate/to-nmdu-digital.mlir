@@ -7,25 +7,25 @@
 // RUN: cim-translate %s --to-object --triple riscv64 -o %t.o && llvm-objdump -t %t.o | FileCheck %s --check-prefix=RISCV
 
 // The tensor sum and the sum pooling's step share one program.
-// CHECK-LABEL: pointwise nmdu_pointwise_0 (sum, sum_pool): Q15.16, 2 arguments, 1 results
+// CHECK-LABEL: elementwise nmdu_elementwise_0 (sum, sum_pool): Q15.16, 2 arguments, 1 results
 // CHECK-NEXT: t0 = add a0, a1
 // CHECK-NEXT: yield t0
-// CHECK-LABEL: pointwise nmdu_pointwise_1 (max_pool): Q15.16, 2 arguments, 1 results
+// CHECK-LABEL: elementwise nmdu_elementwise_1 (max_pool): Q15.16, 2 arguments, 1 results
 // CHECK-NEXT: t0 = max a0, a1
 // CHECK-NEXT: yield t0
-// CHECK-NOT: pointwise
+// CHECK-NOT: elementwise
 // CHECK: matmul nmdu_matmul: Q15.16 digital matrix products (linalg.matmul, cim.adapter)
 
 // IR-LABEL: define void @nmdu_matmul(ptr noalias
 // IR: llvm.sadd.sat.v
-// IR-LABEL: define void @nmdu_pointwise_0(ptr
-// IR-LABEL: define void @nmdu_pointwise_1(ptr
+// IR-LABEL: define void @nmdu_elementwise_0(ptr
+// IR-LABEL: define void @nmdu_elementwise_1(ptr
 // IR-NOT: define
 
 // RISCV: file format elf64-littleriscv
 // RISCV-DAG: F .text {{.*}} nmdu_matmul
-// RISCV-DAG: F .text {{.*}} nmdu_pointwise_0
-// RISCV-DAG: F .text {{.*}} nmdu_pointwise_1
+// RISCV-DAG: F .text {{.*}} nmdu_elementwise_0
+// RISCV-DAG: F .text {{.*}} nmdu_elementwise_1
 
 func.func @f(%x: tensor<4x8xf32>, %img: tensor<1x2x4x4xf32>) -> (tensor<4x3xf32>, tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) {
   %w = arith.constant dense<0.25> : tensor<8x3xf32>

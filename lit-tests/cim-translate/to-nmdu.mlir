@@ -36,15 +36,15 @@
 // What stays a generic runs on the elementwise unit in Q15.16: @g's tanh, and
 // @k's LeakyReLU (@m's joined its kernel), its slope 0.1 as round(0.1 · 2^16) =
 // 6554 and its zero folded into the operands.
-// CHECK-LABEL: pointwise nmdu_pointwise_0 (g_tanh): Q15.16, 2 arguments, 1 results
+// CHECK-LABEL: elementwise nmdu_elementwise_0 (g_tanh): Q15.16, 2 arguments, 1 results
 // CHECK-NEXT: t0 = tanh a0
 // CHECK-NEXT: yield t0
-// CHECK-LABEL: pointwise nmdu_pointwise_1 (k_leaky): Q15.16, 2 arguments, 1 results
+// CHECK-LABEL: elementwise nmdu_elementwise_1 (k_leaky): Q15.16, 2 arguments, 1 results
 // CHECK-NEXT: t0 = mul a0, 6554
 // CHECK-NEXT: t1 = compare.2 a0, 0
 // CHECK-NEXT: t2 = select t1, a0, t0
 // CHECK-NEXT: yield t2
-// CHECK-NOT: pointwise
+// CHECK-NOT: elementwise
 
 // With 8-bit multipliers: F = floor(log2(127 / 8)) = 3, the largest sum 34696
 // needs 16 bits, one shift to 16-bit outputs.
@@ -57,8 +57,8 @@
 
 // The tables are constants of the module, folded into the code where LLVM can.
 // IR: target triple = "x86_64-unknown-linux-gnu"
-// IR-LABEL: define void @nmdu_pointwise_0(ptr
-// IR-LABEL: define void @nmdu_pointwise_1(ptr
+// IR-LABEL: define void @nmdu_elementwise_0(ptr
+// IR-LABEL: define void @nmdu_elementwise_1(ptr
 // IR-LABEL: define void @nmdu_0_dense1(ptr
 // IR: ret void
 // IR-LABEL: define void @nmdu_1_g_dense(ptr

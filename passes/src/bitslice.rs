@@ -40,9 +40,9 @@
 //! %y = "cim.affine"(%2) {scale = dense<1.0> : tensor<2xf32>, offset = dense<0.0> ...}
 //! ```
 
-use crate::mapped::{self, ArrayOp};
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_ir::mapped::{self, CrossbarOp};
 use cim_ir::{
     attributes::{Cell, Converter, DacMode, Slice},
     build::{self, CrossbarSpec},
@@ -178,7 +178,7 @@ pub fn weight_scale(max: f32, bits: i64, pow2: bool) -> f32 {
 
 fn slice_array<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
-    array: &ArrayOp<'c, 'a>,
+    array: &CrossbarOp<'c, 'a>,
     plan: &Plan,
 ) -> Result<(), String> {
     if array.sign == "signed" {
@@ -210,11 +210,11 @@ fn slice_array<'c, 'a>(
         .collect();
     let context = context_of(&array.op);
     // cim-map{choose-encoding} may have chosen the cell width per array.
-    let cell_bits = array.cell_bits_hint().unwrap_or(plan.cell_bits);
+    let cell_bits = array.cell_bits_mark().unwrap_or(plan.cell_bits);
     if !(1..=16).contains(&cell_bits) {
         return Err(format!(
             "{} = {cell_bits} is not in 1..=16",
-            mapped::CELL_BITS_HINT
+            cim_ir::marks::CELL_BITS
         ));
     }
     let count = (plan.weight_bits + cell_bits - 1) / cell_bits;

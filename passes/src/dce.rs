@@ -25,9 +25,9 @@
 //! }
 //! ```
 
-use crate::mapped;
 use crate::options::PassOptions;
 use crate::pass::{PassDef, PassId, PassResult};
+use cim_ir::mapped;
 use cim_ir::{
     dialect::{NAMESPACE, ops},
     query::op_name,

@@ -11,7 +11,6 @@ pub mod bitslice;
 pub mod convert_linalg_to_cim;
 pub mod dce;
 pub mod map;
-pub mod mapped;
 pub mod options;
 pub mod pass;
 pub mod pipeline;

@@ -171,6 +171,13 @@ impl PassOptions {
         }
     }
 
+    /// A word option of vocabulary `T`, declared `OptionKind::Enum(T::WORDS)`.
+    pub fn choice<T: cim_choices::Choice>(&self, name: &str) -> T {
+        self.text(name)
+            .parse()
+            .unwrap_or_else(|error| panic!("option '{name}': {error} (declared with other words)"))
+    }
+
     /// A word or text option.
     pub fn text(&self, name: &str) -> &str {
         match self.get(name) {

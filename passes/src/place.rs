@@ -35,27 +35,34 @@
 //! "cim.crossbar"() {sym_name = "b", place = #cim.place<0 : i64, 0 : i64, 1 : i64>, ...}
 //! ```
 
-use crate::mapped::{self, ArrayOp};
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_choices::Choice;
 use cim_ir::{
     attributes::{Cell, Place},
     diagnostics::emit_error,
-    dialect::ops,
-    query::{attribute, context_of, location_name, op_name},
+    mapped::{self, CrossbarOp, MvmOp},
+    marks,
+    query::context_of,
 };
 use cim_target::Target;
 use melior::ir::{
     OperationRef,
-    attribute::FlatSymbolRefAttribute,
-    operation::{OperationLike, OperationMutLike, OperationRefMut, WalkOrder, WalkResult},
+    operation::{OperationLike, OperationMutLike},
 };
-use melior::ir::{attribute::IntegerAttribute, r#type::IntegerType};
 use std::collections::{HashMap, HashSet};
 
-/// The discardable attribute that numbers an array's round on a target whose
-/// arrays are reprogrammed between groups of layers (absent: one round).
-pub const ROUND: &str = "cim.round";
+cim_choices::choice! {
+    /// How `cim-place` assigns slots to arrays.
+    pub enum Strategy {
+        /// Layer by layer in program order, each layer on as few cores as fit,
+        /// neighbouring layers on neighbouring cores.
+        Dataflow = "dataflow",
+        /// Arrays in module order, each in the first free slot.
+        FirstFit = "first-fit",
+    }
+    default Dataflow
+}
 
 static ID: PassId = PassId;
 
@@ -72,8 +79,8 @@ pub static PASS: PassDef = PassDef {
         },
         OptionSpec {
             name: "strategy",
-            kind: OptionKind::Enum(&["dataflow", "first-fit"]),
-            default: "dataflow",
+            kind: OptionKind::Enum(<Strategy as Choice>::WORDS),
+            default: <Strategy as Choice>::DEFAULT_WORD,
             doc: "dataflow: layer by layer in program order, each on as few cores as fit; first-fit: module order",
         },
     ],
@@ -92,7 +99,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
     };
     let arrays = mapped::Arrays::collect(module).take_all();
     let mut failed = false;
-    let mut check = |array: &ArrayOp, problem: Option<String>| {
+    let mut check = |array: &CrossbarOp, problem: Option<String>| {
         if let Some(message) = problem {
             emit_error(
                 array.op.location(),
@@ -134,7 +141,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         .iter()
         .filter_map(|array| Place::read(array.place))
         .collect();
-    let unplaced: Vec<&ArrayOp> = arrays.iter().filter(|array| !array.is_placed()).collect();
+    let unplaced: Vec<&CrossbarOp> = arrays.iter().filter(|array| !array.is_placed()).collect();
     // The free slots, grouped by core in place order.
     let free_cores = || {
         let mut cores: Vec<Vec<Place>> = Vec::new();
@@ -174,7 +181,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         );
         return Err(PassFailed);
     }
-    let stages: Vec<Vec<usize>> = if options.text("strategy") == "first-fit" {
+    let stages: Vec<Vec<usize>> = if options.choice::<Strategy>("strategy") == Strategy::FirstFit {
         vec![(0..unplaced.len()).collect()]
     } else {
         dataflow_stages(module, &unplaced)
@@ -199,14 +206,10 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             return Err(PassFailed);
         };
         let context = context_of(&array.op);
-        // SAFETY: the op is live and nothing else refers to it while it changes.
-        let mut op = unsafe { OperationRefMut::from_raw(array.op.to_raw()) };
+        let mut op = array.op_mut();
         op.set_attribute("place", place.build(context));
         if rounds.len() > 1 {
-            op.set_discardable_attribute(
-                ROUND,
-                IntegerAttribute::new(IntegerType::new(context, 64).into(), round as i64).into(),
-            );
+            marks::set_round(context, &mut op, round as i64);
         }
     }
     Ok(())
@@ -243,7 +246,7 @@ fn rounds(stages: Vec<Vec<usize>>, capacity: usize) -> Vec<Vec<Vec<usize>>> {
 
 /// The unplaced arrays grouped by layer, layers in the order the program first
 /// reads them; arrays no MVM reads come last, one group each.
-fn dataflow_stages(module: OperationRef, unplaced: &[&ArrayOp]) -> Vec<Vec<usize>> {
+fn dataflow_stages(module: OperationRef, unplaced: &[&CrossbarOp]) -> Vec<Vec<usize>> {
     let index: HashMap<&str, usize> = unplaced
         .iter()
         .enumerate()
@@ -252,23 +255,20 @@ fn dataflow_stages(module: OperationRef, unplaced: &[&ArrayOp]) -> Vec<Vec<usize
     let mut stage_of_layer: HashMap<String, usize> = HashMap::new();
     let mut stages: Vec<Vec<usize>> = Vec::new();
     let mut seen = vec![false; unplaced.len()];
-    module.walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == ops::MVM
-            && let Some(symbol) = attribute(&op, "array")
-                .and_then(|symbol| FlatSymbolRefAttribute::try_from(symbol).ok())
-            && let Some(&array) = index.get(symbol.value())
+    for mvm in MvmOp::all(module) {
+        if let Some(symbol) = mvm.array()
+            && let Some(&array) = index.get(symbol.as_str())
             && !seen[array]
         {
             seen[array] = true;
-            let layer = location_name(op.location()).unwrap_or_else(|| symbol.value().to_owned());
+            let layer = mvm.layer().unwrap_or(symbol);
             let stage = *stage_of_layer.entry(layer).or_insert_with(|| {
                 stages.push(Vec::new());
                 stages.len() - 1
             });
             stages[stage].push(array);
         }
-        WalkResult::Advance
-    });
+    }
     stages.extend((0..unplaced.len()).filter(|&a| !seen[a]).map(|a| vec![a]));
     stages
 }

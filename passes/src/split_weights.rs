@@ -36,9 +36,11 @@
 //! %y = "cim.diff"(%p, %n) : (tensor<?x2xf32>, tensor<?x2xf32>) -> tensor<?x2xf32>
 //! ```
 
-use crate::mapped::{self, ArrayOp};
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_choices::Choice;
+use cim_egraph::cost::Encoding;
+use cim_ir::mapped::{self, CrossbarOp};
 use cim_ir::{
     attributes::Window,
     build::{self, MvmSpec},
@@ -55,8 +57,8 @@ pub static PASS: PassDef = PassDef {
     summary: "Represent signed weights with non-negative conductances (differential pairs or offset)",
     options: &[OptionSpec {
         name: "encoding",
-        kind: OptionKind::Enum(&["differential", "offset"]),
-        default: "differential",
+        kind: OptionKind::Enum(<Encoding as Choice>::WORDS),
+        default: <Encoding as Choice>::DEFAULT_WORD,
         doc: "two arrays and a subtraction, or one shifted array and a reference column",
     }],
     anchor: "builtin.module",
@@ -65,7 +67,7 @@ pub static PASS: PassDef = PassDef {
 };
 
 fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
-    let differential = options.text("encoding") == "differential";
+    let differential = options.choice::<Encoding>("encoding") == Encoding::Differential;
     let mut arrays = mapped::Arrays::collect(module);
     let mut failed = false;
     for array in arrays.take_all() {
@@ -73,14 +75,14 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             continue;
         }
         // cim-map{choose-encoding} may have chosen per array.
-        let result = match array.encoding_hint().as_deref() {
+        let result = match array.encoding_mark().as_deref() {
             None if differential => split_differential(&mut arrays, &array),
             None => split_offset(&mut arrays, &array),
             Some("differential") => split_differential(&mut arrays, &array),
             Some("offset") => split_offset(&mut arrays, &array),
             Some(other) => Err(format!(
                 "{} = \"{other}\" is not an encoding (differential, offset)",
-                crate::mapped::ENCODING_HINT
+                cim_ir::marks::ENCODING
             )),
         };
         if let Err(message) = result {
@@ -96,7 +98,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
 
 fn split_differential<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
-    array: &ArrayOp<'c, 'a>,
+    array: &CrossbarOp<'c, 'a>,
 ) -> Result<(), String> {
     let weights = array.weights()?;
     // Explicit branches, so a zero weight is +0.0 on both sides (never -0.0).
@@ -152,7 +154,7 @@ fn split_differential<'c, 'a>(
 
 fn split_offset<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
-    array: &ArrayOp<'c, 'a>,
+    array: &CrossbarOp<'c, 'a>,
 ) -> Result<(), String> {
     let weights = array.weights()?;
     let shift = weights

@@ -37,9 +37,9 @@
 //!   %y = "cim.concat"(%c0, %c1) {dimension = 1 : i64} : ... -> tensor<?x3xf32>
 //! ```
 
-use crate::mapped;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
+use cim_ir::mapped;
 use cim_ir::{
     attributes::{Converter, Geometry, Slice, Window},
     build::{self, CrossbarSpec, MvmSpec},

@@ -35,7 +35,7 @@ use cim_ir::{
     },
 };
 use melior::ir::{
-    BlockLike, OperationRef, RegionLike, Value, ValueLike,
+    OperationRef, Value, ValueLike,
     attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, WalkOrder, WalkResult},
 };
@@ -100,13 +100,7 @@ impl Checker {
         // A slot holds one array per round (`cim.round`, on targets reprogrammed
         // between groups of layers; absent: round 0).
         let mut places: HashMap<(i64, Place), String> = HashMap::new();
-        let first = root
-            .region(0)
-            .ok()
-            .and_then(|region| region.first_block())
-            .and_then(|block| block.first_operation());
-        let top_level = std::iter::successors(first, |op| op.next_in_block());
-        for op in top_level.filter(|op| op_name(op) == ops::CROSSBAR) {
+        for op in cim_ir::mapped::crossbar_ops(root) {
             let Some(info) = self.check_crossbar(&op) else {
                 continue;
             };
@@ -118,9 +112,9 @@ impl Checker {
                 );
                 continue;
             }
-            let round = cim_ir::query::int_attribute(&op, crate::place::ROUND);
+            let round = cim_ir::marks::round(&op);
             if round.is_some_and(|round| round < 0) {
-                self.error(&op, format!("{} must be >= 0", crate::place::ROUND));
+                self.error(&op, format!("{} must be >= 0", cim_ir::marks::ROUND));
             }
             if let Some(place) = attribute(&op, "place").and_then(Place::read) {
                 let key = (round.unwrap_or(0), place);

@@ -4,7 +4,7 @@
 //! (`--to-nmdu`), LLVM IR (`--to-llvm-ir`) or an object file (`--to-object
 //! --triple x86_64|aarch64|riscv64`).
 
-use cim_driver::{DriverError, compile, program};
+use cim_driver::{DriverError, artifact, pipeline, run::nmdu_format};
 use cim_ir::CimContext;
 use cim_target::Target;
 use clap::{ArgGroup, Parser};
@@ -76,17 +76,17 @@ fn run(cli: &Cli) -> Result<(), DriverError> {
                 "--to-crossbar-program writes a directory: give it with -o DIR".into(),
             ));
         }
-        let (module, _) = compile::parse_model(&cim, &cli.input)?;
+        let (module, _) = pipeline::parse_model(&cim, &cli.input)?;
         let function = match &cli.function {
             Some(function) => function.clone(),
-            None => compile::entry_function(&module).ok_or_else(|| {
+            None => artifact::entry_function(&module).ok_or_else(|| {
                 DriverError::Usage(format!(
                     "{}: no public func.func: name the entry with --function",
                     cli.input.display()
                 ))
             })?,
         };
-        let written = program::write(&module, &function, &cli.output)?;
+        let written = cim_sim::program::write(&module, &function, &cli.output)?;
         eprintln!(
             "wrote {} arrays and {} MVMs of @{function} to {}",
             written.arrays.len(),
@@ -98,7 +98,7 @@ fn run(cli: &Cli) -> Result<(), DriverError> {
     if cli.to_nmdu || cli.to_llvm_ir || cli.to_object {
         return nmdu(&cim, cli);
     }
-    let (module, _) = program::read(&cim, &cli.input)?;
+    let (module, _) = artifact::read_program(&cim, &cli.input)?;
     write_output(&cli.output, module.as_operation().to_string().as_bytes())
 }
 
@@ -126,10 +126,10 @@ fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
     }
     let target =
         Target::load(&cli.target).map_err(|error| DriverError::Usage(error.to_string()))?;
-    let (module, _) = compile::parse_model(cim, &cli.input)?;
-    let plan = cim_interp::digital::plan(module.body(), compile::nmdu_format(&target))
+    let (module, _) = pipeline::parse_model(cim, &cli.input)?;
+    let plan = cim_nmdu::lower::plan(module.as_operation(), nmdu_format(&target))
         .map_err(|error| DriverError::Run(format!("{}: {error}", cli.input.display())))?;
-    if plan.groups.is_empty() && plan.pointwise.is_empty() && plan.matmul.is_none() {
+    if plan.groups.is_empty() && plan.elementwise.is_empty() && plan.matmul.is_none() {
         return Err(DriverError::Run(format!(
             "{}: no digital ops over MVMs to lower: give mapped MLIR (cimc compile writes ARTIFACT/mapped.mlir)",
             cli.input.display()
@@ -144,34 +144,18 @@ fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
     if cli.to_nmdu {
         return write_output(&cli.output, plan.to_string().as_bytes());
     }
-    let groups = plan.codegen_groups();
-    let elementwise: Vec<(String, cim_nmdu::pointwise::Program)> = plan
-        .pointwise
-        .iter()
-        .map(|p| (p.name.clone(), p.program.clone()))
-        .collect();
-    let matmul = plan.matmul;
     if cli.to_llvm_ir {
-        let ir = cim_nmdu::codegen::program_llvm_ir(
-            &groups,
-            &elementwise,
-            matmul,
-            cli.triple.as_deref(),
-        )
-        .map_err(codegen_error)?;
+        let ir = cim_nmdu::codegen::program_llvm_ir(&plan, cli.triple.as_deref())
+            .map_err(codegen_error)?;
         return write_output(&cli.output, ir.as_bytes());
     }
-    let object = cim_nmdu::codegen::program_object(
-        &groups,
-        &elementwise,
-        matmul,
-        cli.triple.as_deref().unwrap_or("x86_64"),
-    )
-    .map_err(codegen_error)?;
+    let object =
+        cim_nmdu::codegen::program_object(&plan, cli.triple.as_deref().unwrap_or("x86_64"))
+            .map_err(codegen_error)?;
     write_output(&cli.output, &object)?;
     eprintln!(
         "wrote {} NMDU functions ({} bytes) to {}",
-        groups.len() + elementwise.len() + usize::from(matmul.is_some()),
+        plan.groups.len() + plan.elementwise.len() + usize::from(plan.matmul.is_some()),
         object.len(),
         cli.output.display()
     );

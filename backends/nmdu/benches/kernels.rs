@@ -13,7 +13,7 @@
 use cim_nmdu::{
     Activation, Kernel, Tables,
     codegen::{JitCache, JitKernel},
-    pointwise::{Evaluator, Instruction, Op, Operand, Program},
+    elementwise::{Evaluator, Instruction, Op, Operand, Program},
     reference,
 };
 use inkwell::context::Context;
@@ -140,7 +140,7 @@ fn elementwise(next: &mut impl FnMut() -> u64) -> Result<(), String> {
         .map(|_| (next() % (12 << 16)) as i32 - (6 << 16))
         .collect();
     let mut cache = JitCache::default();
-    let compiled = cache.pointwise(&program).map_err(|e| e.to_string())?;
+    let compiled = cache.elementwise(&program).map_err(|e| e.to_string())?;
     let mut out = vec![0i32; points * 2];
     let generated = best(10, || {
         for (point, result) in inputs.chunks_exact(5).zip(out.chunks_exact_mut(2)) {

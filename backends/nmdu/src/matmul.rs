@@ -1,6 +1,6 @@
 //! Digital matrix products on the NMDU: what no crossbar holds (low-rank adapters,
 //! products of two activations). Operands and results are Q(31−F).F values (as
-//! the elementwise unit's, [`crate::pointwise`]); products are exact, sums are
+//! the elementwise unit's, [`crate::elementwise`]); products are exact, sums are
 //! kept in a saturating 64-bit accumulator that starts from the addend:
 //!
 //! `out[i, j] = sat32(round((init[i, j] << F) ⊕ a[i, 0]·b[0, j] ⊕ … ⊕ a[i, k−1]·b[k−1, j], F))`
@@ -8,7 +8,7 @@
 //! where `⊕` saturates to i64, in order of `l`. The generated code
 //! ([`crate::codegen::JitCache::matmul`]) gives the same bits (`tests/matmul.rs`).
 
-use crate::pointwise::sat;
+use crate::elementwise::sat;
 
 /// Checks the lengths of `a` (m×k), `b` (k×n), `init` and `out` (m×n).
 pub fn check(

@@ -2,8 +2,8 @@
 //! and the reference against f64.
 
 use cim_nmdu::codegen::{CodegenError, JitCache};
+use cim_nmdu::elementwise::{from_fixed, to_fixed};
 use cim_nmdu::matmul::reference;
-use cim_nmdu::pointwise::{from_fixed, to_fixed};
 use proptest::prelude::*;
 
 thread_local! {

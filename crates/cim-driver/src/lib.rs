@@ -1,19 +1,28 @@
 #![warn(missing_docs)]
 //! The cim driver: what `cimc` does, as a library for embedding.
 //!
-//! * [`compile`]: the mapping pipeline for a target (linalg to placed, bit-sliced
-//!   arrays), converter ranges (static full scale, or calibrated on data), and the
-//!   artifact (a directory: `manifest.json`, `float.mlir`, `mapped.mlir`).
-//! * [`program`]: the crossbar program (JSON manifest, safetensors weights, MLIR
-//!   glue) that `cim-translate --to-crossbar-program` writes.
-//! * [`report`]: per-layer mapping figures of an artifact.
+//! * [`pipeline`]: parsing a model (MLIR, or ONNX through `cim-onnx`), the choices
+//!   of a compilation ([`pipeline::CompileOptions`]) and the pass pipeline that maps
+//!   it onto a target (linalg to placed, bit-sliced arrays).
+//! * [`converters`]: the DAC and ADC ranges (full scale, or calibrated on data).
+//! * [`artifact`]: the artifact directory (`manifest.json`, `float.mlir`,
+//!   `exact.mlir`, `mapped.mlir`, `program/`) and [`artifact::compile`], the whole
+//!   recipe `cimc compile` runs.
+//! * [`run`]: running an artifact at a fidelity on the simulated runtime
+//!   (`cim-sim`), with its digital work in f64 or on the NMDU.
+//! * [`evaluate`]: accuracy on labelled data, over chips, against drift time.
+//! * [`report`], [`occupancy`], [`plot`]: per-layer mapping figures, the arrays'
+//!   occupancy as SVG, accuracy plots.
 //! * [`npy`]: NumPy files in and out (the `cim-npy` crate).
 
-pub mod compile;
+pub mod artifact;
+pub mod converters;
+pub mod evaluate;
 pub mod occupancy;
+pub mod pipeline;
 pub mod plot;
-pub mod program;
 pub mod report;
+pub mod run;
 
 pub use cim_npy as npy;
 
@@ -65,6 +74,17 @@ pub enum DriverError {
     Usage(String),
 }
 
+impl From<cim_sim::program::ProgramError> for DriverError {
+    fn from(error: cim_sim::program::ProgramError) -> Self {
+        use cim_sim::program::ProgramError;
+        match error {
+            ProgramError::File { path, message } => Self::File { path, message },
+            ProgramError::Input { path, diagnostics } => Self::Input { path, diagnostics },
+            ProgramError::Invalid(message) => Self::Run(message),
+        }
+    }
+}
+
 /// Keeps large freed buffers in the process for reuse. The runtime allocates and
 /// frees tensors of megabytes at every op; with glibc's defaults each one is
 /// returned to the system and comes back as fresh pages, and those page faults
@@ -79,4 +99,19 @@ pub fn keep_freed_buffers() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
+}
+
+/// Runs `work`, turning a panic (a bug, never an input error) into an error that
+/// says where, so the tools exit with a message instead of a crash.
+pub fn guarded<T>(what: &str, work: impl FnOnce() -> T) -> Result<T, DriverError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        DriverError::Run(format!(
+            "internal error in {what}: {reason} (please report it)"
+        ))
+    })
 }

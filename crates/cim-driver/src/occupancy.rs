@@ -4,10 +4,9 @@
 use crate::report::mvm_reads;
 use cim_ir::{
     attributes::{Geometry, Place},
-    dialect::ops,
-    query::{attribute, op_name, string_attribute},
+    mapped::CrossbarOp,
 };
-use melior::ir::{BlockLike, Module, operation::OperationLike};
+use melior::ir::Module;
 use std::fmt::Write;
 
 /// Side of one array's square in the picture, in pixels.
@@ -29,15 +28,12 @@ struct ArrayInfo {
 
 /// The SVG picture of `module`'s arrays.
 pub fn occupancy_svg(module: &Module) -> String {
-    let first = module.body().first_operation();
-    let mut arrays: Vec<ArrayInfo> = std::iter::successors(first, |op| op.next_in_block())
-        .filter(|op| op_name(op) == ops::CROSSBAR)
-        .map(|op| ArrayInfo {
-            name: string_attribute(&op, "sym_name").unwrap_or_default(),
-            geometry: attribute(&op, "geometry")
-                .and_then(Geometry::read)
-                .unwrap_or(Geometry { rows: 1, cols: 1 }),
-            place: attribute(&op, "place").and_then(Place::read),
+    let mut arrays: Vec<ArrayInfo> = CrossbarOp::all(module.as_operation())
+        .into_iter()
+        .map(|array| ArrayInfo {
+            place: array.placed(),
+            geometry: array.geometry,
+            name: array.name,
         })
         .collect();
     arrays.sort_by_key(|a| (a.place.map(|p| (p.chip, p.core, p.array)), a.name.clone()));

@@ -20,19 +20,14 @@
 //!   affine correction).
 
 use cim_ir::{
-    attributes::{Converter, DacMode, Geometry, Place, Window},
+    attributes::{Place, Window},
     dialect::ops,
-    query::{
-        TensorShape, attribute, attribute_shape, defining_op, location_name, op_name,
-        string_attribute,
-    },
+    mapped::{CrossbarOp, MvmOp},
+    marks,
+    query::{TensorShape, defining_op, op_name, ops_in},
 };
 use cim_target::{CostSpec, Target};
-use melior::ir::{
-    BlockLike, Module, OperationRef, Value, ValueLike,
-    attribute::FlatSymbolRefAttribute,
-    operation::{OperationLike, WalkOrder, WalkResult},
-};
+use melior::ir::{Module, OperationRef, Value, ValueLike, operation::OperationLike};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -155,7 +150,7 @@ fn vectors_per_sample(value: Value) -> u64 {
 
 /// The layer of an op written for one: its location's name, else `fallback`.
 fn layer_of_op(op: &OperationRef, fallback: impl FnOnce() -> String) -> String {
-    location_name(op.location()).unwrap_or_else(fallback)
+    marks::layer(op).unwrap_or_else(fallback)
 }
 
 /// What one MVM reads and costs.
@@ -194,53 +189,30 @@ impl MvmRead {
 }
 
 pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
-    let mut reads = Vec::new();
-    module.as_operation().walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == ops::MVM {
-            let array = attribute(&op, "array")
-                .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
-                .map(|s| s.value().to_owned())
-                .unwrap_or_default();
-            let last = |r#type| {
-                TensorShape::of_type(r#type)
-                    .and_then(|s| s.last().flatten())
-                    .unwrap_or(0)
-            };
-            let columns = op.result(0).map_or(0, |r| last(r.r#type()));
-            let input = op.operand(0).ok();
-            let rows = input.map_or(0, |v| last(v.r#type()));
-            let window = attribute(&op, "window")
-                .and_then(Window::read)
-                .unwrap_or(Window { row: 0, col: 0 });
-            let planes = match attribute(&op, "dac").and_then(Converter::read) {
-                Some(Converter::Dac {
-                    mode: DacMode::BitSerial,
-                    bits,
-                    ..
-                }) => bits as u64,
-                _ => 1,
-            };
-            reads.push(MvmRead {
-                layer: layer_of_op(&op, || layer_of(&array)),
+    MvmOp::all(module.as_operation())
+        .iter()
+        .map(|mvm| {
+            let array = mvm.array().unwrap_or_default();
+            let window = mvm.window().unwrap_or(Window { row: 0, col: 0 });
+            MvmRead {
+                layer: layer_of_op(&mvm.op, || layer_of(&array)),
                 array,
-                block: [window.row as u64, window.col as u64, rows, columns],
-                planes,
-                vectors: input.map_or(1, vectors_per_sample),
-            });
-        }
-        WalkResult::Advance
-    });
-    reads
+                block: [window.row as u64, window.col as u64, mvm.rows(), mvm.cols()],
+                planes: mvm.input_planes(),
+                vectors: vectors_per_sample(mvm.input()),
+            }
+        })
+        .collect()
 }
 
 /// Digital values computed per inference by each layer's digital ops.
 fn digital_values(module: &Module) -> BTreeMap<String, u64> {
     let mut values = BTreeMap::new();
-    module.as_operation().walk(WalkOrder::PreOrder, |op| {
+    for op in ops_in(module.as_operation()) {
         let name = op_name(&op);
         let digital = [ops::ACCUMULATE, ops::SHIFT_ADD, ops::DIFF, ops::AFFINE];
         if digital.contains(&name.as_str())
-            && let (Ok(result), Some(layer)) = (op.result(0), location_name(op.location()))
+            && let (Ok(result), Some(layer)) = (op.result(0), marks::layer(&op))
         {
             let columns = TensorShape::of_type(result.r#type())
                 .and_then(|s| s.last().flatten())
@@ -250,8 +222,7 @@ fn digital_values(module: &Module) -> BTreeMap<String, u64> {
             let per_value = (op.operand_count() as u64).saturating_sub(1).max(1);
             *values.entry(layer).or_insert(0) += columns * vectors * per_value;
         }
-        WalkResult::Advance
-    });
+    }
     values
 }
 
@@ -293,34 +264,22 @@ pub fn report(module: &Module, target: &Target) -> Report {
     let reads = mvm_reads(module);
     let (mut chips, mut cores) = (BTreeSet::new(), BTreeSet::new());
     let mut arrays: BTreeMap<String, ArrayFacts> = BTreeMap::new();
-    let first = module.body().first_operation();
-    for op in std::iter::successors(first, |op| op.next_in_block())
-        .filter(|op| op_name(op) == ops::CROSSBAR)
-    {
-        let name = string_attribute(&op, "sym_name").unwrap_or_default();
-        let geometry = attribute(&op, "geometry")
-            .and_then(Geometry::read)
-            .unwrap_or(Geometry { rows: 0, cols: 0 });
-        let weights = attribute(&op, "weights")
-            .and_then(attribute_shape)
-            .and_then(|shape| match shape.dims.as_slice() {
-                [Some(rows), Some(cols)] => Some((*rows, *cols)),
-                _ => None,
-            });
-        let place = attribute(&op, "place").and_then(Place::read);
+    for array in CrossbarOp::all(module.as_operation()) {
+        let geometry = array.geometry;
+        let place = array.placed();
         if let Some(place) = place {
             chips.insert(place.chip);
             cores.insert((place.chip, place.core));
         }
         arrays.insert(
-            name,
+            array.name.clone(),
             ArrayFacts {
-                weights,
+                weights: array.weights_shape().map(|[rows, cols]| (rows, cols)),
                 cells: (geometry.rows * geometry.cols) as u64,
                 columns: geometry.cols as u64,
                 core: place.map(|p| (p.chip, p.core)),
                 place,
-                round: cim_ir::query::int_attribute(&op, cim_passes::place::ROUND).unwrap_or(0),
+                round: array.round().unwrap_or(0),
             },
         );
     }

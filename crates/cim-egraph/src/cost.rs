@@ -5,30 +5,33 @@ use crate::language::{Analog, Shapes};
 use egg::{CostFunction, EGraph, Id};
 use std::cmp::Ordering;
 
-/// What to minimise first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Objective {
-    /// Arrays, then the encodings' error, then ADC conversions, then latency.
-    #[default]
-    Area,
-    /// Latency, then arrays.
-    Latency,
-    /// ADC conversions (the dominant energy), then arrays.
-    Energy,
-    /// A weighted sum of all: 64·arrays + ADC conversions + 16·latency + digital
-    /// operations + the error in parts per million.
-    Balanced,
-    /// The error the encodings let through, then arrays, then ADC conversions.
-    Accuracy,
+cim_choices::choice! {
+    /// What to minimise first.
+    pub enum Objective {
+        /// Arrays, then the encodings' error, then ADC conversions, then latency.
+        Area = "area",
+        /// Latency (no packing), then arrays.
+        Latency = "latency",
+        /// ADC conversions (the dominant energy), then arrays.
+        Energy = "energy",
+        /// A weighted sum of all: 64·arrays + ADC conversions + 16·latency + digital
+        /// operations + the error in parts per million.
+        Balanced = "balanced",
+        /// The error the encodings let through, then arrays, then ADC conversions.
+        Accuracy = "accuracy",
+    }
+    default Area
 }
 
-/// How signed weights are held in cells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// Two arrays, `max(w, 0)` and `max(−w, 0)`, subtracted.
-    Differential,
-    /// One array of `w + c` and a reference column of `c`, subtracted.
-    Offset,
+cim_choices::choice! {
+    /// How signed weights are held in cells.
+    pub enum Encoding {
+        /// Two arrays, `max(w, 0)` and `max(−w, 0)`, subtracted.
+        Differential = "differential",
+        /// One array of `w + c` and a reference column of `c`, subtracted.
+        Offset = "offset",
+    }
+    default Differential
 }
 
 impl Encoding {
@@ -46,14 +49,6 @@ impl Encoding {
     /// The encoding of a code.
     pub fn from_code(code: u64) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.code() == code)
-    }
-
-    /// The name passes use (`differential`, `offset`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Differential => "differential",
-            Self::Offset => "offset",
-        }
     }
 
     /// The variance of one weight (in units of the largest weight, squared) per
@@ -104,23 +99,6 @@ impl Encodings {
             encoding.variance_factor() * sigma * sigma * levels * levels * spread / (full * full);
         // Saturates (and NaN becomes 0: σ is checked finite where it is read).
         (variance * 1e9).round() as u64
-    }
-}
-
-impl std::str::FromStr for Objective {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "area" => Ok(Self::Area),
-            "latency" => Ok(Self::Latency),
-            "energy" => Ok(Self::Energy),
-            "balanced" => Ok(Self::Balanced),
-            "accuracy" => Ok(Self::Accuracy),
-            other => Err(format!(
-                "unknown objective '{other}': area, latency, energy, balanced or accuracy"
-            )),
-        }
     }
 }
 

@@ -29,15 +29,17 @@ use egg::{EGraph, Extractor, RecExpr, Runner, StopReason};
 use language::{Analog, Shapes};
 use std::time::Duration;
 
-/// Named limits of one saturation.
+/// Named limits of one saturation. The node and iteration limits make it stop at
+/// the same e-graph on every machine; a wall-time limit (none by default) trades
+/// that for a bound on time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     /// E-nodes in the e-graph.
     pub nodes: usize,
     /// Rewrite iterations.
     pub iterations: usize,
-    /// Wall time.
-    pub time: Duration,
+    /// Wall time, if bounded (then the result may depend on the machine).
+    pub time: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -45,7 +47,7 @@ impl Default for Limits {
         Self {
             nodes: 20_000,
             iterations: 30,
-            time: Duration::from_secs(5),
+            time: None,
         }
     }
 }
@@ -147,7 +149,7 @@ impl Mapper {
         let runner: Runner<Analog, Shapes> = Runner::new(shapes)
             .with_node_limit(self.limits.nodes)
             .with_iter_limit(self.limits.iterations)
-            .with_time_limit(self.limits.time)
+            .with_time_limit(self.limits.time.unwrap_or(Duration::MAX))
             .with_expr(start)
             .run(&rules::rules());
         let stop = match &runner.stop_reason {

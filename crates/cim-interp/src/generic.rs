@@ -1,17 +1,15 @@
 //! `linalg.generic`: the iteration domain from the indexing maps and operand shapes,
-//! the body compiled once into a small instruction list, then run at every point.
+//! the body compiled once ([`crate::body`]), then run at every point: in `f64`, or
+//! on a backend's [`ScalarUnit`].
 
-use crate::elementwise::Elementwise;
-use crate::{InterpError, RtValue, key, malformed};
-use cim_ir::query::{attribute, i64_array_attribute, op_name};
-use cim_nmdu::pointwise::{self, Op, Operand, Program};
-use melior::ir::{
-    BlockLike, OperationRef, RegionLike, Value,
-    attribute::{ArrayAttribute, IntegerAttribute},
-    operation::OperationLike,
+use crate::{
+    Env, InterpError, RtValue, ScalarUnit,
+    body::{Body, Source, compile, evaluate},
+    malformed,
 };
+use cim_ir::query::{attribute, i64_array_attribute};
+use melior::ir::{OperationRef, attribute::ArrayAttribute};
 use ndarray::{ArrayD, IxDyn};
-use std::collections::HashMap;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,353 +86,12 @@ fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
     Some((count, parsed))
 }
 
-/// Where a body value comes from.
-#[derive(Clone, Copy, Debug)]
-enum Source {
-    /// Block argument i (the operand element at the point).
-    Argument(usize),
-    /// A scalar defined outside the body.
-    Outer(f64),
-    /// The result of instruction i.
-    Temporary(usize),
-}
-
-/// What a body instruction computes: an operation of the NMDU's elementwise unit
-/// (the sigmoid `1 / (1 + exp(-x))` recognised in the body, see
-/// [`fuse_sigmoids`]), or a constant.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Op(Op),
-    Constant(f64),
-}
-
-struct Instruction {
-    kind: Kind,
-    sources: Vec<Source>,
-}
-
-/// A compiled body: its instructions, what it yields, and whether it computes on
-/// integers (exact in f64, so never run in fixed point).
-struct Body {
-    instructions: Vec<Instruction>,
-    yields: Vec<Source>,
-    integer: bool,
-}
-
-/// Compiles the body of `op`; `outer` gives the scalars it reads from outside.
-fn compile(op: &OperationRef, outer: &dyn Fn(Value) -> Option<f64>) -> Result<Body, InterpError> {
-    let block = op
-        .region(0)
-        .ok()
-        .and_then(|region| region.first_block())
-        .ok_or_else(|| malformed(op, "no body"))?;
-    let mut slots: HashMap<usize, Source> = HashMap::new();
-    for index in 0..block.argument_count() {
-        let argument: Value = block
-            .argument(index)
-            .map_err(|_| malformed(op, "argument"))?
-            .into();
-        slots.insert(key(argument), Source::Argument(index));
-    }
-    let source = |slots: &HashMap<usize, Source>, value: Value| -> Result<Source, InterpError> {
-        if let Some(source) = slots.get(&key(value)) {
-            return Ok(*source);
-        }
-        outer(value)
-            .map(Source::Outer)
-            .ok_or_else(|| malformed(op, "the body reads a value that is not a scalar constant"))
-    };
-    let mut instructions = Vec::new();
-    let mut integer = false;
-    let mut body_op = block.first_operation();
-    while let Some(inner) = body_op {
-        let name = op_name(&inner);
-        let sources = inner
-            .operands()
-            .map(|value| source(&slots, value))
-            .collect::<Result<Vec<_>, _>>()?;
-        if name == "linalg.yield" {
-            fuse_sigmoids(&mut instructions);
-            return Ok(Body {
-                instructions,
-                yields: sources,
-                integer,
-            });
-        }
-        integer |= matches!(
-            name.as_str(),
-            "arith.addi" | "arith.subi" | "arith.muli" | "arith.sitofp" | "arith.uitofp"
-        );
-        let kind = match name.as_str() {
-            "arith.addf" | "arith.addi" => Kind::Op(Op::Add),
-            "arith.subf" | "arith.subi" => Kind::Op(Op::Sub),
-            "arith.mulf" | "arith.muli" => Kind::Op(Op::Mul),
-            "arith.divf" => Kind::Op(Op::Div),
-            "arith.maximumf" | "arith.maxnumf" => Kind::Op(Op::Max),
-            "arith.minimumf" | "arith.minnumf" => Kind::Op(Op::Min),
-            "arith.negf" => Kind::Op(Op::Neg),
-            "math.absf" => Kind::Op(Op::Abs),
-            "math.exp" => Kind::Op(Op::Exp),
-            "math.log" => Kind::Op(Op::Log),
-            "math.tanh" => Kind::Op(Op::Tanh),
-            "math.sqrt" => Kind::Op(Op::Sqrt),
-            "math.rsqrt" => Kind::Op(Op::Rsqrt),
-            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => Kind::Op(Op::Copy),
-            "arith.select" => Kind::Op(Op::Select),
-            "arith.cmpf" => {
-                let predicate = attribute(&inner, "predicate")
-                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
-                    .map(|attribute| attribute.value())
-                    .ok_or_else(|| malformed(op, "cmpf without a predicate"))?;
-                Kind::Op(Op::Compare(predicate as u8))
-            }
-            "arith.constant" => {
-                let value = cim_ir::query::float_attribute(&inner, "value")
-                    .or_else(|| cim_ir::query::int_attribute(&inner, "value").map(|v| v as f64))
-                    .ok_or_else(|| malformed(op, "body constant is not a scalar"))?;
-                Kind::Constant(value)
-            }
-            other => {
-                return Err(InterpError::Unsupported(format!(
-                    "{other} (in a linalg.generic body)"
-                )));
-            }
-        };
-        let result: Value = inner
-            .result(0)
-            .map_err(|_| malformed(op, "body op without result"))?
-            .into();
-        slots.insert(key(result), Source::Temporary(instructions.len()));
-        instructions.push(Instruction { kind, sources });
-        body_op = inner.next_in_block();
-    }
-    Err(malformed(op, "body without linalg.yield"))
-}
-
-/// Turns each `1 / (1 + exp(-x))` (the form the ONNX frontend writes) into one
-/// sigmoid of `x`, so an activation unit can compute it whole. The negation,
-/// exponential and sum stay (another instruction may read them); in f64 the
-/// sigmoid computes the same expression, so results do not change.
-fn fuse_sigmoids(instructions: &mut [Instruction]) {
-    let one = |instructions: &[Instruction], source: &Source| match *source {
-        Source::Outer(value) => value == 1.0,
-        Source::Temporary(index) => {
-            matches!(instructions[index].kind, Kind::Constant(v) if v == 1.0)
-        }
-        Source::Argument(_) => false,
-    };
-    let temporary = |source: &Source| match *source {
-        Source::Temporary(index) => Some(index),
-        _ => None,
-    };
-    for k in 0..instructions.len() {
-        let fused = (|| {
-            let instruction = &instructions[k];
-            if instruction.kind != Kind::Op(Op::Div) || !one(instructions, &instruction.sources[0])
-            {
-                return None;
-            }
-            let sum = &instructions[temporary(&instruction.sources[1])?];
-            if sum.kind != Kind::Op(Op::Add) {
-                return None;
-            }
-            let exponential = match (&sum.sources[0], &sum.sources[1]) {
-                (a, b) if one(instructions, a) => temporary(b)?,
-                (a, b) if one(instructions, b) => temporary(a)?,
-                _ => return None,
-            };
-            let exponential = &instructions[exponential];
-            if exponential.kind != Kind::Op(Op::Exp) {
-                return None;
-            }
-            let negation = &instructions[temporary(&exponential.sources[0])?];
-            (negation.kind == Kind::Op(Op::Neg)).then(|| negation.sources[0])
-        })();
-        if let Some(x) = fused {
-            instructions[k] = Instruction {
-                kind: Kind::Op(Op::Sigmoid),
-                sources: vec![x],
-            };
-        }
-    }
-}
-
-/// arith.cmpf predicates (MLIR's numbering); unordered ones treat NaN as true.
-fn compare(predicate: u8, a: f64, b: f64) -> bool {
-    let unordered = a.is_nan() || b.is_nan();
-    match predicate {
-        0 => false,
-        1 => a == b,
-        2 => a > b,
-        3 => a >= b,
-        4 => a < b,
-        5 => a <= b,
-        6 => !unordered && a != b,
-        7 => !unordered,
-        8 => unordered || a == b,
-        9 => unordered || a > b,
-        10 => unordered || a >= b,
-        11 => unordered || a < b,
-        12 => unordered || a <= b,
-        13 => unordered || a != b,
-        14 => unordered,
-        _ => true,
-    }
-}
-
-fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
-    temporaries.clear();
-    for instruction in instructions {
-        let read = |source: &Source, temporaries: &Vec<f64>| match *source {
-            Source::Argument(index) => arguments[index],
-            Source::Outer(value) => value,
-            Source::Temporary(index) => temporaries[index],
-        };
-        let arg = |index: usize| read(&instruction.sources[index], temporaries);
-        let value = match instruction.kind {
-            Kind::Op(Op::Add) => arg(0) + arg(1),
-            Kind::Op(Op::Sub) => arg(0) - arg(1),
-            Kind::Op(Op::Mul) => arg(0) * arg(1),
-            Kind::Op(Op::Div) => arg(0) / arg(1),
-            // maximumf/minimumf propagate NaN.
-            Kind::Op(Op::Max) => {
-                if arg(0).is_nan() || arg(1).is_nan() {
-                    f64::NAN
-                } else {
-                    arg(0).max(arg(1))
-                }
-            }
-            Kind::Op(Op::Min) => {
-                if arg(0).is_nan() || arg(1).is_nan() {
-                    f64::NAN
-                } else {
-                    arg(0).min(arg(1))
-                }
-            }
-            Kind::Op(Op::Neg) => -arg(0),
-            Kind::Op(Op::Abs) => arg(0).abs(),
-            Kind::Op(Op::Exp) => arg(0).exp(),
-            Kind::Op(Op::Log) => arg(0).ln(),
-            Kind::Op(Op::Tanh) => arg(0).tanh(),
-            Kind::Op(Op::Sigmoid) => 1.0 / (1.0 + (-arg(0)).exp()),
-            Kind::Op(Op::Sqrt) => arg(0).sqrt(),
-            Kind::Op(Op::Rsqrt) => 1.0 / arg(0).sqrt(),
-            Kind::Op(Op::Copy) => arg(0),
-            Kind::Constant(value) => value,
-            Kind::Op(Op::Compare(predicate)) => {
-                f64::from(u8::from(compare(predicate, arg(0), arg(1))))
-            }
-            Kind::Op(Op::Select) => {
-                if arg(0) != 0.0 {
-                    arg(1)
-                } else {
-                    arg(2)
-                }
-            }
-        };
-        temporaries.push(value);
-    }
-}
-
-/// How a body's arithmetic runs.
-pub enum Mode<'a> {
-    /// In f64.
-    Float,
-    /// On the NMDU's elementwise unit, as the body's program ([`lower`]).
-    Fixed(Elementwise<'a>),
-}
-
-/// The body as an elementwise program in Q.`fraction`, when it computes anything:
-/// bodies that only move values, or compute on integers, stay exact. Constants
-/// become operands, and what no result needs (the pieces of a fused sigmoid) is
-/// dropped.
-fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
-    if body.integer || body.instructions.is_empty() {
-        return None;
-    }
-    let constant =
-        |value: f64| Operand::Constant(pointwise::to_fixed(value, fraction).unwrap_or(0));
-    // Instructions that stay, and each one's new index.
-    let mut live = vec![false; body.instructions.len()];
-    let mark = |source: &Source, live: &mut Vec<bool>| {
-        if let Source::Temporary(index) = *source {
-            live[index] = true;
-        }
-    };
-    for source in &body.yields {
-        mark(source, &mut live);
-    }
-    for index in (0..body.instructions.len()).rev() {
-        let instruction = &body.instructions[index];
-        if live[index] && !matches!(instruction.kind, Kind::Constant(_)) {
-            for source in &instruction.sources {
-                mark(source, &mut live);
-            }
-        }
-    }
-    let mut renumbered = vec![0; body.instructions.len()];
-    let mut kept = 0;
-    for (index, instruction) in body.instructions.iter().enumerate() {
-        if live[index] && !matches!(instruction.kind, Kind::Constant(_)) {
-            renumbered[index] = kept;
-            kept += 1;
-        }
-    }
-    let operand = |source: &Source| match *source {
-        Source::Argument(index) => Operand::Argument(index),
-        Source::Outer(value) => constant(value),
-        Source::Temporary(index) => match body.instructions[index].kind {
-            Kind::Constant(value) => constant(value),
-            _ => Operand::Temporary(renumbered[index]),
-        },
-    };
-    let instructions = body
-        .instructions
-        .iter()
-        .enumerate()
-        .filter(|(index, _)| live[*index])
-        .filter_map(|(_, instruction)| {
-            // Constants are read as operands.
-            let Kind::Op(op) = instruction.kind else {
-                return None;
-            };
-            Some(pointwise::Instruction {
-                op,
-                operands: instruction.sources.iter().map(operand).collect(),
-            })
-        })
-        .collect();
-    Some(Program {
-        fraction,
-        arguments,
-        instructions,
-        results: body.yields.iter().map(operand).collect(),
-    })
-}
-
-/// The body of `op` as a program of the NMDU's elementwise unit in Q.`fraction`,
-/// when it computes anything (see [`program`]). Scalars from outside the body must
-/// be constants.
-pub fn lower(op: &OperationRef, fraction: u32) -> Result<Option<Program>, InterpError> {
-    let body = compile(op, &|value| {
-        let constant =
-            cim_ir::query::defining_op(value).filter(|def| op_name(def) == "arith.constant")?;
-        cim_ir::query::float_attribute(&constant, "value")
-            .or_else(|| cim_ir::query::int_attribute(&constant, "value").map(|v| v as f64))
-    })?;
-    let program = program(&body, op.operand_count(), fraction);
-    if let Some(problem) = program.as_ref().and_then(Program::problem) {
-        return Err(malformed(op, problem));
-    }
-    Ok(program)
-}
-
 /// Runs a `linalg.generic` on tensors.
 pub fn run(
     op: &OperationRef,
-    env: &HashMap<usize, RtValue>,
+    env: &Env,
     operands: Vec<ArrayD<f64>>,
-    mode: Mode,
+    mut unit: Option<Box<dyn ScalarUnit + '_>>,
 ) -> Result<Vec<RtValue>, InterpError> {
     let segments = i64_array_attribute(op, "operandSegmentSizes")
         .or_else(|| {
@@ -488,12 +145,8 @@ pub fn run(
         }
     }
     let bounds: Vec<usize> = bounds.into_iter().map(|b| b.unwrap_or(1)).collect();
-    let mut fixed = match mode {
-        Mode::Fixed(elementwise) => Some(elementwise),
-        Mode::Float => None,
-    };
-    let body = match &fixed {
-        // The program stands for the body.
+    let body = match &unit {
+        // The unit stands for the body.
         Some(elementwise) => Body {
             instructions: Vec::new(),
             yields: (0..elementwise.result_count())
@@ -501,11 +154,7 @@ pub fn run(
                 .collect(),
             integer: false,
         },
-        None => compile(op, &|value| match env.get(&key(value)) {
-            Some(RtValue::Scalar(scalar)) => Some(*scalar),
-            Some(RtValue::Index(index)) => Some(*index as f64),
-            _ => None,
-        })?,
+        None => compile(op, &|value| env.scalar(value))?,
     };
     let mut results = vec![0.0; body.yields.len()];
     let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
@@ -536,7 +185,7 @@ pub fn run(
                 operand[IxDyn(&index)]
             };
         }
-        match &mut fixed {
+        match &mut unit {
             None => {
                 evaluate(&body.instructions, &arguments, &mut temporaries);
                 for (result, source) in results.iter_mut().zip(&body.yields) {

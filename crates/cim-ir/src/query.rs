@@ -245,3 +245,30 @@ pub fn dense_i64_values(attribute: Attribute) -> Option<Vec<i64>> {
         )
     }
 }
+
+/// Every operation nested in `root` (not `root` itself), in pre-order: each op
+/// before the ops of its regions, ops in program order.
+pub fn ops_in<'c, 'a>(root: OperationRef<'c, 'a>) -> Vec<OperationRef<'c, 'a>> {
+    use melior::ir::operation::{WalkOrder, WalkResult};
+    let mut found = Vec::new();
+    root.walk(WalkOrder::PreOrder, |op| {
+        found.push(op.to_raw());
+        WalkResult::Advance
+    });
+    found
+        .into_iter()
+        .skip(1)
+        // SAFETY: collected from `root` just above; the borrow of `root` keeps them live.
+        .map(|raw| unsafe { OperationRef::from_raw(raw) })
+        .collect()
+}
+
+/// Identifies an operation for the life of its module (its address).
+pub fn op_id(op: &OperationRef) -> usize {
+    op.to_raw().ptr as usize
+}
+
+/// Identifies a value for the life of its module (its address).
+pub fn value_id(value: Value) -> usize {
+    value.to_raw().ptr as usize
+}

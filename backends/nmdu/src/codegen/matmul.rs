@@ -4,9 +4,15 @@
 //! each `a[i, l]` scales row `l` of `b` into them (`llvm.sadd.sat`, vectorised over
 //! the columns), then they are rounded and saturated into `out`.
 
-use super::{CodegenError, Emit, llvm, verify};
+use super::{
+    CodegenError,
+    emit::Emit,
+    kernel::declare,
+    llvm,
+    loops::{self, Entry, Loop},
+    verify,
+};
 use inkwell::{
-    IntPredicate,
     builder::Builder,
     context::Context,
     intrinsics::Intrinsic,
@@ -18,8 +24,8 @@ use inkwell::{
 pub type MatmulFn =
     unsafe extern "C" fn(*const i32, *const i32, *const i32, *mut i32, *mut i64, u64, u64, u64);
 
-/// Emits `for index in 0..count { body(index) }` at the builder's position and
-/// leaves the builder after the loop.
+/// Emits `for index in 0..count { body(index) }` at the builder's position (its
+/// blocks appended to `function`) and leaves the builder after the loop.
 fn counted<'ctx>(
     context: &'ctx Context,
     builder: &Builder<'ctx>,
@@ -27,37 +33,16 @@ fn counted<'ctx>(
     count: IntValue<'ctx>,
     body: &mut dyn FnMut(IntValue<'ctx>) -> Result<(), CodegenError>,
 ) -> Result<(), CodegenError> {
-    let i64t = context.i64_type();
-    let before = builder
-        .get_insert_block()
-        .ok_or_else(|| CodegenError::Llvm("no insertion block".into()))?;
-    let head = context.append_basic_block(function, "loop");
-    let after = context.append_basic_block(function, "loop.end");
-    let empty = builder
-        .build_int_compare(IntPredicate::EQ, count, i64t.const_zero(), "empty")
-        .map_err(llvm)?;
-    builder
-        .build_conditional_branch(empty, after, head)
-        .map_err(llvm)?;
-    builder.position_at_end(head);
-    let phi = builder.build_phi(i64t, "i").map_err(llvm)?;
-    let index = phi.as_basic_value().into_int_value();
-    body(index)?;
-    let next = builder
-        .build_int_add(index, i64t.const_int(1, false), "i.next")
-        .map_err(llvm)?;
-    let latch = builder
-        .get_insert_block()
-        .ok_or_else(|| CodegenError::Llvm("no insertion block".into()))?;
-    let done = builder
-        .build_int_compare(IntPredicate::EQ, next, count, "done")
-        .map_err(llvm)?;
-    builder
-        .build_conditional_branch(done, after, head)
-        .map_err(llvm)?;
-    phi.add_incoming(&[(&i64t.const_zero(), before), (&next, latch)]);
-    builder.position_at_end(after);
-    Ok(())
+    let lp = Loop {
+        count,
+        header: context.append_basic_block(function, "loop"),
+        exit: context.append_basic_block(function, "loop.end"),
+        entry: Entry::UnlessEmpty("empty"),
+        index: "i",
+        next: "i.next",
+        done: "done",
+    };
+    loops::counted(builder, &lp, |index| body(index.value))
 }
 
 /// Adds the matrix product in Q.`fraction` to `module` as `name`.
@@ -74,7 +59,7 @@ pub(super) fn define<'ctx>(
         )));
     }
     let (i32t, i64t) = (context.i32_type(), context.i64_type());
-    let function = super::declare(context, module, name, 5, 3, linkage);
+    let function = declare(context, module, name, 5, 3, linkage);
     let builder = context.create_builder();
     builder.position_at_end(context.append_basic_block(function, "entry"));
     let pointer = |index: u32| {

@@ -1,0 +1,108 @@
+//! Programming a chip: every bit-sliced array's cell levels written into devices of
+//! the target's technology and read back `time` seconds later (programming noise,
+//! drift, read noise, faults, drift compensation: `cim_device::devices`), each
+//! column's ADC gain and offset drawn, and the lines set up for IR drop. Each array
+//! draws from its own stream of the seed (by its place in the module), so a chip is
+//! the same whatever else the module holds after it.
+
+use crate::{adc::ChipAdcs, irdrop::Lines};
+use cim_device::{
+    adc::AdcModel,
+    devices::Devices,
+    irdrop::{IrDropModel, Wires},
+    rng::DeviceRng,
+};
+use cim_interp::InterpError;
+use ndarray::Array2;
+use std::collections::HashMap;
+
+/// The chip a full-fidelity run reads.
+#[derive(Clone, Debug)]
+pub struct Chip<'d> {
+    /// The devices.
+    pub devices: &'d Devices,
+    /// Seconds since programming.
+    pub time: f64,
+    /// Seed of every random draw (programming, and conversion noise).
+    pub seed: u64,
+    /// The ADCs' non-idealities.
+    pub adc: AdcModel,
+    /// Word and bit lines: with an IR-drop model, MVMs compute currents through them.
+    pub wires: &'d Wires,
+}
+
+/// What the simulator knows of an array beyond its weights.
+#[derive(Clone, Copy, Debug)]
+pub struct ArrayCells {
+    /// Bits per cell; `None` for analog cells.
+    pub bits: Option<i64>,
+    /// Its place among the module's arrays.
+    pub index: usize,
+    /// Its word lines (the geometry's rows).
+    pub word_lines: usize,
+}
+
+/// A programmed chip: what its arrays hold, its ADCs, its lines.
+pub struct Programmed {
+    /// Each array's cell levels as read at the chip's time.
+    pub arrays: HashMap<String, Array2<f64>>,
+    /// The ADCs.
+    pub adcs: ChipAdcs,
+    /// Resistive lines, with an IR-drop model.
+    pub lines: Option<Lines>,
+}
+
+/// Programs `weights` (each array's cell levels) onto `chip`.
+pub fn program<'w>(
+    chip: &Chip,
+    cells: &HashMap<String, ArrayCells>,
+    weights: impl Fn(&str) -> Option<&'w Array2<f64>>,
+) -> Result<Programmed, InterpError> {
+    let root = DeviceRng::new(chip.seed);
+    let mut names: Vec<&String> = cells.keys().collect();
+    names.sort_by_key(|name| cells[*name].index);
+    let mut arrays = HashMap::new();
+    for name in names {
+        let ArrayCells { bits, index, .. } = cells[name];
+        let Some(bits) = bits else {
+            return Err(InterpError::Chip(format!(
+                "full fidelity programs bit-sliced arrays (cell = #cim.cell<bits>), but @{name} has analog cells: run the mapped program (quantized), not the exact one"
+            )));
+        };
+        let block =
+            weights(name).ok_or_else(|| InterpError::Chip(format!("no weights for @{name}")))?;
+        let levels: Vec<f64> = block.iter().copied().collect();
+        let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
+        let mut rng = root.fork(index as u64);
+        let read = chip
+            .devices
+            .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng)
+            .map_err(InterpError::Chip)?;
+        let read = Array2::from_shape_vec(block.raw_dim(), read)
+            .map_err(|error| InterpError::Unsupported(error.to_string()))?;
+        arrays.insert(name.clone(), read);
+    }
+    let mut columns = HashMap::new();
+    if chip.adc.has_column_errors() {
+        for (name, cells) in cells {
+            let mut rng = root.fork(u64::MAX - 1 - cells.index as u64);
+            let width = arrays[name].ncols();
+            let drawn = (0..width).map(|_| chip.adc.column(&mut rng)).collect();
+            columns.insert(name.clone(), drawn);
+        }
+    }
+    Ok(Programmed {
+        arrays,
+        adcs: ChipAdcs {
+            model: chip.adc.clone(),
+            columns,
+            stream: root.fork(u64::MAX),
+            conversions: std::cell::Cell::new(0),
+        },
+        lines: (chip.wires.ir_drop != IrDropModel::None).then(|| Lines {
+            wires: chip.wires.clone(),
+            g_min: chip.devices.g_min,
+            g_max: chip.devices.g_max,
+        }),
+    })
+}

@@ -1,0 +1,88 @@
+//! IR drop: the MVM of a chip whose word and bit lines have resistance (full
+//! fidelity with a target's `[wires]`): the block's cells become conductances, the
+//! inputs read voltages, and `cim-device` computes the column currents (exact nodal
+//! solve or its approximation), which are read back in the levels the rest of the
+//! program works in.
+
+use cim_device::irdrop::{Crossbar, IrDropError, IrDropModel, Wires};
+use cim_interp::kernels::{CHUNK_ROWS, for_chunks};
+use ndarray::{Array2, ArrayView2};
+use std::sync::Mutex;
+
+/// The chip's lines and the conductance range its levels map to.
+#[derive(Clone, Debug)]
+/// The lines of a chip and the conductance range its levels map to.
+pub struct Lines {
+    /// Word and bit lines.
+    pub wires: Wires,
+    /// µS of level 0 and of the top level.
+    pub g_min: f64,
+    /// µS of the top level.
+    pub g_max: f64,
+}
+
+/// Where a block sits in its array: the word-line segments before its first
+/// column, and the bit-line segments below its last row.
+pub(crate) type Leads = (usize, usize);
+
+impl Lines {
+    /// `driven · block` as the currents of the array give it: `driven` is batch x
+    /// rows of inputs (in the DAC's units, `input_scale` the full-scale value),
+    /// `block` rows x cols of levels of `0..=max_level`.
+    pub(crate) fn product(
+        &self,
+        driven: ArrayView2<f64>,
+        block: ArrayView2<f64>,
+        max_level: f64,
+        leads: Leads,
+        input_scale: f64,
+    ) -> Result<Array2<f64>, IrDropError> {
+        let (rows, cols) = block.dim();
+        let span = self.g_max - self.g_min;
+        // Siemens from µS.
+        let siemens: Vec<f64> = block
+            .iter()
+            .map(|level| (self.g_min + level / max_level * span) * 1e-6)
+            .collect();
+        let crossbar = Crossbar::with_leads(
+            rows,
+            cols,
+            siemens,
+            1.0 / self.wires.word_ohms,
+            1.0 / self.wires.bit_ohms,
+            leads,
+        )?;
+        let volts_per_unit = self.wires.read_volts / input_scale;
+        let batch = driven.nrows();
+        let mut out = Array2::<f64>::zeros((batch, cols));
+        let failure = Mutex::new(None);
+        let values = out.as_slice_mut().expect("a new array is contiguous");
+        for_chunks(values, CHUNK_ROWS * cols.max(1), |index, chunk| {
+            for (offset, row) in chunk.chunks_mut(cols.max(1)).enumerate() {
+                let x = driven.row(index * CHUNK_ROWS + offset);
+                let volts: Vec<f64> = x.iter().map(|x| x * volts_per_unit).collect();
+                let currents = match self.wires.ir_drop {
+                    IrDropModel::Exact => crossbar.solve(&volts),
+                    IrDropModel::Approximate | IrDropModel::None => crossbar.approximate(&volts),
+                };
+                match currents {
+                    Ok(currents) => {
+                        // g_min conducts for every level: the reference (the other
+                        // array of a pair, or the offset column) takes it away.
+                        let baseline = self.g_min * x.sum();
+                        for (y, current) in row.iter_mut().zip(currents) {
+                            *y = (current / volts_per_unit * 1e6 - baseline) / span * max_level;
+                        }
+                    }
+                    Err(error) => {
+                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    }
+                }
+            }
+        });
+        match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(error) => Err(error),
+            None => Ok(out),
+        }
+    }
+}

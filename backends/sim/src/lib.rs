@@ -1,0 +1,201 @@
+#![warn(missing_docs)]
+//! The simulated crossbar runtime: runs a mapped module as a chip would, at a
+//! [`Fidelity`] the user picks, to predict the accuracy of the real chip.
+//!
+//! The exact semantics of every op are `cim-interp`'s; the [`Simulator`] takes over,
+//! through its [`Backend`] hook, what hardware does differently. One effect, one
+//! file:
+//!
+//! | file | what it models |
+//! | --- | --- |
+//! | [`chip`] | programming a chip: cell levels into devices (`cim-device`), read back after drift, per-column ADC errors drawn |
+//! | [`dac`] | the input DACs: levels, one conversion shared by the MVMs that read it, bit planes |
+//! | [`adc`] | the output ADCs: quantization, noise, column gain and offset, S-curve |
+//! | [`irdrop`] | resistive word and bit lines (exact nodal solve or approximation) |
+//! | [`mvm`] | the `cim.mvm` executor that puts them together |
+//! | [`digital`] | where the digital work runs: `f64`, or the NMDU (`backends/nmdu`) |
+//! | [`montecarlo`] | many chips of one design, each seeded |
+//! | [`program`] | the crossbar program a chip loader takes (JSON, safetensors, MLIR) |
+//!
+//! Every random effect draws from a stream of the chip's seed, and work is cut into
+//! pieces the same way on every machine: the same seed gives the same bits
+//! whatever the thread count.
+
+pub mod adc;
+pub mod chip;
+pub mod dac;
+pub mod digital;
+pub mod irdrop;
+pub mod levels;
+pub mod montecarlo;
+pub mod mvm;
+pub mod program;
+
+pub use chip::Chip;
+pub use digital::Digital;
+
+use chip::{ArrayCells, Programmed};
+use cim_interp::{Backend, Env, InterpError, Interpreter, Operands, RtValue, ScalarUnit};
+use cim_ir::{dialect::ops, mapped::CrossbarOp, query::op_name};
+use cim_nmdu::{Format, exec::Executor, lower::Plan};
+use melior::ir::{Module, OperationRef};
+use ndarray::{Array2, ArrayD};
+use std::collections::HashMap;
+
+/// How faithfully `cim.mvm` is executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fidelity {
+    /// The exact semantics: converters are ideal.
+    #[default]
+    Exact,
+    /// Inputs go through the MVM's DAC (clipped to its range, rounded to its levels)
+    /// and results through its ADC (once per MVM, or once per input bit plane as
+    /// the ADC says); weights are the programmed cell levels.
+    Quantized,
+    /// Quantized, on a programmed chip: every cell holds what its device reads
+    /// ([`Simulator::program`]: programming noise, drift, read noise, faults,
+    /// drift compensation), and each conversion adds the ADC's errors.
+    Full,
+}
+
+/// A mapped module ready to run as a chip would.
+pub struct Simulator<'m, 'c> {
+    interpreter: Interpreter<'m, 'c>,
+    cells: HashMap<String, ArrayCells>,
+    fidelity: Fidelity,
+    chip: Option<Programmed>,
+    nmdu: Option<Executor>,
+    driven: dac::Driven,
+}
+
+impl<'m, 'c> Simulator<'m, 'c> {
+    /// Reads the module's arrays; runs at exact fidelity until told otherwise.
+    pub fn new(module: &'m Module<'c>) -> Result<Self, InterpError> {
+        let interpreter = Interpreter::new(module)?;
+        let cells = CrossbarOp::all(module.as_operation())
+            .into_iter()
+            .enumerate()
+            .map(|(index, array)| {
+                let cells = ArrayCells {
+                    bits: array.cell_bits(),
+                    index,
+                    word_lines: array.geometry.rows as usize,
+                };
+                (array.name, cells)
+            })
+            .collect();
+        Ok(Self {
+            interpreter,
+            cells,
+            fidelity: Fidelity::Exact,
+            chip: None,
+            nmdu: None,
+            driven: Default::default(),
+        })
+    }
+
+    /// The same simulator at another fidelity.
+    pub fn with_fidelity(mut self, fidelity: Fidelity) -> Self {
+        self.fidelity = fidelity;
+        self
+    }
+
+    /// Programs the arrays onto `chip` and reads them `chip.time` seconds later:
+    /// from now on the simulator runs at [`Fidelity::Full`]. Every array must be
+    /// bit-sliced (`cell = #cim.cell<bits>`): its weights are cell levels.
+    pub fn program(mut self, chip: &Chip) -> Result<Self, InterpError> {
+        let interpreter = &self.interpreter;
+        self.chip = Some(chip::program(chip, &self.cells, |name| {
+            interpreter.array(name)
+        })?);
+        self.fidelity = Fidelity::Full;
+        Ok(self)
+    }
+
+    /// Runs the digital work on `digital` ([`Digital`]): on the NMDU, every tree of
+    /// digital ops over MVM results is lowered to a fixed-point kernel in `format`
+    /// and every other computing op to an NMDU program (`cim_nmdu::lower`). The
+    /// NMDU reads ADC codes: runs must be at quantized or full fidelity.
+    pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
+        self.nmdu = match digital.engine() {
+            None => None,
+            Some(engine) => Some(Executor::new(
+                self.interpreter.module().as_operation(),
+                format,
+                engine,
+            )?),
+        };
+        Ok(self)
+    }
+
+    /// The lowering of the digital work, when it runs on the NMDU.
+    pub fn digital_plan(&self) -> Option<&Plan> {
+        self.nmdu.as_ref().map(Executor::plan)
+    }
+
+    /// The cell levels an array holds: as programmed on the chip at full fidelity,
+    /// else the module's.
+    pub fn array(&self, name: &str) -> Option<&Array2<f64>> {
+        match &self.chip {
+            Some(chip) => chip.arrays.get(name),
+            None => self.interpreter.array(name),
+        }
+    }
+
+    /// Runs `@function` on `inputs` and returns its results.
+    pub fn run(
+        &self,
+        function: &str,
+        inputs: &[ArrayD<f64>],
+    ) -> Result<Vec<ArrayD<f64>>, InterpError> {
+        self.interpreter.run_with(self, function, inputs)
+    }
+}
+
+impl Backend for Simulator<'_, '_> {
+    fn start_run(&self) {
+        self.driven.clear();
+    }
+
+    fn skips(&self, op: &OperationRef) -> bool {
+        self.nmdu.as_ref().is_some_and(|nmdu| nmdu.skips(op))
+    }
+
+    fn run(&self, operands: Operands) -> Option<Result<Vec<RtValue>, InterpError>> {
+        if let Some(nmdu) = &self.nmdu
+            && nmdu.runs(operands.op)
+        {
+            if self.fidelity == Fidelity::Exact {
+                return Some(Err(InterpError::Digital(
+                    "the NMDU reads ADC codes: run at quantized or full fidelity, or with float digital work".into(),
+                )));
+            }
+            return nmdu.run(operands);
+        }
+        if self.fidelity != Fidelity::Exact && op_name(operands.op) == ops::MVM {
+            return Some(mvm::run(self, operands).map(|output| vec![RtValue::Tensor(output)]));
+        }
+        None
+    }
+
+    fn scalar_unit(
+        &self,
+        op: &OperationRef,
+        env: &Env,
+    ) -> Result<Option<Box<dyn ScalarUnit + '_>>, InterpError> {
+        match &self.nmdu {
+            Some(nmdu) => nmdu.scalar_unit(op, env),
+            None => Ok(None),
+        }
+    }
+
+    fn matmul(
+        &self,
+        op: &OperationRef,
+        a: &ArrayD<f64>,
+        b: &Array2<f64>,
+        init: &ArrayD<f64>,
+    ) -> Option<Result<ArrayD<f64>, InterpError>> {
+        self.nmdu.as_ref()?.matmul(op, a, b, init)
+    }
+}

@@ -1,0 +1,251 @@
+//! The artifact `cimc compile` writes and everything else reads: a directory with
+//! `manifest.json` (what was compiled, how, for which target), the float model,
+//! the exact and the mapped programs as MLIR, and the crossbar program
+//! (`program/`, [`cim_sim::program`]). [`compile`] is the whole recipe.
+
+use crate::{
+    DriverError,
+    pipeline::{self, CompileOptions},
+    report::{self, Report},
+    run::read_inputs,
+};
+use cim_ir::{
+    CimContext,
+    query::{op_name, string_attribute},
+};
+use cim_target::Target;
+use melior::ir::{BlockLike, Module, operation::OperationLike};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `manifest.json` of an artifact.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Artifact format version.
+    pub format: u32,
+    /// The cim version that wrote it.
+    pub cim_version: String,
+    /// The model file compiled.
+    pub model: String,
+    /// The function that runs.
+    pub function: String,
+    /// The target's name.
+    pub target_name: String,
+    /// How it was compiled.
+    pub options: CompileOptions,
+    /// Whether converter ranges were calibrated on data (else full scale).
+    pub calibrated: bool,
+}
+
+/// The current artifact format.
+pub const ARTIFACT_FORMAT: u32 = 1;
+
+/// The first public function of a module (the entry point).
+pub fn entry_function(module: &Module) -> Option<String> {
+    let first = module.body().first_operation();
+    std::iter::successors(first, |op| op.next_in_block())
+        .filter(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
+        .find_map(|op| string_attribute(&op, "sym_name"))
+}
+
+/// The programs of an artifact, as MLIR text.
+pub struct Programs {
+    /// The model before mapping: the digital float reference.
+    pub float: String,
+    /// Mapped with analog (unquantized) cells: what ideal devices compute.
+    pub exact: String,
+    /// Mapped, bit-sliced and with its converters: what is programmed.
+    pub mapped: String,
+}
+
+/// The text of `module` with its locations, so that the layer every op was written
+/// for (a named location, see [`crate::report`]) survives into the artifact.
+pub fn print_with_locations(module: &Module) -> String {
+    let flags = melior::ir::operation::OperationPrintingFlags::new().enable_debug_info(true, false);
+    module
+        .as_operation()
+        .to_string_with_flags(flags)
+        .unwrap_or_else(|_| module.as_operation().to_string())
+}
+
+/// Writes an artifact directory.
+pub fn write_artifact(
+    dir: &Path,
+    manifest: &Manifest,
+    programs: &Programs,
+) -> Result<(), DriverError> {
+    let file = |name: &str| dir.join(name);
+    let error = |path: &Path, message: String| DriverError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| error(dir, e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(manifest).map_err(|e| DriverError::Run(e.to_string()))?;
+    let files = [
+        ("manifest.json", json.as_str()),
+        ("float.mlir", programs.float.as_str()),
+        ("exact.mlir", programs.exact.as_str()),
+        ("mapped.mlir", programs.mapped.as_str()),
+    ];
+    for (name, text) in files {
+        std::fs::write(file(name), text).map_err(|e| error(&file(name), e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A loaded artifact: its manifest and programs.
+pub struct Artifact<'c> {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The model before mapping (digital reference).
+    pub float: Module<'c>,
+    /// Mapped with analog cells (exact fidelity).
+    pub exact: Module<'c>,
+    /// Mapped and bit-sliced (quantized fidelity; the report).
+    pub mapped: Module<'c>,
+}
+
+/// Reads an artifact directory written by [`write_artifact`].
+pub fn read_artifact<'c>(cim: &'c CimContext, dir: &Path) -> Result<Artifact<'c>, DriverError> {
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|error| DriverError::File {
+        path: manifest_path.display().to_string(),
+        message: format!("{error}: is this a directory written by `cimc compile`?"),
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|error| DriverError::File {
+        path: manifest_path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    if manifest.format != ARTIFACT_FORMAT {
+        return Err(DriverError::File {
+            path: manifest_path.display().to_string(),
+            message: format!(
+                "artifact format {} is not {ARTIFACT_FORMAT}: recompile with this cimc",
+                manifest.format
+            ),
+        });
+    }
+    let (float, _) = pipeline::parse_model(cim, &dir.join("float.mlir"))?;
+    let (exact, _) = pipeline::parse_model(cim, &dir.join("exact.mlir"))?;
+    let (mapped, _) = pipeline::parse_model(cim, &dir.join("mapped.mlir"))?;
+    Ok(Artifact {
+        manifest,
+        float,
+        exact,
+        mapped,
+    })
+}
+
+/// What [`compile`] did.
+pub struct Compiled {
+    /// The target compiled for.
+    pub target: Target,
+    /// Whether the converters were calibrated on data (else ADCs at full scale).
+    pub calibrated: bool,
+    /// The mapping's report.
+    pub report: Report,
+}
+
+/// Compiles `model` with `options` into the artifact directory `output`: the float
+/// model as read, the exact program (mapped, analog cells), the mapped program
+/// (bit-sliced, placed, with converter ranges: calibrated on the `.npy` inputs
+/// `calibration`, or at full scale), the manifest and the crossbar program. With
+/// `emit_after_each_pass`, the IR after each pipeline step goes into that
+/// directory.
+pub fn compile(
+    model: &Path,
+    options: &CompileOptions,
+    calibration: Option<&Path>,
+    emit_after_each_pass: Option<&Path>,
+    output: &Path,
+) -> Result<Compiled, DriverError> {
+    options.check()?;
+    let target =
+        Target::load(&options.target).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let cim = CimContext::new().map_err(|error| DriverError::Run(error.to_string()))?;
+    let (mut module, _) = pipeline::parse_model(&cim, model)?;
+    let function = entry_function(&module).ok_or_else(|| DriverError::Unsupported {
+        path: model.display().to_string(),
+        message: "no public func.func to compile".into(),
+    })?;
+    let float = module.as_operation().to_string();
+    let (mut exact, _) = pipeline::parse_model(&cim, model)?;
+    pipeline::map(&cim, &mut exact, options, &target, false, |_, _| {})?;
+    if let Some(dir) = emit_after_each_pass {
+        std::fs::create_dir_all(dir).map_err(|e| DriverError::File {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    let mut step = 0;
+    pipeline::map(
+        &cim,
+        &mut module,
+        options,
+        &target,
+        true,
+        |element, module| {
+            step += 1;
+            if let Some(dir) = emit_after_each_pass {
+                let name = element.name().replace(['/', '.'], "-");
+                let _ = std::fs::write(
+                    dir.join(format!("{step:02}-{name}.mlir")),
+                    module.as_operation().to_string(),
+                );
+            }
+        },
+    )?;
+    let calibrated = match calibration {
+        Some(path) => {
+            let data = read_inputs(&[path.to_path_buf()])?.remove(0);
+            crate::converters::calibrate(&module, &function, &data, &target)?;
+            true
+        }
+        None => {
+            crate::converters::set_full_scale_adcs(&module, target.adc.bits)?;
+            false
+        }
+    };
+    crate::converters::set_per_plane_adcs(&module, &target)?;
+    let manifest = Manifest {
+        format: ARTIFACT_FORMAT,
+        cim_version: env!("CARGO_PKG_VERSION").into(),
+        model: model.display().to_string(),
+        function,
+        target_name: target.name.clone(),
+        options: options.clone(),
+        calibrated,
+    };
+    let programs = Programs {
+        float,
+        exact: print_with_locations(&exact),
+        mapped: print_with_locations(&module),
+    };
+    write_artifact(output, &manifest, &programs)?;
+    cim_sim::program::write(&module, &manifest.function, &output.join("program"))
+        .map_err(DriverError::from)?;
+    let report = report::report(&module, &target);
+    Ok(Compiled {
+        target,
+        calibrated,
+        report,
+    })
+}
+
+/// Reads a crossbar program ([`cim_sim::program::read`]) and verifies it (MLIR's
+/// verifier and cim-verify) once its weights are back.
+pub fn read_program<'c>(
+    cim: &'c CimContext,
+    dir: &Path,
+) -> Result<(Module<'c>, cim_sim::program::Program), DriverError> {
+    let (module, program) = cim_sim::program::read(cim, dir)?;
+    if !module.as_operation().verify() || cim_passes::verify::verify(module.as_operation()).is_err()
+    {
+        return Err(DriverError::File {
+            path: dir.join("program.mlir").display().to_string(),
+            message: "the program does not verify once its weights are restored".into(),
+        });
+    }
+    Ok((module, program))
+}

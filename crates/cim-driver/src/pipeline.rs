@@ -1,0 +1,259 @@
+//! The mapping pipeline: parsing a model (MLIR, or ONNX through the frontend), the
+//! choices of a compilation, and the pass pipeline that maps it onto a target.
+
+use crate::DriverError;
+use cim_egraph::cost::{Encoding, Objective};
+use cim_ir::{
+    CimContext,
+    diagnostics::{Diagnostic, DiagnosticSink},
+    source::parse_module,
+};
+use cim_passes::{
+    pipeline::{self, Element, Pipeline, RunOptions},
+    place::Strategy,
+};
+use cim_target::Target;
+use melior::ir::{Module, operation::OperationLike};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+cim_choices::choice! {
+    /// How layers are cut and packed onto arrays.
+    pub enum Mapper {
+        /// All layers at once by equality saturation, cheapest under the objective
+        /// (cim-map).
+        Egraph = "egraph",
+        /// A fixed grid per layer (cim-tile).
+        Naive = "naive",
+    }
+    default Egraph
+}
+
+cim_choices::choice! {
+    /// How signed weights are held in cells.
+    pub enum EncodingChoice {
+        /// Two arrays, max(w, 0) and max(-w, 0), subtracted.
+        Differential = "differential",
+        /// One array of w + c and a reference column of c, subtracted.
+        Offset = "offset",
+        /// The e-graph mapper chooses per layer, with the bits per cell, under its
+        /// objective and the target's cell error at the error time.
+        Auto = "auto",
+    }
+    default Differential
+}
+
+impl EncodingChoice {
+    /// The encoding every array gets, unless the mapper chooses (`auto`).
+    pub fn fixed(self) -> Option<Encoding> {
+        match self {
+            Self::Differential => Some(Encoding::Differential),
+            Self::Offset => Some(Encoding::Offset),
+            Self::Auto => None,
+        }
+    }
+}
+
+/// Choices of `cimc compile`. Defaults are each vocabulary's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompileOptions {
+    /// The target as given (preset name or file path).
+    pub target: String,
+    /// How signed weights are encoded.
+    pub encoding: EncodingChoice,
+    /// Bits of each quantized weight magnitude.
+    pub weight_bits: u32,
+    /// Input resolution.
+    pub input_bits: u32,
+    /// How layers are mapped onto arrays.
+    #[serde(default)]
+    pub mapper: Mapper,
+    /// What cim-map minimises first.
+    #[serde(default)]
+    pub objective: Objective,
+    /// Extra arrays cim-map may spend on copies of the slowest layers.
+    #[serde(default)]
+    pub duplicate_arrays: u64,
+    /// How cim-place assigns slots.
+    #[serde(default)]
+    pub placement: Strategy,
+    /// Seconds after programming at which `auto` encoding prices the cells' error.
+    #[serde(default = "an_hour")]
+    pub error_time: f64,
+}
+
+fn an_hour() -> f64 {
+    3600.0
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            target: "ideal".into(),
+            encoding: EncodingChoice::default(),
+            weight_bits: 8,
+            input_bits: 8,
+            mapper: Mapper::default(),
+            objective: Objective::default(),
+            duplicate_arrays: 0,
+            placement: Strategy::default(),
+            error_time: an_hour(),
+        }
+    }
+}
+
+impl CompileOptions {
+    /// Refuses choices that do not go together (each message says what to do).
+    pub fn check(&self) -> Result<(), DriverError> {
+        if self.mapper == Mapper::Naive
+            && (self.duplicate_arrays > 0 || self.objective != Objective::default())
+        {
+            return Err(DriverError::Usage(
+                "--objective and --duplicate-arrays choose among the e-graph mapper's mappings: use them with --mapper egraph".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The mapping pipeline for `target`: lower tosa, mark analog contractions, map onto
+/// the target's arrays (cim-map, or cim-tile for the naive mapper), split signs, slice bits into its cells (unless `sliced` is
+/// false: the exact program keeps analog cells), place, clean up. With `auto`
+/// encoding, cim-map chooses each layer's encoding and bits per cell (1 to the
+/// target's), priced by the read-out error of the target's cells at
+/// `error_time` ([`cim_device::devices::Devices::cell_error`]).
+pub fn mapping_pipeline(
+    options: &CompileOptions,
+    target: &Target,
+    sliced: bool,
+) -> Result<String, DriverError> {
+    let dac_bits = match target.dac.mode {
+        cim_target::DacMode::BitSerial => 1,
+        cim_target::DacMode::MultiLevel => options.input_bits,
+    };
+    let [lo, hi] = target.dac.input_range;
+    let slice = if sliced {
+        format!(
+            "cim-bitslice{{weight-bits={} cell-bits={} input-bits={} dac-bits={dac_bits} input-min={lo:?} input-max={hi:?}}},",
+            options.weight_bits, target.array.cell_bits, options.input_bits
+        )
+    } else {
+        String::new()
+    };
+    let (rows, cols) = (target.array.rows, target.array.cols);
+    let auto = options.encoding == EncodingChoice::Auto;
+    if auto && !(options.error_time.is_finite() && options.error_time >= 0.0) {
+        return Err(DriverError::Usage(format!(
+            "--error-time {} must be a finite number of seconds >= 0",
+            options.error_time
+        )));
+    }
+    let choose = if auto {
+        let noise = (1..=target.array.cell_bits)
+            .map(|bits| {
+                let max_level = ((1u64 << bits) - 1) as f64;
+                target
+                    .device
+                    .cell_error(max_level, options.error_time, 0)
+                    .map(|sigma| format!("{bits}:{sigma:e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| DriverError::Usage(format!("--encoding auto: {error}")))?;
+        format!(
+            " choose-encoding=true weight-bits={} cell-noise={}",
+            options.weight_bits,
+            noise.join(",")
+        )
+    } else {
+        String::new()
+    };
+    let mapper = match options.mapper {
+        Mapper::Naive if auto => {
+            return Err(DriverError::Usage(
+                "--encoding auto is chosen by the e-graph mapper: use --mapper egraph".into(),
+            ));
+        }
+        Mapper::Naive => format!("cim-tile{{rows={rows} cols={cols}}}"),
+        Mapper::Egraph => format!(
+            "cim-map{{rows={rows} cols={cols} objective={} duplicate-arrays={}{choose}}}",
+            options.objective, options.duplicate_arrays
+        ),
+    };
+    // Arrays cim-map did not mark (none, unless auto) take the option's encoding.
+    let fallback = options.encoding.fixed().unwrap_or_default();
+    Ok(format!(
+        "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
+         convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
+         cim-place{{target={} strategy={}}},cim-dce,canonicalize,cse)",
+        fallback, options.target, options.placement
+    ))
+}
+
+fn render(diagnostics: &[Diagnostic], path: &str, source: &str) -> String {
+    let lookup = |name: &str| (name == path).then(|| source.to_owned());
+    diagnostics.iter().map(|d| d.render(&lookup)).collect()
+}
+
+/// Parses an input model file: MLIR, or ONNX through the ONNX frontend.
+pub fn parse_model<'c>(
+    cim: &'c CimContext,
+    path: &Path,
+) -> Result<(Module<'c>, String), DriverError> {
+    let mut name = path.display().to_string();
+    let source = if path.extension().is_some_and(|ext| ext == "onnx") {
+        let text =
+            cim_onnx::import_file(path).map_err(|error| DriverError::Import(error.to_string()))?;
+        // Diagnostics then point into the imported MLIR, which is named as such.
+        name.push_str(" (imported as MLIR)");
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|error| DriverError::File {
+            path: name.clone(),
+            message: error.to_string(),
+        })?
+    };
+    let sink = DiagnosticSink::attach(cim.context());
+    let module = parse_module(cim.context(), &source, &name);
+    let verified = module.as_ref().is_some_and(|module| {
+        module.as_operation().verify() && cim_passes::verify::verify(module.as_operation()).is_ok()
+    });
+    match module {
+        Some(module) if verified => Ok((module, source)),
+        _ => Err(DriverError::Input {
+            diagnostics: render(&sink.take(), &name, &source),
+            path: name,
+        }),
+    }
+}
+
+/// Runs the mapping pipeline on `module` (see [`mapping_pipeline`]); `after_step`
+/// sees the module after each step (for `--emit-mlir-after-each-pass`).
+pub fn map(
+    cim: &CimContext,
+    module: &mut Module,
+    options: &CompileOptions,
+    target: &Target,
+    sliced: bool,
+    after_step: impl FnMut(&Element, &Module),
+) -> Result<(), DriverError> {
+    let text = mapping_pipeline(options, target, sliced)?;
+    let pipeline = Pipeline::parse(&text).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let sink = DiagnosticSink::attach(cim.context());
+    pipeline::run(
+        cim.context(),
+        module,
+        &pipeline,
+        &RunOptions { verify_each: true },
+        after_step,
+    )
+    .map_err(|error| {
+        let step = match &error {
+            pipeline::RunError::Failed { step } => step.clone(),
+            other => other.to_string(),
+        };
+        DriverError::Pipeline {
+            step,
+            diagnostics: render(&sink.take(), "", ""),
+        }
+    })
+}

@@ -1,0 +1,149 @@
+//! Running an artifact: the float model, the exact program, or the mapped program
+//! on the simulated runtime at quantized or full fidelity (a chip of the
+//! artifact's target, seeded), with its digital work in f64 or on the NMDU.
+
+use crate::{DriverError, artifact::Artifact, npy};
+use cim_sim::{Digital, Fidelity, Simulator};
+use cim_target::Target;
+use ndarray::ArrayD;
+
+cim_choices::choice! {
+    /// How faithfully an artifact runs.
+    pub enum RunFidelity {
+        /// The float model, before mapping.
+        Float = "float",
+        /// The mapped model with ideal devices: analog cells, ideal converters.
+        Exact = "exact",
+        /// The programmed model: bit-sliced cell levels, through its DACs and ADCs.
+        Quantized = "quantized",
+        /// Quantized, on a chip of the target's devices: programming noise, drift,
+        /// read noise, faults, drift compensation, ADC noise (seeded).
+        Full = "full",
+    }
+    default Exact
+}
+
+impl RunFidelity {
+    /// The simulator's fidelity; `None` for the float model.
+    pub fn fidelity(self) -> Option<Fidelity> {
+        match self {
+            Self::Float => None,
+            Self::Exact => Some(Fidelity::Exact),
+            Self::Quantized => Some(Fidelity::Quantized),
+            Self::Full => Some(Fidelity::Full),
+        }
+    }
+
+    /// Whether it reads ADC codes (so its digital work can run on the NMDU).
+    pub fn converts(self) -> bool {
+        matches!(self, Self::Quantized | Self::Full)
+    }
+}
+
+/// Runs the artifact's function on `inputs`: the float model (`None`), the exact
+/// program, or the programmed one through its converters.
+pub fn run_artifact(
+    artifact: &Artifact,
+    inputs: &[ArrayD<f64>],
+    fidelity: Option<Fidelity>,
+) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    run_artifact_on(artifact, inputs, fidelity, &RunSettings::default())
+}
+
+/// How a run executes beyond its fidelity: the chip of a full-fidelity run (when it
+/// is read, the seed of its devices) and where the digital work runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RunSettings {
+    /// Seconds since programming.
+    pub drift_time: f64,
+    /// Seed of programming and conversion noise.
+    pub seed: u64,
+    /// Float, or the NMDU's fixed-point kernels (reference or generated code):
+    /// quantized and full fidelity only, as the NMDU reads ADC codes.
+    pub digital: Digital,
+}
+
+/// [`run_artifact`]; at [`Fidelity::Full`], the mapped program runs on a chip of
+/// the artifact's target, programmed with `chip.seed` and read `chip.drift_time`
+/// seconds later; with `chip.digital` on the NMDU, its digital work runs on
+/// fixed-point kernels in the target's formats.
+pub fn run_artifact_on(
+    artifact: &Artifact,
+    inputs: &[ArrayD<f64>],
+    fidelity: Option<Fidelity>,
+    chip: &RunSettings,
+) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    let module = match fidelity {
+        None => &artifact.float,
+        Some(Fidelity::Exact) => &artifact.exact,
+        Some(Fidelity::Quantized | Fidelity::Full) => &artifact.mapped,
+    };
+    let mut simulator = Simulator::new(module)
+        .map_err(|error| DriverError::Run(error.to_string()))?
+        .with_fidelity(fidelity.unwrap_or_default());
+    if chip.digital != Digital::Float {
+        if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
+            return Err(DriverError::Usage(
+                "the NMDU reads ADC codes: --digital interp|nmdu needs --fidelity quantized or full"
+                    .into(),
+            ));
+        }
+        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
+            DriverError::Usage(format!(
+                "the artifact's target cannot be loaded for its NMDU formats: {error}"
+            ))
+        })?;
+        simulator = simulator
+            .with_digital(chip.digital, nmdu_format(&target))
+            .map_err(|error| DriverError::Run(error.to_string()))?;
+    }
+    if fidelity == Some(Fidelity::Full) {
+        if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
+            return Err(DriverError::Usage(format!(
+                "--drift-time {}: give the seconds since programming, >= 0",
+                chip.drift_time
+            )));
+        }
+        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
+            DriverError::Usage(format!(
+                "the artifact's target cannot be loaded for its devices: {error}"
+            ))
+        })?;
+        simulator = simulator
+            .program(&cim_sim::Chip {
+                devices: &target.device,
+                time: chip.drift_time,
+                seed: chip.seed,
+                adc: target.adc.model(),
+                wires: &target.wires,
+            })
+            .map_err(|error| DriverError::Run(error.to_string()))?;
+    }
+    crate::guarded("the simulator", || {
+        simulator.run(&artifact.manifest.function, inputs)
+    })?
+    .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
+}
+
+/// The NMDU formats of `target`.
+pub fn nmdu_format(target: &Target) -> cim_nmdu::Format {
+    cim_nmdu::Format {
+        multiplier_bits: target.nmdu.multiplier_bits,
+        accumulator_bits: target.nmdu.accumulator_bits,
+        out_bits: target.nmdu.output_bits,
+        fraction_bits: target.nmdu.fraction_bits,
+    }
+}
+
+/// Reads `.npy` inputs.
+pub fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<ArrayD<f64>>, DriverError> {
+    paths
+        .iter()
+        .map(|path| {
+            npy::read(path).map_err(|error| DriverError::File {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })
+        })
+        .collect()
+}

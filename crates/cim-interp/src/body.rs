@@ -1,0 +1,315 @@
+//! The scalar body of a `linalg.generic`, compiled once into a list of
+//! instructions: what the interpreter evaluates in `f64` at every point of the
+//! iteration domain, and what the NMDU lowering turns into programs of its
+//! elementwise unit (`backends/nmdu`).
+
+use crate::{InterpError, malformed};
+use cim_ir::query::{attribute, op_name, value_id};
+use melior::ir::{
+    BlockLike, OperationRef, RegionLike, Value, attribute::IntegerAttribute,
+    operation::OperationLike,
+};
+use std::collections::HashMap;
+
+/// The scalar operations a body computes (arith and math ops, the sigmoid
+/// recognised whole).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarOp {
+    /// `a + b` (`arith.addf`, `arith.addi`).
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a · b`.
+    Mul,
+    /// `a / b`.
+    Div,
+    /// `max(a, b)`, NaN propagating.
+    Max,
+    /// `min(a, b)`, NaN propagating.
+    Min,
+    /// `-a`.
+    Neg,
+    /// `|a|`.
+    Abs,
+    /// `e^a`.
+    Exp,
+    /// `ln a`.
+    Log,
+    /// `tanh a`.
+    Tanh,
+    /// `1 / (1 + e^-a)`.
+    Sigmoid,
+    /// `√a`.
+    Sqrt,
+    /// `1 / √a`.
+    Rsqrt,
+    /// `a` (casts between float widths, integers to floats).
+    Copy,
+    /// `c ? a : b` (`arith.select`).
+    Select,
+    /// `arith.cmpf` with its predicate (MLIR's numbering): 1 or 0.
+    Compare(u8),
+}
+
+/// Where a body value comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// Block argument i (the operand element at the point).
+    Argument(usize),
+    /// A scalar defined outside the body.
+    Outer(f64),
+    /// The result of instruction i.
+    Temporary(usize),
+}
+
+/// What a body instruction computes: a scalar operation (the sigmoid `1 / (1 +
+/// exp(-x))` recognised in the body, see [`fuse_sigmoids`]), or a constant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// An operation on its sources.
+    Op(ScalarOp),
+    /// A constant.
+    Constant(f64),
+}
+
+/// One instruction: what it computes, of what.
+pub struct Instruction {
+    /// What it computes.
+    pub kind: Kind,
+    /// Its operands.
+    pub sources: Vec<Source>,
+}
+
+/// A compiled body: its instructions, what it yields, and whether it computes on
+/// integers (exact in f64, so never run in fixed point).
+pub struct Body {
+    /// The instructions, in order; instruction `i` defines `Source::Temporary(i)`.
+    pub instructions: Vec<Instruction>,
+    /// What the body yields, one per result.
+    pub yields: Vec<Source>,
+    /// Whether it computes on integers.
+    pub integer: bool,
+}
+
+/// Compiles the body of `op`; `outer` gives the scalars it reads from outside.
+pub fn compile(
+    op: &OperationRef,
+    outer: &dyn Fn(Value) -> Option<f64>,
+) -> Result<Body, InterpError> {
+    let block = op
+        .region(0)
+        .ok()
+        .and_then(|region| region.first_block())
+        .ok_or_else(|| malformed(op, "no body"))?;
+    let mut slots: HashMap<usize, Source> = HashMap::new();
+    for index in 0..block.argument_count() {
+        let argument: Value = block
+            .argument(index)
+            .map_err(|_| malformed(op, "argument"))?
+            .into();
+        slots.insert(value_id(argument), Source::Argument(index));
+    }
+    let source = |slots: &HashMap<usize, Source>, value: Value| -> Result<Source, InterpError> {
+        if let Some(source) = slots.get(&value_id(value)) {
+            return Ok(*source);
+        }
+        outer(value)
+            .map(Source::Outer)
+            .ok_or_else(|| malformed(op, "the body reads a value that is not a scalar constant"))
+    };
+    let mut instructions = Vec::new();
+    let mut integer = false;
+    let mut body_op = block.first_operation();
+    while let Some(inner) = body_op {
+        let name = op_name(&inner);
+        let sources = inner
+            .operands()
+            .map(|value| source(&slots, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        if name == "linalg.yield" {
+            fuse_sigmoids(&mut instructions);
+            return Ok(Body {
+                instructions,
+                yields: sources,
+                integer,
+            });
+        }
+        integer |= matches!(
+            name.as_str(),
+            "arith.addi" | "arith.subi" | "arith.muli" | "arith.sitofp" | "arith.uitofp"
+        );
+        let kind = match name.as_str() {
+            "arith.addf" | "arith.addi" => Kind::Op(ScalarOp::Add),
+            "arith.subf" | "arith.subi" => Kind::Op(ScalarOp::Sub),
+            "arith.mulf" | "arith.muli" => Kind::Op(ScalarOp::Mul),
+            "arith.divf" => Kind::Op(ScalarOp::Div),
+            "arith.maximumf" | "arith.maxnumf" => Kind::Op(ScalarOp::Max),
+            "arith.minimumf" | "arith.minnumf" => Kind::Op(ScalarOp::Min),
+            "arith.negf" => Kind::Op(ScalarOp::Neg),
+            "math.absf" => Kind::Op(ScalarOp::Abs),
+            "math.exp" => Kind::Op(ScalarOp::Exp),
+            "math.log" => Kind::Op(ScalarOp::Log),
+            "math.tanh" => Kind::Op(ScalarOp::Tanh),
+            "math.sqrt" => Kind::Op(ScalarOp::Sqrt),
+            "math.rsqrt" => Kind::Op(ScalarOp::Rsqrt),
+            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => {
+                Kind::Op(ScalarOp::Copy)
+            }
+            "arith.select" => Kind::Op(ScalarOp::Select),
+            "arith.cmpf" => {
+                let predicate = attribute(&inner, "predicate")
+                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+                    .map(|attribute| attribute.value())
+                    .ok_or_else(|| malformed(op, "cmpf without a predicate"))?;
+                Kind::Op(ScalarOp::Compare(predicate as u8))
+            }
+            "arith.constant" => {
+                let value = cim_ir::query::float_attribute(&inner, "value")
+                    .or_else(|| cim_ir::query::int_attribute(&inner, "value").map(|v| v as f64))
+                    .ok_or_else(|| malformed(op, "body constant is not a scalar"))?;
+                Kind::Constant(value)
+            }
+            other => {
+                return Err(InterpError::Unsupported(format!(
+                    "{other} (in a linalg.generic body)"
+                )));
+            }
+        };
+        let result: Value = inner
+            .result(0)
+            .map_err(|_| malformed(op, "body op without result"))?
+            .into();
+        slots.insert(value_id(result), Source::Temporary(instructions.len()));
+        instructions.push(Instruction { kind, sources });
+        body_op = inner.next_in_block();
+    }
+    Err(malformed(op, "body without linalg.yield"))
+}
+
+/// Turns each `1 / (1 + exp(-x))` (the form the ONNX frontend writes) into one
+/// sigmoid of `x`, so an activation unit can compute it whole. The negation,
+/// exponential and sum stay (another instruction may read them); in f64 the
+/// sigmoid computes the same expression, so results do not change.
+fn fuse_sigmoids(instructions: &mut [Instruction]) {
+    let one = |instructions: &[Instruction], source: &Source| match *source {
+        Source::Outer(value) => value == 1.0,
+        Source::Temporary(index) => {
+            matches!(instructions[index].kind, Kind::Constant(v) if v == 1.0)
+        }
+        Source::Argument(_) => false,
+    };
+    let temporary = |source: &Source| match *source {
+        Source::Temporary(index) => Some(index),
+        _ => None,
+    };
+    for k in 0..instructions.len() {
+        let fused = (|| {
+            let instruction = &instructions[k];
+            if instruction.kind != Kind::Op(ScalarOp::Div)
+                || !one(instructions, &instruction.sources[0])
+            {
+                return None;
+            }
+            let sum = &instructions[temporary(&instruction.sources[1])?];
+            if sum.kind != Kind::Op(ScalarOp::Add) {
+                return None;
+            }
+            let exponential = match (&sum.sources[0], &sum.sources[1]) {
+                (a, b) if one(instructions, a) => temporary(b)?,
+                (a, b) if one(instructions, b) => temporary(a)?,
+                _ => return None,
+            };
+            let exponential = &instructions[exponential];
+            if exponential.kind != Kind::Op(ScalarOp::Exp) {
+                return None;
+            }
+            let negation = &instructions[temporary(&exponential.sources[0])?];
+            (negation.kind == Kind::Op(ScalarOp::Neg)).then(|| negation.sources[0])
+        })();
+        if let Some(x) = fused {
+            instructions[k] = Instruction {
+                kind: Kind::Op(ScalarOp::Sigmoid),
+                sources: vec![x],
+            };
+        }
+    }
+}
+
+/// arith.cmpf predicates (MLIR's numbering); unordered ones treat NaN as true.
+fn compare(predicate: u8, a: f64, b: f64) -> bool {
+    let unordered = a.is_nan() || b.is_nan();
+    match predicate {
+        0 => false,
+        1 => a == b,
+        2 => a > b,
+        3 => a >= b,
+        4 => a < b,
+        5 => a <= b,
+        6 => !unordered && a != b,
+        7 => !unordered,
+        8 => unordered || a == b,
+        9 => unordered || a > b,
+        10 => unordered || a >= b,
+        11 => unordered || a < b,
+        12 => unordered || a <= b,
+        13 => unordered || a != b,
+        14 => unordered,
+        _ => true,
+    }
+}
+
+/// Runs `instructions` on `arguments` in `f64`, leaving instruction `i`'s result
+/// in `temporaries[i]`.
+pub fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
+    temporaries.clear();
+    for instruction in instructions {
+        let read = |source: &Source, temporaries: &Vec<f64>| match *source {
+            Source::Argument(index) => arguments[index],
+            Source::Outer(value) => value,
+            Source::Temporary(index) => temporaries[index],
+        };
+        let arg = |index: usize| read(&instruction.sources[index], temporaries);
+        let value = match instruction.kind {
+            Kind::Op(ScalarOp::Add) => arg(0) + arg(1),
+            Kind::Op(ScalarOp::Sub) => arg(0) - arg(1),
+            Kind::Op(ScalarOp::Mul) => arg(0) * arg(1),
+            Kind::Op(ScalarOp::Div) => arg(0) / arg(1),
+            // maximumf/minimumf propagate NaN.
+            Kind::Op(ScalarOp::Max) => {
+                if arg(0).is_nan() || arg(1).is_nan() {
+                    f64::NAN
+                } else {
+                    arg(0).max(arg(1))
+                }
+            }
+            Kind::Op(ScalarOp::Min) => {
+                if arg(0).is_nan() || arg(1).is_nan() {
+                    f64::NAN
+                } else {
+                    arg(0).min(arg(1))
+                }
+            }
+            Kind::Op(ScalarOp::Neg) => -arg(0),
+            Kind::Op(ScalarOp::Abs) => arg(0).abs(),
+            Kind::Op(ScalarOp::Exp) => arg(0).exp(),
+            Kind::Op(ScalarOp::Log) => arg(0).ln(),
+            Kind::Op(ScalarOp::Tanh) => arg(0).tanh(),
+            Kind::Op(ScalarOp::Sigmoid) => 1.0 / (1.0 + (-arg(0)).exp()),
+            Kind::Op(ScalarOp::Sqrt) => arg(0).sqrt(),
+            Kind::Op(ScalarOp::Rsqrt) => 1.0 / arg(0).sqrt(),
+            Kind::Op(ScalarOp::Copy) => arg(0),
+            Kind::Constant(value) => value,
+            Kind::Op(ScalarOp::Compare(predicate)) => {
+                f64::from(u8::from(compare(predicate, arg(0), arg(1))))
+            }
+            Kind::Op(ScalarOp::Select) => {
+                if arg(0) != 0.0 {
+                    arg(1)
+                } else {
+                    arg(2)
+                }
+            }
+        };
+        temporaries.push(value);
+    }
+}

@@ -1,0 +1,171 @@
+//! Named `linalg` ops: fill, transpose, matrix products, 2-D convolution and
+//! pooling windows. `linalg.generic` is [`crate::generic`].
+
+use super::one;
+use crate::{Backend, InterpError, Operands, RtValue, generic, kernels::matmul, malformed};
+use cim_ir::query::{attribute, i64_array_attribute, linalg_matmul_transposes_rhs};
+use melior::ir::{OperationRef, operation::OperationLike};
+use ndarray::{Array2, ArrayD, IxDyn};
+
+pub(crate) fn step(
+    backend: &dyn Backend,
+    operands: Operands,
+    name: &str,
+) -> Result<Vec<RtValue>, InterpError> {
+    let op = operands.op;
+    match name {
+        "linalg.generic" => {
+            if op.result_count() == 0 {
+                return Err(malformed(
+                    op,
+                    "only linalg.generic on tensors (with results) is supported",
+                ));
+            }
+            let inputs = operands.owned_all()?;
+            let unit = backend.scalar_unit(op, operands.env)?;
+            generic::run(op, operands.env, inputs, unit)
+        }
+        "linalg.fill" => {
+            let RtValue::Scalar(fill) = operands.runtime(0)? else {
+                return Err(malformed(op, "the fill value must be a float scalar"));
+            };
+            one(operands.tensor(1)?.mapv(|_| *fill))
+        }
+        "linalg.transpose" => {
+            let permutation = i64_array_attribute(op, "permutation")
+                .ok_or_else(|| malformed(op, "no permutation"))?;
+            let axes: Vec<usize> = permutation.iter().map(|&axis| axis as usize).collect();
+            let source = operands.owned(0)?;
+            if axes.len() != source.ndim() {
+                return Err(malformed(op, "permutation length differs from the rank"));
+            }
+            one(source
+                .permuted_axes(IxDyn(&axes))
+                .as_standard_layout()
+                .into_owned())
+        }
+        "linalg.conv_2d_nchw_fchw" | "linalg.pooling_nchw_max" | "linalg.pooling_nchw_sum" => {
+            window(backend, operands, name)
+        }
+        "linalg.matmul" => {
+            let transposed = linalg_matmul_transposes_rhs(op).ok_or_else(|| {
+                malformed(
+                    op,
+                    "only (m,k)x(k,n) and (m,k)x(n,k) indexing maps are supported",
+                )
+            })?;
+            let (a, b, init) = (operands.tensor(0)?, operands.owned(1)?, operands.tensor(2)?);
+            let b: Array2<f64> = b
+                .into_dimensionality()
+                .map_err(|_| malformed(op, "right operand is not 2-D"))?;
+            let b = if transposed {
+                b.reversed_axes().as_standard_layout().into_owned()
+            } else {
+                b
+            };
+            if let Some(product) = backend.matmul(op, a, &b, init) {
+                return one(product?);
+            }
+            one(init + &matmul(op, a, &b)?)
+        }
+        other => Err(InterpError::Unsupported(other.to_owned())),
+    }
+}
+
+/// A convolution or a pooling window, one step at a time: on the backend's scalar
+/// unit when it has one (max, add, or multiply-add), else in `f64`.
+fn window(
+    backend: &dyn Backend,
+    operands: Operands,
+    name: &str,
+) -> Result<Vec<RtValue>, InterpError> {
+    let op = operands.op;
+    let pair = |attribute_name: &str| {
+        attribute(op, attribute_name)
+            .and_then(cim_ir::query::dense_i64_values)
+            .filter(|v| v.len() == 2 && v.iter().all(|&x| x >= 1))
+            .ok_or_else(|| malformed(op, format!("{attribute_name} must be two values >= 1")))
+    };
+    let (strides, dilations) = (pair("strides")?, pair("dilations")?);
+    let (input, kernel, init) = (operands.tensor(0)?, operands.tensor(1)?, operands.owned(2)?);
+    let conv = name == "linalg.conv_2d_nchw_fchw";
+    let mut step: Box<dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>> =
+        match backend.scalar_unit(op, operands.env)? {
+            Some(mut unit) => Box::new(move |acc, x, w| {
+                let arguments = [acc, x, w];
+                unit.scalar(op, &arguments[..if conv { 3 } else { 2 }])
+            }),
+            None if conv => Box::new(|acc, x, w| Ok(acc + x * w)),
+            None if name == "linalg.pooling_nchw_max" => Box::new(|acc: f64, x, _| Ok(acc.max(x))),
+            None => Box::new(|acc, x, _| Ok(acc + x)),
+        };
+    one(window_op(
+        op,
+        conv,
+        input,
+        kernel,
+        init,
+        ([strides[0], strides[1]], [dilations[0], dilations[1]]),
+        &mut *step,
+    )?)
+}
+
+/// A 2-D window operation on NCHW values, accumulated into `init` by `step(acc,
+/// x, w)`: the NCHW x FCHW convolution (`conv`), or max / sum pooling (the kernel
+/// operand only gives the window; `w` is 0).
+fn window_op(
+    op: &OperationRef,
+    conv: bool,
+    input: &ArrayD<f64>,
+    kernel: &ArrayD<f64>,
+    mut init: ArrayD<f64>,
+    (strides, dilations): ([i64; 2], [i64; 2]),
+    step: &mut dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>,
+) -> Result<ArrayD<f64>, InterpError> {
+    let (kh, kw) = (
+        kernel.shape()[kernel.ndim() - 2],
+        kernel.shape()[kernel.ndim() - 1],
+    );
+    if input.ndim() != 4
+        || init.ndim() != 4
+        || (conv && (kernel.ndim() != 4 || kernel.shape()[1] != input.shape()[1]))
+    {
+        return Err(malformed(op, "operands do not fit NCHW / FCHW"));
+    }
+    let [n, outs, oh, ow] = [
+        init.shape()[0],
+        init.shape()[1],
+        init.shape()[2],
+        init.shape()[3],
+    ];
+    let channels = input.shape()[1];
+    for b in 0..n {
+        for o in 0..outs {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut acc = init[[b, o, y, x]];
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            let (r, c) = (
+                                y * strides[0] as usize + i * dilations[0] as usize,
+                                x * strides[1] as usize + j * dilations[1] as usize,
+                            );
+                            if r >= input.shape()[2] || c >= input.shape()[3] {
+                                return Err(malformed(op, "the window reads outside the input"));
+                            }
+                            if conv {
+                                for ch in 0..channels {
+                                    acc = step(acc, input[[b, ch, r, c]], kernel[[o, ch, i, j]])?;
+                                }
+                            } else {
+                                acc = step(acc, input[[b, o, r, c]], 0.0)?;
+                            }
+                        }
+                    }
+                    init[[b, o, y, x]] = acc;
+                }
+            }
+        }
+    }
+    Ok(init)
+}

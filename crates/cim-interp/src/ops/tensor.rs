@@ -1,0 +1,192 @@
+//! `arith` and `tensor` ops: constants, sums, shapes, slices, padding and
+//! concatenation.
+
+use super::one;
+use crate::{Backend, InterpError, Operands, RtValue, malformed, operations};
+use cim_ir::{
+    build::read_dense_f32,
+    query::{TensorShape, attribute, float_attribute, i64_array_attribute, int_attribute, op_name},
+};
+use melior::ir::{OperationRef, RegionLike, operation::OperationLike};
+use ndarray::{ArrayD, Axis, IxDyn, Slice, concatenate};
+
+pub(crate) fn step(
+    backend: &dyn Backend,
+    operands: Operands,
+    name: &str,
+) -> Result<Vec<RtValue>, InterpError> {
+    let op = operands.op;
+    match name {
+        "arith.constant" => {
+            let value = attribute(op, "value").ok_or_else(|| malformed(op, "no value"))?;
+            if let Some(integer) = int_attribute(op, "value") {
+                return Ok(vec![RtValue::Index(integer)]);
+            }
+            if let Some(scalar) = float_attribute(op, "value") {
+                return Ok(vec![RtValue::Scalar(scalar)]);
+            }
+            let shape = cim_ir::query::attribute_shape(value)
+                .ok_or_else(|| malformed(op, "unsupported constant"))?;
+            let values = read_dense_f32(value)
+                .ok_or_else(|| malformed(op, "only f32 tensor constants are supported"))?;
+            let dims: Vec<usize> = shape
+                .dims
+                .iter()
+                .map(|dim| dim.unwrap_or(0) as usize)
+                .collect();
+            one(
+                ArrayD::from_shape_vec(IxDyn(&dims), values.into_iter().map(f64::from).collect())
+                    .map_err(|error| malformed(op, error.to_string()))?,
+            )
+        }
+        "arith.addf" => match (operands.runtime(0)?, operands.runtime(1)?) {
+            (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => {
+                match backend.scalar_unit(op, operands.env)? {
+                    Some(mut unit) => {
+                        let mut sum = a.clone();
+                        for (x, &y) in sum.iter_mut().zip(b) {
+                            *x = unit.scalar(op, &[*x, y])?;
+                        }
+                        one(sum)
+                    }
+                    None => one(a + b),
+                }
+            }
+            (RtValue::Scalar(a), RtValue::Scalar(b)) => Ok(vec![RtValue::Scalar(a + b)]),
+            _ => Err(malformed(
+                op,
+                "operands must be two tensors of one shape or two scalars",
+            )),
+        },
+        "tensor.dim" => {
+            let source = operands.tensor(0)?;
+            let RtValue::Index(axis) = operands.runtime(1)? else {
+                return Err(malformed(op, "index operand is not an index"));
+            };
+            let size = *source
+                .shape()
+                .get(*axis as usize)
+                .ok_or_else(|| malformed(op, "dimension out of range"))?;
+            Ok(vec![RtValue::Index(size as i64)])
+        }
+        "tensor.empty" => {
+            let shape = operands.result_dims(Some(0))?;
+            one(ArrayD::zeros(IxDyn(&shape)))
+        }
+        "tensor.collapse_shape" | "tensor.expand_shape" => {
+            // Both keep the row-major order of the elements: a reshape.
+            let source = operands.tensor(0)?;
+            let shape =
+                TensorShape::of_value(op.result(0).map_err(|_| malformed(op, "no result"))?.into())
+                    .ok_or_else(|| malformed(op, "result is not a ranked tensor"))?;
+            let known: usize = shape.dims.iter().flatten().map(|&d| d as usize).product();
+            let dims: Vec<usize> = shape
+                .dims
+                .iter()
+                .map(|dim| dim.map_or(source.len() / known.max(1), |d| d as usize))
+                .collect();
+            one(source
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(IxDyn(&dims))
+                .map_err(|error| malformed(op, error.to_string()))?)
+        }
+        "tensor.pad" => pad(operands),
+        "tensor.extract_slice" => {
+            let source = operands.tensor(0)?;
+            let offsets = i64_array_attribute(op, "static_offsets")
+                .ok_or_else(|| malformed(op, "offsets"))?;
+            let strides = i64_array_attribute(op, "static_strides")
+                .ok_or_else(|| malformed(op, "strides"))?;
+            if offsets.iter().any(|&offset| offset < 0) || strides.iter().any(|&stride| stride != 1)
+            {
+                return Err(malformed(
+                    op,
+                    "only static offsets and unit strides are supported",
+                ));
+            }
+            let sizes = operands.result_dims(Some(1))?;
+            let mut view = source.view();
+            for (axis, (&offset, &size)) in offsets.iter().zip(&sizes).enumerate() {
+                let (start, end) = (offset as usize, offset as usize + size);
+                if end > view.shape()[axis] {
+                    return Err(malformed(op, "slice out of bounds"));
+                }
+                view.slice_axis_inplace(Axis(axis), Slice::from(start..end));
+            }
+            one(view.to_owned())
+        }
+        "tensor.concat" => {
+            let dimension =
+                int_attribute(op, "dim").ok_or_else(|| malformed(op, "no dim"))? as usize;
+            concat(op, &operands.tensors()?, dimension)
+        }
+        other => Err(InterpError::Unsupported(other.to_owned())),
+    }
+}
+
+/// The tensors joined along `dimension`.
+pub(crate) fn concat(
+    op: &OperationRef,
+    tiles: &[&ArrayD<f64>],
+    dimension: usize,
+) -> Result<Vec<RtValue>, InterpError> {
+    let views: Vec<_> = tiles.iter().map(|tile| tile.view()).collect();
+    one(concatenate(Axis(dimension), &views).map_err(|error| malformed(op, error.to_string()))?)
+}
+
+/// `tensor.pad` with static, non-negative padding.
+fn pad(operands: Operands) -> Result<Vec<RtValue>, InterpError> {
+    let op = operands.op;
+    let source = operands.tensor(0)?;
+    let low =
+        i64_array_attribute(op, "static_low").ok_or_else(|| malformed(op, "no static_low"))?;
+    let high =
+        i64_array_attribute(op, "static_high").ok_or_else(|| malformed(op, "no static_high"))?;
+    if low.iter().chain(&high).any(|&p| p < 0)
+        || low.len() != source.ndim()
+        || high.len() != source.ndim()
+    {
+        return Err(malformed(
+            op,
+            "only static, non-negative padding is supported",
+        ));
+    }
+    let fill = pad_value(operands)?;
+    let dims: Vec<usize> = source
+        .shape()
+        .iter()
+        .zip(low.iter().zip(&high))
+        .map(|(&size, (&l, &h))| size + l as usize + h as usize)
+        .collect();
+    let mut padded = ArrayD::from_elem(IxDyn(&dims), fill);
+    let mut view = padded.view_mut();
+    for (axis, &l) in low.iter().enumerate() {
+        let size = source.shape()[axis];
+        view.slice_axis_inplace(Axis(axis), Slice::from(l as usize..l as usize + size));
+    }
+    view.assign(source);
+    one(padded)
+}
+
+/// The constant a `tensor.pad` fills with: yielded by its region, defined inside it
+/// or above.
+fn pad_value(operands: Operands) -> Result<f64, InterpError> {
+    let op = operands.op;
+    let block = op
+        .region(0)
+        .ok()
+        .and_then(|region| region.first_block())
+        .ok_or_else(|| malformed(op, "no padding region"))?;
+    let yielded = operations(block)
+        .find(|inner| op_name(inner) == "tensor.yield")
+        .and_then(|inner| inner.operand(0).ok())
+        .ok_or_else(|| malformed(op, "the padding region yields nothing"))?;
+    if let Some(RtValue::Scalar(value)) = operands.env.get(yielded) {
+        return Ok(*value);
+    }
+    cim_ir::query::defining_op(yielded)
+        .filter(|def| op_name(def) == "arith.constant")
+        .and_then(|def| float_attribute(&def, "value"))
+        .ok_or_else(|| malformed(op, "the padding value must be a float constant"))
+}

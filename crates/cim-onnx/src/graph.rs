@@ -1,0 +1,199 @@
+//! The graph walk: initializers become constant values, graph inputs the function's
+//! arguments, each node (after batch-norm folding) is dispatched by its operator to
+//! its family in `ops`, and the graph outputs become the function's results. Values
+//! are looked up by name here, and constants are materialised on first use.
+
+use crate::OnnxError;
+use crate::emitter::{Emitter, Value, tensor_type};
+use crate::proto::tensor_values;
+use tract_onnx::pb::{GraphProto, NodeProto, tensor_shape_proto::dimension, type_proto};
+
+impl Emitter {
+    pub(crate) fn input(&self, node: &NodeProto, index: usize) -> Result<Value, OnnxError> {
+        let name = node
+            .input
+            .get(index)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| self.unsupported(node, format!("input {index} is missing")))?;
+        self.values.get(name).cloned().ok_or_else(|| {
+            self.unsupported(
+                node,
+                format!("input '{name}' is not defined before the node"),
+            )
+        })
+    }
+
+    pub(crate) fn optional_input(
+        &self,
+        node: &NodeProto,
+        index: usize,
+    ) -> Result<Option<Value>, OnnxError> {
+        match node.input.get(index) {
+            Some(name) if !name.is_empty() => self.input(node, index).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn define(&mut self, node: &NodeProto, value: Value) {
+        if let Some(name) = node.output.first() {
+            self.values.insert(name.clone(), value);
+        }
+    }
+
+    pub(crate) fn graph(&mut self, graph: &GraphProto) -> Result<(), OnnxError> {
+        for tensor in &graph.initializer {
+            let values = tensor_values(tensor).map_err(|message| OnnxError::Read {
+                file: self.file.clone(),
+                message,
+            })?;
+            let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
+            if values.len() as u64 != dims.iter().product::<u64>() {
+                return Err(OnnxError::Read {
+                    file: self.file.clone(),
+                    message: format!(
+                        "initializer '{}' holds {} values for shape {:?}",
+                        tensor.name,
+                        values.len(),
+                        dims
+                    ),
+                });
+            }
+            // Materialised on first use (see `use_constant`); record shape and data.
+            self.values.insert(
+                tensor.name.clone(),
+                Value {
+                    ssa: String::new(),
+                    dims: dims.into_iter().map(Some).collect(),
+                    data: Some(values),
+                },
+            );
+        }
+        let mut arguments = Vec::new();
+        let mut argument_types = Vec::new();
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|i| !self.values.contains_key(&i.name))
+            .collect();
+        for (position, input) in inputs.into_iter().enumerate() {
+            let tensor = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+                Some(type_proto::Value::TensorType(tensor)) if tensor.elem_type == 1 => tensor,
+                _ => {
+                    return Err(OnnxError::Read {
+                        file: self.file.clone(),
+                        message: format!("graph input '{}' must be a float32 tensor", input.name),
+                    });
+                }
+            };
+            let dims: Vec<Option<u64>> = tensor
+                .shape
+                .as_ref()
+                .map(|shape| {
+                    shape
+                        .dim
+                        .iter()
+                        .map(|d| match d.value {
+                            Some(dimension::Value::DimValue(v)) if v > 0 => Some(v as u64),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ssa = format!("%arg{position}");
+            arguments.push(format!("{ssa}: {}", tensor_type(&dims)));
+            argument_types.push(tensor_type(&dims));
+            self.values.insert(
+                input.name.clone(),
+                Value {
+                    ssa,
+                    dims,
+                    data: None,
+                },
+            );
+        }
+        for node in &self.fold_batch_norms(&graph.node, graph) {
+            self.node(node)?;
+        }
+        let mut results = Vec::new();
+        for output in &graph.output {
+            let value = self
+                .values
+                .get(&output.name)
+                .cloned()
+                .ok_or_else(|| OnnxError::Read {
+                    file: self.file.clone(),
+                    message: format!("graph output '{}' is never computed", output.name),
+                })?;
+            let value = self.materialise(value);
+            results.push((value.ssa.clone(), tensor_type(&value.dims)));
+        }
+        self.signature = (arguments, results.iter().map(|(_, t)| t.clone()).collect());
+        self.outputs = results.into_iter().map(|(ssa, _)| ssa).collect();
+        Ok(())
+    }
+
+    /// Emits a constant's `arith.constant` the first time it is used as an SSA value.
+    pub(crate) fn materialise(&mut self, value: Value) -> Value {
+        if !value.ssa.is_empty() {
+            return value;
+        }
+        let dims: Vec<u64> = value.dims.iter().map(|d| d.unwrap_or(0)).collect();
+        self.constant(&dims, value.data.as_deref().unwrap_or_default())
+    }
+
+    pub(crate) fn finish(self) -> String {
+        let mut text = format!(
+            "// Imported from {} by cim's ONNX frontend (opset {}).\nfunc.func @main({}) -> ({}) {{\n",
+            self.file,
+            self.opset,
+            self.signature.0.join(", "),
+            self.signature.1.join(", ")
+        );
+        for line in &self.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "  return {} : {}\n}}\n",
+            self.outputs.join(", "),
+            self.signature.1.join(", ")
+        ));
+        text
+    }
+
+    /// Imports one node: its operator's family in `ops` computes its value, defined
+    /// as the node's first output (shape vectors folded at import, and LSTM and GRU,
+    /// define their outputs themselves).
+    fn node(&mut self, node: &NodeProto) -> Result<(), OnnxError> {
+        let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
+        let op = node.op_type.as_str();
+        let value = match op {
+            "Identity" | "Dropout" => self.pass_through(node)?,
+            "Constant" => self.constant_node(node)?,
+            "Gemm" | "MatMul" => self.gemm(node)?,
+            "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
+            "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Clip" => self.activation(node)?,
+            "Flatten" => self.flatten_node(node)?,
+            "Softmax" => self.softmax_node(node)?,
+            "Conv" => self.conv(node)?,
+            "MaxPool" | "AveragePool" => self.pool(node)?,
+            "GlobalAveragePool" => self.global_average_pool(node)?,
+            "BatchNormalization" => self.batch_norm(node)?,
+            "Reshape" => self.reshape(node)?,
+            "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "ConstantOfShape"
+            | "Transpose" | "Slice" | "Cast" => match self.tensor_op(node)? {
+                Some(value) => value,
+                None => return Ok(()),
+            },
+            "LSTM" | "GRU" => return self.recurrent(node),
+            other => {
+                return Err(fail(
+                    self,
+                    format!("operator {other} is not supported by the cim ONNX importer yet"),
+                ));
+            }
+        };
+        self.define(node, value);
+        Ok(())
+    }
+}
