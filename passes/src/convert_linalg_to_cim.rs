@@ -8,7 +8,10 @@
 //! new constant. The accumulator (`outs`) is dropped when it is a `linalg.fill` of
 //! 0.0, and added back with `arith.addf` otherwise. A `linalg.conv_2d_nchw_fchw` with
 //! a constant filter becomes im2col (a `linalg.generic` and a reshape), one `cim.matmul`
-//! by the filter as a (c, kh, kw) x f matrix, and the layout change back to NCHW.
+//! by the filter as a (c, kh, kw) x f matrix, and the layout change back to NCHW; an
+//! accumulator that broadcasts a constant per-channel bias becomes a bias added per
+//! column of the product (which the NMDU fuses into the MVMs' kernel). This is the
+//! one place convolutions become im2col: the ONNX frontend writes them as linalg.
 //! Weights may be inline or `dense_resource` blobs. Everything else stays digital:
 //! contractions with a non-constant right operand, other element types, other
 //! indexing maps.
@@ -35,12 +38,11 @@ use cim_ir::{
     build,
     query::{
         TensorShape, attribute, attribute_shape, context_of, defining_op, dense_i64_values,
-        float_attribute, i64_array_attribute, linalg_matmul_transposes_rhs, op_name,
+        float_attribute, i64_array_attribute, linalg_matmul_transposes_rhs, op_name, ops_in,
     },
 };
 use melior::ir::{
-    BlockLike, Module, OperationRef, RegionLike, Value, ValueLike,
-    operation::{OperationLike, WalkOrder, WalkResult},
+    BlockLike, Module, OperationRef, RegionLike, Value, ValueLike, operation::OperationLike,
 };
 
 static ID: PassId = PassId;
@@ -56,23 +58,12 @@ pub static PASS: PassDef = PassDef {
 };
 
 fn run(module: OperationRef<'_, '_>, _options: &PassOptions) -> PassResult {
-    let mut candidates = Vec::new();
-    module.walk(WalkOrder::PreOrder, |op| {
-        if matches!(
-            op_name(&op).as_str(),
-            "linalg.matmul" | "linalg.conv_2d_nchw_fchw"
-        ) {
-            candidates.push(op.to_raw());
-        }
-        WalkResult::Advance
-    });
-    for raw in candidates {
-        // SAFETY: collected from this module; only the op being converted is erased.
-        let op = unsafe { OperationRef::from_raw(raw) };
-        if op_name(&op) == "linalg.matmul" {
-            convert(op);
-        } else {
-            convert_conv(op);
+    // Only the op being converted is erased, so the others stay valid.
+    for op in ops_in(module) {
+        match op_name(&op).as_str() {
+            "linalg.matmul" => convert(op),
+            "linalg.conv_2d_nchw_fchw" => convert_conv(op),
+            _ => {}
         }
     }
     Ok(())
@@ -98,7 +89,9 @@ fn tensor_text(dims: &[Option<u64>]) -> String {
 }
 
 /// A function computing an NCHW x FCHW convolution by im2col and one
-/// weight-stationary `cim.matmul` (the filter as a (c, kh, kw) x f matrix), NCHW out.
+/// weight-stationary `cim.matmul` (the filter as a (c, kh, kw) x f matrix), NCHW out;
+/// with a `bias`, added per column of the product (where the NMDU fuses it).
+#[allow(clippy::too_many_arguments)]
 fn conv_helper(
     name: &str,
     input: &[Option<u64>],
@@ -107,6 +100,7 @@ fn conv_helper(
     fdims: &[u64],
     strides: &[i64],
     dilations: &[i64],
+    bias: Option<&[f32]>,
 ) -> String {
     let (f, c, kh, kw) = (fdims[0], fdims[1], fdims[2], fdims[3]);
     let (oh, ow) = (output[2].unwrap_or(0), output[3].unwrap_or(0));
@@ -114,11 +108,13 @@ fn conv_helper(
     let matrix: Vec<f32> = (0..k * f)
         .map(|i| filter[((i % f) * k + i / f) as usize])
         .collect();
-    let hex: String = matrix
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let hex = |values: &[f32]| -> String {
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    };
     let batch = input[0];
     let (dim_line, sizes, batch_size) = match batch {
         Some(n) => (String::new(), String::new(), n.to_string()),
@@ -134,6 +130,28 @@ fn conv_helper(
     let product = tensor_text(&[batch.map(|n| n * oh * ow), Some(f)]);
     let nhwc = tensor_text(&[batch, Some(oh), Some(ow), Some(f)]);
     let (input_t, output_t) = (tensor_text(input), tensor_text(output));
+    let weights = hex(&matrix);
+    let summed = if bias.is_some() { "%sum" } else { "%p" };
+    let biased = match bias {
+        None => String::new(),
+        Some(bias) => {
+            let rows = match batch.map(|n| n * oh * ow) {
+                Some(_) => String::new(),
+                None => "%rows".into(),
+            };
+            let rows_line = if rows.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  %c0p = arith.constant 0 : index\n  %rows = tensor.dim %flat, %c0p : {flat}\n"
+                )
+            };
+            format!(
+                "  %b = arith.constant dense<\"0x{}\"> : tensor<{f}xf32>\n{rows_line}  %pe = tensor.empty({rows}) : {product}\n  %sum = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = [\"parallel\", \"parallel\"]}} ins(%p, %b : {product}, tensor<{f}xf32>) outs(%pe : {product}) {{\n  ^bb0(%a: f32, %c: f32, %o: f32):\n    %s = arith.addf %a, %c : f32\n    linalg.yield %s : f32\n  }} -> {product}\n",
+                hex(bias)
+            )
+        }
+    };
     format!(
         "func.func private @{name}(%x: {input_t}) -> {output_t} {{\n{dim_line}\
   %e = tensor.empty({sizes}) : {columns}\n\
@@ -142,9 +160,10 @@ fn conv_helper(
     linalg.yield %in : f32\n\
   }} -> {columns}\n\
   %flat = tensor.collapse_shape %cols [[0, 1, 2], [3, 4, 5]] : {columns} into {flat}\n\
-  %w = arith.constant dense<\"0x{hex}\"> : tensor<{k}x{f}xf32>\n\
+  %w = arith.constant dense<\"0x{weights}\"> : tensor<{k}x{f}xf32>\n\
   %p = \"cim.matmul\"(%flat, %w) : ({flat}, tensor<{k}x{f}xf32>) -> {product}\n\
-  %nhwc = tensor.expand_shape %p [[0, 1, 2], [3]] output_shape [{batch_size}, {oh}, {ow}, {f}] : {product} into {nhwc}\n\
+{biased}\
+  %nhwc = tensor.expand_shape {summed} [[0, 1, 2], [3]] output_shape [{batch_size}, {oh}, {ow}, {f}] : {product} into {nhwc}\n\
   %e2 = tensor.empty({sizes}) : {output_t}\n\
   %y = linalg.transpose ins(%nhwc : {nhwc}) outs(%e2 : {output_t}) permutation = [0, 3, 1, 2]\n\
   return %y : {output_t}\n}}\n",
@@ -188,6 +207,7 @@ fn convert_conv(op: OperationRef) {
         return;
     }
     let context = context_of(&op);
+    let bias = channel_bias(init, fdims[0]);
     let text = conv_helper(
         "im2col",
         &input_shape.dims,
@@ -196,6 +216,7 @@ fn convert_conv(op: OperationRef) {
         &fdims,
         &strides,
         &dilations,
+        bias.as_deref(),
     );
     let Some(helper) = Module::parse(context, &text) else {
         return;
@@ -239,7 +260,7 @@ fn convert_conv(op: OperationRef) {
         }
     };
     let location = op.location();
-    let output = if is_zero_fill(init) {
+    let output = if bias.is_some() || is_zero_fill(init) {
         called
     } else {
         build::insert_before(op, build::addf(location, init, called))
@@ -249,6 +270,34 @@ fn convert_conv(op: OperationRef) {
         mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
         mlir_sys::mlirOperationDestroy(op.to_raw());
     }
+}
+
+/// The bias of a convolution whose accumulator starts as `init`: when `init` is a
+/// constant vector of `channels` values broadcast over N, H and W (as a biased
+/// convolution is written: torch-mlir, the ONNX frontend), its values.
+fn channel_bias(init: Value, channels: u64) -> Option<Vec<f32>> {
+    const BROADCAST: &str =
+        "[affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>]";
+    let generic = defining_op(init).filter(|op| op_name(op) == "linalg.generic")?;
+    if generic.operand_count() != 2
+        || attribute(&generic, "indexing_maps")
+            .map(|maps| maps.to_string())
+            .as_deref()
+            != Some(BROADCAST)
+    {
+        return None;
+    }
+    let body = generic.region(0).ok()?.first_block()?;
+    let yield_op = body
+        .first_operation()
+        .filter(|op| op_name(op) == "linalg.yield")?;
+    let yielded = yield_op.operand(0).ok()?;
+    let argument = melior::ir::block::BlockArgument::try_from(yielded).ok()?;
+    if argument.argument_number() != 0 {
+        return None;
+    }
+    let (values, dims) = constant_tensor(generic.operand(0).ok()?)?;
+    (dims == [channels]).then_some(values)
 }
 
 /// The f32 values and [rows, cols] of a 2-D constant, looking through one

@@ -46,15 +46,13 @@ use cim_ir::{
     diagnostics::emit_error,
     dialect::ops,
     query::{
-        TensorShape, attribute, context_of, defining_op, format_dims, op_name, string_attribute,
+        TensorShape, attribute, context_of, defining_op, format_dims, op_name, ops_in,
+        string_attribute,
     },
 };
 use melior::{
     Context,
-    ir::{
-        Attribute, AttributeLike, OperationRef, Value, ValueLike,
-        operation::{OperationLike, WalkOrder, WalkResult},
-    },
+    ir::{Attribute, AttributeLike, OperationRef, Value, ValueLike, operation::OperationLike},
 };
 use std::collections::HashMap;
 
@@ -102,19 +100,15 @@ pub(crate) fn geometry_option(options: &PassOptions) -> Geometry {
 
 fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
     let geometry = geometry_option(options);
-    let mut matmuls = Vec::new();
-    module.walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == ops::MATMUL {
-            matmuls.push(op.to_raw());
-        }
-        WalkResult::Advance
-    });
+    let matmuls: Vec<_> = ops_in(module)
+        .into_iter()
+        .filter(|op| op_name(op) == ops::MATMUL)
+        .collect();
     let mut arrays = mapped::Arrays::collect(module);
     let mut tiled = HashMap::new();
     let mut failed = false;
-    for (index, raw) in matmuls.into_iter().enumerate() {
-        // SAFETY: collected from this module above; only the op being tiled is erased.
-        let op = unsafe { OperationRef::from_raw(raw) };
+    // Only the op being tiled is erased, so the others stay valid.
+    for (index, op) in matmuls.into_iter().enumerate() {
         if let Err(message) = tile(&mut arrays, &mut tiled, op, geometry, index) {
             emit_error(
                 op.location(),
@@ -241,9 +235,7 @@ impl<'c, 'a> WeightStationary<'c, 'a> {
 
     /// Identifies the weight constant: matmuls reading one constant share arrays.
     pub fn weight_key(&self) -> usize {
-        self.weight_op
-            .as_ref()
-            .map_or(0, |def| def.to_raw().ptr as usize)
+        self.weight_op.as_ref().map_or(0, cim_ir::query::op_id)
     }
 
     /// Inserts `new` before the matmul and returns its result.

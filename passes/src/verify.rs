@@ -31,13 +31,11 @@ use cim_ir::{
     dialect::ops,
     query::{
         TensorShape, attribute, attribute_shape, defining_op, float_attribute, format_dims,
-        i64_array_attribute, int_attribute, op_name, string_attribute,
+        i64_array_attribute, int_attribute, op_name, ops_in, string_attribute,
     },
 };
 use melior::ir::{
-    OperationRef, Value, ValueLike,
-    attribute::FlatSymbolRefAttribute,
-    operation::{OperationLike, WalkOrder, WalkResult},
+    OperationRef, Value, ValueLike, attribute::FlatSymbolRefAttribute, operation::OperationLike,
 };
 use std::collections::HashMap;
 
@@ -62,10 +60,9 @@ fn run(module: OperationRef<'_, '_>, _options: &PassOptions) -> PassResult {
 pub fn verify(root: OperationRef<'_, '_>) -> PassResult {
     let mut checker = Checker::default();
     checker.collect_arrays(root);
-    root.walk(WalkOrder::PreOrder, |op| {
+    for op in ops_in(root) {
         checker.check(op);
-        WalkResult::Advance
-    });
+    }
     if checker.failed {
         Err(PassFailed)
     } else {

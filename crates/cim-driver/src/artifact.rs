@@ -14,7 +14,7 @@ use cim_ir::{
     query::{op_name, string_attribute},
 };
 use cim_target::Target;
-use melior::ir::{BlockLike, Module, operation::OperationLike};
+use melior::ir::{Module, operation::OperationLike};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -42,8 +42,7 @@ pub const ARTIFACT_FORMAT: u32 = 1;
 
 /// The first public function of a module (the entry point).
 pub fn entry_function(module: &Module) -> Option<String> {
-    let first = module.body().first_operation();
-    std::iter::successors(first, |op| op.next_in_block())
+    cim_ir::mapped::top_level(module.as_operation())
         .filter(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
         .find_map(|op| string_attribute(&op, "sym_name"))
 }

@@ -80,13 +80,10 @@ use cim_ir::mapped;
 use cim_ir::{
     diagnostics::emit_error,
     dialect::ops,
-    query::{context_of, op_name},
+    query::{context_of, op_name, ops_in},
 };
 use emit::Emitter;
-use melior::ir::{
-    OperationRef, Value,
-    operation::{OperationLike, WalkOrder, WalkResult},
-};
+use melior::ir::{OperationRef, Value, operation::OperationLike};
 use plan::Planner;
 use std::collections::HashMap;
 
@@ -193,18 +190,12 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         }
     }
 
-    let mut raw_ops = Vec::new();
-    module.walk(WalkOrder::PreOrder, |op| {
-        if op_name(&op) == ops::MATMUL {
-            raw_ops.push(op.to_raw());
-        }
-        WalkResult::Advance
-    });
     let mut matmuls = Vec::new();
     let mut failed = false;
-    for raw in raw_ops {
-        // SAFETY: collected from this module above; nothing is erased yet.
-        let op = unsafe { OperationRef::from_raw(raw) };
+    for op in ops_in(module)
+        .into_iter()
+        .filter(|op| op_name(op) == ops::MATMUL)
+    {
         match WeightStationary::read(op) {
             Ok(matmul) => matmuls.push(matmul),
             Err(message) => {

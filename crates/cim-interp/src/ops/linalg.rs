@@ -89,16 +89,25 @@ fn window(
     let (strides, dilations) = (pair("strides")?, pair("dilations")?);
     let (input, kernel, init) = (operands.tensor(0)?, operands.tensor(1)?, operands.owned(2)?);
     let conv = name == "linalg.conv_2d_nchw_fchw";
-    let mut step: Box<dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>> =
-        match backend.scalar_unit(op, operands.env)? {
-            Some(mut unit) => Box::new(move |acc, x, w| {
-                let arguments = [acc, x, w];
-                unit.scalar(op, &arguments[..if conv { 3 } else { 2 }])
-            }),
-            None if conv => Box::new(|acc, x, w| Ok(acc + x * w)),
-            None if name == "linalg.pooling_nchw_max" => Box::new(|acc: f64, x, _| Ok(acc.max(x))),
-            None => Box::new(|acc, x, _| Ok(acc + x)),
-        };
+    let unit = backend.scalar_unit(op, operands.env)?;
+    if conv && unit.is_none() {
+        return one(convolution(
+            op,
+            input,
+            kernel,
+            init,
+            ([strides[0], strides[1]], [dilations[0], dilations[1]]),
+        )?);
+    }
+    let mut step: Box<dyn FnMut(f64, f64, f64) -> Result<f64, InterpError>> = match unit {
+        Some(mut unit) => Box::new(move |acc, x, w| {
+            let arguments = [acc, x, w];
+            unit.scalar(op, &arguments[..if conv { 3 } else { 2 }])
+        }),
+        None if conv => Box::new(|acc, x, w| Ok(acc + x * w)),
+        None if name == "linalg.pooling_nchw_max" => Box::new(|acc: f64, x, _| Ok(acc.max(x))),
+        None => Box::new(|acc, x, _| Ok(acc + x)),
+    };
     one(window_op(
         op,
         conv,
@@ -108,6 +117,60 @@ fn window(
         ([strides[0], strides[1]], [dilations[0], dilations[1]]),
         &mut *step,
     )?)
+}
+
+/// The NCHW x FCHW convolution `init + conv(input, kernel)` in f64, as im2col and
+/// one matrix product: rows (n, oh, ow), columns (c, kh, kw), the filter as a
+/// (c, kh, kw) x f matrix; the same product a mapped convolution computes.
+fn convolution(
+    op: &OperationRef,
+    input: &ArrayD<f64>,
+    kernel: &ArrayD<f64>,
+    mut init: ArrayD<f64>,
+    (strides, dilations): ([i64; 2], [i64; 2]),
+) -> Result<ArrayD<f64>, InterpError> {
+    if input.ndim() != 4
+        || init.ndim() != 4
+        || kernel.ndim() != 4
+        || kernel.shape()[1] != input.shape()[1]
+        || kernel.shape()[0] != init.shape()[1]
+        || input.shape()[0] != init.shape()[0]
+    {
+        return Err(malformed(op, "operands do not fit NCHW / FCHW"));
+    }
+    let (n, c, h, w) = (
+        input.shape()[0],
+        input.shape()[1],
+        input.shape()[2],
+        input.shape()[3],
+    );
+    let (f, kh, kw) = (kernel.shape()[0], kernel.shape()[2], kernel.shape()[3]);
+    let (oh, ow) = (init.shape()[2], init.shape()[3]);
+    let (sh, sw) = (strides[0] as usize, strides[1] as usize);
+    let (dh, dw) = (dilations[0] as usize, dilations[1] as usize);
+    if oh > 0 && (oh - 1) * sh + (kh.max(1) - 1) * dh >= h
+        || ow > 0 && (ow - 1) * sw + (kw.max(1) - 1) * dw >= w
+    {
+        return Err(malformed(op, "the window reads outside the input"));
+    }
+    let k = c * kh * kw;
+    let columns = ArrayD::from_shape_fn(IxDyn(&[n * oh * ow, k]), |index| {
+        let (row, column) = (index[0], index[1]);
+        let (b, y, x) = (row / (oh * ow), row / ow % oh, row % ow);
+        let (ch, i, j) = (column / (kh * kw), column / kw % kh, column % kw);
+        input[[b, ch, y * sh + i * dh, x * sw + j * dw]]
+    });
+    let filter = Array2::from_shape_fn((k, f), |(column, o)| {
+        kernel[[o, column / (kh * kw), column / kw % kh, column % kw]]
+    });
+    let product = matmul(op, &columns, &filter)?;
+    for ((b, o, y, x), value) in init
+        .indexed_iter_mut()
+        .map(|(index, value)| ((index[0], index[1], index[2], index[3]), value))
+    {
+        *value += product[[(b * oh + y) * ow + x, o]];
+    }
+    Ok(init)
 }
 
 /// A 2-D window operation on NCHW values, accumulated into `init` by `step(acc,

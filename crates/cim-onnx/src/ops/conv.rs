@@ -1,5 +1,6 @@
-//! Conv (NCHW, 2-D, with groups): im2col, one weight-stationary matmul per group,
-//! and a layout change back to NCHW.
+//! Conv (NCHW, 2-D, with groups) as `linalg.conv_2d_nchw_fchw`, one per group, a
+//! constant bias starting its accumulator. Lowering it to im2col and a
+//! weight-stationary matmul is `convert-linalg-to-cim`'s, for every frontend.
 
 use super::window::Window2d;
 use crate::OnnxError;
@@ -8,8 +9,8 @@ use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
 
 impl Emitter {
-    /// Conv (NCHW, one group) as im2col, a weight-stationary matmul, and a layout
-    /// change back: the matmul is what becomes analog.
+    /// Conv (NCHW, 2-D, groups): per group, the filter as a constant and one
+    /// `linalg.conv_2d_nchw_fchw`; groups joined along the channels.
     pub(crate) fn conv(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         let input = self.input(node, 0)?;
         let input = self.materialise(input);
@@ -61,118 +62,116 @@ impl Emitter {
         );
         let per_group = f / g;
         let k = c * kh * kw;
-        let mut products = Vec::new();
+        // A constant bias starts each group's accumulator (as torch-mlir writes a
+        // biased convolution); convert-linalg-to-cim adds it per column of the
+        // product, where the NMDU fuses it.
+        let bias = self.optional_input(node, 2)?;
+        let constant_bias = bias.as_ref().and_then(|bias| bias.data.clone());
+        let mut outputs = Vec::new();
         for group in 0..g {
-            // Each group sees its own input channels and filters: one im2col and one
-            // weight-stationary matmul per group.
+            // Each group sees its own input channels and filters.
             let channels = if g == 1 {
                 padded.clone()
             } else {
                 let sizes = [padded.dims[0], Some(c), padded.dims[2], padded.dims[3]];
                 self.extract(&padded, &[0, group * c, 0, 0], &sizes)
             };
-            let flat = self.im2col(&channels, [kh, kw], strides, dilations, [oh, ow]);
-            // FCHW is row-major F x (C*KH*KW): this group's filters, transposed, are
-            // the (c, kh, kw) x filters matrix.
             let first = group * per_group;
-            let matrix: Vec<f32> = (0..k * per_group)
-                .map(|i| filter[((first + i % per_group) * k + i / per_group) as usize])
-                .collect();
-            products.push(
-                self.matmul_constant(&flat, k, per_group, &matrix)
-                    .map_err(|m| self.unsupported(node, m))?,
+            let filter = self.constant(
+                &[per_group, c, kh, kw],
+                &filter[(first * k) as usize..((first + per_group) * k) as usize],
             );
+            let out_dims = vec![input.dims[0], Some(per_group), Some(oh), Some(ow)];
+            let init = match &constant_bias {
+                Some(bias) => {
+                    let slice = &bias[first as usize..(first + per_group) as usize];
+                    self.broadcast_channels(slice, &out_dims, &channels)
+                }
+                None => self.zeros(&out_dims, &channels),
+            };
+            let result = self.fresh();
+            let out_type = tensor_type(&out_dims);
+            self.emit(format!(
+                "{result} = linalg.conv_2d_nchw_fchw {{dilations = dense<[{}, {}]> : vector<2xi64>, strides = dense<[{}, {}]> : vector<2xi64>}} ins({}, {} : {}, {}) outs({init} : {out_type}) -> {out_type}",
+                dilations[0],
+                dilations[1],
+                strides[0],
+                strides[1],
+                channels.ssa,
+                filter.ssa,
+                tensor_type(&channels.dims),
+                tensor_type(&filter.dims),
+            ));
+            outputs.push(Value {
+                ssa: result,
+                dims: out_dims,
+                data: None,
+            });
         }
-        let mut product = if products.len() == 1 {
-            products.remove(0)
+        let mut output = if outputs.len() == 1 {
+            outputs.remove(0)
         } else {
-            self.concat(&products, 1)
+            self.concat(&outputs, 1)
                 .map_err(|m| self.unsupported(node, m))?
         };
-        if let Some(bias) = self.optional_input(node, 2)? {
+        if let (Some(bias), None) = (bias, &constant_bias) {
+            // A bias computed by the graph: added per channel after the product.
             let bias = self.materialise(bias);
-            product = self
-                .elementwise(&[product, bias], |x, next| {
-                    let t = next();
-                    (
-                        vec![format!("{t} = arith.addf {}, {} : f32", x[0], x[1])],
-                        t,
-                    )
-                })
-                .map_err(|m| self.unsupported(node, m))?;
+            output = self.add_per_channel(&output, &bias);
         }
-        let nhwc_dims = vec![input.dims[0], Some(oh), Some(ow), Some(f)];
-        let batch = self.size_operand(&input, 0);
-        let nhwc = self.fresh();
-        self.emit(format!(
-            "{nhwc} = tensor.expand_shape {} [[0, 1, 2], [3]] output_shape [{batch}, {oh}, {ow}, {f}] : {} into {}",
-            product.ssa,
-            tensor_type(&product.dims),
-            tensor_type(&nhwc_dims)
-        ));
-        let nchw_dims = vec![input.dims[0], Some(f), Some(oh), Some(ow)];
-        let nhwc = Value {
-            ssa: nhwc,
-            dims: nhwc_dims,
-            data: None,
-        };
-        let empty = self.empty_batch(&nchw_dims, &nhwc);
-        let result = self.fresh();
-        self.emit(format!(
-            "{result} = linalg.transpose ins({} : {}) outs({empty} : {}) permutation = [0, 3, 1, 2]",
-            nhwc.ssa,
-            tensor_type(&nhwc.dims),
-            tensor_type(&nchw_dims)
-        ));
-        Ok(Value {
-            ssa: result,
-            dims: nchw_dims,
-            data: None,
-        })
+        Ok(output)
     }
 
-    /// The im2col matrix of an NCHW value: one row per output position (n, oh, ow),
-    /// one column per (c, kh, kw): `input(n, c, oh * sh + kh * dh, ow * sw + kw * dw)`.
-    fn im2col(
-        &mut self,
-        input: &Value,
-        kernel: [u64; 2],
-        strides: [i64; 2],
-        dilations: [i64; 2],
-        out: [u64; 2],
-    ) -> Value {
-        let c = input.dims[1].unwrap_or(0);
-        let columns_dims = vec![
-            input.dims[0],
-            Some(out[0]),
-            Some(out[1]),
-            Some(c),
-            Some(kernel[0]),
-            Some(kernel[1]),
-        ];
-        let empty = self.empty_batch(&columns_dims, input);
-        let columns = self.fresh();
-        let columns_type = tensor_type(&columns_dims);
+    /// A zero-filled tensor of `dims` (batch from `like`).
+    fn zeros(&mut self, dims: &[Option<u64>], like: &Value) -> String {
+        let empty = self.empty_batch(dims, like);
+        let zero = self.fresh();
+        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
+        let filled = self.fresh();
+        let t = tensor_type(dims);
         self.emit(format!(
-            "{columns} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * {} + d4 * {}, d2 * {} + d5 * {})>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = [{}]}} ins({} : {}) outs({empty} : {columns_type}) {{",
-            strides[0], dilations[0], strides[1], dilations[1],
-            ["\"parallel\""; 6].join(", "),
-            input.ssa,
-            tensor_type(&input.dims)
+            "{filled} = linalg.fill ins({zero} : f32) outs({empty} : {t}) -> {t}"
+        ));
+        filled
+    }
+
+    /// An NCHW tensor of `dims` (batch from `like`) holding `values[c]` in channel
+    /// `c`.
+    fn broadcast_channels(&mut self, values: &[f32], dims: &[Option<u64>], like: &Value) -> String {
+        let constant = self.constant(&[values.len() as u64], values);
+        let empty = self.empty_batch(dims, like);
+        let result = self.fresh();
+        let t = tensor_type(dims);
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", \"parallel\"]}} ins({} : {}) outs({empty} : {t}) {{",
+            constant.ssa,
+            tensor_type(&constant.dims),
         ));
         self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
         self.lines.push("    linalg.yield %in : f32".into());
-        self.lines.push(format!("  }} -> {columns_type}"));
-        let rows = input.dims[0].map(|n| n * out[0] * out[1]);
-        let flat_dims = vec![rows, Some(c * kernel[0] * kernel[1])];
-        let flat = self.fresh();
+        self.lines.push(format!("  }} -> {t}"));
+        result
+    }
+
+    /// `x[n, c, h, w] + bias[c]`.
+    fn add_per_channel(&mut self, x: &Value, bias: &Value) -> Value {
+        let empty = self.empty_batch(&x.dims, x);
+        let result = self.fresh();
+        let t = tensor_type(&x.dims);
         self.emit(format!(
-            "{flat} = tensor.collapse_shape {columns} [[0, 1, 2], [3, 4, 5]] : {columns_type} into {}",
-            tensor_type(&flat_dims)
+            "{result} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", \"parallel\"]}} ins({}, {} : {t}, {}) outs({empty} : {t}) {{",
+            x.ssa,
+            bias.ssa,
+            tensor_type(&bias.dims),
         ));
+        self.lines
+            .push("  ^bb0(%in: f32, %b: f32, %out: f32):".into());
+        self.lines.push("    %s = arith.addf %in, %b : f32".into());
+        self.lines.push("    linalg.yield %s : f32".into());
+        self.lines.push(format!("  }} -> {t}"));
         Value {
-            ssa: flat,
-            dims: flat_dims,
+            ssa: result,
+            dims: x.dims.clone(),
             data: None,
         }
     }

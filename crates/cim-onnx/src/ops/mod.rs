@@ -3,7 +3,8 @@
 //! - [`constant`] holds Constant, Identity, Dropout.
 //! - [`elementwise`] holds Add, Sub, Mul, Div; Relu, LeakyRelu, Sigmoid, Tanh, Clip.
 //! - [`gemm`] holds Gemm and MatMul (batched MatMul of any rank by a 2-D weight).
-//! - [`conv`] holds Conv (with groups), as im2col and weight-stationary products.
+//! - [`conv`] holds Conv (with groups), as `linalg.conv_2d_nchw_fchw` (im2col is
+//!   `convert-linalg-to-cim`'s).
 //! - [`pool`] holds MaxPool, AveragePool, GlobalAveragePool.
 //! - [`window`] holds the 2-D window attributes, padding and output sizes Conv and the
 //!   pools share.
