@@ -90,6 +90,34 @@ irdl.dialect @cim {
     irdl.parameters(bits: %bits, lo: %lo, hi: %hi)
   }
 
+  // A managed input DAC (aihwkit's noise management and input quantization): each
+  // input vector is divided by its scale (its largest |x| for "abs_max", `constant`
+  // for "constant", 1 for "none"), rounded to one of 2^bits - 1 levels symmetric
+  // about 0 that span [-bound, bound], and clipped there; the MVM's output is
+  // multiplied back by the scale: #cim.dac_managed<bits, scaling, constant, bound>.
+  irdl.attribute @dac_managed {
+    %bits = irdl.base "#builtin.integer"
+    %none = irdl.is "none"
+    %abs_max = irdl.is "abs_max"
+    %constant_scaling = irdl.is "constant"
+    %scaling = irdl.any_of(%none, %abs_max, %constant_scaling)
+    %constant = irdl.base "#builtin.float"
+    %bound = irdl.base "#builtin.float"
+    irdl.parameters(bits: %bits, scaling: %scaling, constant: %constant, bound: %bound)
+  }
+
+  // A managed output ADC (aihwkit's output quantization and bound management):
+  // 2^bits - 1 levels symmetric about 0 that span [-bound, bound], values clipped
+  // there; an input vector whose output clips is converted again with its input
+  // halved, up to `passes` conversions in all (1: no bound management):
+  // #cim.adc_managed<bits, bound, passes>.
+  irdl.attribute @adc_managed {
+    %bits = irdl.base "#builtin.integer"
+    %bound = irdl.base "#builtin.float"
+    %passes = irdl.base "#builtin.integer"
+    irdl.parameters(bits: %bits, bound: %bound, passes: %passes)
+  }
+
   // Infinite precision: no converter on this side of an MVM, or an analog cell that
   // holds any real value (before bit-slicing): #cim.ideal.
   irdl.attribute @ideal {
@@ -142,7 +170,8 @@ irdl.dialect @cim {
     %positive = irdl.is "positive"
     %negative = irdl.is "negative"
     %offset = irdl.is "offset"
-    %sign = irdl.any_of(%signed, %positive, %negative, %offset)
+    %pair = irdl.is "pair"
+    %sign = irdl.any_of(%signed, %positive, %negative, %offset, %pair)
     %dense = irdl.base "#builtin.dense_int_or_fp_elements"
     %resource = irdl.base "#builtin.dense_resource_elements"
     %weights = irdl.any_of(%dense, %resource)
@@ -158,12 +187,14 @@ irdl.dialect @cim {
     %array = irdl.base "#builtin.symbol_ref"
     %window = irdl.base @cim::@window
     %dac_real = irdl.base @cim::@dac
+    %dac_managed = irdl.base @cim::@dac_managed
     %dac_ideal = irdl.base @cim::@ideal
-    %dac = irdl.any_of(%dac_real, %dac_ideal)
+    %dac = irdl.any_of(%dac_real, %dac_managed, %dac_ideal)
     %adc_real = irdl.base @cim::@adc
     %adc_planes = irdl.base @cim::@adc_per_plane
+    %adc_managed = irdl.base @cim::@adc_managed
     %adc_ideal = irdl.base @cim::@ideal
-    %adc = irdl.any_of(%adc_real, %adc_planes, %adc_ideal)
+    %adc = irdl.any_of(%adc_real, %adc_planes, %adc_managed, %adc_ideal)
     irdl.attributes {"array" = %array, "window" = %window, "dac" = %dac, "adc" = %adc}
     irdl.operands(input: %input)
     irdl.results(output: %output)

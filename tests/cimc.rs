@@ -3,6 +3,7 @@
 //! and report, as a user runs them. This binary runs the tools as processes and links
 //! no MLIR. Its modules, by concept:
 //!
+//! - [`aihwkit`]: the presets against aihwkit itself, on the same weights.
 //! - [`exact_and_quantized_fidelity`]: exact fidelity against onnxruntime, calibrated
 //!   quantized fidelity within 1% of float.
 //! - [`full_fidelity`]: device models (PCM, drift, IR drop, converter errors).
@@ -24,6 +25,8 @@ mod common;
 #[path = "cimc/support.rs"]
 mod support;
 
+#[path = "cimc/aihwkit.rs"]
+mod aihwkit;
 #[path = "cimc/converters.rs"]
 mod converters;
 #[path = "cimc/crossbar_program.rs"]

@@ -89,6 +89,12 @@ pub static PASS: PassDef = PassDef {
             doc: "weight scale: full range, or rounded up to a power of two",
         },
         OptionSpec {
+            name: "weight-scaling",
+            kind: OptionKind::Enum(<Scaling as cim_choices::Choice>::WORDS),
+            default: <Scaling as cim_choices::Choice>::DEFAULT_WORD,
+            doc: "what shares a weight scale: the whole array, each MVM's block (packed layers each use the full range), or each column of a block",
+        },
+        OptionSpec {
             name: "input-min",
             kind: OptionKind::Float,
             default: "-1.0",
@@ -110,7 +116,22 @@ struct Plan {
     weight_bits: i64,
     cell_bits: i64,
     pow2: bool,
+    scaling: Scaling,
     dac: Converter,
+}
+
+cim_choices::choice! {
+    /// What shares one weight scale (the weight a top level is worth).
+    pub enum Scaling {
+        /// The whole array (aihwkit's one scale per tile).
+        Array = "array",
+        /// Each block an MVM reads (blocks of packed layers each span the full
+        /// range; blocks that overlap share one).
+        Block = "block",
+        /// Each column of each block (aihwkit's `weight_scaling_columnwise`).
+        Column = "column",
+    }
+    default Block
 }
 
 fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
@@ -135,6 +156,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         weight_bits: options.int("weight-bits"),
         cell_bits: options.int("cell-bits"),
         pow2: options.text("scale") == "pow2",
+        scaling: options.choice("weight-scaling"),
         dac: Converter::Dac {
             bits: input_bits,
             mode: if dac_bits == 1 {
@@ -176,6 +198,58 @@ pub fn weight_scale(max: f32, bits: i64, pow2: bool) -> f32 {
     }
 }
 
+/// A rectangle of an array: rows `r0..r1`, columns `c0..c1`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rect {
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+}
+
+impl Rect {
+    fn overlaps(&self, other: &Rect) -> bool {
+        self.r0 < other.r1 && other.r0 < self.r1 && self.c0 < other.c1 && other.c0 < self.c1
+    }
+
+    fn contains(&self, r: usize, c: usize) -> bool {
+        (self.r0..self.r1).contains(&r) && (self.c0..self.c1).contains(&c)
+    }
+}
+
+/// The regions of an array that get their own scale: every MVM's block, blocks
+/// that overlap merged into one region (each listed by its blocks' indices).
+fn regions(blocks: &[Rect]) -> Vec<Vec<usize>> {
+    let mut region: Vec<usize> = (0..blocks.len()).collect();
+    fn find(region: &mut [usize], i: usize) -> usize {
+        let mut root = i;
+        while region[root] != root {
+            root = region[root];
+        }
+        region[i] = root;
+        root
+    }
+    for i in 0..blocks.len() {
+        for j in 0..i {
+            if blocks[i].overlaps(&blocks[j]) {
+                let (a, b) = (find(&mut region, i), find(&mut region, j));
+                region[a] = b;
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for i in 0..blocks.len() {
+        let root = find(&mut region, i);
+        let slot = *index.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push(i);
+    }
+    groups
+}
+
 fn slice_array<'c, 'a>(
     arrays: &mut mapped::Arrays<'c, 'a>,
     array: &CrossbarOp<'c, 'a>,
@@ -193,20 +267,106 @@ fn slice_array<'c, 'a>(
             array.name
         ));
     }
+    let pair = array.sign == "pair";
     let weights = array.weights()?;
-    if let Some(bad) = weights.values.iter().find(|w| !w.is_finite() || **w < 0.0) {
-        return Err(format!(
-            "@{} holds {bad}: a {} array must be finite and non-negative",
-            array.name, array.sign
-        ));
-    }
-    let max = weights.values.iter().fold(0.0f32, |m, &w| m.max(w));
-    let scale = weight_scale(max, plan.weight_bits, plan.pow2);
-    let top = ((1u64 << plan.weight_bits) - 1) as f64;
-    let levels: Vec<u64> = weights
+    if let Some(bad) = weights
         .values
         .iter()
-        .map(|&w| (f64::from(w) / f64::from(scale)).round().clamp(0.0, top) as u64)
+        .find(|w| !w.is_finite() || (!pair && **w < 0.0))
+    {
+        return Err(format!(
+            "@{} holds {bad}: a {} array must be finite{}",
+            array.name,
+            array.sign,
+            if pair { "" } else { " and non-negative" }
+        ));
+    }
+    let [rows, cols] = weights.shape.map(|d| d as usize);
+    let at = |r: usize, c: usize| weights.values[r * cols + c].abs();
+    // Scales: one per region of blocks (per column of it with `column` scaling),
+    // so blocks of different layers packed on one array each span the full range.
+    let mvms = arrays.mvms_of(&array.name);
+    let mut blocks = Vec::new();
+    for mvm in &mvms {
+        let window = mvm.window().ok_or("MVM without a window")?;
+        let (r0, c0) = (window.row as usize, window.col as usize);
+        blocks.push(Rect {
+            r0,
+            r1: (r0 + mvm.rows() as usize).min(rows),
+            c0,
+            c1: (c0 + mvm.cols() as usize).min(cols),
+        });
+    }
+    let whole = Rect {
+        r0: 0,
+        r1: rows,
+        c0: 0,
+        c1: cols,
+    };
+    let regions: Vec<Vec<usize>> = match plan.scaling {
+        Scaling::Array => vec![(0..blocks.len()).collect()],
+        Scaling::Block | Scaling::Column => regions(&blocks),
+    };
+    // Each region's extent (the whole array for one region), and scale per column.
+    let extents: Vec<Rect> = regions
+        .iter()
+        .map(|members| {
+            if plan.scaling == Scaling::Array || members.is_empty() {
+                return whole;
+            }
+            members.iter().fold(blocks[members[0]], |e, &i| Rect {
+                r0: e.r0.min(blocks[i].r0),
+                r1: e.r1.max(blocks[i].r1),
+                c0: e.c0.min(blocks[i].c0),
+                c1: e.c1.max(blocks[i].c1),
+            })
+        })
+        .collect();
+    let max_of = |extent: &Rect, columns: std::ops::Range<usize>| -> f32 {
+        let mut max = 0.0f32;
+        for r in extent.r0..extent.r1 {
+            for c in columns.clone() {
+                max = max.max(at(r, c));
+            }
+        }
+        max
+    };
+    // scales[region][c - c0] for the region's columns.
+    let scales: Vec<Vec<f32>> = extents
+        .iter()
+        .map(|extent| match plan.scaling {
+            Scaling::Column => (extent.c0..extent.c1)
+                .map(|c| weight_scale(max_of(extent, c..c + 1), plan.weight_bits, plan.pow2))
+                .collect(),
+            _ => vec![
+                weight_scale(
+                    max_of(extent, extent.c0..extent.c1),
+                    plan.weight_bits,
+                    plan.pow2
+                );
+                extent.c1 - extent.c0
+            ],
+        })
+        .collect();
+    let array_scale = weight_scale(max_of(&whole, 0..cols), plan.weight_bits, plan.pow2);
+    let scale_at = |r: usize, c: usize| -> f32 {
+        extents
+            .iter()
+            .zip(&scales)
+            .find(|(extent, _)| extent.contains(r, c))
+            .map_or(array_scale, |(extent, scales)| scales[c - extent.c0])
+    };
+    let top = ((1u64 << plan.weight_bits) - 1) as f64;
+    // Signed levels (non-negative unless a pair holds them).
+    let levels: Vec<i64> = (0..rows * cols)
+        .map(|k| {
+            let (r, c) = (k / cols, k % cols);
+            let w = weights.values[k];
+            let magnitude = (f64::from(w.abs()) / f64::from(scale_at(r, c)))
+                .round()
+                .clamp(0.0, top) as i64;
+            if w < 0.0 { -magnitude } else { magnitude }
+        })
         .collect();
     let context = context_of(&array.op);
     // cim-map{choose-encoding} may have chosen the cell width per array.
@@ -223,9 +383,10 @@ fn slice_array<'c, 'a>(
     let mut shifts = Vec::new();
     for index in 0..count {
         let shift = index * cell_bits;
+        // A pair's slice holds the digits of the magnitude, signed.
         let values: Vec<f32> = levels
             .iter()
-            .map(|q| ((q >> shift) & mask) as f32)
+            .map(|&q| (((q.unsigned_abs() >> shift) & mask) as f32).copysign(q as f32))
             .collect();
         let name = arrays.fresh_name(&format!("{}_s{index}", array.name));
         let spec = CrossbarSpec {
@@ -241,7 +402,7 @@ fn slice_array<'c, 'a>(
         names.push(name);
         shifts.push(shift);
     }
-    for mvm in arrays.mvms_of(&array.name) {
+    for (mvm, block) in mvms.iter().zip(&blocks) {
         let (input, result) = (mvm.input(), mvm.result_type());
         let location = mvm.op.location();
         let columns = TensorShape::of_type(result)
@@ -254,11 +415,15 @@ fn slice_array<'c, 'a>(
             partials.push(mvm.insert_before(build::mvm(context, location, input, result, &spec)));
         }
         let recombined = mvm.insert_before(build::shift_add(context, location, &partials, &shifts));
+        // The block's scale per column (a row inside the block picks its region).
+        let scale: Vec<f32> = (0..columns)
+            .map(|j| scale_at(block.r0.min(rows.saturating_sub(1)), block.c0 + j))
+            .collect();
         let scaled = mvm.insert_before(build::affine(
             context,
             location,
             recombined,
-            &vec![scale; columns],
+            &scale,
             &vec![0.0; columns],
         ));
         mvm.replace_with(scaled);
@@ -273,6 +438,7 @@ fn sign_of(sign: &str) -> &'static str {
         "positive" => "positive",
         "negative" => "negative",
         "offset" => "offset",
+        "pair" => "pair",
         _ => "signed",
     }
 }

@@ -1,5 +1,5 @@
-//! `cim-split-weights{encoding=differential|offset}`: represents signed weights with
-//! non-negative conductances.
+//! `cim-split-weights{encoding=differential|offset|pair}`: represents signed weights
+//! with non-negative conductances.
 //!
 //! A memristor conducts, it does not subtract: a signed weight needs two cells or an
 //! offset. Every `signed` `cim.crossbar` is replaced:
@@ -12,10 +12,15 @@
 //!   holding c on every row; every MVM becomes an MVM on each and a `cim.diff` that
 //!   broadcasts the reference column (x . (W + c) - x . c = x . W). When no weight is
 //!   negative there is no reference.
+//! * `pair`: one `pair` array whose every cell is a device pair holding max(w, 0) and
+//!   max(-w, 0), whose currents subtract in analog before one conversion (as
+//!   aihwkit's tiles and PCM chips do): the weights stay signed, each MVM reads the
+//!   pair array, no digital subtraction. Twice the devices, half the conversions of
+//!   `differential`.
 //!
 //! An array that `cim-map{choose-encoding}` marked with `cim.encoding` is encoded
 //! as marked, whatever the option says. Arrays already split (`positive`,
-//! `negative`, `offset`) are left alone. Split
+//! `negative`, `offset`, `pair`) are left alone. Split
 //! before placement: a placed signed array is an error. Weights must be inline dense
 //! f32.
 //!
@@ -54,12 +59,12 @@ static ID: PassId = PassId;
 /// The pass definition.
 pub static PASS: PassDef = PassDef {
     name: "cim-split-weights",
-    summary: "Represent signed weights with non-negative conductances (differential pairs or offset)",
+    summary: "Represent signed weights with non-negative conductances (differential arrays, offset, or device pairs)",
     options: &[OptionSpec {
         name: "encoding",
         kind: OptionKind::Enum(<Encoding as Choice>::WORDS),
         default: <Encoding as Choice>::DEFAULT_WORD,
-        doc: "two arrays and a subtraction, or one shifted array and a reference column",
+        doc: "two arrays and a digital subtraction, one shifted array and a reference column, or one array of device pairs subtracting in analog",
     }],
     anchor: "builtin.module",
     run,
@@ -67,7 +72,7 @@ pub static PASS: PassDef = PassDef {
 };
 
 fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
-    let differential = options.choice::<Encoding>("encoding") == Encoding::Differential;
+    let default = options.choice::<Encoding>("encoding");
     let mut arrays = mapped::Arrays::collect(module);
     let mut failed = false;
     for array in arrays.take_all() {
@@ -75,16 +80,21 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             continue;
         }
         // cim-map{choose-encoding} may have chosen per array.
-        let result = match array.encoding_mark().as_deref() {
-            None if differential => split_differential(&mut arrays, &array),
-            None => split_offset(&mut arrays, &array),
-            Some("differential") => split_differential(&mut arrays, &array),
-            Some("offset") => split_offset(&mut arrays, &array),
-            Some(other) => Err(format!(
-                "{} = \"{other}\" is not an encoding (differential, offset)",
-                cim_ir::marks::ENCODING
-            )),
+        let encoding = match array.encoding_mark() {
+            None => Ok(default),
+            Some(mark) => mark.parse::<Encoding>().map_err(|_| {
+                format!(
+                    "{} = \"{mark}\" is not an encoding ({})",
+                    cim_ir::marks::ENCODING,
+                    <Encoding as Choice>::WORDS.join(", ")
+                )
+            }),
         };
+        let result = encoding.and_then(|encoding| match encoding {
+            Encoding::Differential => split_differential(&mut arrays, &array),
+            Encoding::Offset => split_offset(&mut arrays, &array),
+            Encoding::Pair => split_pair(&mut arrays, &array),
+        });
         if let Err(message) = result {
             emit_error(
                 array.op.location(),
@@ -147,6 +157,37 @@ fn split_differential<'c, 'a>(
         ));
         let difference = mvm.insert_before(build::diff(location, p, n));
         mvm.replace_with(difference);
+    }
+    array.erase();
+    Ok(())
+}
+
+/// One array of device pairs: the signed weights stay, each MVM reads them (the
+/// pair's currents subtract in analog).
+fn split_pair<'c, 'a>(
+    arrays: &mut mapped::Arrays<'c, 'a>,
+    array: &CrossbarOp<'c, 'a>,
+) -> Result<(), String> {
+    let weights = array.weights()?;
+    let pair = arrays.add_like(
+        array,
+        "pair",
+        "pair",
+        array.geometry,
+        &weights.shape,
+        &weights.values,
+    )?;
+    for mvm in arrays.mvms_of(&array.name) {
+        let (input, result) = (mvm.input(), mvm.result_type());
+        let (context, location) = (mvm.context(), mvm.op.location());
+        let read = mvm.insert_before(build::mvm(
+            context,
+            location,
+            input,
+            result,
+            &mvm.spec_on(&pair)?,
+        ));
+        mvm.replace_with(read);
     }
     array.erase();
     Ok(())

@@ -556,6 +556,36 @@ impl Checker {
                 );
             }
         }
+        for converter in ["dac", "adc"]
+            .into_iter()
+            .filter_map(|name| attribute(op, name).and_then(Converter::read))
+        {
+            match converter {
+                Converter::DacManaged { bits, .. } | Converter::AdcManaged { bits, .. }
+                    if bits < 2 =>
+                {
+                    self.error(
+                        op,
+                        format!("a managed converter has 2^bits - 1 levels symmetric about 0: {bits} bits must be at least 2"),
+                    );
+                }
+                Converter::DacManaged { constant, .. }
+                    if !(constant.is_finite() && constant > 0.0) =>
+                {
+                    self.error(
+                        op,
+                        format!("managed DAC constant {constant} must be finite and > 0"),
+                    );
+                }
+                Converter::AdcManaged { passes, .. } if !(1..=30).contains(&passes) => {
+                    self.error(
+                        op,
+                        format!("managed ADC passes {passes} out of range 1..=30"),
+                    );
+                }
+                _ => {}
+            }
+        }
         if let Some(Converter::AdcPerPlane { .. }) = attribute(op, "adc").and_then(Converter::read)
             && !matches!(
                 attribute(op, "dac").and_then(Converter::read),

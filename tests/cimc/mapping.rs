@@ -4,7 +4,7 @@
 
 use crate::support::{
     assert_matches_reference, cimc, compile, compile_model, fixture, ideal_variant, run, run_on,
-    scratch,
+    scratch, single_device_pcm,
 };
 use std::path::Path;
 
@@ -59,18 +59,19 @@ fn egraph_mapper_uses_fewer_arrays_than_naive_tiling() {
     }
 }
 
-/// `--encoding auto`: on PCM cells, the accuracy objective takes differential pairs
+/// `--encoding auto`: on PCM cells of one device each, the accuracy objective takes differential pairs
 /// of 1-bit cells (8 slices, 8 times the arrays of 8-bit cells), the area objective
 /// the default's arrays; the exact program computes the same as the default's; the
 /// naive tiler cannot choose.
 #[test]
 fn automatic_encoding_trades_arrays_for_accuracy() {
-    let fixed = compile("encoding-fixed", &["--target", "pcm"]);
+    let pcm = single_device_pcm("encoding-pcm");
+    let fixed = compile("encoding-fixed", &["--target", &pcm]);
     let accurate = compile(
         "encoding-accuracy",
         &[
             "--target",
-            "pcm",
+            &pcm,
             "--encoding",
             "auto",
             "--objective",
@@ -81,7 +82,7 @@ fn automatic_encoding_trades_arrays_for_accuracy() {
         "encoding-area",
         &[
             "--target",
-            "pcm",
+            &pcm,
             "--encoding",
             "auto",
             "--objective",

@@ -2,7 +2,7 @@
 //! code) gives the bits of `--digital interp` (its fixed-point reference), and fixed
 //! point costs at most 0.2% top-1 against float digital work.
 
-use crate::support::{argmax, cimc, compile_model, fixture, run_on, run_with};
+use crate::support::{argmax, cimc, compile_model, fixture, run_on, run_with, single_device_pcm};
 use ndarray::{ArrayD, Axis};
 use std::path::Path;
 
@@ -63,12 +63,13 @@ fn nmdu_digital_work_is_bit_exact_and_within_two_tenths_of_a_percent() {
         let (float, nmdu) = (top1(&float), top1(&fixed));
         assert!(float - nmdu <= 0.002, "{model}: {float} float, {nmdu} NMDU");
     }
+    let pcm_target = single_device_pcm("nmdu-pcm");
     let pcm = compile_model(
         "digits-cnn.onnx",
         "nmdu-pcm",
         &[
             "--target",
-            "pcm",
+            &pcm_target,
             "--calibration",
             &fixture("digits-calib-images.npy"),
         ],

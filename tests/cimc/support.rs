@@ -124,11 +124,30 @@ pub fn calibrated_mlp(name: &str, target: &str) -> PathBuf {
 
 /// A copy of the `ideal` target, edited by `edit`, written for test `name`; its path.
 pub fn ideal_variant(name: &str, edit: impl Fn(&str) -> String) -> String {
-    let ideal = std::fs::read_to_string(root().join("targets/ideal.toml")).unwrap();
-    let text = edit(&ideal.replace("name = \"ideal\"", &format!("name = \"{name}\"")));
+    preset_variant("ideal", name, edit)
+}
+
+/// A copy of preset `preset`, edited by `edit`, written for test `name`; its path.
+pub fn preset_variant(preset: &str, name: &str, edit: impl Fn(&str) -> String) -> String {
+    let text = std::fs::read_to_string(root().join(format!("targets/{preset}.toml"))).unwrap();
+    let text = edit(&text.replace(
+        &format!("name = \"{preset}\""),
+        &format!("name = \"{name}\""),
+    ));
     let path = scratch(&format!("{name}-target")).join("target.toml");
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_owned()
+}
+
+/// PCM cells of one device each behind plain converters: the `pcm` preset with
+/// single-device cells, no input scaling and no bound management (what the NMDU
+/// can read: one worth per ADC code).
+pub fn single_device_pcm(name: &str) -> String {
+    preset_variant("pcm", name, |text| {
+        text.replace("devices = \"pair\"", "devices = \"single\"")
+            .replace("management = \"abs_max\"", "management = \"none\"")
+            .replace("management = \"iterative\"", "management = \"none\"")
+    })
 }
 
 pub fn accuracy(rows: &serde_json::Value, name: &str) -> f64 {

@@ -40,9 +40,10 @@ enum Command {
         /// A target preset (ideal) or a target TOML file.
         #[arg(long, default_value = "ideal")]
         target: String,
-        /// Signed-weight encoding.
-        #[arg(long, value_enum, default_value_t)]
-        encoding: EncodingChoice,
+        /// Signed-weight encoding (default: the target's: pair on device-pair
+        /// cells, else differential).
+        #[arg(long, value_enum)]
+        encoding: Option<EncodingChoice>,
         /// Seconds after programming at which --encoding auto prices the cells'
         /// read-out error (programming noise, drift, read noise, from the target's
         /// device model).
@@ -51,9 +52,9 @@ enum Command {
         /// Bits of each quantized weight magnitude.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=24))]
         weight_bits: u32,
-        /// Input resolution.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=24))]
-        input_bits: u32,
+        /// Input resolution (default: the target's DAC bits).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=24))]
+        input_bits: Option<u32>,
         /// How layers are cut and packed onto arrays.
         #[arg(long, value_enum, default_value_t)]
         mapper: Mapper,
@@ -67,9 +68,14 @@ enum Command {
         /// How arrays get their slots.
         #[arg(long, value_enum, default_value_t)]
         placement: Strategy,
-        /// Calibrate DAC and ADC ranges on these inputs (.npy); else ADCs span the full scale.
+        /// Calibrate DAC and ADC ranges on these inputs (.npy); else the ranges are
+        /// the target's (the full scale of each block, or a fixed bound).
         #[arg(long)]
         calibration: Option<PathBuf>,
+        /// With --calibration: the percentage of the values seen that the ranges
+        /// cover (100: from the smallest to the largest).
+        #[arg(long, default_value_t = 100.0)]
+        calibration_percentile: f64,
         /// Write the IR after each pipeline step into this directory.
         #[arg(long)]
         emit_mlir_after_each_pass: Option<PathBuf>,
@@ -259,11 +265,13 @@ fn run(command: Command) -> Result<(), DriverError> {
             duplicate_arrays,
             placement,
             calibration,
+            calibration_percentile,
             emit_mlir_after_each_pass,
             output,
             json,
         } => {
             let options = CompileOptions {
+                calibration_percentile,
                 target,
                 encoding,
                 weight_bits,
@@ -292,11 +300,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                     summary.arrays,
                     summary.chips,
                     summary.adc_conversions,
-                    if compiled.calibrated {
-                        "converters calibrated"
-                    } else {
-                        "ADCs at full scale"
-                    },
+                    compiled.converters,
                     output.display()
                 );
             }
@@ -375,6 +379,9 @@ fn run(command: Command) -> Result<(), DriverError> {
                 clear_progress();
             }
             let rows = rows?;
+            if !json && !artifact.manifest.converters.is_empty() {
+                println!("converters: {}", artifact.manifest.converters);
+            }
             print_accuracies(&rows, json);
             Ok(())
         }

@@ -52,6 +52,19 @@ impl Executor {
         &self.plan
     }
 
+    /// Lowers `module` again with each MVM's result multiplied by `factors` after
+    /// conversion (a programmed chip's drift compensation, folded into the
+    /// kernels' multipliers).
+    pub fn compensate(
+        &mut self,
+        module: OperationRef,
+        format: Format,
+        factors: &lower::Factors,
+    ) -> Result<(), InterpError> {
+        self.plan = lower::plan_with_factors(module, format, factors)?;
+        Ok(())
+    }
+
     /// Whether `op` gives the result of a lowered group.
     pub fn runs(&self, op: &OperationRef) -> bool {
         self.plan.groups.contains_key(&op_id(op))

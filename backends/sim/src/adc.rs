@@ -3,7 +3,7 @@
 //! draws its noise (its own stream, by the conversion's place in the run) and goes
 //! through its column's gain, offset and transfer curve (`cim_device::adc`).
 
-use crate::levels::quantize;
+use crate::levels::{quantize, quantize_symmetric};
 use cim_device::{
     adc::{AdcModel, ColumnError},
     rng::DeviceRng,
@@ -104,4 +104,74 @@ pub fn convert(
         }),
     }
     Ok(())
+}
+
+/// Converts `output` (rows of an MVM's results on columns `c0..` of `array`) through
+/// a managed ADC of `bits` over [−bound, bound], in place: on a chip, the ADC's
+/// noise and column errors, then the symmetric levels (ties to even), clipped.
+/// Returns, per row, whether any of its values saturated (reached the top or
+/// bottom level: aihwkit's test for bound management).
+pub fn convert_managed(
+    op: &OperationRef,
+    output: &mut ndarray::Array2<f64>,
+    chip: Option<&ChipAdcs>,
+    array: &str,
+    c0: usize,
+    (bits, bound): (i64, f64),
+) -> Result<Vec<bool>, InterpError> {
+    let width = output.ncols().max(1);
+    let values = output
+        .as_slice_mut()
+        .ok_or_else(|| malformed(op, "result not contiguous"))?;
+    let (lo, hi) = (-bound, bound);
+    match chip {
+        Some(chip) if !chip.model.is_ideal() => {
+            let model = &chip.model;
+            let errors: Vec<ColumnError> = (0..width)
+                .map(|j| {
+                    chip.columns
+                        .get(array)
+                        .and_then(|columns| columns.get(c0 + j))
+                        .copied()
+                        .unwrap_or(ColumnError {
+                            gain: 1.0,
+                            offset: 0.0,
+                        })
+                })
+                .collect();
+            let count = &chip.conversions;
+            let stream = chip.stream.fork(count.get());
+            count.set(count.get() + 1);
+            let noisy = model.noise > 0.0;
+            let plain = !model.has_column_errors() && model.s_curve == 0.0;
+            let sigma = model.noise * (hi - lo);
+            for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
+                let mut rng = stream.fork(index as u64);
+                if plain {
+                    for y in chunk.iter_mut() {
+                        *y = quantize_symmetric(*y + sigma * rng.normal(), bits, bound).0;
+                    }
+                    return;
+                }
+                for row in chunk.chunks_mut(width) {
+                    for (y, error) in row.iter_mut().zip(&errors) {
+                        let draw = if noisy { rng.normal() } else { 0.0 };
+                        let analog = model.analog(*y, lo, hi, *error, draw);
+                        *y = quantize_symmetric(analog, bits, bound).0;
+                    }
+                }
+            });
+        }
+        _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
+            for y in chunk {
+                *y = quantize_symmetric(*y, bits, bound).0;
+            }
+        }),
+    }
+    let top = quantize_symmetric(f64::INFINITY, bits, bound).0;
+    Ok(output
+        .rows()
+        .into_iter()
+        .map(|row| row.iter().any(|y| y.abs() >= top))
+        .collect())
 }

@@ -1,9 +1,12 @@
 //! Programming a chip: every bit-sliced array's cell levels written into devices of
-//! the target's technology and read back `time` seconds later (programming noise,
-//! drift, read noise, faults, drift compensation: `cim_device::devices`), each
-//! column's ADC gain and offset drawn, and the lines set up for IR drop. Each array
-//! draws from its own stream of the seed (by its place in the module), so a chip is
-//! the same whatever else the module holds after it.
+//! the target's technology (one device per cell, or a device pair per cell for
+//! `sign = "pair"` arrays) and read back right after programming and `time`
+//! seconds later (programming noise, drift, read noise, faults:
+//! `cim_device::devices`), each column's ADC gain and offset drawn, and the lines
+//! set up for IR drop. Drift compensation is the runtime's, through readouts
+//! ([`crate::compensation`]). Each array draws from its own stream of the seed (by
+//! its place in the module), so a chip is the same whatever else the module holds
+//! after it.
 
 use crate::{adc::ChipAdcs, irdrop::Lines};
 use cim_device::{
@@ -40,12 +43,17 @@ pub struct ArrayCells {
     pub index: usize,
     /// Its word lines (the geometry's rows).
     pub word_lines: usize,
+    /// Whether each cell is a device pair holding a signed level (`sign = "pair"`).
+    pub pair: bool,
 }
 
 /// A programmed chip: what its arrays hold, its ADCs, its lines.
 pub struct Programmed {
-    /// Each array's cell levels as read at the chip's time.
+    /// Each array's cell levels as read at the chip's time (uncompensated).
     pub arrays: HashMap<String, Array2<f64>>,
+    /// Each array's cell levels as read right after programming (the baseline of
+    /// drift compensation).
+    pub at_programming: HashMap<String, Array2<f64>>,
     /// The ADCs.
     pub adcs: ChipAdcs,
     /// Resistive lines, with an IR-drop model.
@@ -61,9 +69,11 @@ pub fn program<'w>(
     let root = DeviceRng::new(chip.seed);
     let mut names: Vec<&String> = cells.keys().collect();
     names.sort_by_key(|name| cells[*name].index);
-    let mut arrays = HashMap::new();
+    let (mut arrays, mut at_programming) = (HashMap::new(), HashMap::new());
     for name in names {
-        let ArrayCells { bits, index, .. } = cells[name];
+        let ArrayCells {
+            bits, index, pair, ..
+        } = cells[name];
         let Some(bits) = bits else {
             return Err(InterpError::Chip(format!(
                 "full fidelity programs bit-sliced arrays (cell = #cim.cell<bits>), but @{name} has analog cells: run the mapped program (quantized), not the exact one"
@@ -74,13 +84,20 @@ pub fn program<'w>(
         let levels: Vec<f64> = block.iter().copied().collect();
         let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
         let mut rng = root.fork(index as u64);
-        let read = chip
-            .devices
-            .program_array(&levels, block.ncols(), max_level, chip.time, &mut rng)
-            .map_err(InterpError::Chip)?;
-        let read = Array2::from_shape_vec(block.raw_dim(), read)
-            .map_err(|error| InterpError::Unsupported(error.to_string()))?;
-        arrays.insert(name.clone(), read);
+        let readout = if pair {
+            chip.devices
+                .program_pairs(&levels, max_level, chip.time, &mut rng)
+        } else {
+            chip.devices
+                .program_cells(&levels, max_level, chip.time, &mut rng)
+        }
+        .map_err(InterpError::Chip)?;
+        let shaped = |levels: Vec<f64>| {
+            Array2::from_shape_vec(block.raw_dim(), levels)
+                .map_err(|error| InterpError::Unsupported(error.to_string()))
+        };
+        arrays.insert(name.clone(), shaped(readout.now)?);
+        at_programming.insert(name.clone(), shaped(readout.programmed)?);
     }
     let mut columns = HashMap::new();
     if chip.adc.has_column_errors() {
@@ -93,6 +110,7 @@ pub fn program<'w>(
     }
     Ok(Programmed {
         arrays,
+        at_programming,
         adcs: ChipAdcs {
             model: chip.adc.clone(),
             columns,

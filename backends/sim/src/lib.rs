@@ -8,9 +8,11 @@
 //!
 //! | file | what it models |
 //! | --- | --- |
-//! | [`chip`] | programming a chip: cell levels into devices (`cim-device`), read back after drift, per-column ADC errors drawn |
+//! | [`chip`] | programming a chip: cell levels into devices (`cim-device`), one device or a device pair per cell, read back after drift, per-column ADC errors drawn |
+//! | [`compensation`] | drift compensation from readouts through each MVM's converters, applied after conversion |
 //! | [`dac`] | the input DACs: levels, one conversion shared by the MVMs that read it, bit planes |
-//! | [`adc`] | the output ADCs: quantization, noise, column gain and offset, S-curve |
+//! | [`adc`] | the output ADCs: quantization, noise, column gain and offset, S-curve; managed (symmetric) ADCs and their saturation |
+//! | [`levels`] | a converter's levels: full range, or symmetric about 0 (managed converters) |
 //! | [`irdrop`] | resistive word and bit lines (exact nodal solve or approximation) |
 //! | [`mvm`] | the `cim.mvm` executor that puts them together |
 //! | [`digital`] | where the digital work runs: `f64`, or the NMDU (`backends/nmdu`) |
@@ -23,6 +25,7 @@
 
 pub mod adc;
 pub mod chip;
+pub mod compensation;
 pub mod dac;
 pub mod digital;
 pub mod irdrop;
@@ -60,12 +63,14 @@ pub enum Fidelity {
 
 /// A mapped module ready to run as a chip would.
 pub struct Simulator<'m, 'c> {
-    interpreter: Interpreter<'m, 'c>,
-    cells: HashMap<String, ArrayCells>,
+    pub(crate) interpreter: Interpreter<'m, 'c>,
+    pub(crate) cells: HashMap<String, ArrayCells>,
     fidelity: Fidelity,
-    chip: Option<Programmed>,
-    nmdu: Option<Executor>,
-    driven: dac::Driven,
+    pub(crate) chip: Option<Programmed>,
+    nmdu: Option<(Executor, Format)>,
+    pub(crate) driven: dac::Driven,
+    /// Each MVM's drift-compensation factor on the programmed chip (by op id).
+    pub(crate) compensation: HashMap<usize, compensation::Factor>,
 }
 
 impl<'m, 'c> Simulator<'m, 'c> {
@@ -80,6 +85,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
                     bits: array.cell_bits(),
                     index,
                     word_lines: array.geometry.rows as usize,
+                    pair: array.sign == "pair",
                 };
                 (array.name, cells)
             })
@@ -91,6 +97,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
             chip: None,
             nmdu: None,
             driven: Default::default(),
+            compensation: HashMap::new(),
         })
     }
 
@@ -109,7 +116,35 @@ impl<'m, 'c> Simulator<'m, 'c> {
             interpreter.array(name)
         })?);
         self.fidelity = Fidelity::Full;
+        // Readouts draw from their own streams of the seed (beyond the arrays').
+        let readouts = cim_device::rng::DeviceRng::new(chip.seed).fork(1 << 62);
+        self.compensation =
+            compensation::factors(&self, chip.devices.drift_compensation, &readouts)?;
+        self.fold_compensation()?;
         Ok(self)
+    }
+
+    /// On the NMDU, the chip's drift compensation is the kernels': each MVM's
+    /// factors become part of its multipliers.
+    fn fold_compensation(&mut self) -> Result<(), InterpError> {
+        let factors: cim_nmdu::lower::Factors = self
+            .compensation
+            .iter()
+            .map(|(&op, factor)| {
+                let factors = match factor {
+                    compensation::Factor::Global(factor) => vec![*factor],
+                    compensation::Factor::PerColumn(factors) => factors.clone(),
+                };
+                (op, factors)
+            })
+            .collect();
+        let module = self.interpreter.module().as_operation();
+        if let Some((nmdu, format)) = &mut self.nmdu
+            && !factors.is_empty()
+        {
+            nmdu.compensate(module, *format, &factors)?;
+        }
+        Ok(())
     }
 
     /// Runs the digital work on `digital` ([`Digital`]): on the NMDU, every tree of
@@ -119,18 +154,18 @@ impl<'m, 'c> Simulator<'m, 'c> {
     pub fn with_digital(mut self, digital: Digital, format: Format) -> Result<Self, InterpError> {
         self.nmdu = match digital.engine() {
             None => None,
-            Some(engine) => Some(Executor::new(
-                self.interpreter.module().as_operation(),
+            Some(engine) => Some((
+                Executor::new(self.interpreter.module().as_operation(), format, engine)?,
                 format,
-                engine,
-            )?),
+            )),
         };
+        self.fold_compensation()?;
         Ok(self)
     }
 
     /// The lowering of the digital work, when it runs on the NMDU.
     pub fn digital_plan(&self) -> Option<&Plan> {
-        self.nmdu.as_ref().map(Executor::plan)
+        self.nmdu.as_ref().map(|(nmdu, _)| nmdu.plan())
     }
 
     /// The cell levels an array holds: as programmed on the chip at full fidelity,
@@ -140,6 +175,12 @@ impl<'m, 'c> Simulator<'m, 'c> {
             Some(chip) => chip.arrays.get(name),
             None => self.interpreter.array(name),
         }
+    }
+
+    /// Whether the digital work runs on the NMDU (which folds drift compensation
+    /// into its kernels).
+    pub(crate) fn on_nmdu(&self) -> bool {
+        self.nmdu.is_some()
     }
 
     /// Runs `@function` on `inputs` and returns its results.
@@ -158,11 +199,11 @@ impl Backend for Simulator<'_, '_> {
     }
 
     fn skips(&self, op: &OperationRef) -> bool {
-        self.nmdu.as_ref().is_some_and(|nmdu| nmdu.skips(op))
+        self.nmdu.as_ref().is_some_and(|(nmdu, _)| nmdu.skips(op))
     }
 
     fn run(&self, operands: Operands) -> Option<Result<Vec<RtValue>, InterpError>> {
-        if let Some(nmdu) = &self.nmdu
+        if let Some((nmdu, _)) = &self.nmdu
             && nmdu.runs(operands.op)
         {
             if self.fidelity == Fidelity::Exact {
@@ -184,7 +225,7 @@ impl Backend for Simulator<'_, '_> {
         env: &Env,
     ) -> Result<Option<Box<dyn ScalarUnit + '_>>, InterpError> {
         match &self.nmdu {
-            Some(nmdu) => nmdu.scalar_unit(op, env),
+            Some((nmdu, _)) => nmdu.scalar_unit(op, env),
             None => Ok(None),
         }
     }
@@ -196,6 +237,6 @@ impl Backend for Simulator<'_, '_> {
         b: &Array2<f64>,
         init: &ArrayD<f64>,
     ) -> Option<Result<ArrayD<f64>, InterpError>> {
-        self.nmdu.as_ref()?.matmul(op, a, b, init)
+        self.nmdu.as_ref()?.0.matmul(op, a, b, init)
     }
 }

@@ -111,6 +111,28 @@ pub enum ConverterEntry {
         /// Range of one plane's sum, in cell levels.
         range: [f64; 2],
     },
+    /// A managed input DAC: each input vector scaled (`none`, `abs_max`,
+    /// `constant`), then 2^bits − 1 symmetric levels over ±bound.
+    DacManaged {
+        /// Resolution.
+        bits: i64,
+        /// How each vector's scale is chosen.
+        scaling: String,
+        /// The scale of `constant` scaling.
+        constant: f64,
+        /// The levels span ±bound.
+        bound: f64,
+    },
+    /// A managed output ADC: 2^bits − 1 symmetric levels over ±bound, and
+    /// bound management over `passes` conversions.
+    AdcManaged {
+        /// Resolution.
+        bits: i64,
+        /// The levels span ±bound.
+        bound: f64,
+        /// Conversions at most per input vector.
+        passes: i64,
+    },
 }
 
 impl From<Converter> for ConverterEntry {
@@ -133,6 +155,26 @@ impl From<Converter> for ConverterEntry {
             Converter::AdcPerPlane { bits, lo, hi } => Self::AdcPerPlane {
                 bits,
                 range: [lo, hi],
+            },
+            Converter::DacManaged {
+                bits,
+                scaling,
+                constant,
+                bound,
+            } => Self::DacManaged {
+                bits,
+                scaling: scaling.as_str().into(),
+                constant,
+                bound,
+            },
+            Converter::AdcManaged {
+                bits,
+                bound,
+                passes,
+            } => Self::AdcManaged {
+                bits,
+                bound,
+                passes,
             },
         }
     }

@@ -8,7 +8,13 @@
 //! differential pair or against an offset reference, its noise does not. Drift
 //! compensation rescales each array (or column) by how much its readout shrank.
 
-use crate::{faults::StuckAt, pcm::PcmModel, rng::DeviceRng, rram::RramModel};
+use crate::{
+    faults::StuckAt,
+    hermes::HermesModel,
+    pcm::{PcmModel, PhaseChange},
+    rng::DeviceRng,
+    rram::RramModel,
+};
 use serde::Deserialize;
 
 /// The device technology.
@@ -22,6 +28,8 @@ pub enum Technology {
     Pcm,
     /// Resistive RAM ([`RramModel`]).
     Rram,
+    /// The phase-change memory of IBM's HERMES chip ([`HermesModel`]).
+    Hermes,
 }
 
 /// How drift is compensated.
@@ -31,9 +39,10 @@ pub enum DriftCompensation {
     /// Not at all.
     #[default]
     None,
-    /// One factor per array: its total readout at programming over now.
+    /// One factor per array (aihwkit's `GlobalDriftCompensation`): its mean
+    /// absolute readout at programming over now.
     Global,
-    /// One factor per column.
+    /// One factor per column (aihwkit's `PerColumnDriftCompensation`).
     PerColumn,
 }
 
@@ -51,6 +60,8 @@ pub struct Devices {
     pub pcm: PcmModel,
     /// RRAM parameters (`technology = "rram"`).
     pub rram: RramModel,
+    /// HERMES parameters (`technology = "hermes"`); its `g_max` is taken from above.
+    pub hermes: HermesModel,
     /// Stuck cells.
     pub faults: StuckAt,
     /// Drift compensation.
@@ -65,6 +76,7 @@ impl Default for Devices {
             g_max: 25.0,
             pcm: PcmModel::default(),
             rram: RramModel::default(),
+            hermes: HermesModel::default(),
             faults: StuckAt::default(),
             drift_compensation: DriftCompensation::None,
         }
@@ -154,8 +166,10 @@ impl Devices {
     }
 
     /// Programs a `rows x cols` array of levels (`0..=max_level`, row-major) and
-    /// reads it `t` seconds later: the levels the array then holds, compensated.
-    /// Refused for a time the device model does not describe.
+    /// reads it `t` seconds later: the levels the array then holds, compensated
+    /// (by the levels themselves: what [`Self::cell_error`] prices; the runtime
+    /// compensates by readouts through its converters instead). Refused for a time
+    /// the device model does not describe.
     pub fn program_array(
         &self,
         levels: &[f64],
@@ -164,51 +178,7 @@ impl Devices {
         t: f64,
         rng: &mut DeviceRng,
     ) -> Result<Vec<f64>, String> {
-        if self.technology == Technology::Rram && t > self.rram.last_fit() {
-            return Err(format!(
-                "the RRAM model is fitted up to {} s after programming; {t} s is beyond it: give a --drift-time within it",
-                self.rram.last_fit()
-            ));
-        }
-        let span = self.g_max - self.g_min;
-        let pcm = self.pcm_model();
-        // Levels above g_min (conductances scaled to levels), as programmed (the
-        // t = 0 readout) and at time t. Ideal cells keep their level exactly.
-        let mut programmed = Vec::with_capacity(levels.len());
-        let mut now = Vec::with_capacity(levels.len());
-        let to_level = |g: f64| (g - self.g_min) / span * max_level;
-        for &level in levels {
-            let level = level.clamp(0.0, max_level);
-            let (at_programming, at_t) = match self.technology {
-                Technology::Ideal => (level, level),
-                Technology::Pcm => {
-                    let target = self.g_min + level / max_level * span;
-                    let g_prog = pcm.program(target, rng);
-                    let nu = pcm.drift_exponent(target, rng);
-                    (to_level(g_prog), to_level(pcm.read(g_prog, nu, t, rng)))
-                }
-                Technology::Rram => {
-                    // Where a cell stands at a fitted time is drawn afresh around its
-                    // target (the fits describe deviations from the target).
-                    let target = self.g_min + level / max_level * span;
-                    let mut at = |time: f64| {
-                        let sigma = self.rram.sigma(target, self.g_max, time).unwrap_or(0.0);
-                        (target + sigma * rng.normal()).max(0.0)
-                    };
-                    let first = self.rram.fits[0].0;
-                    let g_prog = at(first);
-                    let g_now = if t <= first { g_prog } else { at(t) };
-                    (to_level(g_prog), to_level(g_now))
-                }
-            };
-            // A stuck cell holds its end whenever it is read.
-            let (at_programming, at_t) = match self.faults.stuck_at(0.0, max_level, rng) {
-                Some(end) => (end, end),
-                None => (at_programming, at_t),
-            };
-            programmed.push(at_programming);
-            now.push(at_t);
-        }
+        let Readout { programmed, now } = self.program_cells(levels, max_level, t, rng)?;
         let factors: Vec<f64> = match self.drift_compensation {
             DriftCompensation::None => vec![1.0; cols.max(1)],
             DriftCompensation::Global => {
@@ -224,6 +194,189 @@ impl Devices {
             .map(|(k, level)| level * factors[k % cols.max(1)])
             .collect())
     }
+
+    /// The phase-change model of the technology, if it is one.
+    fn phase_change(&self) -> Option<Box<dyn PhaseChange>> {
+        match self.technology {
+            Technology::Pcm => Some(Box::new(self.pcm_model())),
+            Technology::Hermes => Some(Box::new(HermesModel {
+                g_max: self.g_max,
+                ..self.hermes.clone()
+            })),
+            Technology::Ideal | Technology::Rram => None,
+        }
+    }
+
+    fn check_time(&self, t: f64) -> Result<(), String> {
+        if self.technology == Technology::Rram && t > self.rram.last_fit() {
+            return Err(format!(
+                "the RRAM model is fitted up to {} s after programming; {t} s is beyond it: give a --drift-time within it",
+                self.rram.last_fit()
+            ));
+        }
+        Ok(())
+    }
+
+    /// One device at target `target` µS: as programmed and `t` seconds later (µS),
+    /// and whether it is stuck (then it holds that end at every read).
+    fn device(&self, target: f64, t: f64, rng: &mut DeviceRng) -> (f64, f64) {
+        let (at_programming, at_t) = match (self.technology, self.phase_change()) {
+            (_, Some(model)) => {
+                let g_prog = model.program(target, rng);
+                let nu = model.drift_exponent(target, rng);
+                (g_prog, model.read(g_prog, nu, t, rng))
+            }
+            (Technology::Rram, None) => {
+                // Where a cell stands at a fitted time is drawn afresh around its
+                // target (the fits describe deviations from the target).
+                let mut at = |time: f64| {
+                    let sigma = self.rram.sigma(target, self.g_max, time).unwrap_or(0.0);
+                    (target + sigma * rng.normal()).max(0.0)
+                };
+                let first = self.rram.fits[0].0;
+                let g_prog = at(first);
+                let g_now = if t <= first { g_prog } else { at(t) };
+                (g_prog, g_now)
+            }
+            _ => (target, target),
+        };
+        // A stuck cell holds its end whenever it is read.
+        match self.faults.stuck_at(self.g_min, self.g_max, rng) {
+            Some(end) => (end, end),
+            None => (at_programming, at_t),
+        }
+    }
+
+    /// Programs cells of one device each to `levels` (`0..=max_level`) and reads
+    /// them: right after programming, and `t` seconds later; uncompensated levels.
+    /// A level `L` targets `g_min + L/max_level·(g_max − g_min)`; the levels read
+    /// are `(g − g_min)/(g_max − g_min)·max_level` (`g_min` cancels against a
+    /// differential or offset reference; its noise does not).
+    pub fn program_cells(
+        &self,
+        levels: &[f64],
+        max_level: f64,
+        t: f64,
+        rng: &mut DeviceRng,
+    ) -> Result<Readout, String> {
+        self.check_time(t)?;
+        let span = self.g_max - self.g_min;
+        let to_level = |g: f64| (g - self.g_min) / span * max_level;
+        let (mut programmed, mut now) = (
+            Vec::with_capacity(levels.len()),
+            Vec::with_capacity(levels.len()),
+        );
+        for &level in levels {
+            let level = level.clamp(0.0, max_level);
+            if self.technology == Technology::Ideal {
+                // Ideal cells hold their level exactly, unless stuck.
+                let held = self.faults.stuck_at(0.0, max_level, rng).unwrap_or(level);
+                programmed.push(held);
+                now.push(held);
+                continue;
+            }
+            let target = self.g_min + level / max_level * span;
+            let (g_prog, g_now) = self.device(target, t, rng);
+            programmed.push(to_level(g_prog));
+            now.push(to_level(g_now));
+        }
+        Ok(Readout { programmed, now })
+    }
+
+    /// Programs cells of one device pair each to signed `levels`
+    /// (`−max_level..=max_level`): the positive device targets the positive part,
+    /// the negative one the negative part, and the cell reads their difference
+    /// (the currents subtract in analog). As aihwkit's single-pair conductance
+    /// converter does for phase-change devices, the drift step reads the pairs
+    /// rebuilt from the programmed differences at the array's own scale: one
+    /// device of each pair then holds the whole difference, and it drifts and is
+    /// read with its own exponent and noise. Levels are returned uncompensated.
+    pub fn program_pairs(
+        &self,
+        levels: &[f64],
+        max_level: f64,
+        t: f64,
+        rng: &mut DeviceRng,
+    ) -> Result<Readout, String> {
+        self.check_time(t)?;
+        let span = self.g_max - self.g_min;
+        let target = |level: f64| self.g_min + level / max_level * span;
+        let Some(model) = self.phase_change() else {
+            // Two independent devices; g_min cancels.
+            let (mut programmed, mut now) = (Vec::new(), Vec::new());
+            for &level in levels {
+                let level = level.clamp(-max_level, max_level);
+                let (positive, negative) = (level.max(0.0), (-level).max(0.0));
+                if self.technology == Technology::Ideal {
+                    let mut held =
+                        |level: f64| self.faults.stuck_at(0.0, max_level, rng).unwrap_or(level);
+                    let difference = held(positive) - held(negative);
+                    programmed.push(difference);
+                    now.push(difference);
+                    continue;
+                }
+                let (p_prog, p_now) = self.device(target(positive), t, rng);
+                let (n_prog, n_now) = self.device(target(negative), t, rng);
+                programmed.push((p_prog - n_prog) / span * max_level);
+                now.push((p_now - n_now) / span * max_level);
+            }
+            return Ok(Readout { programmed, now });
+        };
+        // Programming: both devices of every pair, each with its drift exponent.
+        struct Pair {
+            difference: f64,
+            nu: [f64; 2],
+            stuck: [Option<f64>; 2],
+        }
+        let pairs: Vec<Pair> = levels
+            .iter()
+            .map(|&level| {
+                let level = level.clamp(-max_level, max_level);
+                let targets = [target(level.max(0.0)), target((-level).max(0.0))];
+                let programmed = targets.map(|g| model.program(g, rng));
+                let nu = targets.map(|g| model.drift_exponent(g, rng));
+                let stuck = [0, 1].map(|_| self.faults.stuck_at(self.g_min, self.g_max, rng));
+                let held = |k: usize| stuck[k].unwrap_or(programmed[k]);
+                Pair {
+                    difference: held(0) - held(1),
+                    nu,
+                    stuck,
+                }
+            })
+            .collect();
+        // The drift step rebuilds the pairs from the programmed differences, full
+        // range at the array's largest.
+        let largest = pairs
+            .iter()
+            .map(|pair| pair.difference.abs())
+            .fold(0.0f64, f64::max)
+            .max(1e-7 * span);
+        let rebuild = span / largest;
+        let (mut programmed, mut now) = (Vec::new(), Vec::new());
+        for pair in &pairs {
+            let rebuilt = [
+                self.g_min + (pair.difference * rebuild).clamp(0.0, span),
+                self.g_min + (-pair.difference * rebuild).clamp(0.0, span),
+            ];
+            let read = [0, 1].map(|k| {
+                pair.stuck[k].unwrap_or_else(|| model.read(rebuilt[k], pair.nu[k], t, rng))
+            });
+            programmed.push(pair.difference / span * max_level);
+            now.push((read[0] - read[1]) / rebuild / span * max_level);
+        }
+        Ok(Readout { programmed, now })
+    }
+}
+
+/// What cells hold, in levels: read right after programming (programming noise,
+/// no drift, no read noise) and at the time asked (drift, read noise),
+/// uncompensated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Readout {
+    /// Right after programming.
+    pub programmed: Vec<f64>,
+    /// At the time asked.
+    pub now: Vec<f64>,
 }
 
 #[cfg(test)]

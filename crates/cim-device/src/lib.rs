@@ -7,6 +7,8 @@
 //! * [`pcm`]: phase-change memory as IBM's aihwkit models it
 //!   (`PCMLikeNoiseModel`): state-dependent programming noise, drift with a
 //!   per-device exponent, accumulated 1/f read noise;
+//! * [`hermes`]: the phase-change memory of IBM's HERMES chip (aihwkit's
+//!   `HermesNoiseModel`), the same effects with that chip's fits;
 //! * [`rram`]: resistive RAM as aihwkit's model of the NeuRRAM measurements
 //!   (`ReRamWan2022NoiseModel`): target-dependent deviations fitted over two days;
 //! * [`adc`]: converter gain and offset spread, noise, S-curve nonlinearity;
@@ -23,6 +25,7 @@ pub mod adc;
 pub mod compensation;
 pub mod devices;
 pub mod faults;
+pub mod hermes;
 pub mod irdrop;
 pub mod pcm;
 pub mod rng;

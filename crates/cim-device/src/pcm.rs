@@ -55,55 +55,87 @@ impl Default for PcmModel {
 /// Relative conductances below this count as this (the logarithms stay finite).
 const ZERO_CLIP: f64 = 1e-7;
 
-impl PcmModel {
+/// A phase-change device's statistics: programming noise, drift with a
+/// per-device exponent, accumulated 1/f read noise. [`PcmModel`] and
+/// [`crate::hermes::HermesModel`] differ only in their fits.
+pub trait PhaseChange {
+    /// The largest conductance a weight maps to, µS.
+    fn g_max(&self) -> f64;
+
+    /// First reading time of the drift fit, s.
+    fn t0(&self) -> f64;
+
     /// Standard deviation of programming noise at target `g_target`, µS.
-    pub fn programming_sigma(&self, g_target: f64) -> f64 {
+    fn programming_sigma(&self, g_target: f64) -> f64;
+
+    /// Mean and standard deviation of the normal whose magnitude is a device's
+    /// drift exponent, at target `g_target`.
+    fn drift_parameters(&self, g_target: f64) -> (f64, f64);
+
+    /// Scales the drift exponents.
+    fn drift_scale(&self) -> f64;
+
+    /// Relative standard deviation of the 1/f noise accumulated `t` seconds after
+    /// programming, for a device programmed to `g_prog`.
+    fn read_sigma(&self, g_prog: f64, t: f64) -> f64;
+
+    /// A programmed conductance for target `g_target`.
+    fn program(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
+        (g_target + self.programming_sigma(g_target) * rng.normal()).max(0.0)
+    }
+
+    /// A device's drift exponent ν, drawn once when it is programmed.
+    fn drift_exponent(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
+        let (mean, sigma) = self.drift_parameters(g_target);
+        (mean + sigma * rng.normal()).abs() * self.drift_scale()
+    }
+
+    /// The drifted conductance `t` seconds after programming, before read noise.
+    fn drifted(&self, g_prog: f64, nu: f64, t: f64) -> f64 {
+        if t > 0.0 {
+            g_prog * ((t + self.t0()) / self.t0()).powf(-nu)
+        } else {
+            g_prog
+        }
+    }
+
+    /// What a device programmed to `g_prog`, with drift exponent `nu`, reads `t`
+    /// seconds after programming: drifted, with read noise.
+    fn read(&self, g_prog: f64, nu: f64, t: f64, rng: &mut DeviceRng) -> f64 {
+        let drifted = self.drifted(g_prog, nu, t);
+        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * rng.normal()).max(0.0)
+    }
+}
+
+impl PhaseChange for PcmModel {
+    fn g_max(&self) -> f64 {
+        self.g_max
+    }
+
+    fn t0(&self) -> f64 {
+        self.t0
+    }
+
+    fn programming_sigma(&self, g_target: f64) -> f64 {
         let x = g_target / self.g_max;
         let [c0, c1, c2] = self.prog_coeff;
         (c0 + c1 * x + c2 * x * x) * self.g_max / self.prog_coeff_g_max * self.prog_noise_scale
     }
 
-    /// A programmed conductance for target `g_target`.
-    pub fn program(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
-        (g_target + self.programming_sigma(g_target) * rng.normal()).max(0.0)
-    }
-
-    /// Mean and standard deviation of the normal whose magnitude is a device's drift
-    /// exponent, at target `g_target`.
-    pub fn drift_parameters(&self, g_target: f64) -> (f64, f64) {
+    fn drift_parameters(&self, g_target: f64) -> (f64, f64) {
         let log = (g_target / self.g_max).abs().max(ZERO_CLIP).ln();
         let mean = (-0.0155 * log + 0.0244).clamp(0.049, 0.1);
         let sigma = (-0.0125 * log - 0.0059).clamp(0.008, 0.045);
         (mean, sigma)
     }
 
-    /// A device's drift exponent ν, drawn once when it is programmed.
-    pub fn drift_exponent(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
-        let (mean, sigma) = self.drift_parameters(g_target);
-        (mean + sigma * rng.normal()).abs() * self.drift_scale
+    fn drift_scale(&self) -> f64 {
+        self.drift_scale
     }
 
-    /// The drifted conductance `t` seconds after programming, before read noise.
-    pub fn drifted(&self, g_prog: f64, nu: f64, t: f64) -> f64 {
-        if t > 0.0 {
-            g_prog * ((t + self.t0) / self.t0).powf(-nu)
-        } else {
-            g_prog
-        }
-    }
-
-    /// Relative standard deviation of the 1/f noise accumulated `t` seconds after
-    /// programming, for a device programmed to `g_prog`.
-    pub fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
+    fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
         let time = t + self.t0;
         let q = (0.0088 / (g_prog.abs() / self.g_max).powf(0.65).max(1e-3)).min(0.2);
         q * ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt() * self.read_noise_scale
-    }
-
-    /// What a device programmed to `g_prog`, with drift exponent `nu`, reads `t`
-    /// seconds after programming: drifted, with read noise.
-    pub fn read(&self, g_prog: f64, nu: f64, t: f64, rng: &mut DeviceRng) -> f64 {
-        let drifted = self.drifted(g_prog, nu, t);
-        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * rng.normal()).max(0.0)
     }
 }

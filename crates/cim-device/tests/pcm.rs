@@ -1,7 +1,10 @@
 //! The PCM model samples what aihwkit's published equations say: mean and standard
 //! deviation within 2% over 100k samples, at several conductances and times.
 
-use cim_device::{pcm::PcmModel, rng::DeviceRng};
+use cim_device::{
+    pcm::{PcmModel, PhaseChange},
+    rng::DeviceRng,
+};
 
 const SAMPLES: usize = 100_000;
 

@@ -33,8 +33,11 @@ pub struct Manifest {
     pub target_name: String,
     /// How it was compiled.
     pub options: CompileOptions,
-    /// Whether converter ranges were calibrated on data (else full scale).
+    /// Whether converter ranges were calibrated on data (else as the target says).
     pub calibrated: bool,
+    /// The converters and where their ranges come from, for people.
+    #[serde(default)]
+    pub converters: String,
 }
 
 /// The current artifact format.
@@ -140,8 +143,10 @@ pub fn read_artifact<'c>(cim: &'c CimContext, dir: &Path) -> Result<Artifact<'c>
 pub struct Compiled {
     /// The target compiled for.
     pub target: Target,
-    /// Whether the converters were calibrated on data (else ADCs at full scale).
+    /// Whether the converters were calibrated on data (else as the target says).
     pub calibrated: bool,
+    /// The converters and where their ranges come from, for people.
+    pub converters: String,
     /// The mapping's report.
     pub report: Report,
 }
@@ -195,18 +200,20 @@ pub fn compile(
             }
         },
     )?;
-    let calibrated = match calibration {
+    let converters = match calibration {
         Some(path) => {
             let data = read_inputs(&[path.to_path_buf()])?.remove(0);
-            crate::converters::calibrate(&module, &function, &data, &target)?;
-            true
+            crate::converters::calibrate(
+                &module,
+                &function,
+                &data,
+                &target,
+                options.calibration_percentile,
+            )?
         }
-        None => {
-            crate::converters::set_full_scale_adcs(&module, target.adc.bits)?;
-            false
-        }
+        None => crate::converters::set_defaults(&module, &target)?,
     };
-    crate::converters::set_per_plane_adcs(&module, &target)?;
+    let calibrated = calibration.is_some();
     let manifest = Manifest {
         format: ARTIFACT_FORMAT,
         cim_version: env!("CARGO_PKG_VERSION").into(),
@@ -215,6 +222,7 @@ pub fn compile(
         target_name: target.name.clone(),
         options: options.clone(),
         calibrated,
+        converters: converters.clone(),
     };
     let programs = Programs {
         float,
@@ -228,6 +236,7 @@ pub fn compile(
     Ok(Compiled {
         target,
         calibrated,
+        converters,
         report,
     })
 }

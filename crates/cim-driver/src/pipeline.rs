@@ -12,7 +12,7 @@ use cim_passes::{
     pipeline::{self, Element, Pipeline, RunOptions},
     place::Strategy,
 };
-use cim_target::Target;
+use cim_target::{CellDevices, Target};
 use melior::ir::{Module, operation::OperationLike};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -36,6 +36,9 @@ cim_choices::choice! {
         Differential = "differential",
         /// One array of w + c and a reference column of c, subtracted.
         Offset = "offset",
+        /// One array of device pairs subtracting in analog (targets whose cells are
+        /// device pairs).
+        Pair = "pair",
         /// The e-graph mapper chooses per layer, with the bits per cell, under its
         /// objective and the target's cell error at the error time.
         Auto = "auto",
@@ -49,8 +52,26 @@ impl EncodingChoice {
         match self {
             Self::Differential => Some(Encoding::Differential),
             Self::Offset => Some(Encoding::Offset),
+            Self::Pair => Some(Encoding::Pair),
             Self::Auto => None,
         }
+    }
+
+    /// The encoding of `target` when none is asked for: pairs on device-pair
+    /// cells, else differential arrays.
+    pub fn of_target(target: &Target) -> Self {
+        match target.array.devices {
+            CellDevices::Pair => Self::Pair,
+            CellDevices::Single => Self::Differential,
+        }
+    }
+}
+
+/// The encodings `target`'s cells can hold.
+fn encodings_of(target: &Target) -> &'static [Encoding] {
+    match target.array.devices {
+        CellDevices::Pair => &[Encoding::Pair],
+        CellDevices::Single => &[Encoding::Differential, Encoding::Offset],
     }
 }
 
@@ -59,12 +80,14 @@ impl EncodingChoice {
 pub struct CompileOptions {
     /// The target as given (preset name or file path).
     pub target: String,
-    /// How signed weights are encoded.
-    pub encoding: EncodingChoice,
+    /// How signed weights are encoded (the target's when absent).
+    #[serde(default)]
+    pub encoding: Option<EncodingChoice>,
     /// Bits of each quantized weight magnitude.
     pub weight_bits: u32,
-    /// Input resolution.
-    pub input_bits: u32,
+    /// Input resolution (the target's DAC's when absent).
+    #[serde(default)]
+    pub input_bits: Option<u32>,
     /// How layers are mapped onto arrays.
     #[serde(default)]
     pub mapper: Mapper,
@@ -80,6 +103,14 @@ pub struct CompileOptions {
     /// Seconds after programming at which `auto` encoding prices the cells' error.
     #[serde(default = "an_hour")]
     pub error_time: f64,
+    /// With calibration data: the percentage of the values seen that converter
+    /// ranges cover (100: from the smallest to the largest).
+    #[serde(default = "hundred")]
+    pub calibration_percentile: f64,
+}
+
+fn hundred() -> f64 {
+    100.0
 }
 
 fn an_hour() -> f64 {
@@ -90,19 +121,31 @@ impl Default for CompileOptions {
     fn default() -> Self {
         Self {
             target: "ideal".into(),
-            encoding: EncodingChoice::default(),
+            encoding: None,
             weight_bits: 8,
-            input_bits: 8,
+            input_bits: None,
             mapper: Mapper::default(),
             objective: Objective::default(),
             duplicate_arrays: 0,
             placement: Strategy::default(),
             error_time: an_hour(),
+            calibration_percentile: hundred(),
         }
     }
 }
 
 impl CompileOptions {
+    /// The encoding, as asked or the target's.
+    pub fn encoding_for(&self, target: &Target) -> EncodingChoice {
+        self.encoding
+            .unwrap_or_else(|| EncodingChoice::of_target(target))
+    }
+
+    /// The input resolution, as asked or the target DAC's.
+    pub fn input_bits_for(&self, target: &Target) -> u32 {
+        self.input_bits.unwrap_or(target.dac.bits)
+    }
+
     /// Refuses choices that do not go together (each message says what to do).
     pub fn check(&self) -> Result<(), DriverError> {
         if self.mapper == Mapper::Naive
@@ -127,21 +170,37 @@ pub fn mapping_pipeline(
     target: &Target,
     sliced: bool,
 ) -> Result<String, DriverError> {
+    let input_bits = options.input_bits_for(target);
     let dac_bits = match target.dac.mode {
         cim_target::DacMode::BitSerial => 1,
-        cim_target::DacMode::MultiLevel => options.input_bits,
+        cim_target::DacMode::MultiLevel => input_bits,
     };
     let [lo, hi] = target.dac.input_range;
     let slice = if sliced {
         format!(
-            "cim-bitslice{{weight-bits={} cell-bits={} input-bits={} dac-bits={dac_bits} input-min={lo:?} input-max={hi:?}}},",
-            options.weight_bits, target.array.cell_bits, options.input_bits
+            "cim-bitslice{{weight-bits={} cell-bits={} input-bits={input_bits} dac-bits={dac_bits} input-min={lo:?} input-max={hi:?} weight-scaling={}}},",
+            options.weight_bits, target.array.cell_bits, target.array.weight_scaling
         )
     } else {
         String::new()
     };
     let (rows, cols) = (target.array.rows, target.array.cols);
-    let auto = options.encoding == EncodingChoice::Auto;
+    let encoding = options.encoding_for(target);
+    if let Some(fixed) = encoding.fixed()
+        && !encodings_of(target).contains(&fixed)
+    {
+        return Err(DriverError::Usage(format!(
+            "--encoding {encoding}: target '{}' has {} cells, which hold {}",
+            target.name,
+            target.array.devices,
+            encodings_of(target)
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    let auto = encoding == EncodingChoice::Auto;
     if auto && !(options.error_time.is_finite() && options.error_time >= 0.0) {
         return Err(DriverError::Usage(format!(
             "--error-time {} must be a finite number of seconds >= 0",
@@ -159,8 +218,10 @@ pub fn mapping_pipeline(
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| DriverError::Usage(format!("--encoding auto: {error}")))?;
+        let encodings: Vec<String> = encodings_of(target).iter().map(|e| e.to_string()).collect();
         format!(
-            " choose-encoding=true weight-bits={} cell-noise={}",
+            " choose-encoding=true encodings={} weight-bits={} cell-noise={}",
+            encodings.join(","),
             options.weight_bits,
             noise.join(",")
         )
@@ -180,7 +241,7 @@ pub fn mapping_pipeline(
         ),
     };
     // Arrays cim-map did not mark (none, unless auto) take the option's encoding.
-    let fallback = options.encoding.fixed().unwrap_or_default();
+    let fallback = encoding.fixed().unwrap_or(encodings_of(target)[0]);
     Ok(format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
          convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\

@@ -27,7 +27,9 @@ use cim_ir::{
     query::{TensorShape, defining_op, op_name, ops_in},
 };
 use cim_target::{CostSpec, Target};
-use melior::ir::{Module, OperationRef, Value, ValueLike, operation::OperationLike};
+use melior::ir::{
+    BlockLike, Module, OperationRef, RegionLike, Value, ValueLike, operation::OperationLike,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,15 +116,41 @@ pub fn layer_of(array: &str) -> String {
     array.to_owned()
 }
 
-/// Input vectors per sample that `value` (batch x K) holds: its static rows, or for
-/// a dynamic batch the static dimensions a reshape folded into it (a convolution's
-/// output pixels), else 1.
-fn vectors_per_sample(value: Value) -> u64 {
+/// The batch of a module's entry function: the leading dimension of its first
+/// argument when it is static, else 1 (a dynamic batch: figures are per sample
+/// already).
+fn static_batch(module: &Module) -> u64 {
+    cim_ir::mapped::top_level(module.as_operation())
+        .find(|op| {
+            op_name(op) == "func.func"
+                && cim_ir::query::string_attribute(op, "sym_visibility").is_none()
+        })
+        .and_then(|func| {
+            let block = func.region(0).ok()?.first_block()?;
+            let argument: Value = block.argument(0).ok()?.into();
+            TensorShape::of_value(argument)?
+                .dims
+                .first()
+                .copied()
+                .flatten()
+        })
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Input vectors per sample that `value` (batch x K) holds: its static rows over
+/// the model's static `batch`, or for a dynamic batch the static dimensions a
+/// reshape folded into it (a convolution's output pixels), else 1.
+fn vectors_per_sample(value: Value, batch: u64) -> u64 {
     let Some(shape) = TensorShape::of_type(value.r#type()) else {
         return 1;
     };
     if let Some(Some(rows)) = shape.dims.first().filter(|_| shape.dims.len() == 2) {
-        return (*rows).max(1);
+        return if rows % batch == 0 {
+            (rows / batch).max(1)
+        } else {
+            (*rows).max(1)
+        };
     }
     let Some(op) = defining_op(value) else {
         return 1;
@@ -143,7 +171,9 @@ fn vectors_per_sample(value: Value) -> u64 {
                 1
             }
         }),
-        "tensor.extract_slice" | "tensor.cast" => source.map_or(1, vectors_per_sample),
+        "tensor.extract_slice" | "tensor.cast" => {
+            source.map_or(1, |source| vectors_per_sample(source, batch))
+        }
         _ => 1,
     }
 }
@@ -189,6 +219,7 @@ impl MvmRead {
 }
 
 pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
+    let batch = static_batch(module);
     MvmOp::all(module.as_operation())
         .iter()
         .map(|mvm| {
@@ -199,7 +230,7 @@ pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
                 array,
                 block: [window.row as u64, window.col as u64, mvm.rows(), mvm.cols()],
                 planes: mvm.input_planes(),
-                vectors: vectors_per_sample(mvm.input()),
+                vectors: vectors_per_sample(mvm.input(), batch),
             }
         })
         .collect()
@@ -208,6 +239,7 @@ pub(crate) fn mvm_reads(module: &Module) -> Vec<MvmRead> {
 /// Digital values computed per inference by each layer's digital ops.
 fn digital_values(module: &Module) -> BTreeMap<String, u64> {
     let mut values = BTreeMap::new();
+    let batch = static_batch(module);
     for op in ops_in(module.as_operation()) {
         let name = op_name(&op);
         let digital = [ops::ACCUMULATE, ops::SHIFT_ADD, ops::DIFF, ops::AFFINE];
@@ -217,7 +249,9 @@ fn digital_values(module: &Module) -> BTreeMap<String, u64> {
             let columns = TensorShape::of_type(result.r#type())
                 .and_then(|s| s.last().flatten())
                 .unwrap_or(0);
-            let vectors = op.operand(0).map_or(1, vectors_per_sample);
+            let vectors = op
+                .operand(0)
+                .map_or(1, |value| vectors_per_sample(value, batch));
             // n operands take n - 1 operations per value (affine: one).
             let per_value = (op.operand_count() as u64).saturating_sub(1).max(1);
             *values.entry(layer).or_insert(0) += columns * vectors * per_value;

@@ -30,19 +30,23 @@ cim_choices::choice! {
         Differential = "differential",
         /// One array of `w + c` and a reference column of `c`, subtracted.
         Offset = "offset",
+        /// One array of device pairs, `max(w, 0)` and `max(−w, 0)` per cell, whose
+        /// currents subtract in analog before one conversion.
+        Pair = "pair",
     }
     default Differential
 }
 
 impl Encoding {
-    /// Both, by code.
-    pub const ALL: [Encoding; 2] = [Encoding::Differential, Encoding::Offset];
+    /// Every encoding, by code.
+    pub const ALL: [Encoding; 3] = [Encoding::Differential, Encoding::Offset, Encoding::Pair];
 
     /// Its number in `(encode E B P)`.
     pub fn code(self) -> u64 {
         match self {
             Self::Differential => 0,
             Self::Offset => 1,
+            Self::Pair => 2,
         }
     }
 
@@ -57,7 +61,7 @@ impl Encoding {
     /// range, 4, and its reference cell, 4.
     pub fn variance_factor(self) -> f64 {
         match self {
-            Self::Differential => 2.0,
+            Self::Differential | Self::Pair => 2.0,
             Self::Offset => 8.0,
         }
     }
@@ -297,27 +301,32 @@ impl CostFunction<Analog> for MapCost<'_> {
                     return inner;
                 }
                 let slices = encodings.slices(bits);
-                // Every slice is two arrays: a pair, or a shifted array and its
-                // reference.
-                let copies = slices.saturating_mul(2);
+                // Every slice is two arrays (a pair, or a shifted array and its
+                // reference), or one array of device pairs.
+                let copies = match encoding {
+                    Encoding::Pair => slices,
+                    _ => slices.saturating_mul(2),
+                };
                 let (rows, columns) = self.egraph[*p].data.product_shape().unwrap_or((0, 0));
                 let adc = match encoding {
-                    Encoding::Differential => inner.adc.saturating_mul(copies),
+                    Encoding::Differential | Encoding::Pair => inner.adc.saturating_mul(copies),
                     // One reference column per MVM.
                     Encoding::Offset => inner
                         .adc
                         .saturating_add(inner.arrays)
                         .saturating_mul(slices),
                 };
+                // The digital subtraction (none for a pair), and the shift-and-add
+                // of slices.
+                let steps = u64::from(encoding != Encoding::Pair) + u64::from(slices > 1);
                 MappingCost {
                     arrays: inner.arrays.saturating_mul(copies),
                     adc,
-                    // The subtraction, and the shift-and-add of slices.
-                    latency: inner.latency.saturating_add(1 + u64::from(slices > 1)),
+                    latency: inner.latency.saturating_add(steps),
                     digital: inner
                         .digital
                         .saturating_mul(copies)
-                        .saturating_add(columns.saturating_mul(1 + u64::from(slices > 1))),
+                        .saturating_add(columns.saturating_mul(steps)),
                     // Each output sums `rows` weights' errors.
                     error: inner
                         .error

@@ -314,6 +314,63 @@ pub enum Converter {
         /// Highest plane sum.
         hi: f64,
     },
+    /// `#cim.dac_managed<bits, scaling, constant, bound>`: each input vector divided
+    /// by its scale, rounded to 2^bits − 1 levels symmetric over [−bound, bound],
+    /// clipped; the output multiplied back (aihwkit's noise management).
+    DacManaged {
+        /// Resolution: 2^bits − 1 levels.
+        bits: i64,
+        /// How an input vector's scale is chosen.
+        scaling: InputScaling,
+        /// The scale of [`InputScaling::Constant`].
+        constant: f64,
+        /// The levels span [−bound, bound].
+        bound: f64,
+    },
+    /// `#cim.adc_managed<bits, bound, passes>`: 2^bits − 1 levels symmetric over
+    /// [−bound, bound], clipped; a vector whose output clips is converted again with
+    /// its input halved, up to `passes` conversions (aihwkit's bound management).
+    AdcManaged {
+        /// Resolution: 2^bits − 1 levels.
+        bits: i64,
+        /// The levels span [−bound, bound].
+        bound: f64,
+        /// Conversions at most per input vector (1: no bound management).
+        passes: i64,
+    },
+}
+
+/// How a managed DAC scales each input vector (aihwkit's `noise_management`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputScaling {
+    /// Not at all (`NONE`).
+    None,
+    /// By its largest magnitude (`ABS_MAX`): every vector fills the DAC's range.
+    AbsMax,
+    /// By a constant (`CONSTANT`).
+    Constant,
+}
+
+impl InputScaling {
+    /// The dialect spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::AbsMax => "abs_max",
+            Self::Constant => "constant",
+        }
+    }
+
+    fn read(text: &str) -> Option<Self> {
+        [Self::None, Self::AbsMax, Self::Constant]
+            .into_iter()
+            .find(|scaling| scaling.as_str() == text)
+    }
+}
+
+/// The step of a symmetric converter: 2^bits − 1 levels spanning [−bound, bound].
+pub fn symmetric_step(bits: i64, bound: f64) -> f64 {
+    2.0 * bound / ((1u64 << bits.clamp(2, 62)) - 2) as f64
 }
 
 impl Converter {
@@ -332,6 +389,20 @@ impl Converter {
                 bits: p[0].int()?,
                 lo: p[1].float()?,
                 hi: p[2].float()?,
+            }),
+            ("dac_managed", 4) => Some(Self::DacManaged {
+                bits: p[0].int()?,
+                scaling: match &p[1] {
+                    Param::Str(scaling) => InputScaling::read(scaling)?,
+                    _ => return None,
+                },
+                constant: p[2].float()?,
+                bound: p[3].float()?,
+            }),
+            ("adc_managed", 3) => Some(Self::AdcManaged {
+                bits: p[0].int()?,
+                bound: p[1].float()?,
+                passes: p[2].int()?,
             }),
             ("dac", 4) => Some(Self::Dac {
                 bits: p[0].int()?,
@@ -367,6 +438,25 @@ impl Converter {
                 float_literal(*lo),
                 float_literal(*hi)
             ),
+            Self::DacManaged {
+                bits,
+                scaling,
+                constant,
+                bound,
+            } => format!(
+                "#cim.dac_managed<{bits} : i64, \"{}\", {} : f64, {} : f64>",
+                scaling.as_str(),
+                float_literal(*constant),
+                float_literal(*bound)
+            ),
+            Self::AdcManaged {
+                bits,
+                bound,
+                passes,
+            } => format!(
+                "#cim.adc_managed<{bits} : i64, {} : f64, {passes} : i64>",
+                float_literal(*bound)
+            ),
         };
         build(context, &text)
     }
@@ -375,9 +465,11 @@ impl Converter {
     pub fn bits(&self) -> Option<i64> {
         match self {
             Self::Ideal => None,
-            Self::Dac { bits, .. } | Self::Adc { bits, .. } | Self::AdcPerPlane { bits, .. } => {
-                Some(*bits)
-            }
+            Self::Dac { bits, .. }
+            | Self::Adc { bits, .. }
+            | Self::AdcPerPlane { bits, .. }
+            | Self::DacManaged { bits, .. }
+            | Self::AdcManaged { bits, .. } => Some(*bits),
         }
     }
 
@@ -388,6 +480,9 @@ impl Converter {
             Self::Dac { lo, hi, .. }
             | Self::Adc { lo, hi, .. }
             | Self::AdcPerPlane { lo, hi, .. } => Some((*lo, *hi)),
+            Self::DacManaged { bound, .. } | Self::AdcManaged { bound, .. } => {
+                Some((-bound, *bound))
+            }
         }
     }
 }

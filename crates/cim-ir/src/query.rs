@@ -272,3 +272,25 @@ pub fn op_id(op: &OperationRef) -> usize {
 pub fn value_id(value: Value) -> usize {
     value.to_raw().ptr as usize
 }
+
+/// The operations that read `value`, with the operand position at which each reads
+/// it, in use-list order.
+pub fn users<'c, 'a>(value: Value<'c, 'a>) -> Vec<(OperationRef<'c, 'a>, usize)> {
+    let mut found = Vec::new();
+    // SAFETY: walks the use list of a live value; each use's owner is a live op.
+    unsafe {
+        let mut operand = mlir_sys::mlirValueGetFirstUse(value.to_raw());
+        while !mlir_sys::mlirOpOperandIsNull(operand) {
+            if let Some(owner) =
+                OperationRef::from_option_raw(mlir_sys::mlirOpOperandGetOwner(operand))
+            {
+                found.push((
+                    owner,
+                    mlir_sys::mlirOpOperandGetOperandNumber(operand) as usize,
+                ));
+            }
+            operand = mlir_sys::mlirOpOperandGetNextUse(operand);
+        }
+    }
+    found
+}

@@ -12,6 +12,8 @@
 //! rows = 256         # word lines, >= 1
 //! cols = 256         # bit lines, >= 1
 //! cell_bits = 4      # bits per memory cell, 1..=16
+//! devices = "single" # a cell is one device, or a "pair" subtracting in analog
+//! weight_scaling = "block"    # one weight scale per "array", "block" or "column"
 //! [hierarchy]        # chips > cores > arrays
 //! chips = 16
 //! cores_per_chip = 64
@@ -20,6 +22,8 @@
 //! bits = 8                    # 1..=24
 //! mode = "bit_serial"         # or "multi_level"
 //! input_range = [-1.0, 1.0]   # lo < hi
+//! management = "none"         # per-vector scaling: "none", "abs_max", "constant"
+//! constant = 1.0              # the scale of "constant"
 //! [adc]
 //! bits = 8                    # 1..=24
 //! noise = 0.0                 # std of conversion noise, fraction of the range
@@ -27,8 +31,13 @@
 //! gain_std = 0.0              # std of a column's gain around 1
 //! s_curve = 0.0               # S-shaped nonlinearity tanh(k·u)/tanh(k), 0: linear
 //! columns_per_adc = 1         # columns sharing one ADC (converted in turn)
+//! conversion = "per_mvm"      # or "per_bit_plane" (bit-serial DACs)
+//! range = "full_scale"        # without calibration data: "full_scale" or "bound"
+//! bound = 12.0                # the range ±bound of range = "bound", in units:
+//! units = "weights"           # "weights" (the layer's) or "normalized" (its largest)
+//! management = "none"         # saturated vectors: "none" or "iterative"
 //! [device]           # optional: the memory devices (ideal when absent)
-//! technology = "pcm"          # "ideal" or "pcm"
+//! technology = "pcm"          # "ideal", "pcm", "hermes" or "rram"
 //! g_min = 0.0                 # µS, level 0
 //! g_max = 25.0                # µS, the top level
 //! drift_compensation = "global"   # "none", "global" or "per_column"
@@ -68,6 +77,92 @@ pub struct ArraySpec {
     pub cols: u32,
     /// Bits stored per cell.
     pub cell_bits: u32,
+    /// What a cell is: one device, or a device pair whose currents subtract in
+    /// analog (aihwkit's tiles; then signed weights are `pair` encoded).
+    #[serde(default)]
+    pub devices: CellDevices,
+    /// What shares one weight scale (the weight a top level is worth): the array,
+    /// each MVM's block, or each column of a block (aihwkit's
+    /// `weight_scaling_columnwise`).
+    #[serde(default)]
+    pub weight_scaling: WeightScaling,
+}
+
+cim_choices::choice! {
+    /// What one cell of an array is.
+    pub enum CellDevices {
+        /// One device; signed weights take two arrays (`differential`) or an
+        /// offset.
+        Single = "single",
+        /// A device pair, subtracting in analog (`pair` encoding).
+        Pair = "pair",
+    }
+    default Single
+}
+
+cim_choices::choice! {
+    /// What shares one weight scale.
+    pub enum WeightScaling {
+        /// The whole array (aihwkit: one scale per tile).
+        Array = "array",
+        /// Each block an MVM reads: layers packed on one array each span the full
+        /// conductance range.
+        Block = "block",
+        /// Each column of each block.
+        Column = "column",
+    }
+    default Block
+}
+
+cim_choices::choice! {
+    /// How the DAC scales each input vector (aihwkit's `noise_management`).
+    pub enum InputManagement {
+        /// Not at all: inputs are driven as they are, within `input_range`.
+        None = "none",
+        /// By its largest magnitude (`ABS_MAX`): each vector fills the range, and
+        /// the output is multiplied back.
+        AbsMax = "abs_max",
+        /// By a constant (`CONSTANT`): `dac.constant`.
+        Constant = "constant",
+    }
+    default None
+}
+
+cim_choices::choice! {
+    /// What an ADC's range is set to without calibration data.
+    pub enum AdcRange {
+        /// The full scale of the block it converts: nothing can clip.
+        FullScale = "full_scale",
+        /// A fixed bound, `adc.bound` in `adc.units` (aihwkit's `out_bound`), with
+        /// 2^bits − 1 levels symmetric about 0.
+        Bound = "bound",
+    }
+    default FullScale
+}
+
+cim_choices::choice! {
+    /// The units of a fixed ADC bound.
+    pub enum BoundUnits {
+        /// The layer's own weights times the DAC's input (aihwkit with
+        /// `weight_scaling_omega = 0`: the tile holds the weights unscaled).
+        Weights = "weights",
+        /// The block's (or column's) largest weight times the DAC's input (aihwkit
+        /// with weights scaled to 1).
+        Normalized = "normalized",
+    }
+    default Weights
+}
+
+cim_choices::choice! {
+    /// What happens when an ADC saturates (aihwkit's `bound_management`).
+    pub enum BoundManagement {
+        /// Nothing: the output clips.
+        None = "none",
+        /// The input vector is converted again, halved, until nothing clips or the
+        /// DAC's resolution gives out (`ITERATIVE`).
+        Iterative = "iterative",
+    }
+    default None
 }
 
 /// How arrays are grouped.
@@ -107,6 +202,16 @@ pub struct DacSpec {
     pub mode: DacMode,
     /// Represented input range `[lo, hi]`.
     pub input_range: [f64; 2],
+    /// How each input vector is scaled before conversion (multi-level DACs).
+    #[serde(default)]
+    pub management: InputManagement,
+    /// The scale of `management = "constant"`.
+    #[serde(default = "unit")]
+    pub constant: f64,
+}
+
+fn unit() -> f64 {
+    1.0
 }
 
 /// The output converters.
@@ -140,6 +245,22 @@ pub struct AdcSpec {
     /// recombined by shift-and-add; each plane's range is the block's full scale).
     #[serde(default)]
     pub conversion: Conversion,
+    /// What the range is without calibration data.
+    #[serde(default)]
+    pub range: AdcRange,
+    /// The bound of `range = "bound"`, in `units` (aihwkit's `out_bound`).
+    #[serde(default = "twelve")]
+    pub bound: f64,
+    /// The units of `bound`.
+    #[serde(default)]
+    pub units: BoundUnits,
+    /// What a saturated conversion does.
+    #[serde(default)]
+    pub management: BoundManagement,
+}
+
+fn twelve() -> f64 {
+    12.0
 }
 
 fn one() -> u32 {
@@ -412,6 +533,41 @@ impl Target {
         }
         if let Some((key, message)) = self.device.problem().or_else(|| self.wires.problem()) {
             return Err(invalid(key, message));
+        }
+        if !(self.dac.constant.is_finite() && self.dac.constant > 0.0) {
+            return Err(invalid(
+                "dac.constant",
+                format!("{} must be finite and > 0", self.dac.constant),
+            ));
+        }
+        if !(self.adc.bound.is_finite() && self.adc.bound > 0.0) {
+            return Err(invalid(
+                "adc.bound",
+                format!("{} must be finite and > 0", self.adc.bound),
+            ));
+        }
+        let managed = self.dac.management != InputManagement::None;
+        if managed && self.dac.mode != DacMode::MultiLevel {
+            return Err(invalid(
+                "dac.management",
+                "scales inputs of a multi-level DAC: set dac.mode = \"multi_level\" or management = \"none\"".into(),
+            ));
+        }
+        if (managed || self.adc.range == AdcRange::Bound)
+            && (self.dac.bits < 2 || self.adc.bits < 2)
+        {
+            return Err(invalid(
+                "dac.bits",
+                "managed converters have 2^bits - 1 levels symmetric about 0: give at least 2 bits"
+                    .into(),
+            ));
+        }
+        if self.adc.management == BoundManagement::Iterative && self.adc.range != AdcRange::Bound {
+            return Err(invalid(
+                "adc.management",
+                "bound management needs a fixed bound to saturate at: set adc.range = \"bound\""
+                    .into(),
+            ));
         }
         let [lo, hi] = self.dac.input_range;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {

@@ -9,7 +9,7 @@ use super::{
 use crate::{Activation, Kernel, MAX_PLANES, SLOPE_FRACTION, Tables, sum_bits};
 use cim_interp::{InterpError, malformed};
 use cim_ir::{
-    attributes::Converter,
+    attributes::{Converter, InputScaling, symmetric_step},
     dialect::ops,
     mapped::MvmOp,
     marks,
@@ -242,11 +242,18 @@ struct Source {
     width: usize,
 }
 
-struct Lowering {
+struct Lowering<'f> {
     sources: Vec<Source>,
+    /// Each MVM's digital factors per column (by op id): a chip's drift
+    /// compensation, which multiplies the MVM's result after conversion.
+    factors: &'f Factors,
 }
 
-impl Lowering {
+/// Digital factors per column of each MVM's result, by the MVM's op id (one value
+/// for every column, or one per column).
+pub type Factors = std::collections::HashMap<usize, Vec<f64>>;
+
+impl Lowering<'_> {
     /// The linear form of `value` in the MVMs' codes.
     fn linear(&mut self, value: Value, user: &OperationRef) -> Result<Linear, InterpError> {
         let Some(op) = defining_op(value) else {
@@ -271,8 +278,46 @@ impl Lowering {
         match name.as_str() {
             ops::MVM => {
                 // An MVM's result is `lo + step · code`, `code` in 0..=max_code.
+                let dac = attribute(&op, "dac").and_then(Converter::read);
+                // A managed DAC multiplies the result back by each vector's scale:
+                // one scale for all (none, constant) is the codes' worth; a scale
+                // per vector (abs_max) is not.
+                let dac_scale = match dac {
+                    Some(Converter::DacManaged {
+                        scaling: InputScaling::AbsMax,
+                        ..
+                    }) => {
+                        return Err(malformed(
+                            &op,
+                            "the NMDU reads ADC codes of one worth per MVM, but input scaling abs_max gives every input vector its own: run with float digital work, or a target with [dac] management = \"none\" or \"constant\"",
+                        ));
+                    }
+                    Some(Converter::DacManaged {
+                        scaling: InputScaling::Constant,
+                        constant,
+                        ..
+                    }) => constant,
+                    _ => 1.0,
+                };
                 let (bits, lo, hi, planes) = match attribute(&op, "adc").and_then(Converter::read) {
                     Some(Converter::Adc { bits, lo, hi }) => (bits, lo, hi, None),
+                    Some(Converter::AdcManaged { passes, .. }) if passes > 1 => {
+                        return Err(malformed(
+                            &op,
+                            "the NMDU reads ADC codes of one worth per MVM, but bound management converts a saturated vector again at another: run with float digital work, or a target with [adc] management = \"none\"",
+                        ));
+                    }
+                    // 2^bits − 1 levels k·step, |k| <= 2^(bits-1) − 1: codes from −bound.
+                    Some(Converter::AdcManaged { bits, bound, .. }) => {
+                        let step = symmetric_step(bits, bound);
+                        let top = (1i64 << (bits.clamp(2, 24) - 1)) - 1;
+                        (
+                            bits,
+                            -(top as f64) * step,
+                            top as f64 * step,
+                            Some((0, 0.0)),
+                        )
+                    }
                     // Per-plane conversion: the result is Σ_b 2^b·step_x·(lo + δ·c_b),
                     // one code of (2^B − 1)(2^A − 1) steps when the DAC starts at 0.
                     Some(Converter::AdcPerPlane { bits, lo, hi }) => {
@@ -310,6 +355,8 @@ impl Lowering {
                 let levels = (1i64 << bits) - 1;
                 let (lo, step, max_code) = match planes {
                     None => (lo, (hi - lo) / levels as f64, levels),
+                    // The symmetric levels of a managed ADC.
+                    Some((0, _)) => (lo, symmetric_step(bits, hi), levels - 1),
                     Some((planes, x_hi)) => {
                         let inputs = (1i64 << planes) - 1;
                         let x_step = x_hi / inputs as f64;
@@ -320,6 +367,7 @@ impl Lowering {
                         )
                     }
                 };
+                let (lo, step) = (lo * dac_scale, step * dac_scale);
                 if max_code >= 1 << 24 {
                     return Err(malformed(
                         &op,
@@ -345,14 +393,19 @@ impl Lowering {
                     }
                 };
                 let source = &self.sources[index];
+                let factor = |column: usize| match self.factors.get(&cim_ir::query::op_id(&op)) {
+                    Some(factors) if factors.len() == 1 => factors[0],
+                    Some(factors) => factors.get(column).copied().unwrap_or(1.0),
+                    None => 1.0,
+                };
                 Ok(Linear {
                     width,
                     terms: vec![Term {
                         source: index,
                         placement: Placement::At(0),
-                        coefficients: vec![source.step; width],
+                        coefficients: (0..width).map(|c| source.step * factor(c)).collect(),
                     }],
-                    constant: vec![source.lo; width],
+                    constant: (0..width).map(|c| source.lo * factor(c)).collect(),
                 })
             }
             ops::SHIFT_ADD => {
@@ -421,8 +474,10 @@ pub(crate) fn lower_group(
     cols: usize,
     format: Format,
     fused: &Fused,
+    factors: &Factors,
 ) -> Result<Group, InterpError> {
     let mut lowering = Lowering {
+        factors,
         sources: Vec::new(),
     };
     let result: Value = op.result(0).map_err(|_| malformed(op, "no result"))?.into();

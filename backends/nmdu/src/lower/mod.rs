@@ -36,7 +36,7 @@ pub mod elementwise;
 pub mod fuse;
 pub mod group;
 
-pub use group::{Group, Placement, Plane};
+pub use group::{Factors, Group, Placement, Plane};
 
 use crate::elementwise::Program;
 use cim_interp::{InterpError, malformed};
@@ -125,6 +125,16 @@ fn is_digital(name: &str) -> bool {
 /// the bias add and the activation (ReLU, clip, LeakyReLU) that follow it where
 /// they do; every other op that computes; the matrix products with no array.
 pub fn plan(module: OperationRef, format: Format) -> Result<Plan, InterpError> {
+    plan_with_factors(module, format, &Factors::new())
+}
+
+/// [`plan`], each MVM's result multiplied by its `factors` (by the MVM's op id) after
+/// conversion: the lowering of a programmed chip whose drift is compensated.
+pub fn plan_with_factors(
+    module: OperationRef,
+    format: Format,
+    factors: &Factors,
+) -> Result<Plan, InterpError> {
     let mut readers: HashMap<usize, Vec<OperationRef>> = HashMap::new();
     let mut roots = Vec::new();
     let mut generics = Vec::new();
@@ -171,7 +181,7 @@ pub fn plan(module: OperationRef, format: Format) -> Result<Plan, InterpError> {
             .ok_or_else(|| malformed(&op, "the result needs a static last dimension"))?
             as usize;
         let fused = fusable(op, cols, &readers);
-        let mut group = lower_group(&op, cols, format, &fused)?;
+        let mut group = lower_group(&op, cols, format, &fused, factors)?;
         group.order = plan.groups.len();
         plan.skipped.extend(&fused.absorbed);
         plan.groups.insert(op_id(&fused.last), group);
