@@ -1,9 +1,9 @@
 //! Runtime speed at full fidelity: one 512x512 layer, batch 1024, against plain
 //! float GEMMs in the same run, on as many cores (up to 2) as the runtime uses:
 //!
-//! - on the `pcm` target (two arrays: a differential pair, one 8-bit slice each,
-//!   multi-level DAC, one conversion per MVM); the bound is one 1024x512x512 GEMM
-//!   per array;
+//! - on the `pcm` target (one 512x512 array of device pairs, one 8-bit slice,
+//!   7-bit DAC with abs-max input scaling, 9-bit ADC with bound management); the
+//!   bound is one 1024x512x512 GEMM per array;
 //! - on the `rram` target converting every input bit plane (`per_bit_plane`:
 //!   128x128 arrays, four 2-bit slices, a differential pair, 8-bit bit-serial DAC
 //!   over [-1, 1], so 8 planes and the all-ones one); the bound is one GEMM of the

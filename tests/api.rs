@@ -9,6 +9,7 @@
 //!   bundled MLP, mapped and placed, stays exact.
 //! - [`interpreter_errors`]: what the interpreter refuses to run, and how it says so.
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
+//! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
 //!
 //! The modules live in `tests/api/`: a crate root resolves `mod x;` next to itself
 //! (`tests/x.rs`, where cargo would take it for a test binary of its own), hence
@@ -16,6 +17,8 @@
 
 mod common;
 
+#[path = "api/converter_levels.rs"]
+mod converter_levels;
 #[path = "api/dialect.rs"]
 mod dialect;
 #[path = "api/interpreter_errors.rs"]

@@ -1,5 +1,7 @@
 // RUN: cim-opt %s --split-input-file --cim-bitslice="weight-bits=4 cell-bits=2" | FileCheck %s
 // RUN: cim-opt %s --split-input-file --cim-bitslice="weight-bits=4 cell-bits=4 input-bits=6 dac-bits=6 input-min=0.0 input-max=2.0" | FileCheck %s --check-prefix=WIDE
+// RUN: cim-opt %s --split-input-file --cim-bitslice="weight-bits=4 cell-bits=2 weight-scaling=array" | FileCheck %s --check-prefix=ARRAY
+// RUN: cim-opt %s --split-input-file --cim-bitslice="weight-bits=4 cell-bits=2 weight-scaling=column" | FileCheck %s --check-prefix=COLUMN
 
 // Weights [15, 6] with s = 15/15 = 1: q = [15, 6] = [0b1111, 0b0110]; 2-bit slices
 // [3, 2] (low) and [3, 1] (high, shift 2).
@@ -36,4 +38,34 @@ func.func @scaled(%x: tensor<3x1xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
   %y = "cim.mvm"(%x) {array = @b, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.ideal, adc = #cim.ideal} : (tensor<3x1xf32>) -> tensor<3x2xf32>
   %z = "cim.mvm"(%x) {array = @done, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.ideal, adc = #cim.ideal} : (tensor<3x1xf32>) -> tensor<3x2xf32>
   return %y, %z : tensor<3x2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// Two layers packed on one array of device pairs. A pair keeps the sign, so each
+// slice holds the digits of |q| with the weight's sign. Scales per block (default):
+// rows 0 (max 3.0, s = 0.2) and 1 (max 0.6, s = 0.04) each use the full 15 levels,
+// q = [[15, -7], [15, 7]].
+// CHECK: sign = "pair", slice = #cim.slice<0 : i64, 0 : i64>, sym_name = "p_s0", weights = dense<{{\[\[}}3.000000e+00, -3.000000e+00], [3.000000e+00, 3.000000e+00]]>
+// CHECK: sign = "pair", slice = #cim.slice<1 : i64, 2 : i64>, sym_name = "p_s1", weights = dense<{{\[\[}}3.000000e+00, -1.000000e+00], [3.000000e+00, 1.000000e+00]]>
+// CHECK-LABEL: func.func @packed
+// CHECK: "cim.affine"(%{{.*}}) {offset = dense<0.000000e+00> : tensor<2xf32>, scale = dense<2.000000e-01> : tensor<2xf32>}
+// CHECK: "cim.affine"(%{{.*}}) {offset = dense<0.000000e+00> : tensor<2xf32>, scale = dense<0.0400000028> : tensor<2xf32>}
+// One scale for the array (aihwkit's per-tile scale): the second layer keeps 3 and
+// 1 of the 15 levels, q = [[15, -7], [3, 1]].
+// ARRAY: sym_name = "p_s0", weights = dense<{{\[\[}}3.000000e+00, -3.000000e+00], [3.000000e+00, 1.000000e+00]]>
+// ARRAY: sym_name = "p_s1", weights = dense<{{\[\[}}3.000000e+00, -1.000000e+00], [0.000000e+00, 0.000000e+00]]>
+// ARRAY-LABEL: func.func @packed
+// ARRAY-COUNT-2: scale = dense<2.000000e-01> : tensor<2xf32>
+// One scale per column of each block: every weight is a top level, q = ±15.
+// COLUMN: sym_name = "p_s0", weights = dense<{{\[\[}}3.000000e+00, -3.000000e+00], [3.000000e+00, 3.000000e+00]]>
+// COLUMN: sym_name = "p_s1", weights = dense<{{\[\[}}3.000000e+00, -3.000000e+00], [3.000000e+00, 3.000000e+00]]>
+// COLUMN-LABEL: func.func @packed
+// COLUMN: scale = dense<[2.000000e-01, 0.0933333337]> : tensor<2xf32>
+// COLUMN: scale = dense<[0.0400000028, 0.018666666]> : tensor<2xf32>
+"cim.crossbar"() {sym_name = "p", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>, sign = "pair", weights = dense<[[3.0, -1.4], [0.6, 0.28]]> : tensor<2x2xf32>} : () -> ()
+func.func @packed(%x: tensor<?x1xf32>, %z: tensor<?x1xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>) {
+  %a = "cim.mvm"(%x) {array = @p, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.ideal, adc = #cim.ideal} : (tensor<?x1xf32>) -> tensor<?x2xf32>
+  %b = "cim.mvm"(%z) {array = @p, window = #cim.window<1 : i64, 0 : i64>, dac = #cim.ideal, adc = #cim.ideal} : (tensor<?x1xf32>) -> tensor<?x2xf32>
+  return %a, %b : tensor<?x2xf32>, tensor<?x2xf32>
 }

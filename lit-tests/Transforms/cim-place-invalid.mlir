@@ -3,7 +3,7 @@
 // RUN: not cim-opt %s --split-input-file --cim-place=target=no-such-target 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not cim-opt %s --split-input-file --cim-place="target=%S/Inputs/bad-target.toml" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// UNKNOWN: error: cim-place: unknown target 'no-such-target': not a preset (ideal, pcm, rram, rram-8chip) and not a readable file
+// UNKNOWN: error: cim-place: unknown target 'no-such-target': not a preset (ideal, pcm, pcm-hwa, hermes, rram, rram-8chip) and not a readable file
 // BAD: error: cim-place: {{.*}}bad-target.toml: dac.mode: unknown variant `pulse_width`, expected `bit_serial` or `multi_level`
 
 // expected-error @+1 {{cannot be placed on target 'small': @wide is 4x8 but the target's arrays are 4x4: tile with cim-tile{rows=4 cols=4}}}

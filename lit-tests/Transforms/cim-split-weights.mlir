@@ -1,5 +1,6 @@
 // RUN: cim-opt %s --split-input-file --cim-split-weights | FileCheck %s
 // RUN: cim-opt %s --split-input-file --cim-split-weights="encoding=offset" | FileCheck %s --check-prefix=OFFSET
+// RUN: cim-opt %s --split-input-file --cim-split-weights="encoding=pair" | FileCheck %s --check-prefix=PAIR
 
 // CHECK: "cim.crossbar"() {{.*}}sign = "positive"{{.*}}sym_name = "a_pos", weights = dense<{{\[\[}}1.000000e+00, 0.000000e+00], [5.000000e-01, 4.000000e+00]]> : tensor<2x2xf32>}
 // CHECK: "cim.crossbar"() {{.*}}sign = "negative"{{.*}}sym_name = "a_neg", weights = dense<{{\[\[}}0.000000e+00, 2.000000e+00], [0.000000e+00, 0.000000e+00]]> : tensor<2x2xf32>}
@@ -17,6 +18,14 @@
 // OFFSET: %[[S:.*]] = "cim.mvm"(%[[X:.*]]) {{.*}}array = @a_off{{.*}}window = #cim.window<1 : i64, 0 : i64>} : (tensor<?x1xf32>) -> tensor<?x1xf32>
 // OFFSET: %[[R:.*]] = "cim.mvm"(%[[X]]) {{.*}}array = @a_ref{{.*}}window = #cim.window<1 : i64, 0 : i64>} : (tensor<?x1xf32>) -> tensor<?x1xf32>
 // OFFSET: "cim.diff"(%[[S]], %[[R]])
+
+// Pair: one array of device pairs keeps the signed weights and subtracts in analog,
+// so the MVM reads one array and no cim.diff follows.
+// PAIR: sign = "pair"{{.*}}sym_name = "a_pair", weights = dense<{{\[\[}}1.000000e+00, -2.000000e+00], [5.000000e-01, 4.000000e+00]]> : tensor<2x2xf32>}
+// PAIR-LABEL: func.func @pair
+// PAIR: %[[Y:.*]] = "cim.mvm"(%{{.*}}) {{.*}}array = @a_pair{{.*}}window = #cim.window<1 : i64, 0 : i64>}
+// PAIR-NOT: cim.diff
+// PAIR: return %[[Y]]
 "cim.crossbar"() {sym_name = "a", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<[[1.0, -2.0], [0.5, 4.0]]> : tensor<2x2xf32>} : () -> ()
 func.func @pair(%x: tensor<?x1xf32>) -> tensor<?x1xf32> {
   %y = "cim.mvm"(%x) {array = @a, window = #cim.window<1 : i64, 0 : i64>, dac = #cim.dac<8 : i64, "bit_serial", -1.0 : f64, 1.0 : f64>, adc = #cim.ideal} : (tensor<?x1xf32>) -> tensor<?x1xf32>
@@ -33,6 +42,9 @@ func.func @pair(%x: tensor<?x1xf32>) -> tensor<?x1xf32> {
 // OFFSET-NOT: cim.diff
 // OFFSET: "cim.mvm"(%{{.*}}) {{.*}}array = @kept
 // CHECK-LABEL: func.func @nonnegative
+// PAIR-LABEL: func.func @nonnegative
+// PAIR: array = @b_pair
+// PAIR: array = @kept
 // CHECK: "cim.diff"
 // CHECK: "cim.mvm"(%{{.*}}) {{.*}}array = @kept
 "cim.crossbar"() {sym_name = "b", geometry = #cim.geometry<2 : i64, 2 : i64>, place = #cim.unplaced, cell = #cim.ideal, slice = #cim.slice<0 : i64, 0 : i64>, sign = "signed", weights = dense<[[1.0, 0.0], [0.5, 4.0]]> : tensor<2x2xf32>} : () -> ()

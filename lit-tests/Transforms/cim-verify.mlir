@@ -53,3 +53,19 @@ func.func @traced(%x: tensor<1x4xf32>, %low: tensor<1x4xf32>) -> tensor<1x4xf32>
   %y = "cim.shift_add"(%low, %d) {shifts = array<i64: 0, 3>} : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
 }
+
+// -----
+
+// Managed converters: symmetric levels need at least 2 bits, a constant input scale
+// must be positive, bound management runs 1..=30 passes.
+// UNCHECKED-LABEL: func.func @managed
+"cim.crossbar"() {sym_name = "pairs", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<8 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "pair", weights = dense<1.0> : tensor<4x4xf32>} : () -> ()
+func.func @managed(%x: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>) {
+  // expected-error @+1 {{a managed converter has 2^bits - 1 levels symmetric about 0: 1 bits must be at least 2}}
+  %a = "cim.mvm"(%x) {array = @pairs, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac_managed<1 : i64, "abs_max", 1.0 : f64, 1.0 : f64>, adc = #cim.ideal} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  // expected-error @+1 {{managed DAC constant 0 must be finite and > 0}}
+  %b = "cim.mvm"(%x) {array = @pairs, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.dac_managed<7 : i64, "constant", 0.0 : f64, 1.0 : f64>, adc = #cim.ideal} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  // expected-error @+1 {{managed ADC passes 0 out of range 1..=30}}
+  %c = "cim.mvm"(%x) {array = @pairs, window = #cim.window<0 : i64, 0 : i64>, dac = #cim.ideal, adc = #cim.adc_managed<9 : i64, 12.0 : f64, 0 : i64>} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  return %a, %b, %c : tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>
+}

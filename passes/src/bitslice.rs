@@ -1,19 +1,25 @@
-//! `cim-bitslice{weight-bits cell-bits input-bits dac-bits scale input-min input-max}`:
-//! quantizes the weights of each array and spreads their bits over several arrays of
-//! multi-level cells, and sets how inputs reach the word lines.
+//! `cim-bitslice{weight-bits cell-bits input-bits dac-bits scale weight-scaling
+//! input-min input-max}`: quantizes the weights of each array and spreads their bits
+//! over several arrays of multi-level cells, and sets how inputs reach the word lines.
 //!
-//! Each non-negative array (`positive`, `negative`, `offset`: run
-//! `cim-split-weights` first) with analog cells (`#cim.ideal`) is quantized to
-//! `weight-bits` bits with one scale s per array: q = round(w / s), 0 <= q < 2^bits.
-//! `scale=max` takes s = max(w) / (2^bits - 1), using the full range;
+//! Each array with analog cells (`#cim.ideal`) whose weights are non-negative
+//! (`positive`, `negative`, `offset`) or held by device pairs (`pair`; run
+//! `cim-split-weights` first) is quantized to `weight-bits` bits:
+//! |q| = round(|w| / s), 0 <= |q| < 2^bits, with the sign of w kept by a pair.
+//! `weight-scaling` says what shares a scale s: `block` (default) gives every block an
+//! MVM reads its own, so layers packed on one array each use the full range (blocks
+//! that overlap share one); `array` one per array (aihwkit's per-tile scale); `column`
+//! one per column of each block (aihwkit's `weight_scaling_columnwise`).
+//! `scale=max` takes s = max|w| / (2^bits - 1), using the full range;
 //! `scale=pow2` rounds s up to a power of two, which a digital unit applies with a
 //! shift and which keeps integer weights exact. The bits of q are cut into
 //! ceil(weight-bits / cell-bits) slices of `cell-bits`: slice i, on its own array with
 //! `#cim.cell<cell-bits>` and `#cim.slice<i, i * cell-bits>`, holds
-//! (q >> (i * cell-bits)) mod 2^cell-bits. Every MVM on the original array becomes one
-//! MVM per slice, a `cim.shift_add` that recombines them, and a `cim.affine` that
-//! multiplies by s. The MVMs' DAC becomes `#cim.dac<input-bits, mode, input-min,
-//! input-max>`: bit-serial for `dac-bits=1`, multi-level for `dac-bits=input-bits`.
+//! (|q| >> (i * cell-bits)) mod 2^cell-bits (signed like q on a pair). Every MVM on
+//! the original array becomes one MVM per slice, a `cim.shift_add` that recombines
+//! them, and a `cim.affine` that multiplies by the block's s (per column). The MVMs'
+//! DAC becomes `#cim.dac<input-bits, mode, input-min, input-max>`: bit-serial for
+//! `dac-bits=1`, multi-level for `dac-bits=input-bits`.
 //!
 //! An array that `cim-map{choose-encoding}` marked with `cim.cell_bits` is cut into
 //! slices of that many bits instead of `cell-bits`.

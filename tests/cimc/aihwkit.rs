@@ -233,3 +233,33 @@ fn pcm_layer_error_agrees_with_aihwkit() {
     let (preset, _, times) = preset("pcm");
     layer_error_agrees(&preset, 4, &times);
 }
+
+/// `pcm-hwa` is the forward of aihwkit's `StandardHWATrainingPreset`: every network.
+#[test]
+fn pcm_hwa_agrees_with_aihwkit_on_every_network_and_drift_time() {
+    let (preset, repeats, times) = preset("pcm-hwa");
+    accuracy_agrees(&preset, repeats, &times);
+}
+
+/// `pcm-hwa`: one 512x512 layer's output error (read noise and aihwkit's IR drop
+/// dominate it), as aihwkit's.
+#[test]
+fn pcm_hwa_layer_error_agrees_with_aihwkit() {
+    let (preset, _, times) = preset("pcm-hwa");
+    layer_error_agrees(&preset, 4, &times);
+}
+
+/// `hermes` is aihwkit's `HermesNoiseModel` behind the inference defaults: every
+/// network.
+#[test]
+fn hermes_agrees_with_aihwkit_on_every_network_and_drift_time() {
+    let (preset, repeats, times) = preset("hermes");
+    accuracy_agrees(&preset, repeats, &times);
+}
+
+/// `hermes`: one 512x512 layer's output error, as aihwkit's.
+#[test]
+fn hermes_layer_error_agrees_with_aihwkit() {
+    let (preset, _, times) = preset("hermes");
+    layer_error_agrees(&preset, 4, &times);
+}

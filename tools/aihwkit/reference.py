@@ -6,8 +6,10 @@ without Python. A development-time script: its small outputs are committed.
     # aihwkit 1.2 builds from source (about ten minutes): see ../shared/aihwkit.md
     $VENV/bin/python tools/aihwkit/reference.py            # writes tests/fixtures/aihwkit/
 
-What it runs, with aihwkit's inference defaults (`InferenceRPUConfig()`,
-`PCMLikeNoiseModel(g_max=25)`, `GlobalDriftCompensation()`), on `--repeats` chips
+What it runs, for each of cim's presets that aihwkit describes (`pcm`: aihwkit's
+inference defaults `InferenceRPUConfig()`, `PCMLikeNoiseModel(g_max=25)`,
+`GlobalDriftCompensation()`; `pcm-hwa`: `StandardHWATrainingPreset()`; `hermes`:
+the inference defaults with `HermesNoiseModel()`), on `--repeats` chips
 (each `torch.manual_seed(chip)` before conversion and programming) read 1 s, 1 h,
 1 day and 1 year after programming:
 
@@ -42,9 +44,10 @@ import torch
 from onnx import numpy_helper
 
 from aihwkit import __version__ as aihwkit_version
-from aihwkit.inference import GlobalDriftCompensation, PCMLikeNoiseModel
+from aihwkit.inference import GlobalDriftCompensation, HermesNoiseModel, PCMLikeNoiseModel
 from aihwkit.nn.conversion import convert_to_analog
 from aihwkit.simulator.configs import InferenceRPUConfig
+from aihwkit.simulator.presets import StandardHWATrainingPreset
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -60,9 +63,22 @@ def pcm_config():
     return cfg
 
 
+def hwa_config():
+    return StandardHWATrainingPreset()
+
+
+def hermes_config():
+    cfg = InferenceRPUConfig()
+    cfg.noise_model = HermesNoiseModel()
+    cfg.drift_compensation = GlobalDriftCompensation()
+    return cfg
+
+
 # cim's preset name: (aihwkit's configuration, how it is written).
 PRESETS = {
     "pcm": (pcm_config, "InferenceRPUConfig(), PCMLikeNoiseModel(g_max=25), GlobalDriftCompensation()"),
+    "pcm-hwa": (hwa_config, "StandardHWATrainingPreset() (PCMLikeNoiseModel, GlobalDriftCompensation)"),
+    "hermes": (hermes_config, "InferenceRPUConfig(), HermesNoiseModel(), GlobalDriftCompensation()"),
 }
 
 

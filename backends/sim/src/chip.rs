@@ -58,6 +58,10 @@ pub struct Programmed {
     pub adcs: ChipAdcs,
     /// Resistive lines, with an IR-drop model.
     pub lines: Option<Lines>,
+    /// aihwkit's empirical IR drop: (strength, wire-to-device conductance ratio).
+    pub aihwkit_drop: Option<(f64, f64)>,
+    /// Weight noise at every read ([`crate::read_noise`]).
+    pub forward_noise: f64,
 }
 
 /// Programs `weights` (each array's cell levels) onto `chip`.
@@ -117,7 +121,14 @@ pub fn program<'w>(
             stream: root.fork(u64::MAX),
             conversions: std::cell::Cell::new(0),
         },
-        lines: (chip.wires.ir_drop != IrDropModel::None).then(|| Lines {
+        aihwkit_drop: (chip.wires.ir_drop == IrDropModel::Aihwkit)
+            .then_some((chip.wires.drop_scale, chip.wires.g_ratio)),
+        forward_noise: chip.devices.forward_noise,
+        lines: matches!(
+            chip.wires.ir_drop,
+            IrDropModel::Approximate | IrDropModel::Exact
+        )
+        .then(|| Lines {
             wires: chip.wires.clone(),
             g_min: chip.devices.g_min,
             g_max: chip.devices.g_max,

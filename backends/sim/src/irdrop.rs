@@ -63,7 +63,7 @@ impl Lines {
                 let volts: Vec<f64> = x.iter().map(|x| x * volts_per_unit).collect();
                 let currents = match self.wires.ir_drop {
                     IrDropModel::Exact => crossbar.solve(&volts),
-                    IrDropModel::Approximate | IrDropModel::None => crossbar.approximate(&volts),
+                    _ => crossbar.approximate(&volts),
                 };
                 match currents {
                     Ok(currents) => {
@@ -84,5 +84,31 @@ impl Lines {
             Some(error) => Err(error),
             None => Ok(out),
         }
+    }
+}
+
+/// aihwkit's empirical IR drop ([`IrDropModel::Aihwkit`]) on `sums` (batch ×
+/// cols, in levels × driven input), of `driven` (batch × rows, in units of the
+/// DAC's full scale) through `block` (rows × cols of levels, `top` the largest).
+pub fn aihwkit_drop(
+    sums: &mut Array2<f64>,
+    driven: ArrayView2<f64>,
+    block: ArrayView2<f64>,
+    top: f64,
+    (scale, g_ratio): (f64, f64),
+) {
+    let n = block.nrows().max(1) as f64;
+    let weights = block.mapv(|w| w / top);
+    let magnitude = weights.mapv(f64::abs);
+    let current = driven.mapv(f64::abs).dot(&magnitude);
+    let placed = Array2::from_shape_fn(driven.raw_dim(), |(b, j)| {
+        let position = 1.0 - j as f64 / n;
+        driven[[b, j]] * (1.0 - position * position)
+    });
+    let lost = placed.dot(&weights);
+    for ((y, a), l) in sums.iter_mut().zip(current.iter()).zip(lost.iter()) {
+        let a = n / g_ratio * a;
+        let c = a * (a * (0.05 * a - 0.2) + 0.5);
+        *y -= c * scale * l * top;
     }
 }

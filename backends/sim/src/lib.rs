@@ -13,7 +13,8 @@
 //! | [`dac`] | the input DACs: levels, one conversion shared by the MVMs that read it, bit planes |
 //! | [`adc`] | the output ADCs: quantization, noise, column gain and offset, S-curve; managed (symmetric) ADCs and their saturation |
 //! | [`levels`] | a converter's levels: full range, or symmetric about 0 (managed converters) |
-//! | [`irdrop`] | resistive word and bit lines (exact nodal solve or approximation) |
+//! | [`irdrop`] | resistive word and bit lines (exact nodal solve or approximation), and aihwkit's empirical IR drop |
+//! | [`read_noise`] | weight noise at every read (aihwkit's `PCM_READ`) |
 //! | [`mvm`] | the `cim.mvm` executor that puts them together |
 //! | [`digital`] | where the digital work runs: `f64`, or the NMDU (`backends/nmdu`) |
 //! | [`montecarlo`] | many chips of one design, each seeded |
@@ -33,6 +34,7 @@ pub mod levels;
 pub mod montecarlo;
 pub mod mvm;
 pub mod program;
+pub mod read_noise;
 
 pub use chip::Chip;
 pub use digital::Digital;

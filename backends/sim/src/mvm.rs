@@ -170,13 +170,66 @@ fn product(
                 .map_err(|error| malformed(op, error.to_string()))?
                 .into_dyn()
         }
-        _ => matmul(op, driven, &block.values)?,
+        _ => {
+            let mut sums = matmul(op, driven, &block.values)?;
+            read_effects(sim, op, block, driven, scale, &mut sums)?;
+            sums
+        }
     };
     Ok(if output.is_standard_layout() {
         output
     } else {
         output.as_standard_layout().into_owned()
     })
+}
+
+/// What a programmed chip's reads add to an MVM's sums before conversion:
+/// aihwkit's empirical IR drop ([`crate::irdrop::aihwkit_drop`]) and weight noise
+/// at every read ([`crate::read_noise`]); `full_scale` is the DAC's.
+fn read_effects(
+    sim: &Simulator,
+    op: &OperationRef,
+    block: &Block,
+    driven: &ArrayD<f64>,
+    full_scale: f64,
+    sums: &mut ArrayD<f64>,
+) -> Result<(), InterpError> {
+    let Some(chip) = sim.chip.as_ref() else {
+        return Ok(());
+    };
+    let Some(bits) = block.cells.and_then(|cells| cells.bits) else {
+        return Ok(());
+    };
+    if chip.aihwkit_drop.is_none() && chip.forward_noise == 0.0 {
+        return Ok(());
+    }
+    let top = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
+    let x = driven
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|_| malformed(op, "input is not 2-D"))?
+        .mapv(|x| x / full_scale.max(f64::MIN_POSITIVE));
+    let mut flat = std::mem::take(sums)
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|_| malformed(op, "output is not 2-D"))?;
+    if let Some(parameters) = chip.aihwkit_drop {
+        crate::irdrop::aihwkit_drop(&mut flat, x.view(), block.values, top, parameters);
+    }
+    if chip.forward_noise > 0.0 {
+        let count = &chip.adcs.conversions;
+        let mut rng = chip.adcs.stream.fork(count.get());
+        count.set(count.get() + 1);
+        crate::read_noise::add(
+            &mut flat,
+            x.view(),
+            block.values,
+            top,
+            chip.forward_noise,
+            &mut rng,
+        );
+    }
+    *sums = flat.into_dyn();
+    Ok(())
 }
 
 /// Managed converters, per input vector (aihwkit's forward): the vector divided by
@@ -229,6 +282,10 @@ fn managed(
         Some(Converter::AdcManaged { passes, .. }) => passes.max(1),
         _ => 1,
     };
+    // What drives the lines at full scale (for IR drop and read noise).
+    let full_scale = dac
+        .and_then(|dac| dac.range())
+        .map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
     let mut output = Array2::<f64>::zeros((batch, cols));
     // Vectors still to convert: all but those a zero scale leaves at zero.
     let mut pending: Vec<usize> = (0..batch).filter(|&b| scales[b] > 0.0).collect();
@@ -240,7 +297,7 @@ fn managed(
         let driven = Array2::from_shape_fn((pending.len(), x.ncols()), |(i, j)| {
             drive(x[[pending[i], j]] * (1.0 / scales[pending[i]]) / reduction)
         });
-        let mut sums = product(sim, op, block, &driven.into_dyn(), 1.0)?
+        let mut sums = product(sim, op, block, &driven.into_dyn(), full_scale)?
             .into_dimensionality::<ndarray::Ix2>()
             .map_err(|_| malformed(op, "output is not 2-D"))?;
         let saturated = match adc {

@@ -66,6 +66,11 @@ pub struct Devices {
     pub faults: StuckAt,
     /// Drift compensation.
     pub drift_compensation: DriftCompensation,
+    /// Weight noise at every read (aihwkit's `w_noise` with `w_noise_type =
+    /// PCM_READ`): each output of an MVM gets `forward_noise · sqrt(Σ_j |w_ij|
+    /// x_j²) · n`, a fresh normal per output and read, in units of the block's (or
+    /// column's) largest weight and of the DAC's full scale.
+    pub forward_noise: f64,
 }
 
 impl Default for Devices {
@@ -79,6 +84,7 @@ impl Default for Devices {
             hermes: HermesModel::default(),
             faults: StuckAt::default(),
             drift_compensation: DriftCompensation::None,
+            forward_noise: 0.0,
         }
     }
 }
@@ -111,6 +117,31 @@ impl Devices {
         }
         if self.faults.off + self.faults.on > 1.0 {
             return Some(("device.faults", "off + on must be at most 1".into()));
+        }
+        if !(self.forward_noise.is_finite() && self.forward_noise >= 0.0) {
+            return Some((
+                "device.forward_noise",
+                format!("{} must be finite and >= 0", self.forward_noise),
+            ));
+        }
+        let hermes = &self.hermes;
+        for (key, value) in [
+            ("device.hermes.prog_noise_scale", hermes.prog_noise_scale),
+            ("device.hermes.read_noise_scale", hermes.read_noise_scale),
+            ("device.hermes.drift_scale", hermes.drift_scale),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Some((key, format!("{value} must be finite and >= 0")));
+            }
+        }
+        for (key, value) in [
+            ("device.hermes.t0", hermes.t0),
+            ("device.hermes.t_read", hermes.t_read),
+            ("device.hermes.prog_coeff_g_max", hermes.prog_coeff_g_max),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Some((key, format!("{value} must be finite and > 0")));
+            }
         }
         if let Some(problem) = self.rram.problem() {
             return Some(("device.rram", problem));
@@ -443,6 +474,58 @@ mod tests {
             Ok(day),
             compensated.program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
         );
+    }
+
+    #[test]
+    fn device_pairs_hold_signed_levels_and_drift_towards_zero() {
+        let levels: Vec<f64> = (0..4096).map(|k| (k % 255) as f64 - 127.0).collect();
+        let mut rng = DeviceRng::new(3);
+        let ideal = Devices::default()
+            .program_pairs(&levels, 127.0, 3600.0, &mut rng)
+            .unwrap();
+        assert_eq!(ideal.now, levels);
+        for technology in [Technology::Pcm, Technology::Hermes] {
+            let devices = Devices {
+                technology,
+                ..Devices::default()
+            };
+            let mut rng = DeviceRng::new(3);
+            let read = devices
+                .program_pairs(&levels, 127.0, 86_400.0, &mut rng)
+                .unwrap();
+            // Programmed: the signed level up to programming noise (a few levels).
+            let rms = |a: &[f64]| {
+                (a.iter()
+                    .zip(&levels)
+                    .map(|(x, l)| (x - l).powi(2))
+                    .sum::<f64>()
+                    / levels.len() as f64)
+                    .sqrt()
+            };
+            assert!(
+                rms(&read.programmed) < 12.0,
+                "{technology:?} {}",
+                rms(&read.programmed)
+            );
+            // A day later every large level kept its sign and shrank on average.
+            let (mut kept, mut total_now, mut total_then) = (true, 0.0, 0.0);
+            for ((now, then), level) in read.now.iter().zip(&read.programmed).zip(&levels) {
+                if level.abs() > 64.0 {
+                    kept &= now.signum() == level.signum();
+                    total_now += now.abs();
+                    total_then += then.abs();
+                }
+            }
+            assert!(kept, "{technology:?}");
+            let ratio = total_now / total_then;
+            assert!((0.4..0.95).contains(&ratio), "{technology:?} {ratio}");
+            // Same seed, same bits.
+            let mut rng = DeviceRng::new(3);
+            assert_eq!(
+                Ok(read),
+                devices.program_pairs(&levels, 127.0, 86_400.0, &mut rng)
+            );
+        }
     }
 
     #[test]

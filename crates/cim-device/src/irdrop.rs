@@ -436,6 +436,12 @@ pub enum IrDropModel {
     Approximate,
     /// [`Crossbar::solve`].
     Exact,
+    /// aihwkit's empirical first-order model (`forward.ir_drop`,
+    /// `ir_drop_g_ratio`): each output loses `c_i · scale · Σ_j w_ij x_j (1 − (1 −
+    /// j/n)²)`, with `a_i = n/g_ratio · Σ_j |w_ij x_j|` and `c_i = a_i (a_i (0.05 a_i
+    /// − 0.2) + 0.5)`, weights in units of the block's largest and `n` its rows. No
+    /// line resistances: `word_ohms` and `bit_ohms` are not read.
+    Aihwkit,
 }
 
 /// The `[wires]` section of a target.
@@ -450,6 +456,11 @@ pub struct Wires {
     pub read_volts: f64,
     /// How the runtime computes IR drop.
     pub ir_drop: IrDropModel,
+    /// `ir_drop = "aihwkit"`: the strength of the drop (aihwkit's `ir_drop`).
+    pub drop_scale: f64,
+    /// `ir_drop = "aihwkit"`: the ratio of a wire's conductance to a device's
+    /// (aihwkit's `ir_drop_g_ratio`).
+    pub g_ratio: f64,
 }
 
 impl Default for Wires {
@@ -459,6 +470,8 @@ impl Default for Wires {
             bit_ohms: 0.0,
             read_volts: 0.2,
             ir_drop: IrDropModel::None,
+            drop_scale: 1.0,
+            g_ratio: 1.0 / 0.35 / 5e-6,
         }
     }
 }
@@ -485,7 +498,21 @@ impl Wires {
                 format!("{} must be finite and > 0", self.read_volts),
             ));
         }
-        if self.ir_drop != IrDropModel::None && (self.word_ohms == 0.0 || self.bit_ohms == 0.0) {
+        if !(self.drop_scale.is_finite() && self.drop_scale >= 0.0) {
+            return Some((
+                "wires.drop_scale",
+                format!("{} must be finite and >= 0", self.drop_scale),
+            ));
+        }
+        if !(self.g_ratio.is_finite() && self.g_ratio > 0.0) {
+            return Some((
+                "wires.g_ratio",
+                format!("{} must be finite and > 0", self.g_ratio),
+            ));
+        }
+        if matches!(self.ir_drop, IrDropModel::Approximate | IrDropModel::Exact)
+            && (self.word_ohms == 0.0 || self.bit_ohms == 0.0)
+        {
             return Some((
                 "wires.ir_drop",
                 "an IR-drop model needs word_ohms and bit_ohms above 0".into(),

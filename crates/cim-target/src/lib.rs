@@ -41,7 +41,9 @@
 //! g_min = 0.0                 # µS, level 0
 //! g_max = 25.0                # µS, the top level
 //! drift_compensation = "global"   # "none", "global" or "per_column"
+//! forward_noise = 0.0         # weight noise at every read (aihwkit's w_noise, PCM_READ)
 //! [device.pcm]                # aihwkit's PCMLikeNoiseModel parameters (defaults)
+//! [device.hermes]             # aihwkit's HermesNoiseModel parameters (defaults)
 //! [device.faults]             # fractions of cells stuck
 //! off = 0.0
 //! on = 0.0
@@ -49,7 +51,9 @@
 //! word_ohms = 1.0             # one word-line segment (cell pitch)
 //! bit_ohms = 1.0              # one bit-line segment
 //! read_volts = 0.2            # the read voltage of a full-scale input
-//! ir_drop = "approximate"     # "none", "approximate" or "exact"
+//! ir_drop = "approximate"     # "none", "approximate", "exact" or "aihwkit"
+//! drop_scale = 1.0            # "aihwkit": its ir_drop factor
+//! g_ratio = 571428.6          # "aihwkit": its ir_drop_g_ratio (1 / 0.35 / 5e-6)
 //! [cost]             # optional: figures for reports (defaults below)
 //! mvm_ns = 100.0     # one analog MVM of one input plane on one array, all columns converted
 //! adc_pj = 2.0       # one ADC conversion
@@ -420,6 +424,8 @@ pub enum TargetError {
 pub const PRESETS: &[(&str, &str)] = &[
     ("ideal", include_str!("../../../targets/ideal.toml")),
     ("pcm", include_str!("../../../targets/pcm.toml")),
+    ("pcm-hwa", include_str!("../../../targets/pcm-hwa.toml")),
+    ("hermes", include_str!("../../../targets/hermes.toml")),
     ("rram", include_str!("../../../targets/rram.toml")),
     (
         "rram-8chip",
@@ -692,7 +698,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("not a preset (ideal, pcm, rram, rram-8chip)"),
+                .contains("not a preset (ideal, pcm, pcm-hwa, hermes, rram, rram-8chip)"),
             "{error}"
         );
     }

@@ -1,0 +1,25 @@
+//! Weight noise at every read (aihwkit's `w_noise` with `w_noise_type = PCM_READ`,
+//! `cim_device::devices::Devices::forward_noise`): each output of an MVM gets a
+//! fresh normal times `forward_noise · sqrt(Σ_j |w_ij| x_j²)`, weights in units of
+//! the block's largest, inputs in units of the DAC's full scale.
+
+use cim_device::rng::DeviceRng;
+use ndarray::{Array2, ArrayView2};
+
+/// Adds the read noise to `sums` (batch × cols, in levels × driven input) of
+/// `driven` (batch × rows, in units of the DAC's full scale) through `block` (rows
+/// × cols of levels, `top` the largest); draws from `rng`.
+pub fn add(
+    sums: &mut Array2<f64>,
+    driven: ArrayView2<f64>,
+    block: ArrayView2<f64>,
+    top: f64,
+    noise: f64,
+    rng: &mut DeviceRng,
+) {
+    let squares = driven.mapv(|x| x * x);
+    let spread = squares.dot(&block.mapv(|w| w.abs() / top));
+    for (y, spread) in sums.iter_mut().zip(spread.iter()) {
+        *y += top * noise * spread.sqrt() * rng.normal();
+    }
+}
