@@ -6,7 +6,7 @@
 //! chips: every point must agree within the Monte-Carlo spread, the layer's error
 //! within 5%.
 
-use crate::support::{cimc, fixture, scratch};
+use crate::support::{accuracies, cimc, compile_model, fixture, scratch};
 use std::path::Path;
 
 fn reference() -> serde_json::Value {
@@ -262,4 +262,53 @@ fn hermes_agrees_with_aihwkit_on_every_network_and_drift_time() {
 fn hermes_layer_error_agrees_with_aihwkit() {
     let (preset, _, times) = preset("hermes");
     layer_error_agrees(&preset, 4, &times);
+}
+
+/// Packing layers of different ranges on one array costs no precision: the unseen
+/// CNN (three layers) packed on one `pcm` array by the e-graph scores within one
+/// standard deviation of a tile per layer (`--mapper naive`) a day after
+/// programming, with and without calibration data.
+#[test]
+fn packed_layers_keep_their_precision_on_pcm() {
+    let calibration = fixture("digits-calib-images.npy");
+    for calibrated in [false, true] {
+        let score = |mapper: &str| {
+            let name = format!("aihwkit-packing-{mapper}-{calibrated}");
+            let mut options = vec!["--target", "pcm", "--mapper", mapper];
+            if calibrated {
+                options.extend(["--calibration", calibration.as_str()]);
+            }
+            let artifact = compile_model("aihwkit/unseen-cnn.onnx", &name, &options);
+            let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+            assert_eq!(code, 0, "{stdout}{stderr}");
+            let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            let rows = accuracies(
+                &artifact,
+                "digits-test-images.npy",
+                &[
+                    "--fidelity",
+                    "full",
+                    "--repeats",
+                    "10",
+                    "--drift-time",
+                    "86400",
+                ],
+            );
+            (
+                report["arrays"].as_u64().unwrap(),
+                rows[0]["accuracy"].as_f64().unwrap(),
+                rows[0]["std"].as_f64().unwrap(),
+            )
+        };
+        let (packed, naive) = (score("egraph"), score("naive"));
+        println!("calibrated {calibrated}: egraph {packed:?}, naive {naive:?}");
+        assert!(
+            packed.0 < naive.0,
+            "the e-graph packs: {packed:?} {naive:?}"
+        );
+        assert!(
+            packed.1 >= naive.1 - packed.2.max(naive.2),
+            "calibrated {calibrated}: packed {packed:?} against a tile per layer {naive:?}"
+        );
+    }
 }

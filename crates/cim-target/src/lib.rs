@@ -12,7 +12,9 @@
 //! rows = 256         # word lines, >= 1
 //! cols = 256         # bit lines, >= 1
 //! cell_bits = 4      # bits per memory cell, 1..=16
-//! devices = "single" # a cell is one device, or a "pair" subtracting in analog
+//! devices = "single" # a cell is one device (signed weights: two arrays whose two
+//!                    # conversions the NMDU subtracts), or a "pair" whose currents
+//!                    # subtract in analog before one conversion (aihwkit's ONE_PASS)
 //! weight_scaling = "block"    # one weight scale per "array", "block" or "column"
 //! [hierarchy]        # chips > cores > arrays
 //! chips = 16
