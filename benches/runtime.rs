@@ -1,5 +1,6 @@
-//! Runtime speed at full fidelity: one 512x512 layer, batch 1024, against plain
-//! float GEMMs in the same run, on as many cores (up to 2) as the runtime uses:
+//! Runtime speed at full fidelity: one 512x512 layer, batch 1024, against f32 GEMMs
+//! of the same shapes through the runtime's own GEMM, timed in the same run on the
+//! same threads, alternating with the runs (the bound: what the arrays' products cost at the least):
 //!
 //! - on the `pcm` target (one 512x512 array of device pairs, one 8-bit slice,
 //!   7-bit DAC with abs-max input scaling, 9-bit ADC with bound management); the
@@ -16,6 +17,7 @@ use cim_driver::{
     converters,
     pipeline::{self as compile, CompileOptions},
 };
+use cim_interp::kernels::gemm;
 use cim_ir::CimContext;
 use cim_sim::{Chip, Simulator};
 use cim_target::Target;
@@ -35,39 +37,35 @@ fn best_of(runs: usize, mut work: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The time of a `BATCH x k` by `k x n` float GEMM: on one core, and cut in two
-/// halves of rows on two.
-fn gemm_times(k: usize, n: usize, runs: usize) -> (f64, f64) {
-    let a = Array2::from_shape_fn((BATCH, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
-    let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 / 13.0 - 0.5);
-    let one = best_of(runs, || {
-        std::hint::black_box(a.dot(&b));
-    });
-    let half = BATCH / 2;
-    let two = best_of(runs, || {
-        std::thread::scope(|scope| {
-            let (top, bottom) = (
-                a.slice(ndarray::s![..half, ..]),
-                a.slice(ndarray::s![half.., ..]),
-            );
-            let (b1, b2) = (&b, &b);
-            let first = scope.spawn(move || top.dot(b1));
-            let second = scope.spawn(move || bottom.dot(b2));
-            std::hint::black_box((first.join().ok(), second.join().ok()));
-        });
-    });
-    (one, two)
+/// A `BATCH x k` by `k x n` f32 GEMM through the runtime's own GEMM
+/// (`cim_interp::kernels::gemm`: matrixmultiply's sgemm, a piece of rows per
+/// thread of the pool the runtime uses).
+fn gemm_of(k: usize, n: usize) -> impl FnMut() {
+    let a = Array2::from_shape_fn((BATCH, k), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
+    let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f32 / 13.0 - 0.5);
+    move || {
+        std::hint::black_box(gemm(a.view(), b.view()));
+    }
+}
+
+/// The process's peak resident memory (Linux: `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Maps the layer onto `target`, programs a chip, and times full-fidelity runs
-/// against the bound: `gemms(module)` GEMMs of `block` (rows, cols) per run.
+/// against the bound: an f32 GEMM of `block` (rows, cols) for every batch of
+/// vectors the chip's ADCs converted (one per array and pass of bound management,
+/// one per input bit plane).
 fn measure(
     cim: &CimContext,
     path: &std::path::Path,
     input: &ArrayD<f64>,
     target: &Target,
     runs: usize,
-    gemms: impl Fn(&str) -> usize,
     block: (usize, usize),
 ) -> Result<(), String> {
     let options = CompileOptions {
@@ -76,8 +74,8 @@ fn measure(
     };
     let (mut module, _) = compile::parse_model(cim, path).map_err(|e| e.to_string())?;
     compile::map(cim, &mut module, &options, target, true, |_, _| {}).map_err(|e| e.to_string())?;
-    converters::set_full_scale_adcs(&module, target.adc.bits).map_err(|e| e.to_string())?;
-    converters::set_per_plane_adcs(&module, target).map_err(|e| e.to_string())?;
+    // The converters as `cimc compile` sets them without calibration data.
+    converters::set_defaults(&module, target).map_err(|e| e.to_string())?;
     let chip = Chip {
         devices: &target.device,
         time: 3600.0,
@@ -92,17 +90,25 @@ fn measure(
     let programming = start.elapsed().as_secs_f64();
     let text = module.as_operation().to_string();
     let arrays = text.matches("\"cim.crossbar\"").count();
-    let full = best_of(runs, || {
-        interpreter
-            .run("main", std::slice::from_ref(input))
-            .expect("runs");
-    });
-    let (one, two) = gemm_times(block.0, block.1, runs.max(5));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let count = gemms(&text);
-    let bound = if cores > 1 { two } else { one } * count as f64;
+    let before = interpreter.converted_vectors();
+    // Runs and GEMMs alternate, so both see the same minutes of a shared machine;
+    // the best of each is kept.
+    let mut product = gemm_of(block.0, block.1);
+    let (mut full, mut one) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..runs {
+        full = full.min(best_of(1, || {
+            interpreter
+                .run("main", std::slice::from_ref(input))
+                .expect("runs");
+        }));
+        one = one.min(best_of(3, &mut product));
+    }
+    let gemms = (interpreter.converted_vectors() - before) as f64 / (runs * BATCH) as f64;
+    let threads = cim_interp::kernels::threads();
+    let bound = one * gemms;
+    let flops = 2.0 * (BATCH * block.0 * block.1) as f64;
     println!(
-        "{N}x{N} layer on '{}' ({arrays} arrays), batch {BATCH}, full fidelity at 1 h:",
+        "{N}x{N} layer on '{}' ({arrays} arrays), batch {BATCH}, full fidelity at 1 h, {threads} threads:",
         target.name
     );
     println!(
@@ -114,15 +120,14 @@ fn measure(
         1e3 * full
     );
     println!(
-        "  float GEMM {BATCH}x{}x{}: {:.2} ms on one core, {:.2} ms on two",
+        "  f32 GEMM {BATCH}x{}x{}: {:.2} ms ({:.0} GFLOP/s)",
         block.0,
         block.1,
         1e3 * one,
-        1e3 * two
+        flops / one / 1e9
     );
     println!(
-        "  bound ({count} GEMMs on {} cores): {:.1} ms; full fidelity takes {:.2}x the bound",
-        cores.min(2),
+        "  bound ({gemms:.2} GEMMs: one per batch converted): {:.1} ms; full fidelity takes {:.2}x the bound",
         1e3 * bound,
         full / bound
     );
@@ -156,30 +161,24 @@ fn main() -> Result<(), String> {
     let cim = CimContext::new().map_err(|e| e.to_string())?;
     let input: Vec<f64> = (0..BATCH * N).map(|_| 2.0 * rng.uniform() - 1.0).collect();
     let input = ArrayD::from_shape_vec(IxDyn(&[BATCH, N]), input).map_err(|e| e.to_string())?;
+    // `cargo bench --bench runtime -- pcm` (or `rram`) runs one configuration.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let pcm = Target::load("pcm").map_err(|e| e.to_string())?;
-    // One GEMM per array.
-    measure(
-        &cim,
-        &path,
-        &input,
-        &pcm,
-        15,
-        |text| text.matches("\"cim.crossbar\"").count(),
-        (N, N),
-    )?;
-    let mut rram = Target::load("rram").map_err(|e| e.to_string())?;
-    rram.adc.conversion = cim_target::Conversion::PerBitPlane;
-    let planes = rram.dac.bits as usize + 1;
-    // One GEMM per MVM and input plane (the DAC's bits and the all-ones plane).
-    let block = (rram.array.rows as usize, rram.array.cols as usize);
-    measure(
-        &cim,
-        &path,
-        &input,
-        &rram,
-        3,
-        |text| text.matches("\"cim.mvm\"").count() * planes,
-        block,
-    )?;
+    if wanted("pcm") {
+        measure(&cim, &path, &input, &pcm, 15, (N, N))?;
+    }
+    if wanted("rram") {
+        let mut rram = Target::load("rram").map_err(|e| e.to_string())?;
+        rram.adc.conversion = cim_target::Conversion::PerBitPlane;
+        let block = (rram.array.rows as usize, rram.array.cols as usize);
+        measure(&cim, &path, &input, &rram, 3, block)?;
+    }
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak resident memory: {peak:.0} MiB");
+    }
     Ok(())
 }

@@ -72,3 +72,30 @@ fn bad_input_gets_clear_errors() {
         );
     }
 }
+
+/// A bug still surfaces as one line and exit code 3, whichever thread panics: the
+/// guard every tool installs first (`cim_driver::guard`), checked by its self-test.
+#[test]
+fn an_internal_error_is_one_line_and_exit_code_3() {
+    for tool in [
+        env!("CARGO_BIN_EXE_cimc"),
+        env!("CARGO_BIN_EXE_cim-opt"),
+        env!("CARGO_BIN_EXE_cim-translate"),
+    ] {
+        let output = std::process::Command::new(tool)
+            .arg("--help")
+            .env("CIM_GUARD_SELF_TEST", "1")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{tool}: {stderr}");
+        assert!(
+            stderr.contains("internal error in")
+                && stderr.contains("the guard's self-test")
+                && stderr.contains("please report"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}

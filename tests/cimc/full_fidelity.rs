@@ -2,8 +2,8 @@
 //! with seeds and drift, IR drop on resistive lines, converter offsets and S-curves.
 
 use crate::support::{
-    accuracies, accuracy, calibrated_mlp, compile_model, fixture, ideal_variant, run, run_on,
-    run_with,
+    accuracies, accuracy, calibrated_mlp, compile_model, fixture, ideal_variant, preset_variant,
+    run, run_on, run_on_threads, run_with,
 };
 use std::path::Path;
 
@@ -128,4 +128,44 @@ fn full_fidelity_sees_converter_errors() {
     assert!(offsets < quantized - 0.01, "{offsets} vs {quantized}");
     let (quantized, curved) = accuracy_of("adc-s-curve", "s_curve = 4.0");
     assert!(curved < quantized - 0.01, "{curved} vs {quantized}");
+}
+
+/// Same seed, same bits, whatever the thread count: a PCM chip (managed converters,
+/// bound management, drift compensation; the CNN's im2col, pooling and activations
+/// cut across the cores) and an RRAM chip converting every input bit plane (planes
+/// stacked into one product), each run on 1, 2 and 3 threads.
+#[test]
+fn full_fidelity_bits_do_not_depend_on_the_thread_count() {
+    let pcm = compile_model("digits-cnn.onnx", "threads-pcm", &["--target", "pcm"]);
+    let planes = preset_variant("rram", "threads-rram-planes", |text| {
+        text.replace(
+            "[adc]\nbits = 8\n",
+            "[adc]\nbits = 8\nconversion = \"per_bit_plane\"\n",
+        )
+    });
+    let rram = compile_model(
+        "digits-mlp.mlir",
+        "threads-rram",
+        &["--target", &planes, "--mapper", "naive"],
+    );
+    let mapped = std::fs::read_to_string(rram.join("mapped.mlir")).unwrap();
+    assert!(mapped.contains("#cim.adc_per_plane"), "{mapped}");
+    for (artifact, input) in [
+        (&pcm, "digits-test-images.npy"),
+        (&rram, "digits-test-x.npy"),
+    ] {
+        let on = |threads: usize| {
+            run_on_threads(
+                artifact,
+                input,
+                &format!("threads-{threads}"),
+                &["--fidelity", "full", "--seed", "3", "--drift-time", "86400"],
+                Some(threads),
+            )
+        };
+        let one = on(1);
+        assert_eq!(one, on(2), "{}", artifact.display());
+        assert_eq!(one, on(3), "{}", artifact.display());
+        assert_ne!(one, run_on(artifact, "quantized", input));
+    }
 }

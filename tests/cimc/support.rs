@@ -31,7 +31,17 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Runs cimc; returns (exit code, stdout, stderr).
 pub fn cimc(arguments: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_cimc"))
+    cimc_on_threads(arguments, None)
+}
+
+/// Runs cimc on `threads` threads (`RAYON_NUM_THREADS`), or as many as the machine
+/// has.
+pub fn cimc_on_threads(arguments: &[&str], threads: Option<usize>) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cimc"));
+    if let Some(threads) = threads {
+        command.env("RAYON_NUM_THREADS", threads.to_string());
+    }
+    let output = command
         .args(arguments)
         .current_dir(root())
         .output()
@@ -176,6 +186,17 @@ pub fn assert_quantized_within_one_percent(rows: &serde_json::Value) {
 /// Runs `artifact` on `input` with `arguments` after `run`'s own, writing
 /// `<name>.npy`.
 pub fn run_with(artifact: &Path, input: &str, name: &str, arguments: &[&str]) -> ArrayD<f64> {
+    run_on_threads(artifact, input, name, arguments, None)
+}
+
+/// [`run_with`] on `threads` threads.
+pub fn run_on_threads(
+    artifact: &Path,
+    input: &str,
+    name: &str,
+    arguments: &[&str],
+    threads: Option<usize>,
+) -> ArrayD<f64> {
     let output = artifact.parent().unwrap().join(format!("{name}.npy"));
     let input = fixture(input);
     let mut all = vec![
@@ -187,7 +208,7 @@ pub fn run_with(artifact: &Path, input: &str, name: &str, arguments: &[&str]) ->
         output.to_str().unwrap(),
     ];
     all.extend_from_slice(arguments);
-    let (code, stdout, stderr) = cimc(&all);
+    let (code, stdout, stderr) = cimc_on_threads(&all, threads);
     assert_eq!(code, 0, "{stdout}{stderr}");
     cim_npy::read(&output).unwrap()
 }

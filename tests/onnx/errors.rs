@@ -40,3 +40,93 @@ fn unsupported_nodes_and_opsets_are_named() {
     assert_eq!(code, 1);
     assert!(stderr.contains("not an ONNX model"), "{stderr}");
 }
+
+/// Malformed graphs are refused where they enter, each with one line naming the
+/// node or tensor and what is wrong, exit code 1, never a panic: a node missing a
+/// required input or its output, a node of another domain, Unsqueeze and Concat
+/// axes outside the tensor, a weight holding NaN or inf or too few values, two
+/// initializers of one name.
+#[test]
+fn malformed_graphs_get_one_clear_line() {
+    let dir = scratch("malformed");
+    let path = dir.join("model.onnx");
+    let artifact = dir.join("artifact");
+    let compile = |model: &tract_onnx::pb::ModelProto| {
+        std::fs::write(&path, encode(model)).unwrap();
+        cimc(&[
+            "compile",
+            path.to_str().unwrap(),
+            "-o",
+            artifact.to_str().unwrap(),
+        ])
+    };
+    type Edit = fn(&mut tract_onnx::pb::GraphProto);
+    let cases: [(&str, Edit); 9] = [
+        ("input 1 is missing: the operator needs 2 inputs", |g| {
+            g.node[0].input.truncate(1)
+        }),
+        ("output 0 is not named", |g| g.node[0].output.clear()),
+        (
+            "of domain 'com.example' is not one the importer knows",
+            |g| g.node[0].domain = "com.example".into(),
+        ),
+        (
+            "holds NaN at flat index 2: weights must be finite numbers",
+            |g| {
+                let w = &mut g.initializer[0];
+                w.raw_data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+            },
+        ),
+        (
+            "holds inf at flat index 0: weights must be finite numbers",
+            |g| {
+                let w = &mut g.initializer[0];
+                w.raw_data[0..4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+            },
+        ),
+        ("values for shape", |g| {
+            let w = &mut g.initializer[0];
+            w.raw_data.truncate(8)
+        }),
+        ("two initializers are named", |g| {
+            let copy = g.initializer[0].clone();
+            g.initializer.push(copy)
+        }),
+        ("axis 5 is outside a tensor of rank 3", |g| {
+            let mut node = g.node[0].clone();
+            node.op_type = "Unsqueeze".into();
+            node.input = vec![g.node[0].input[0].clone(), "axes".into()];
+            node.output = vec!["unsqueezed".into()];
+            node.name = "bad_unsqueeze".into();
+            node.attribute.clear();
+            g.initializer.push(tract_onnx::pb::TensorProto {
+                name: "axes".into(),
+                dims: vec![1],
+                data_type: 7,
+                int64_data: vec![5],
+                ..Default::default()
+            });
+            g.node.insert(0, node);
+        }),
+        ("input 0 is missing: the operator needs 1 input", |g| {
+            let mut node = g.node[0].clone();
+            node.op_type = "Concat".into();
+            node.input.clear();
+            node.output = vec!["joined".into()];
+            node.attribute.clear();
+            g.node.insert(0, node);
+        }),
+    ];
+    for (expected, edit) in cases {
+        let (mut model, _) = network(7, 1, &[4, 3], false, false);
+        edit(model.graph.as_mut().unwrap());
+        let (code, stderr) = compile(&model);
+        assert_eq!(code, 1, "{expected}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected '{expected}' in: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}

@@ -81,7 +81,13 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().collect();
+    cim_driver::guard::install("cim-opt");
+    let Some(arguments) = std::env::args_os()
+        .map(|argument| argument.into_string().ok())
+        .collect::<Option<Vec<String>>>()
+    else {
+        return usage_error("an argument is not valid UTF-8: give paths and options as UTF-8 text");
+    };
     let (clap_arguments, flag_passes) = match split_pass_flags(&arguments) {
         Ok(split) => split,
         Err(message) => return usage_error(&message),

@@ -54,6 +54,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    cim_driver::guard::install("cim-translate");
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

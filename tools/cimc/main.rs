@@ -164,8 +164,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    cim_driver::guard::install("cimc");
     cim_driver::keep_freed_buffers();
     let cli = Cli::parse();
+    cim_driver::guard::stage(match cli.command {
+        Command::Compile { .. } => "cimc compile",
+        Command::Run { .. } => "cimc run",
+        Command::Eval { .. } => "cimc eval",
+        Command::Report { .. } => "cimc report",
+    });
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -3,18 +3,13 @@
 //! draws its noise (its own stream, by the conversion's place in the run) and goes
 //! through its column's gain, offset and transfer curve (`cim_device::adc`).
 
-use crate::levels::{quantize, quantize_symmetric};
+use crate::levels::{Symmetric, Uniform};
 use cim_device::{
     adc::{AdcModel, ColumnError},
     rng::DeviceRng,
 };
-use cim_interp::{
-    InterpError,
-    kernels::{CHUNK_ROWS, for_chunks},
-    malformed,
-};
-use melior::ir::OperationRef;
-use ndarray::ArrayD;
+use cim_interp::kernels::CHUNK_ROWS;
+use ndarray::{Array2, ArrayView2};
 use std::{cell::Cell, collections::HashMap};
 
 /// An ADC setting: resolution and range.
@@ -39,139 +34,146 @@ pub struct ChipAdcs {
     pub stream: DeviceRng,
     /// Conversions so far in this chip's life: each draws from its own stream.
     pub conversions: Cell<u64>,
+    /// Vectors converted so far (a conversion converts a batch of them): the work
+    /// the arrays did, bound management's repeats and bit planes included.
+    pub vectors: Cell<u64>,
 }
 
-/// Converts `output` (an MVM's result on columns `c0..` of `array`) through `adc`,
-/// in place: quantization, and on a chip (`chip`) the ADC's noise and column
-/// errors.
+/// Converts `sums` (an MVM's column sums on columns `c0..` of `array`, batch ×
+/// columns) through `adc`: quantization, and on a chip (`chip`) the ADC's noise
+/// and column errors. One pass over the output.
 pub fn convert(
-    op: &OperationRef,
-    output: &mut ArrayD<f64>,
+    sums: ArrayView2<f32>,
     chip: Option<&ChipAdcs>,
     array: &str,
     c0: usize,
     adc: Adc,
-) -> Result<(), InterpError> {
+) -> Array2<f64> {
     let Adc { bits, lo, hi } = adc;
-    let width = output.shape().last().copied().unwrap_or(1).max(1);
-    let values = output
-        .as_slice_mut()
-        .ok_or_else(|| malformed(op, "result not contiguous"))?;
-    match chip {
-        Some(chip) if !chip.model.is_ideal() => {
-            let model = &chip.model;
-            // This block's columns' gains and offsets, once.
-            let errors: Vec<ColumnError> = (0..width)
-                .map(|j| {
-                    chip.columns
-                        .get(array)
-                        .and_then(|columns| columns.get(c0 + j))
-                        .copied()
-                        .unwrap_or(ColumnError {
-                            gain: 1.0,
-                            offset: 0.0,
-                        })
-                })
-                .collect();
-            let count = &chip.conversions;
-            let stream = chip.stream.fork(count.get());
-            count.set(count.get() + 1);
-            let noisy = model.noise > 0.0;
-            // Noise alone (the common case) needs no per-column work.
-            let plain = !model.has_column_errors() && model.s_curve == 0.0;
-            let sigma = model.noise * (hi - lo);
-            for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
-                let mut rng = stream.fork(index as u64);
-                if plain {
-                    for y in chunk.iter_mut() {
-                        *y = quantize(*y + sigma * rng.normal(), bits, lo, hi);
-                    }
-                    return;
-                }
-                for row in chunk.chunks_mut(width) {
-                    for (y, error) in row.iter_mut().zip(&errors) {
-                        let draw = if noisy { rng.normal() } else { 0.0 };
-                        let analog = model.analog(*y, lo, hi, *error, draw);
-                        *y = quantize(analog, bits, lo, hi);
-                    }
-                }
-            });
-        }
-        _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
-            for y in chunk {
-                *y = quantize(*y, bits, lo, hi);
-            }
-        }),
-    }
-    Ok(())
+    let levels = Uniform::new(bits, lo, hi);
+    through(sums, chip, (array, c0), (lo, hi), None, |y| {
+        (levels.quantize(y), false)
+    })
+    .0
 }
 
-/// Converts `output` (rows of an MVM's results on columns `c0..` of `array`) through
-/// a managed ADC of `bits` over [−bound, bound], in place: on a chip, the ADC's
-/// noise and column errors, then the symmetric levels (ties to even), clipped.
-/// Returns, per row, whether any of its values saturated (reached the top or
-/// bottom level: aihwkit's test for bound management).
+/// Converts `sums` (an MVM's column sums on columns `c0..` of `array`) through a
+/// managed ADC of `bits` over [−bound, bound]: on a chip, the ADC's noise and
+/// column errors, then the symmetric levels (ties to even), clipped; each row
+/// multiplied back by its input's `row_scale`. Returns the conversions and, per
+/// row, whether any of its values saturated (reached the top or bottom level:
+/// aihwkit's test for bound management). One pass over the output.
 pub fn convert_managed(
-    op: &OperationRef,
-    output: &mut ndarray::Array2<f64>,
+    sums: ArrayView2<f32>,
     chip: Option<&ChipAdcs>,
-    array: &str,
-    c0: usize,
+    (array, c0): (&str, usize),
     (bits, bound): (i64, f64),
-) -> Result<Vec<bool>, InterpError> {
-    let width = output.ncols().max(1);
-    let values = output
-        .as_slice_mut()
-        .ok_or_else(|| malformed(op, "result not contiguous"))?;
-    let (lo, hi) = (-bound, bound);
-    match chip {
-        Some(chip) if !chip.model.is_ideal() => {
-            let model = &chip.model;
-            let errors: Vec<ColumnError> = (0..width)
-                .map(|j| {
-                    chip.columns
-                        .get(array)
-                        .and_then(|columns| columns.get(c0 + j))
-                        .copied()
-                        .unwrap_or(ColumnError {
-                            gain: 1.0,
-                            offset: 0.0,
-                        })
-                })
-                .collect();
-            let count = &chip.conversions;
-            let stream = chip.stream.fork(count.get());
-            count.set(count.get() + 1);
-            let noisy = model.noise > 0.0;
-            let plain = !model.has_column_errors() && model.s_curve == 0.0;
-            let sigma = model.noise * (hi - lo);
-            for_chunks(values, CHUNK_ROWS * width, |index, chunk| {
-                let mut rng = stream.fork(index as u64);
-                if plain {
-                    for y in chunk.iter_mut() {
-                        *y = quantize_symmetric(*y + sigma * rng.normal(), bits, bound).0;
-                    }
-                    return;
-                }
-                for row in chunk.chunks_mut(width) {
-                    for (y, error) in row.iter_mut().zip(&errors) {
-                        let draw = if noisy { rng.normal() } else { 0.0 };
-                        let analog = model.analog(*y, lo, hi, *error, draw);
-                        *y = quantize_symmetric(analog, bits, bound).0;
-                    }
-                }
-            });
-        }
-        _ => for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
-            for y in chunk {
-                *y = quantize_symmetric(*y, bits, bound).0;
-            }
-        }),
+    row_scale: &[f64],
+) -> (Array2<f64>, Vec<bool>) {
+    let levels = Symmetric::new(bits, bound);
+    through(
+        sums,
+        chip,
+        (array, c0),
+        (-bound, bound),
+        Some(row_scale),
+        |y| levels.quantize(y),
+    )
+}
+
+/// `sums` through an ADC over [lo, hi] whose levels `levels` rounds to (and says
+/// whether it saturated): on a chip, each conversion draws its noise (its own
+/// stream, by the conversion's place in the chip's life) and goes through its
+/// column's gain, offset and curve first; each row is multiplied by its
+/// `row_scale`. Pieces of rows run in parallel, each with its own stream.
+fn through(
+    sums: ArrayView2<f32>,
+    chip: Option<&ChipAdcs>,
+    (array, c0): (&str, usize),
+    (lo, hi): (f64, f64),
+    row_scale: Option<&[f64]>,
+    levels: impl Fn(f64) -> (f64, bool) + Sync,
+) -> (Array2<f64>, Vec<bool>) {
+    use rayon::prelude::*;
+    let sums = sums.as_standard_layout();
+    let x = sums.as_slice().expect("standard layout");
+    let (batch, width) = (sums.nrows(), sums.ncols().max(1));
+    let piece = CHUNK_ROWS * width;
+    let mut output = Array2::<f64>::zeros(sums.raw_dim());
+    let mut saturated = vec![false; batch];
+    // What a chip adds: this block's columns' gains and offsets, and a stream.
+    let analog = chip.filter(|chip| !chip.model.is_ideal()).map(|chip| {
+        let errors: Vec<ColumnError> = (0..width)
+            .map(|j| {
+                chip.columns
+                    .get(array)
+                    .and_then(|columns| columns.get(c0 + j))
+                    .copied()
+                    .unwrap_or(ColumnError {
+                        gain: 1.0,
+                        offset: 0.0,
+                    })
+            })
+            .collect();
+        let count = &chip.conversions;
+        let stream = chip.stream.fork(count.get());
+        count.set(count.get() + 1);
+        (&chip.model, errors, stream)
+    });
+    if let Some(chip) = chip {
+        chip.vectors.set(chip.vectors.get() + batch as u64);
     }
-    let top = quantize_symmetric(f64::INFINITY, bits, bound).0;
-    Ok(output
-        .rows()
-        .into_iter()
-        .map(|row| row.iter().any(|y| y.abs() >= top))
-        .collect())
+    let convert_piece = |index: usize, chunk: &mut [f64], flags: &mut [bool]| {
+        let x = &x[index * piece..];
+        let mut rng = analog
+            .as_ref()
+            .map(|(_, _, stream)| stream.fork(index as u64));
+        for (r, ((row, x), flag)) in chunk
+            .chunks_mut(width)
+            .zip(x.chunks(width))
+            .zip(flags.iter_mut())
+            .enumerate()
+        {
+            let scale = row_scale.map_or(1.0, |scales| scales[index * CHUNK_ROWS + r]);
+            match (&analog, rng.as_mut()) {
+                (Some((model, errors, _)), Some(rng)) => {
+                    // Noise alone (the common case) needs no per-column work.
+                    if !model.has_column_errors() && model.s_curve == 0.0 {
+                        let sigma = model.noise * (hi - lo);
+                        for (y, &x) in row.iter_mut().zip(x) {
+                            let (level, top) = levels(f64::from(x) + sigma * rng.normal());
+                            *flag |= top;
+                            *y = level * scale;
+                        }
+                    } else {
+                        for ((y, &x), error) in row.iter_mut().zip(x).zip(errors) {
+                            let draw = if model.noise > 0.0 { rng.normal() } else { 0.0 };
+                            let (level, top) =
+                                levels(model.analog(f64::from(x), lo, hi, *error, draw));
+                            *flag |= top;
+                            *y = level * scale;
+                        }
+                    }
+                }
+                _ => {
+                    for (y, &x) in row.iter_mut().zip(x) {
+                        let (level, top) = levels(f64::from(x));
+                        *flag |= top;
+                        *y = level * scale;
+                    }
+                }
+            }
+        }
+    };
+    let values = output.as_slice_mut().expect("a new array is contiguous");
+    if values.len() <= piece {
+        convert_piece(0, values, &mut saturated);
+    } else {
+        values
+            .par_chunks_mut(piece)
+            .zip(saturated.par_chunks_mut(CHUNK_ROWS))
+            .enumerate()
+            .for_each(|(index, (chunk, flags))| convert_piece(index, chunk, flags));
+    }
+    (output, saturated)
 }

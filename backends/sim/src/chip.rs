@@ -49,11 +49,12 @@ pub struct ArrayCells {
 
 /// A programmed chip: what its arrays hold, its ADCs, its lines.
 pub struct Programmed {
-    /// Each array's cell levels as read at the chip's time (uncompensated).
-    pub arrays: HashMap<String, Array2<f64>>,
+    /// Each array's cell levels as read at the chip's time (uncompensated; f32, as
+    /// the runtime's products read them: devices are noisy far above its precision).
+    pub arrays: HashMap<String, Array2<f32>>,
     /// Each array's cell levels as read right after programming (the baseline of
-    /// drift compensation).
-    pub at_programming: HashMap<String, Array2<f64>>,
+    /// drift compensation; dropped once the factors are known).
+    pub at_programming: HashMap<String, Array2<f32>>,
     /// The ADCs.
     pub adcs: ChipAdcs,
     /// Resistive lines, with an IR-drop model.
@@ -87,18 +88,21 @@ pub fn program<'w>(
             weights(name).ok_or_else(|| InterpError::Chip(format!("no weights for @{name}")))?;
         let levels: Vec<f64> = block.iter().copied().collect();
         let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
-        let mut rng = root.fork(index as u64);
+        let rng = root.fork(index as u64);
         let readout = if pair {
             chip.devices
-                .program_pairs(&levels, max_level, chip.time, &mut rng)
+                .program_pairs(&levels, max_level, chip.time, &rng)
         } else {
             chip.devices
-                .program_cells(&levels, max_level, chip.time, &mut rng)
+                .program_cells(&levels, max_level, chip.time, &rng)
         }
         .map_err(InterpError::Chip)?;
         let shaped = |levels: Vec<f64>| {
-            Array2::from_shape_vec(block.raw_dim(), levels)
-                .map_err(|error| InterpError::Unsupported(error.to_string()))
+            Array2::from_shape_vec(
+                block.raw_dim(),
+                levels.into_iter().map(|level| level as f32).collect(),
+            )
+            .map_err(|error| InterpError::Unsupported(error.to_string()))
         };
         arrays.insert(name.clone(), shaped(readout.now)?);
         at_programming.insert(name.clone(), shaped(readout.programmed)?);
@@ -120,6 +124,7 @@ pub fn program<'w>(
             columns,
             stream: root.fork(u64::MAX),
             conversions: std::cell::Cell::new(0),
+            vectors: std::cell::Cell::new(0),
         },
         aihwkit_drop: (chip.wires.ir_drop == IrDropModel::Aihwkit)
             .then_some((chip.wires.drop_scale, chip.wires.g_ratio)),

@@ -16,9 +16,13 @@ use cim_device::{
     devices::DriftCompensation,
     rng::DeviceRng,
 };
-use cim_interp::{InterpError, malformed};
+use cim_interp::{
+    InterpError,
+    kernels::{CHUNK_ROWS, for_chunks},
+    malformed,
+};
 use cim_ir::{attributes::Window, mapped::MvmOp, query::op_id};
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::Array2;
 use std::collections::HashMap;
 
 /// What an MVM's results are multiplied by.
@@ -31,21 +35,22 @@ pub enum Factor {
 }
 
 impl Factor {
-    /// Multiplies `output` (batch × columns).
-    pub fn apply(&self, output: &mut ArrayD<f64>) {
-        match self {
-            Self::Global(factor) => output.mapv_inplace(|y| y * factor),
+    /// Multiplies `output` (batch × columns), in parallel.
+    pub fn apply(&self, output: &mut Array2<f64>) {
+        let width = output.ncols().max(1);
+        let Some(values) = output.as_slice_mut() else {
+            return;
+        };
+        for_chunks(values, CHUNK_ROWS * width, |_, chunk| match self {
+            Self::Global(factor) => chunk.iter_mut().for_each(|y| *y *= factor),
             Self::PerColumn(factors) => {
-                let width = factors.len().max(1);
-                if let Some(values) = output.as_slice_mut() {
-                    for row in values.chunks_mut(width) {
-                        for (y, factor) in row.iter_mut().zip(factors) {
-                            *y *= factor;
-                        }
+                for row in chunk.chunks_mut(width) {
+                    for (y, factor) in row.iter_mut().zip(factors) {
+                        *y *= factor;
                     }
                 }
             }
-        }
+        });
     }
 
     /// The factor of column `column`.
@@ -80,7 +85,7 @@ pub fn factors(
         let Window { row, col } = mvm.window().ok_or_else(|| malformed(op, "no window"))?;
         let (rows, cols) = (mvm.rows() as usize, mvm.cols() as usize);
         let (r0, c0) = (row as usize, col as usize);
-        let readout = |levels: &Array2<f64>, stream: u64| -> Result<ArrayD<f64>, InterpError> {
+        let readout = |levels: &Array2<f32>, stream: u64| -> Result<Array2<f64>, InterpError> {
             let values = Array2::from_shape_fn((rows, cols), |(r, c)| {
                 levels.get((r0 + r, c0 + c)).copied().unwrap_or(0.0)
             });
@@ -90,21 +95,20 @@ pub fn factors(
                 corner: (r0, c0),
                 cells: sim.cells.get(&array).copied(),
             };
-            let eye = ArrayD::from_shape_fn(IxDyn(&[rows, rows]), |index| {
-                f64::from(u8::from(index[0] == index[1]))
-            });
+            let eye = Array2::from_shape_fn((rows, rows), |(i, j)| f64::from(u8::from(i == j)));
             let adcs = ChipAdcs {
                 model: chip.adcs.model.clone(),
                 columns: chip.adcs.columns.clone(),
                 stream: root.fork(2 * index as u64 + stream),
                 conversions: std::cell::Cell::new(0),
+                vectors: std::cell::Cell::new(0),
             };
             mvm::convert(
                 sim,
                 op,
                 &block,
                 Input {
-                    values: &eye,
+                    values: eye.view(),
                     id: None,
                 },
                 (mvm.dac(), mvm.adc()),

@@ -3,9 +3,9 @@
 //! DAC: the arrays of a pair, the slices of a weight), and, for a bit-serial DAC
 //! whose planes are converted one by one, the input's bit planes.
 
-use crate::levels::quantize;
+use crate::levels::Uniform;
 use cim_interp::kernels::{CHUNK_ROWS, for_chunks};
-use ndarray::ArrayD;
+use ndarray::{Array2, ArrayView2};
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
 /// A DAC setting: resolution and range.
@@ -29,11 +29,11 @@ impl Dac {
 /// A value driven through a DAC: the value's identity, the DAC's bits and range.
 type DrivenKey = (usize, i64, u64, u64);
 
-/// What the DACs of one run drove: MVMs reading one value through one DAC share
-/// its conversion.
+/// What the DACs of one run drove (f32: what a line carries needs no more):
+/// MVMs reading one value through one DAC share its conversion.
 #[derive(Default)]
 pub struct Driven {
-    inputs: RefCell<HashMap<DrivenKey, Rc<ArrayD<f64>>>>,
+    inputs: RefCell<HashMap<DrivenKey, Rc<Array2<f32>>>>,
 }
 
 impl Driven {
@@ -42,25 +42,50 @@ impl Driven {
         self.inputs.borrow_mut().clear();
     }
 
-    /// `input` (the value `value_id`) through `dac`.
-    pub fn drive(&self, value_id: usize, input: &ArrayD<f64>, dac: Dac) -> Rc<ArrayD<f64>> {
+    /// `input` (the value `value_id`, batch × rows) through `dac`.
+    pub fn drive(&self, value_id: usize, input: ArrayView2<f64>, dac: Dac) -> Rc<Array2<f32>> {
         let key = (value_id, dac.bits, dac.lo.to_bits(), dac.hi.to_bits());
         if let Some(driven) = self.inputs.borrow().get(&key) {
             return driven.clone();
         }
-        let mut driven = input.as_standard_layout().into_owned();
-        let width = driven.shape().last().copied().unwrap_or(1).max(1);
-        if let Some(values) = driven.as_slice_mut() {
-            for_chunks(values, CHUNK_ROWS * width, |_, chunk| {
-                for x in chunk {
-                    *x = quantize(*x, dac.bits, dac.lo, dac.hi);
-                }
-            });
-        }
-        let driven = Rc::new(driven);
+        let levels = Uniform::new(dac.bits, dac.lo, dac.hi);
+        let driven = Rc::new(narrow(input, |x| levels.quantize(x)));
         self.inputs.borrow_mut().insert(key, driven.clone());
         driven
     }
+}
+
+/// `f(x)` of every value of `input`, as f32, in parallel.
+pub fn narrow(input: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Sync) -> Array2<f32> {
+    narrow_rows(input, |_, x| f(x))
+}
+
+/// `f(row, x)` of every value `x` of `input` (batch × rows) in row `row`, as f32, in
+/// parallel.
+pub fn narrow_rows(input: ArrayView2<f64>, f: impl Fn(usize, f64) -> f64 + Sync) -> Array2<f32> {
+    let input = input.as_standard_layout();
+    let x = input.as_slice().expect("standard layout");
+    let width = input.ncols().max(1);
+    let mut out = Array2::<f32>::zeros(input.raw_dim());
+    let piece = CHUNK_ROWS * width;
+    for_chunks(
+        out.as_slice_mut().expect("a new array is contiguous"),
+        piece,
+        |index, chunk| {
+            let start = index * piece;
+            for (r, (row, x)) in chunk
+                .chunks_mut(width)
+                .zip(x[start..].chunks(width))
+                .enumerate()
+            {
+                let at = index * CHUNK_ROWS + r;
+                for (y, &x) in row.iter_mut().zip(x) {
+                    *y = f(at, x) as f32;
+                }
+            }
+        },
+    );
+    out
 }
 
 /// The bit planes of a bit-serial input `x = lo + step·k`, `k = Σ_b 2^b k_b`: each
@@ -75,24 +100,22 @@ pub struct BitPlanes {
     step: f64,
     /// The DAC's low end.
     lo: f64,
-    /// Values per chunk of work.
-    piece: usize,
 }
 
 impl BitPlanes {
-    /// The planes of `driven` (already on the DAC's levels), a `planes`-bit
-    /// bit-serial DAC over `[lo, hi]`.
-    pub fn new(driven: &ArrayD<f64>, planes: i64, lo: f64, hi: f64) -> Self {
+    /// The planes of `input` (batch × rows) through a `planes`-bit bit-serial DAC
+    /// over `[lo, hi]` (clipped and rounded to its levels).
+    pub fn new(input: ArrayView2<f64>, planes: i64, lo: f64, hi: f64) -> Self {
         let step = (hi - lo) / ((1u64 << planes.clamp(1, 52)) - 1) as f64;
-        let driven = driven.as_standard_layout();
-        let x = driven.as_slice().expect("standard layout");
-        let width = driven.shape().last().copied().unwrap_or(1).max(1);
+        let input = input.as_standard_layout();
+        let x = input.as_slice().expect("standard layout");
+        let width = input.ncols().max(1);
         let piece = CHUNK_ROWS * width;
         // The input levels, in parallel.
         let mut levels = vec![0.0; x.len()];
         for_chunks(&mut levels, piece, |index, chunk| {
             for (k, &x) in chunk.iter_mut().zip(&x[index * piece..]) {
-                *k = ((x - lo) / step).round();
+                *k = ((x.clamp(lo, hi) - lo) / step).round();
             }
         });
         Self {
@@ -100,7 +123,6 @@ impl BitPlanes {
             planes: planes.clamp(1, 52) as u32,
             step,
             lo,
-            piece,
         }
     }
 
@@ -118,31 +140,39 @@ impl BitPlanes {
         }
     }
 
-    /// Writes plane `b` (0 or 1 per value) into `plane`, which has the input's shape.
-    pub fn write(&self, b: u32, plane: &mut ArrayD<f64>) {
-        let ones = b == self.planes;
+    /// Every plane (0 or 1 per value) stacked along the batch: plane `b` is rows
+    /// `b·batch..(b+1)·batch` of the result, so one GEMM drives them all.
+    pub fn stacked(&self, batch: usize, rows: usize) -> Array2<f32> {
+        let count = self.count() as usize;
+        let mut stacked = Array2::<f32>::zeros((count * batch, rows));
         let levels = &self.levels;
-        let piece = self.piece;
-        let values = plane.as_slice_mut().expect("standard layout");
-        for_chunks(values, piece, |index, chunk| {
-            for (v, &k) in chunk.iter_mut().zip(&levels[index * piece..]) {
-                *v = if ones {
-                    1.0
-                } else {
-                    ((k as u64 >> b) & 1) as f64
-                };
-            }
-        });
+        let (width, planes) = (rows.max(1), self.planes);
+        let plane_rows = batch.max(1);
+        for_chunks(
+            stacked.as_slice_mut().expect("a new array is contiguous"),
+            CHUNK_ROWS * width,
+            |index, chunk| {
+                for (r, row) in chunk.chunks_mut(width).enumerate() {
+                    let at = index * CHUNK_ROWS + r;
+                    let (b, i) = ((at / plane_rows) as u32, at % plane_rows);
+                    let source = &levels[i * width..(i + 1) * width];
+                    for (v, &k) in row.iter_mut().zip(source) {
+                        *v = if b == planes {
+                            1.0
+                        } else {
+                            ((k as u64 >> b) & 1) as f32
+                        };
+                    }
+                }
+            },
+        );
+        stacked
     }
 }
 
-/// `acc += worth · sums`, in parallel (the same sums as `scaled_add`); `acc` takes
-/// `sums`' shape when it has another size.
-pub fn accumulate(acc: &mut ArrayD<f64>, worth: f64, sums: &ArrayD<f64>) {
-    if acc.len() != sums.len() {
-        *acc = ArrayD::zeros(sums.raw_dim());
-    }
-    let piece = CHUNK_ROWS * sums.shape().last().copied().unwrap_or(1).max(1);
+/// `acc += worth · sums`, in parallel (the same sums as `scaled_add`).
+pub fn accumulate(acc: &mut Array2<f64>, worth: f64, sums: &Array2<f64>) {
+    let piece = CHUNK_ROWS * sums.ncols().max(1);
     let (Some(acc), Some(sums)) = (acc.as_slice_mut(), sums.as_slice()) else {
         return;
     };

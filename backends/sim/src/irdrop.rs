@@ -5,7 +5,7 @@
 //! program works in.
 
 use cim_device::irdrop::{Crossbar, IrDropError, IrDropModel, Wires};
-use cim_interp::kernels::{CHUNK_ROWS, for_chunks};
+use cim_interp::kernels::{CHUNK_ROWS, for_chunks, gemm};
 use ndarray::{Array2, ArrayView2};
 use std::sync::Mutex;
 
@@ -31,18 +31,18 @@ impl Lines {
     /// `block` rows x cols of levels of `0..=max_level`.
     pub(crate) fn product(
         &self,
-        driven: ArrayView2<f64>,
-        block: ArrayView2<f64>,
+        driven: ArrayView2<f32>,
+        block: ArrayView2<f32>,
         max_level: f64,
         leads: Leads,
         input_scale: f64,
-    ) -> Result<Array2<f64>, IrDropError> {
+    ) -> Result<Array2<f32>, IrDropError> {
         let (rows, cols) = block.dim();
         let span = self.g_max - self.g_min;
         // Siemens from µS.
         let siemens: Vec<f64> = block
             .iter()
-            .map(|level| (self.g_min + level / max_level * span) * 1e-6)
+            .map(|&level| (self.g_min + f64::from(level) / max_level * span) * 1e-6)
             .collect();
         let crossbar = Crossbar::with_leads(
             rows,
@@ -54,13 +54,13 @@ impl Lines {
         )?;
         let volts_per_unit = self.wires.read_volts / input_scale;
         let batch = driven.nrows();
-        let mut out = Array2::<f64>::zeros((batch, cols));
+        let mut out = Array2::<f32>::zeros((batch, cols));
         let failure = Mutex::new(None);
         let values = out.as_slice_mut().expect("a new array is contiguous");
         for_chunks(values, CHUNK_ROWS * cols.max(1), |index, chunk| {
             for (offset, row) in chunk.chunks_mut(cols.max(1)).enumerate() {
                 let x = driven.row(index * CHUNK_ROWS + offset);
-                let volts: Vec<f64> = x.iter().map(|x| x * volts_per_unit).collect();
+                let volts: Vec<f64> = x.iter().map(|&x| f64::from(x) * volts_per_unit).collect();
                 let currents = match self.wires.ir_drop {
                     IrDropModel::Exact => crossbar.solve(&volts),
                     _ => crossbar.approximate(&volts),
@@ -69,9 +69,10 @@ impl Lines {
                     Ok(currents) => {
                         // g_min conducts for every level: the reference (the other
                         // array of a pair, or the offset column) takes it away.
-                        let baseline = self.g_min * x.sum();
+                        let baseline = self.g_min * x.iter().map(|&x| f64::from(x)).sum::<f64>();
                         for (y, current) in row.iter_mut().zip(currents) {
-                            *y = (current / volts_per_unit * 1e6 - baseline) / span * max_level;
+                            *y = ((current / volts_per_unit * 1e6 - baseline) / span * max_level)
+                                as f32;
                         }
                     }
                     Err(error) => {
@@ -89,26 +90,28 @@ impl Lines {
 
 /// aihwkit's empirical IR drop ([`IrDropModel::Aihwkit`]) on `sums` (batch ×
 /// cols, in levels × driven input), of `driven` (batch × rows, in units of the
-/// DAC's full scale) through `block` (rows × cols of levels, `top` the largest).
+/// DAC's full scale) through `block` (rows × cols of levels, `top` the largest):
+/// each output loses `c_i · scale · Σ_j w_ij x_j (1 − (1 − j/n)²)`, with `a_i =
+/// n/g_ratio · Σ_j |w_ij x_j|` and `c_i = a_i (a_i (0.05 a_i − 0.2) + 0.5)`.
 pub fn aihwkit_drop(
-    sums: &mut Array2<f64>,
-    driven: ArrayView2<f64>,
-    block: ArrayView2<f64>,
+    sums: &mut Array2<f32>,
+    driven: ArrayView2<f32>,
+    block: ArrayView2<f32>,
     top: f64,
     (scale, g_ratio): (f64, f64),
 ) {
     let n = block.nrows().max(1) as f64;
-    let weights = block.mapv(|w| w / top);
-    let magnitude = weights.mapv(f64::abs);
-    let current = driven.mapv(f64::abs).dot(&magnitude);
+    let weights = block.mapv(|w| (f64::from(w) / top) as f32);
+    let magnitude = weights.mapv(f32::abs);
+    let current = gemm(driven.mapv(f32::abs).view(), magnitude.view());
     let placed = Array2::from_shape_fn(driven.raw_dim(), |(b, j)| {
         let position = 1.0 - j as f64 / n;
-        driven[[b, j]] * (1.0 - position * position)
+        (f64::from(driven[[b, j]]) * (1.0 - position * position)) as f32
     });
-    let lost = placed.dot(&weights);
-    for ((y, a), l) in sums.iter_mut().zip(current.iter()).zip(lost.iter()) {
-        let a = n / g_ratio * a;
+    let lost = gemm(placed.view(), weights.view());
+    for ((y, &a), &l) in sums.iter_mut().zip(current.iter()).zip(lost.iter()) {
+        let a = n / g_ratio * f64::from(a);
         let c = a * (a * (0.05 * a - 0.2) + 0.5);
-        *y -= c * scale * l * top;
+        *y -= (c * scale * f64::from(l) * top) as f32;
     }
 }

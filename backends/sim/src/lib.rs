@@ -67,6 +67,8 @@ pub enum Fidelity {
 pub struct Simulator<'m, 'c> {
     pub(crate) interpreter: Interpreter<'m, 'c>,
     pub(crate) cells: HashMap<String, ArrayCells>,
+    /// The module's cell levels as the quantized runtime reads them (f32).
+    levels: HashMap<String, Array2<f32>>,
     fidelity: Fidelity,
     pub(crate) chip: Option<Programmed>,
     nmdu: Option<(Executor, Format)>,
@@ -95,6 +97,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
         Ok(Self {
             interpreter,
             cells,
+            levels: HashMap::new(),
             fidelity: Fidelity::Exact,
             chip: None,
             nmdu: None,
@@ -106,6 +109,16 @@ impl<'m, 'c> Simulator<'m, 'c> {
     /// The same simulator at another fidelity.
     pub fn with_fidelity(mut self, fidelity: Fidelity) -> Self {
         self.fidelity = fidelity;
+        if fidelity == Fidelity::Quantized && self.levels.is_empty() {
+            self.levels = self
+                .cells
+                .keys()
+                .filter_map(|name| {
+                    let levels = self.interpreter.array(name)?;
+                    Some((name.clone(), levels.mapv(|level| level as f32)))
+                })
+                .collect();
+        }
         self
     }
 
@@ -122,6 +135,9 @@ impl<'m, 'c> Simulator<'m, 'c> {
         let readouts = cim_device::rng::DeviceRng::new(chip.seed).fork(1 << 62);
         self.compensation =
             compensation::factors(&self, chip.devices.drift_compensation, &readouts)?;
+        if let Some(programmed) = &mut self.chip {
+            programmed.at_programming = HashMap::new();
+        }
         self.fold_compensation()?;
         Ok(self)
     }
@@ -170,13 +186,19 @@ impl<'m, 'c> Simulator<'m, 'c> {
         self.nmdu.as_ref().map(|(nmdu, _)| nmdu.plan())
     }
 
-    /// The cell levels an array holds: as programmed on the chip at full fidelity,
-    /// else the module's.
-    pub fn array(&self, name: &str) -> Option<&Array2<f64>> {
+    /// The cell levels an array holds, as the runtime reads them: as programmed on
+    /// the chip at full fidelity, else the module's.
+    pub fn array(&self, name: &str) -> Option<&Array2<f32>> {
         match &self.chip {
             Some(chip) => chip.arrays.get(name),
-            None => self.interpreter.array(name),
+            None => self.levels.get(name),
         }
+    }
+
+    /// Vectors the chip's ADCs have converted since it was programmed (every run,
+    /// bound management's repeats and bit planes included); 0 off a chip.
+    pub fn converted_vectors(&self) -> u64 {
+        self.chip.as_ref().map_or(0, |chip| chip.adcs.vectors.get())
     }
 
     /// Whether the digital work runs on the NMDU (which folds drift compensation

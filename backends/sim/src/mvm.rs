@@ -1,25 +1,35 @@
 //! The `cim.mvm` executor at quantized and full fidelity: the input through its
-//! DAC ([`crate::dac`]), the product with the block its array holds (a GEMM, or the
-//! currents of resistive lines, [`crate::irdrop`]), and the result through its ADC
-//! ([`crate::adc`]): once per MVM, once per input bit plane, or, with managed
-//! converters, once per input vector and pass of bound management; then the
-//! chip's drift compensation ([`crate::compensation`]).
+//! DAC ([`crate::dac`]), the product with the block its array holds (an f32 GEMM,
+//! or the currents of resistive lines, [`crate::irdrop`]), the chip's read effects,
+//! and the result through its ADC ([`crate::adc`]): once per MVM, once per input
+//! bit plane (the planes stacked into one GEMM), or, with managed converters, once
+//! per input vector and pass of bound management; then the chip's drift
+//! compensation ([`crate::compensation`]).
+//!
+//! What lines carry and cells hold is f32 (devices are noisy at 1e-2, far above
+//! its precision); conversions write the f64 values the digital work reads.
 
 use crate::{
     Simulator,
     adc::{self, Adc, ChipAdcs},
     chip::ArrayCells,
     dac::{self, BitPlanes, Dac},
-    levels::quantize_symmetric,
+    levels::{Symmetric, Uniform},
 };
-use cim_interp::{InterpError, Operands, kernels::matmul, malformed, ops::cim::Mvm};
+use cim_interp::{
+    InterpError, Operands,
+    kernels::{CHUNK_ROWS, gemm},
+    malformed,
+    ops::cim::Mvm,
+};
 use cim_ir::{
     attributes::{Converter, DacMode, InputScaling},
     mapped::MvmOp,
     query::{op_id, value_id},
 };
 use melior::ir::OperationRef;
-use ndarray::{Array2, ArrayD, ArrayView2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, s};
+use std::rc::Rc;
 
 /// Runs the MVM of `operands` on `sim`'s arrays.
 pub fn run(sim: &Simulator, operands: Operands) -> Result<ArrayD<f64>, InterpError> {
@@ -33,7 +43,7 @@ pub fn run(sim: &Simulator, operands: Operands) -> Result<ArrayD<f64>, InterpErr
         cells: sim.cells.get(&mvm.array).copied(),
     };
     let input = Input {
-        values: mvm.input,
+        values: two_d(op, mvm.input)?,
         id: Some(value_id(operands.value(0)?)),
     };
     let chip_adcs = sim.chip.as_ref().map(|chip| &chip.adcs);
@@ -44,7 +54,17 @@ pub fn run(sim: &Simulator, operands: Operands) -> Result<ArrayD<f64>, InterpErr
     {
         factor.apply(&mut output);
     }
-    Ok(output)
+    Ok(output.into_dyn())
+}
+
+fn two_d<'a>(
+    op: &OperationRef,
+    values: &'a ArrayD<f64>,
+) -> Result<ArrayView2<'a, f64>, InterpError> {
+    values
+        .view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| malformed(op, "input is not 2-D"))
 }
 
 /// The block an MVM reads.
@@ -52,7 +72,7 @@ pub struct Block<'a> {
     /// Its array's name.
     pub array: &'a str,
     /// The levels its cells hold, rows × cols.
-    pub values: ArrayView2<'a, f64>,
+    pub values: ArrayView2<'a, f32>,
     /// Its top-left corner in the array: (row, col).
     pub corner: (usize, usize),
     /// What the simulator knows of the array's cells.
@@ -64,7 +84,7 @@ pub struct Block<'a> {
 #[derive(Clone, Copy)]
 pub struct Input<'a> {
     /// Batch × rows.
-    pub values: &'a ArrayD<f64>,
+    pub values: ArrayView2<'a, f64>,
     /// The SSA value's identity, if any.
     pub id: Option<usize>,
 }
@@ -78,7 +98,7 @@ pub fn convert(
     input: Input,
     converters: (Option<Converter>, Option<Converter>),
     adcs: Option<&ChipAdcs>,
-) -> Result<ArrayD<f64>, InterpError> {
+) -> Result<Array2<f64>, InterpError> {
     let (dac, adc) = converters;
     if matches!(dac, Some(Converter::DacManaged { .. }))
         || matches!(adc, Some(Converter::AdcManaged { .. }))
@@ -86,74 +106,74 @@ pub fn convert(
         return managed(sim, op, block, input, converters, adcs);
     }
     let c0 = block.corner.1;
+    if let Some(Converter::AdcPerPlane { bits, lo, hi }) = adc {
+        let Some(Converter::Dac {
+            bits: planes,
+            mode: DacMode::BitSerial,
+            lo: x_lo,
+            hi: x_hi,
+        }) = dac
+        else {
+            return Err(malformed(op, "a per-plane ADC needs a bit-serial DAC"));
+        };
+        // Each plane drives rows with 0 or 1 and is converted on its own; the
+        // planes are stacked along the batch into one product.
+        let planes = BitPlanes::new(input.values, planes, x_lo, x_hi);
+        let batch = input.values.nrows();
+        let stacked = planes.stacked(batch, input.values.ncols());
+        let sums = product(sim, op, block, stacked.view(), 1.0)?;
+        let mut total = Array2::<f64>::zeros((batch, block.values.ncols()));
+        for b in 0..planes.count() {
+            let rows = b as usize * batch..(b as usize + 1) * batch;
+            let converted = adc::convert(
+                sums.slice(s![rows, ..]),
+                adcs,
+                block.array,
+                c0,
+                Adc { bits, lo, hi },
+            );
+            dac::accumulate(&mut total, planes.worth(b), &converted);
+        }
+        return Ok(total);
+    }
     // What the DACs drive.
-    let shared;
-    let driven: &ArrayD<f64> = match (dac, input.id) {
+    let driven: Rc<Array2<f32>> = match (dac, input.id) {
         (Some(Converter::Dac { bits, lo, hi, .. }), Some(id)) => {
-            shared = sim.driven.drive(id, input.values, Dac { bits, lo, hi });
-            &shared
+            sim.driven.drive(id, input.values, Dac { bits, lo, hi })
         }
         (Some(Converter::Dac { bits, lo, hi, .. }), None) => {
-            shared = dac::Driven::default().drive(0, input.values, Dac { bits, lo, hi });
-            &shared
+            dac::Driven::default().drive(0, input.values, Dac { bits, lo, hi })
         }
-        _ => input.values,
+        _ => Rc::new(dac::narrow(input.values, |x| x)),
     };
     let dac_scale = match dac {
         Some(Converter::Dac { lo, hi, .. }) => Dac { bits: 0, lo, hi }.full_scale(),
         _ => 1.0,
     };
-    match adc {
-        Some(Converter::AdcPerPlane { bits, lo, hi }) => {
-            let Some(Converter::Dac {
-                bits: planes,
-                mode: DacMode::BitSerial,
-                lo: x_lo,
-                hi: x_hi,
-            }) = dac
-            else {
-                return Err(malformed(op, "a per-plane ADC needs a bit-serial DAC"));
-            };
-            // Each plane drives rows with 0 or 1 and is converted on its own.
-            let planes = BitPlanes::new(driven, planes, x_lo, x_hi);
-            let mut plane = ArrayD::zeros(driven.raw_dim());
-            let mut total = ArrayD::zeros(IxDyn(&[0]));
-            for b in 0..planes.count() {
-                planes.write(b, &mut plane);
-                let mut sums = product(sim, op, block, &plane, 1.0)?;
-                adc::convert(op, &mut sums, adcs, block.array, c0, Adc { bits, lo, hi })?;
-                dac::accumulate(&mut total, planes.worth(b), &sums);
-            }
-            Ok(total)
-        }
+    let sums = product(sim, op, block, driven.view(), dac_scale)?;
+    Ok(match adc {
         Some(Converter::Adc { bits, lo, hi }) => {
-            let mut output = product(sim, op, block, driven, dac_scale)?;
-            adc::convert(op, &mut output, adcs, block.array, c0, Adc { bits, lo, hi })?;
-            Ok(output)
+            adc::convert(sums.view(), adcs, block.array, c0, Adc { bits, lo, hi })
         }
-        _ => product(sim, op, block, driven, dac_scale),
-    }
+        _ => sums.mapv(f64::from),
+    })
 }
 
 /// The block's product with what the rows are driven with (`scale` maps inputs to
-/// the lines' read voltage): a GEMM, or on a chip with resistive lines the
-/// currents they carry. Standard layout (the ADC writes in place).
+/// the lines' read voltage): an f32 GEMM and the chip's read effects, or on a chip
+/// with resistive lines the currents they carry.
 fn product(
     sim: &Simulator,
     op: &OperationRef,
     block: &Block,
-    driven: &ArrayD<f64>,
+    driven: ArrayView2<f32>,
     scale: f64,
-) -> Result<ArrayD<f64>, InterpError> {
+) -> Result<Array2<f32>, InterpError> {
     let lines = sim.chip.as_ref().and_then(|chip| chip.lines.as_ref());
-    let output = match (lines, block.cells) {
+    match (lines, block.cells) {
         (Some(lines), Some(cells)) if cells.bits.is_some() => {
             let bits = cells.bits.unwrap_or(1);
             let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
-            let flat = driven
-                .view()
-                .into_dimensionality::<ndarray::Ix2>()
-                .map_err(|_| malformed(op, "input is not 2-D"))?;
             let rows = block.values.nrows();
             let leads = (
                 block.corner.1,
@@ -161,26 +181,20 @@ fn product(
             );
             lines
                 .product(
-                    flat,
+                    driven,
                     block.values,
                     max_level,
                     leads,
                     scale.max(f64::MIN_POSITIVE),
                 )
-                .map_err(|error| malformed(op, error.to_string()))?
-                .into_dyn()
+                .map_err(|error| malformed(op, error.to_string()))
         }
         _ => {
-            let mut sums = matmul(op, driven, &block.values)?;
-            read_effects(sim, op, block, driven, scale, &mut sums)?;
-            sums
+            let mut sums = gemm(driven, block.values);
+            read_effects(sim, block, driven, scale, &mut sums);
+            Ok(sums)
         }
-    };
-    Ok(if output.is_standard_layout() {
-        output
-    } else {
-        output.as_standard_layout().into_owned()
-    })
+    }
 }
 
 /// What a programmed chip's reads add to an MVM's sums before conversion:
@@ -188,39 +202,32 @@ fn product(
 /// at every read ([`crate::read_noise`]); `full_scale` is the DAC's.
 fn read_effects(
     sim: &Simulator,
-    op: &OperationRef,
     block: &Block,
-    driven: &ArrayD<f64>,
+    driven: ArrayView2<f32>,
     full_scale: f64,
-    sums: &mut ArrayD<f64>,
-) -> Result<(), InterpError> {
+    sums: &mut Array2<f32>,
+) {
     let Some(chip) = sim.chip.as_ref() else {
-        return Ok(());
+        return;
     };
     let Some(bits) = block.cells.and_then(|cells| cells.bits) else {
-        return Ok(());
+        return;
     };
     if chip.aihwkit_drop.is_none() && chip.forward_noise == 0.0 {
-        return Ok(());
+        return;
     }
     let top = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
-    let x = driven
-        .view()
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|_| malformed(op, "input is not 2-D"))?
-        .mapv(|x| x / full_scale.max(f64::MIN_POSITIVE));
-    let mut flat = std::mem::take(sums)
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|_| malformed(op, "output is not 2-D"))?;
+    let unit = (1.0 / full_scale.max(f64::MIN_POSITIVE)) as f32;
+    let x = driven.mapv(|x| x * unit);
     if let Some(parameters) = chip.aihwkit_drop {
-        crate::irdrop::aihwkit_drop(&mut flat, x.view(), block.values, top, parameters);
+        crate::irdrop::aihwkit_drop(sums, x.view(), block.values, top, parameters);
     }
     if chip.forward_noise > 0.0 {
         let count = &chip.adcs.conversions;
         let mut rng = chip.adcs.stream.fork(count.get());
         count.set(count.get() + 1);
         crate::read_noise::add(
-            &mut flat,
+            sums,
             x.view(),
             block.values,
             top,
@@ -228,12 +235,10 @@ fn read_effects(
             &mut rng,
         );
     }
-    *sums = flat.into_dyn();
-    Ok(())
 }
 
-/// Managed converters, per input vector (aihwkit's forward): the vector divided by
-/// its scale (noise management) and rounded to the DAC's symmetric levels, the
+/// An MVM with managed converters (aihwkit's periphery): each input vector divided
+/// by its scale (`abs_max`: its largest magnitude; `constant`), through the DAC, the
 /// product, the ADC; a vector whose output saturates a managed ADC is converted
 /// again with its input halved, up to the ADC's passes (bound management); the
 /// result multiplied back by the vector's scale. A vector of zeros scaled by its
@@ -245,36 +250,40 @@ fn managed(
     input: Input,
     (dac, adc): (Option<Converter>, Option<Converter>),
     adcs: Option<&ChipAdcs>,
-) -> Result<ArrayD<f64>, InterpError> {
-    let x = input
-        .values
-        .view()
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|_| malformed(op, "input is not 2-D"))?;
+) -> Result<Array2<f64>, InterpError> {
+    let x = input.values;
     let (batch, cols) = (x.nrows(), block.values.ncols());
     // Each vector's scale, and how its input reaches the lines.
     let scales: Vec<f64> = match dac {
         Some(Converter::DacManaged {
             scaling, constant, ..
         }) => match scaling {
-            InputScaling::AbsMax => x
-                .rows()
-                .into_iter()
-                .map(|row| row.iter().fold(0.0f64, |m, v| m.max(v.abs())))
-                .collect(),
+            InputScaling::AbsMax => {
+                let mut scales = vec![0.0; batch];
+                cim_interp::kernels::for_chunks(&mut scales, CHUNK_ROWS, |index, chunk| {
+                    for (r, scale) in chunk.iter_mut().enumerate() {
+                        let row = x.row(index * CHUNK_ROWS + r);
+                        *scale = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    }
+                });
+                scales
+            }
             InputScaling::Constant => vec![constant; batch],
             InputScaling::None => vec![1.0; batch],
         },
         _ => vec![1.0; batch],
     };
+    let (symmetric, uniform) = match dac {
+        Some(Converter::DacManaged { bits, bound, .. }) => {
+            (Some(Symmetric::new(bits, bound)), None)
+        }
+        Some(Converter::Dac { bits, lo, hi, .. }) => (None, Some(Uniform::new(bits, lo, hi))),
+        _ => (None, None),
+    };
     let drive = |value: f64| -> f64 {
-        match dac {
-            Some(Converter::DacManaged { bits, bound, .. }) => {
-                quantize_symmetric(value, bits, bound).0
-            }
-            Some(Converter::Dac { bits, lo, hi, .. }) => {
-                crate::levels::quantize(value, bits, lo, hi)
-            }
+        match (symmetric, uniform) {
+            (Some(levels), _) => levels.quantize(value).0,
+            (_, Some(levels)) => levels.quantize(value),
             _ => value,
         }
     };
@@ -294,35 +303,35 @@ fn managed(
             break;
         }
         let reduction = f64::from(1u32 << pass.min(30));
-        let driven = Array2::from_shape_fn((pending.len(), x.ncols()), |(i, j)| {
-            drive(x[[pending[i], j]] * (1.0 / scales[pending[i]]) / reduction)
-        });
-        let mut sums = product(sim, op, block, &driven.into_dyn(), full_scale)?
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|_| malformed(op, "output is not 2-D"))?;
-        let saturated = match adc {
+        // The first pass drives every vector in order: no gather needed.
+        let driven = if pending.len() == batch {
+            dac::narrow_rows(x, |b, v| drive(v * (1.0 / scales[b]) / reduction))
+        } else {
+            Array2::from_shape_fn((pending.len(), x.ncols()), |(i, j)| {
+                drive(x[[pending[i], j]] * (1.0 / scales[pending[i]]) / reduction) as f32
+            })
+        };
+        let sums = product(sim, op, block, driven.view(), full_scale)?;
+        // What each converted row is multiplied back by.
+        let back: Vec<f64> = pending.iter().map(|&b| scales[b] * reduction).collect();
+        let (converted, saturated) = match adc {
             Some(Converter::AdcManaged { bits, bound, .. }) => adc::convert_managed(
-                op,
-                &mut sums,
+                sums.view(),
                 adcs,
-                block.array,
-                block.corner.1,
+                (block.array, block.corner.1),
                 (bits, bound),
-            )?,
+                &back,
+            ),
             Some(Converter::Adc { bits, lo, hi }) => {
-                let mut sums_dyn = sums.into_dyn();
-                adc::convert(
-                    op,
-                    &mut sums_dyn,
+                let mut converted = adc::convert(
+                    sums.view(),
                     adcs,
                     block.array,
                     block.corner.1,
                     Adc { bits, lo, hi },
-                )?;
-                sums = sums_dyn
-                    .into_dimensionality()
-                    .map_err(|_| malformed(op, "output is not 2-D"))?;
-                vec![false; pending.len()]
+                );
+                scale_rows(&mut converted, &back);
+                (converted, vec![false; pending.len()])
             }
             Some(Converter::AdcPerPlane { .. }) => {
                 return Err(malformed(
@@ -330,23 +339,39 @@ fn managed(
                     "a per-plane ADC converts the bit planes of a bit-serial DAC, not a managed one",
                 ));
             }
-            _ => vec![false; pending.len()],
+            _ => {
+                let mut converted = sums.mapv(f64::from);
+                scale_rows(&mut converted, &back);
+                (converted, vec![false; pending.len()])
+            }
         };
         let last = pass + 1 == passes;
+        if pending.len() == batch && (last || !saturated.contains(&true)) {
+            // Every vector converted in this pass and none to redo: the output.
+            return Ok(converted);
+        }
         let mut still = Vec::new();
         for (i, &b) in pending.iter().enumerate() {
             if saturated[i] && !last {
                 still.push(b);
                 continue;
             }
-            let back = scales[b] * reduction;
-            output
-                .row_mut(b)
-                .iter_mut()
-                .zip(sums.row(i))
-                .for_each(|(y, &v)| *y = v * back);
+            output.row_mut(b).assign(&converted.row(i));
         }
         pending = still;
     }
-    Ok(output.into_dyn())
+    Ok(output)
+}
+
+/// Multiplies each row of `values` by its `scale`, in parallel.
+fn scale_rows(values: &mut Array2<f64>, scales: &[f64]) {
+    let width = values.ncols().max(1);
+    if let Some(slice) = values.as_slice_mut() {
+        cim_interp::kernels::for_chunks(slice, CHUNK_ROWS * width, |index, chunk| {
+            for (r, row) in chunk.chunks_mut(width).enumerate() {
+                let scale = scales[index * CHUNK_ROWS + r];
+                row.iter_mut().for_each(|y| *y *= scale);
+            }
+        });
+    }
 }

@@ -4,22 +4,24 @@
 //! the block's largest, inputs in units of the DAC's full scale.
 
 use cim_device::rng::DeviceRng;
+use cim_interp::kernels::gemm;
 use ndarray::{Array2, ArrayView2};
 
 /// Adds the read noise to `sums` (batch × cols, in levels × driven input) of
 /// `driven` (batch × rows, in units of the DAC's full scale) through `block` (rows
 /// × cols of levels, `top` the largest); draws from `rng`.
 pub fn add(
-    sums: &mut Array2<f64>,
-    driven: ArrayView2<f64>,
-    block: ArrayView2<f64>,
+    sums: &mut Array2<f32>,
+    driven: ArrayView2<f32>,
+    block: ArrayView2<f32>,
     top: f64,
     noise: f64,
     rng: &mut DeviceRng,
 ) {
     let squares = driven.mapv(|x| x * x);
-    let spread = squares.dot(&block.mapv(|w| w.abs() / top));
-    for (y, spread) in sums.iter_mut().zip(spread.iter()) {
-        *y += top * noise * spread.sqrt() * rng.normal();
+    let magnitude = block.mapv(|w| (f64::from(w).abs() / top) as f32);
+    let spread = gemm(squares.view(), magnitude.view());
+    for (y, &spread) in sums.iter_mut().zip(spread.iter()) {
+        *y += (top * noise * f64::from(spread).sqrt() * rng.normal()) as f32;
     }
 }

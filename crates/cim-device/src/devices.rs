@@ -187,7 +187,7 @@ impl Devices {
         const CELLS: usize = 4096;
         let count = max_level.max(1.0) as usize + 1;
         let levels: Vec<f64> = (0..CELLS).map(|i| (i % count) as f64).collect();
-        let read = self.program_array(&levels, 64, max_level, t, &mut DeviceRng::new(seed))?;
+        let read = self.program_array(&levels, 64, max_level, t, &DeviceRng::new(seed))?;
         let square: f64 = levels
             .iter()
             .zip(&read)
@@ -207,7 +207,7 @@ impl Devices {
         cols: usize,
         max_level: f64,
         t: f64,
-        rng: &mut DeviceRng,
+        rng: &DeviceRng,
     ) -> Result<Vec<f64>, String> {
         let Readout { programmed, now } = self.program_cells(levels, max_level, t, rng)?;
         let factors: Vec<f64> = match self.drift_compensation {
@@ -227,7 +227,7 @@ impl Devices {
     }
 
     /// The phase-change model of the technology, if it is one.
-    fn phase_change(&self) -> Option<Box<dyn PhaseChange>> {
+    fn phase_change(&self) -> Option<Box<dyn PhaseChange + Sync>> {
         match self.technology {
             Technology::Pcm => Some(Box::new(self.pcm_model())),
             Technology::Hermes => Some(Box::new(HermesModel {
@@ -288,30 +288,23 @@ impl Devices {
         levels: &[f64],
         max_level: f64,
         t: f64,
-        rng: &mut DeviceRng,
+        rng: &DeviceRng,
     ) -> Result<Readout, String> {
         self.check_time(t)?;
         let span = self.g_max - self.g_min;
         let to_level = |g: f64| (g - self.g_min) / span * max_level;
-        let (mut programmed, mut now) = (
-            Vec::with_capacity(levels.len()),
-            Vec::with_capacity(levels.len()),
-        );
-        for &level in levels {
+        let cells = in_pieces(levels, rng, PROGRAMMING, |level, rng| {
             let level = level.clamp(0.0, max_level);
             if self.technology == Technology::Ideal {
                 // Ideal cells hold their level exactly, unless stuck.
                 let held = self.faults.stuck_at(0.0, max_level, rng).unwrap_or(level);
-                programmed.push(held);
-                now.push(held);
-                continue;
+                return (held, held);
             }
             let target = self.g_min + level / max_level * span;
             let (g_prog, g_now) = self.device(target, t, rng);
-            programmed.push(to_level(g_prog));
-            now.push(to_level(g_now));
-        }
-        Ok(Readout { programmed, now })
+            (to_level(g_prog), to_level(g_now))
+        });
+        Ok(Readout::of(cells))
     }
 
     /// Programs cells of one device pair each to signed `levels`
@@ -327,31 +320,30 @@ impl Devices {
         levels: &[f64],
         max_level: f64,
         t: f64,
-        rng: &mut DeviceRng,
+        rng: &DeviceRng,
     ) -> Result<Readout, String> {
         self.check_time(t)?;
         let span = self.g_max - self.g_min;
         let target = |level: f64| self.g_min + level / max_level * span;
         let Some(model) = self.phase_change() else {
             // Two independent devices; g_min cancels.
-            let (mut programmed, mut now) = (Vec::new(), Vec::new());
-            for &level in levels {
+            let cells = in_pieces(levels, rng, PROGRAMMING, |level, rng| {
                 let level = level.clamp(-max_level, max_level);
                 let (positive, negative) = (level.max(0.0), (-level).max(0.0));
                 if self.technology == Technology::Ideal {
                     let mut held =
                         |level: f64| self.faults.stuck_at(0.0, max_level, rng).unwrap_or(level);
                     let difference = held(positive) - held(negative);
-                    programmed.push(difference);
-                    now.push(difference);
-                    continue;
+                    return (difference, difference);
                 }
                 let (p_prog, p_now) = self.device(target(positive), t, rng);
                 let (n_prog, n_now) = self.device(target(negative), t, rng);
-                programmed.push((p_prog - n_prog) / span * max_level);
-                now.push((p_now - n_now) / span * max_level);
-            }
-            return Ok(Readout { programmed, now });
+                (
+                    (p_prog - n_prog) / span * max_level,
+                    (p_now - n_now) / span * max_level,
+                )
+            });
+            return Ok(Readout::of(cells));
         };
         // Programming: both devices of every pair, each with its drift exponent.
         struct Pair {
@@ -359,22 +351,19 @@ impl Devices {
             nu: [f64; 2],
             stuck: [Option<f64>; 2],
         }
-        let pairs: Vec<Pair> = levels
-            .iter()
-            .map(|&level| {
-                let level = level.clamp(-max_level, max_level);
-                let targets = [target(level.max(0.0)), target((-level).max(0.0))];
-                let programmed = targets.map(|g| model.program(g, rng));
-                let nu = targets.map(|g| model.drift_exponent(g, rng));
-                let stuck = [0, 1].map(|_| self.faults.stuck_at(self.g_min, self.g_max, rng));
-                let held = |k: usize| stuck[k].unwrap_or(programmed[k]);
-                Pair {
-                    difference: held(0) - held(1),
-                    nu,
-                    stuck,
-                }
-            })
-            .collect();
+        let pairs: Vec<Pair> = in_pieces(levels, rng, PROGRAMMING, |level, rng| {
+            let level = level.clamp(-max_level, max_level);
+            let targets = [target(level.max(0.0)), target((-level).max(0.0))];
+            let programmed = targets.map(|g| model.program(g, rng));
+            let nu = targets.map(|g| model.drift_exponent(g, rng));
+            let stuck = [0, 1].map(|_| self.faults.stuck_at(self.g_min, self.g_max, rng));
+            let held = |k: usize| stuck[k].unwrap_or(programmed[k]);
+            Pair {
+                difference: held(0) - held(1),
+                nu,
+                stuck,
+            }
+        });
         // The drift step rebuilds the pairs from the programmed differences, full
         // range at the array's largest.
         let largest = pairs
@@ -383,8 +372,7 @@ impl Devices {
             .fold(0.0f64, f64::max)
             .max(1e-7 * span);
         let rebuild = span / largest;
-        let (mut programmed, mut now) = (Vec::new(), Vec::new());
-        for pair in &pairs {
+        let cells = in_pieces(&pairs, rng, READING, |pair, rng| {
             let rebuilt = [
                 self.g_min + (pair.difference * rebuild).clamp(0.0, span),
                 self.g_min + (-pair.difference * rebuild).clamp(0.0, span),
@@ -392,11 +380,44 @@ impl Devices {
             let read = [0, 1].map(|k| {
                 pair.stuck[k].unwrap_or_else(|| model.read(rebuilt[k], pair.nu[k], t, rng))
             });
-            programmed.push(pair.difference / span * max_level);
-            now.push((read[0] - read[1]) / rebuild / span * max_level);
-        }
-        Ok(Readout { programmed, now })
+            (
+                pair.difference / span * max_level,
+                (read[0] - read[1]) / rebuild / span * max_level,
+            )
+        });
+        Ok(Readout::of(cells))
     }
+}
+
+/// Cells per piece of an array programmed on one core: each piece draws from its
+/// own stream of the array's generator, so the bits do not depend on the cores.
+const PIECE_CELLS: usize = 4096;
+/// The stream family of programming draws.
+const PROGRAMMING: u64 = 0;
+/// The stream family of reading draws.
+const READING: u64 = 1 << 32;
+
+/// `cell(item, rng)` of every item, in order, the items cut into pieces of
+/// [`PIECE_CELLS`] spread over the cores; piece `k` draws from stream
+/// `family + k` of `rng`.
+fn in_pieces<I: Sync, T: Send>(
+    items: &[I],
+    rng: &DeviceRng,
+    family: u64,
+    cell: impl Fn(&I, &mut DeviceRng) -> T + Sync,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    items
+        .par_chunks(PIECE_CELLS)
+        .enumerate()
+        .flat_map_iter(|(piece, items)| {
+            let mut rng = rng.fork(family + piece as u64);
+            items
+                .iter()
+                .map(|item| cell(item, &mut rng))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// What cells hold, in levels: read right after programming (programming noise,
@@ -408,6 +429,13 @@ pub struct Readout {
     pub programmed: Vec<f64>,
     /// At the time asked.
     pub now: Vec<f64>,
+}
+
+impl Readout {
+    fn of(cells: Vec<(f64, f64)>) -> Self {
+        let (programmed, now) = cells.into_iter().unzip();
+        Self { programmed, now }
+    }
 }
 
 #[cfg(test)]
@@ -433,10 +461,8 @@ mod tests {
     fn ideal_devices_hold_their_levels() {
         let devices = Devices::default();
         let levels = [0.0, 1.0, 2.0, 3.0, 15.0, 7.0];
-        let mut rng = DeviceRng::new(1);
-        let read = devices
-            .program_array(&levels, 3, 15.0, 1e6, &mut rng)
-            .unwrap();
+        let rng = DeviceRng::new(1);
+        let read = devices.program_array(&levels, 3, 15.0, 1e6, &rng).unwrap();
         for (a, b) in read.iter().zip(levels) {
             assert!((a - b).abs() < 1e-12, "{read:?}");
         }
@@ -450,9 +476,9 @@ mod tests {
         };
         let levels: Vec<f64> = (0..4096).map(|k| (k % 16) as f64).collect();
         let total = |read: &[f64]| read.iter().sum::<f64>();
-        let mut rng = DeviceRng::new(2);
+        let rng = DeviceRng::new(2);
         let day = devices
-            .program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
+            .program_array(&levels, 64, 15.0, 86_400.0, &rng)
             .unwrap();
         // Drift shrinks conductances by roughly (86420/20)^-0.05 ≈ 0.65.
         let ratio = total(&day) / total(&levels);
@@ -461,27 +487,27 @@ mod tests {
             drift_compensation: DriftCompensation::Global,
             ..devices.clone()
         };
-        let mut rng = DeviceRng::new(2);
+        let rng = DeviceRng::new(2);
         let day = compensated
-            .program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
+            .program_array(&levels, 64, 15.0, 86_400.0, &rng)
             .unwrap();
         let ratio = total(&day) / total(&levels);
         // Back to scale, up to programming noise (which is biased up at level 0).
         assert!((0.95..1.1).contains(&ratio), "{ratio}");
         // Same seed, same bits.
-        let mut rng = DeviceRng::new(2);
+        let rng = DeviceRng::new(2);
         assert_eq!(
             Ok(day),
-            compensated.program_array(&levels, 64, 15.0, 86_400.0, &mut rng)
+            compensated.program_array(&levels, 64, 15.0, 86_400.0, &rng)
         );
     }
 
     #[test]
     fn device_pairs_hold_signed_levels_and_drift_towards_zero() {
         let levels: Vec<f64> = (0..4096).map(|k| (k % 255) as f64 - 127.0).collect();
-        let mut rng = DeviceRng::new(3);
+        let rng = DeviceRng::new(3);
         let ideal = Devices::default()
-            .program_pairs(&levels, 127.0, 3600.0, &mut rng)
+            .program_pairs(&levels, 127.0, 3600.0, &rng)
             .unwrap();
         assert_eq!(ideal.now, levels);
         for technology in [Technology::Pcm, Technology::Hermes] {
@@ -489,9 +515,9 @@ mod tests {
                 technology,
                 ..Devices::default()
             };
-            let mut rng = DeviceRng::new(3);
+            let rng = DeviceRng::new(3);
             let read = devices
-                .program_pairs(&levels, 127.0, 86_400.0, &mut rng)
+                .program_pairs(&levels, 127.0, 86_400.0, &rng)
                 .unwrap();
             // Programmed: the signed level up to programming noise (a few levels).
             let rms = |a: &[f64]| {
@@ -520,10 +546,10 @@ mod tests {
             let ratio = total_now / total_then;
             assert!((0.4..0.95).contains(&ratio), "{technology:?} {ratio}");
             // Same seed, same bits.
-            let mut rng = DeviceRng::new(3);
+            let rng = DeviceRng::new(3);
             assert_eq!(
                 Ok(read),
-                devices.program_pairs(&levels, 127.0, 86_400.0, &mut rng)
+                devices.program_pairs(&levels, 127.0, 86_400.0, &rng)
             );
         }
     }

@@ -16,13 +16,13 @@ fn sampled_cells_match_the_fits() {
         ..Devices::default()
     };
     let max_level = 15.0;
-    let mut rng = DeviceRng::new(31);
+    let rng = DeviceRng::new(31);
     // Levels well above 0, where the clamp at 0 µS does not bias the samples.
     for level in [6.0, 10.0, 15.0] {
         for t in [1.0, 86_400.0, 172_800.0] {
             let cells = vec![level; 100_000];
             let read = devices
-                .program_array(&cells, 1000, max_level, t, &mut rng)
+                .program_array(&cells, 1000, max_level, t, &rng)
                 .unwrap();
             let n = read.len() as f64;
             let mean = read.iter().sum::<f64>() / n;
@@ -41,7 +41,7 @@ fn sampled_cells_match_the_fits() {
         }
     }
     let error = devices
-        .program_array(&[1.0], 1, max_level, 3.0 * 86_400.0, &mut rng)
+        .program_array(&[1.0], 1, max_level, 3.0 * 86_400.0, &rng)
         .unwrap_err();
     assert!(error.contains("fitted up to 172800 s"), "{error}");
 }

@@ -18,6 +18,7 @@
 pub mod artifact;
 pub mod converters;
 pub mod evaluate;
+pub mod guard;
 pub mod occupancy;
 pub mod pipeline;
 pub mod plot;

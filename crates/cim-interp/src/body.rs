@@ -258,58 +258,132 @@ fn compare(predicate: u8, a: f64, b: f64) -> bool {
     }
 }
 
+/// What `kind` computes of `a`, `b` and `c` (the sources it has, in order).
+#[inline(always)]
+fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
+    match kind {
+        Kind::Op(ScalarOp::Add) => a + b,
+        Kind::Op(ScalarOp::Sub) => a - b,
+        Kind::Op(ScalarOp::Mul) => a * b,
+        Kind::Op(ScalarOp::Div) => a / b,
+        // maximumf/minimumf propagate NaN.
+        Kind::Op(ScalarOp::Max) => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        }
+        Kind::Op(ScalarOp::Min) => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.min(b)
+            }
+        }
+        Kind::Op(ScalarOp::Neg) => -a,
+        Kind::Op(ScalarOp::Abs) => a.abs(),
+        Kind::Op(ScalarOp::Exp) => a.exp(),
+        Kind::Op(ScalarOp::Log) => a.ln(),
+        Kind::Op(ScalarOp::Tanh) => a.tanh(),
+        Kind::Op(ScalarOp::Sigmoid) => 1.0 / (1.0 + (-a).exp()),
+        Kind::Op(ScalarOp::Sqrt) => a.sqrt(),
+        Kind::Op(ScalarOp::Rsqrt) => 1.0 / a.sqrt(),
+        Kind::Op(ScalarOp::Copy) => a,
+        Kind::Constant(value) => value,
+        Kind::Op(ScalarOp::Compare(predicate)) => f64::from(u8::from(compare(predicate, a, b))),
+        Kind::Op(ScalarOp::Select) => {
+            if a != 0.0 {
+                b
+            } else {
+                c
+            }
+        }
+    }
+}
+
 /// Runs `instructions` on `arguments` in `f64`, leaving instruction `i`'s result
-/// in `temporaries[i]`.
-pub fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut Vec<f64>) {
-    temporaries.clear();
-    for instruction in instructions {
-        let read = |source: &Source, temporaries: &Vec<f64>| match *source {
-            Source::Argument(index) => arguments[index],
-            Source::Outer(value) => value,
-            Source::Temporary(index) => temporaries[index],
+/// in `temporaries[i]` (`temporaries` holds one value per instruction).
+pub fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut [f64]) {
+    for (at, instruction) in instructions.iter().enumerate() {
+        let read = |index: usize| match instruction.sources.get(index) {
+            Some(Source::Argument(index)) => arguments[*index],
+            Some(Source::Outer(value)) => *value,
+            Some(Source::Temporary(index)) => temporaries[*index],
+            None => 0.0,
         };
-        let arg = |index: usize| read(&instruction.sources[index], temporaries);
-        let value = match instruction.kind {
-            Kind::Op(ScalarOp::Add) => arg(0) + arg(1),
-            Kind::Op(ScalarOp::Sub) => arg(0) - arg(1),
-            Kind::Op(ScalarOp::Mul) => arg(0) * arg(1),
-            Kind::Op(ScalarOp::Div) => arg(0) / arg(1),
-            // maximumf/minimumf propagate NaN.
-            Kind::Op(ScalarOp::Max) => {
-                if arg(0).is_nan() || arg(1).is_nan() {
-                    f64::NAN
-                } else {
-                    arg(0).max(arg(1))
-                }
-            }
-            Kind::Op(ScalarOp::Min) => {
-                if arg(0).is_nan() || arg(1).is_nan() {
-                    f64::NAN
-                } else {
-                    arg(0).min(arg(1))
-                }
-            }
-            Kind::Op(ScalarOp::Neg) => -arg(0),
-            Kind::Op(ScalarOp::Abs) => arg(0).abs(),
-            Kind::Op(ScalarOp::Exp) => arg(0).exp(),
-            Kind::Op(ScalarOp::Log) => arg(0).ln(),
-            Kind::Op(ScalarOp::Tanh) => arg(0).tanh(),
-            Kind::Op(ScalarOp::Sigmoid) => 1.0 / (1.0 + (-arg(0)).exp()),
-            Kind::Op(ScalarOp::Sqrt) => arg(0).sqrt(),
-            Kind::Op(ScalarOp::Rsqrt) => 1.0 / arg(0).sqrt(),
-            Kind::Op(ScalarOp::Copy) => arg(0),
-            Kind::Constant(value) => value,
-            Kind::Op(ScalarOp::Compare(predicate)) => {
-                f64::from(u8::from(compare(predicate, arg(0), arg(1))))
-            }
-            Kind::Op(ScalarOp::Select) => {
-                if arg(0) != 0.0 {
-                    arg(1)
-                } else {
-                    arg(2)
-                }
-            }
+        temporaries[at] = compute(instruction.kind, read(0), read(1), read(2));
+    }
+}
+
+/// One source of an instruction over a block of points.
+#[derive(Clone, Copy)]
+enum Lane<'a> {
+    Values(&'a [f64]),
+    Constant(f64),
+}
+
+impl Lane<'_> {
+    #[inline(always)]
+    fn at(self, k: usize) -> f64 {
+        match self {
+            Lane::Values(values) => values[k],
+            Lane::Constant(value) => value,
+        }
+    }
+}
+
+/// [`evaluate`] on `n` points at once, one instruction over all of them before
+/// the next (what makes a body cost a few instructions per point rather than a
+/// dispatch per instruction and point): `arguments[slot][k]` is operand `slot` at
+/// point `k`; instruction `i`'s values are left in `temporaries[i][..n]`. The same
+/// arithmetic as [`evaluate`], so the same bits.
+pub fn evaluate_lanes(
+    instructions: &[Instruction],
+    arguments: &[Vec<f64>],
+    temporaries: &mut [Vec<f64>],
+    n: usize,
+) {
+    for (at, instruction) in instructions.iter().enumerate() {
+        let (done, rest) = temporaries.split_at_mut(at);
+        let lane = |index: usize| match instruction.sources.get(index) {
+            Some(Source::Argument(index)) => Lane::Values(&arguments[*index][..n]),
+            Some(Source::Outer(value)) => Lane::Constant(*value),
+            Some(Source::Temporary(index)) => Lane::Values(&done[*index][..n]),
+            None => Lane::Constant(0.0),
         };
-        temporaries.push(value);
+        let (a, b, c) = (lane(0), lane(1), lane(2));
+        let target = &mut rest[0][..n];
+        let kind = instruction.kind;
+        // One loop per kind, so each compiles to straight-line code.
+        macro_rules! each {
+            ($($kind:pat),*) => {
+                match kind {
+                    $($kind => {
+                        for (k, value) in target.iter_mut().enumerate() {
+                            *value = compute(kind, a.at(k), b.at(k), c.at(k));
+                        }
+                    })*
+                    _ => {
+                        for (k, value) in target.iter_mut().enumerate() {
+                            *value = compute(kind, a.at(k), b.at(k), c.at(k));
+                        }
+                    }
+                }
+            };
+        }
+        each!(
+            Kind::Op(ScalarOp::Add),
+            Kind::Op(ScalarOp::Sub),
+            Kind::Op(ScalarOp::Mul),
+            Kind::Op(ScalarOp::Div),
+            Kind::Op(ScalarOp::Max),
+            Kind::Op(ScalarOp::Min),
+            Kind::Op(ScalarOp::Neg),
+            Kind::Op(ScalarOp::Copy),
+            Kind::Op(ScalarOp::Tanh),
+            Kind::Op(ScalarOp::Sigmoid),
+            Kind::Op(ScalarOp::Exp)
+        );
     }
 }

@@ -1,15 +1,24 @@
 //! `linalg.generic`: the iteration domain from the indexing maps and operand shapes,
 //! the body compiled once ([`crate::body`]), then run at every point: in `f64`, or
 //! on a backend's [`ScalarUnit`].
+//!
+//! The maps are affine, so every operand is read at `base + sum(step[d] * d)` of its
+//! buffer, and the bounds of every read are checked once, before the loop. The
+//! loop nest runs reductions outermost; the rest is computed in blocks of points,
+//! one body instruction over the whole block at a time ([`evaluate_lanes`]); a body
+//! that yields an input unchanged (im2col) is a gather; the outer dimension is cut
+//! across the cores when the outputs' rows are its own. Each output element is
+//! computed by the same operations in the same order as in the op's own loop nest,
+//! so the bits are those of a point-by-point run, on any number of cores.
 
 use crate::{
     Env, InterpError, RtValue, ScalarUnit,
-    body::{Body, Source, compile, evaluate},
+    body::{Body, Source, compile, evaluate, evaluate_lanes},
     malformed,
 };
 use cim_ir::query::{attribute, i64_array_attribute};
 use melior::ir::{OperationRef, attribute::ArrayAttribute};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,14 +34,6 @@ impl MapResult {
             [(dim, 1)] if self.constant == 0 => Some(*dim),
             _ => None,
         }
-    }
-
-    fn at(&self, point: &[usize]) -> i64 {
-        self.terms
-            .iter()
-            .map(|&(dim, c)| c * point[dim] as i64)
-            .sum::<i64>()
-            + self.constant
     }
 }
 
@@ -156,64 +157,425 @@ pub fn run(
         },
         None => compile(op, &|value| env.scalar(value))?,
     };
-    let mut results = vec![0.0; body.yields.len()];
-    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
-    let mut arguments = vec![0.0; operands.len()];
-    let mut temporaries = Vec::with_capacity(body.instructions.len());
     let total: usize = bounds.iter().product();
-    let mut point = vec![0usize; dims];
-    let mut index = vec![0usize; 8];
-    for _ in 0..total {
-        for (slot, ((_, results), operand)) in parsed.iter().zip(&operands).enumerate() {
-            index.resize(results.len(), 0);
-            for (axis, result) in results.iter().enumerate() {
-                let at = result.at(&point);
-                if at < 0 || at as usize >= operand.shape()[axis] {
-                    return Err(malformed(
-                        op,
-                        format!(
-                            "indexing map reads position {at} of a dimension of size {}",
-                            operand.shape()[axis]
-                        ),
-                    ));
-                }
-                index[axis] = at as usize;
-            }
-            arguments[slot] = if slot >= inputs {
-                outputs[slot - inputs][IxDyn(&index)]
+    let operands: Vec<ArrayD<f64>> = operands
+        .into_iter()
+        .map(|operand| {
+            if operand.is_standard_layout() {
+                operand
             } else {
-                operand[IxDyn(&index)]
-            };
-        }
-        match &mut unit {
-            None => {
-                evaluate(&body.instructions, &arguments, &mut temporaries);
-                for (result, source) in results.iter_mut().zip(&body.yields) {
-                    *result = match *source {
-                        Source::Argument(i) => arguments[i],
-                        Source::Outer(value) => value,
-                        Source::Temporary(i) => temporaries[i],
-                    };
-                }
+                operand.as_standard_layout().into_owned()
             }
-            Some(elementwise) => elementwise.apply(op, &arguments, &mut results)?,
-        }
-        for (output, &value) in results.iter().enumerate() {
-            let (_, results) = &parsed[inputs + output];
-            let index: Vec<usize> = results
+        })
+        .collect();
+    let strides: Vec<Strides> = parsed
+        .iter()
+        .zip(&operands)
+        .map(|((_, results), operand)| Strides::new(op, results, operand.shape(), &bounds, total))
+        .collect::<Result<_, _>>()?;
+    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
+    let inputs_of: Vec<&[f64]> = operands[..inputs]
+        .iter()
+        .map(|operand| operand.as_slice().expect("standard layout"))
+        .collect();
+    // The loop order: the dimensions no output is indexed by (reductions) outermost,
+    // then the others, each group in its own order. Every output element then sees
+    // its reduction in the same order as in the op's own loop nest, and one sweep
+    // of the inner dimensions writes each output element once, so a block of its
+    // points is computed at once ("independent").
+    let reduction = |dim: usize| {
+        parsed[inputs..].iter().all(|(_, results)| {
+            results
                 .iter()
-                .map(|result| result.at(&point).max(0) as usize)
-                .collect();
-            outputs[output][IxDyn(&index)] = value;
-        }
-        // Next point, last dimension fastest.
-        for dim in (0..dims).rev() {
-            point[dim] += 1;
-            if point[dim] < bounds[dim] {
-                break;
+                .all(|r| r.terms.iter().all(|&(d, _)| d != dim))
+        })
+    };
+    let order: Vec<usize> = (0..dims)
+        .filter(|&dim| reduction(dim))
+        .chain((0..dims).filter(|&dim| !reduction(dim)))
+        .collect();
+    let independent = dims > 0
+        && !reduction(order[dims - 1])
+        && parsed[inputs..].iter().all(|(_, results)| {
+            let mut seen = vec![false; dims];
+            results.iter().all(|result| match result.single_dim() {
+                Some(dim) if !seen[dim] => {
+                    seen[dim] = true;
+                    true
+                }
+                _ => false,
+            }) && (0..dims).all(|dim| seen[dim] || reduction(dim))
+        });
+    let order = if independent {
+        order
+    } else {
+        (0..dims).collect()
+    };
+    let sweep_dims = if independent {
+        (0..dims).filter(|&dim| reduction(dim)).count()
+    } else {
+        0
+    };
+    let domain = Domain {
+        bounds: &bounds,
+        strides: &strides,
+        inputs: &inputs_of,
+        body: &body,
+        independent,
+        order: &order,
+        sweep_dims,
+    };
+    if total == 0 {
+        return Ok(outputs.into_iter().map(RtValue::Tensor).collect());
+    }
+    // The outer loop dimension is cut across the cores when every output holds it
+    // as its first axis and nowhere else: the pieces then write disjoint rows, each
+    // computed in the same order as one piece would, so the bits do not depend on
+    // the cut. A backend's unit runs on this thread.
+    let splittable = unit.is_none()
+        && dims > 0
+        && bounds[0] > 1
+        && total >= PARALLEL_POINTS
+        && parsed[inputs..].iter().all(|(_, results)| {
+            results.first().and_then(MapResult::single_dim) == Some(0)
+                && results[1..]
+                    .iter()
+                    .all(|r| r.terms.iter().all(|&(d, _)| d != 0))
+        });
+    if splittable {
+        use rayon::prelude::*;
+        let rows_per_piece = bounds[0]
+            .div_ceil(crate::kernels::threads().max(1) * 4)
+            .max(1);
+        let mut pieces: Vec<Vec<ndarray::ArrayViewMutD<f64>>> = Vec::new();
+        for output in outputs.iter_mut() {
+            for (index, rows) in output
+                .axis_chunks_iter_mut(ndarray::Axis(0), rows_per_piece)
+                .enumerate()
+            {
+                if pieces.len() <= index {
+                    pieces.push(Vec::new());
+                }
+                pieces[index].push(rows);
             }
-            point[dim] = 0;
         }
+        pieces
+            .into_par_iter()
+            .enumerate()
+            .try_for_each(|(index, mut rows)| {
+                let mut slices: Vec<&mut [f64]> = rows
+                    .iter_mut()
+                    .map(|view| view.as_slice_mut().expect("rows of a standard layout"))
+                    .collect();
+                let first = index * rows_per_piece;
+                let count = rows_per_piece.min(bounds[0] - first);
+                domain.run(first..first + count, &mut slices, None)
+            })?;
+    } else {
+        let mut slices: Vec<&mut [f64]> = outputs
+            .iter_mut()
+            .map(|output| output.as_slice_mut().expect("standard layout"))
+            .collect();
+        let outer = if dims > 0 { 0..bounds[0] } else { 0..1 };
+        domain.run(
+            outer,
+            &mut slices,
+            unit.as_deref_mut().map(|unit| (op, unit)),
+        )?;
     }
     Ok(outputs.into_iter().map(RtValue::Tensor).collect())
+}
+
+/// Points of the iteration domain worth spreading over the cores.
+const PARALLEL_POINTS: usize = 1 << 14;
+
+/// Where an operand's element lies in its (standard-layout) buffer, as a linear
+/// function of the loop point: `base + sum(step[d] * point[d])`. The maps are
+/// affine, so the bounds of every read are known before the loop starts.
+struct Strides {
+    base: i64,
+    step: Vec<i64>,
+}
+
+impl Strides {
+    /// The strides of an operand of `shape` read through `results`; an error when
+    /// some point of the domain would read outside it.
+    fn new(
+        op: &OperationRef,
+        results: &[MapResult],
+        shape: &[usize],
+        bounds: &[usize],
+        total: usize,
+    ) -> Result<Self, InterpError> {
+        let mut element_strides = vec![1i64; shape.len()];
+        for axis in (0..shape.len().saturating_sub(1)).rev() {
+            element_strides[axis] = element_strides[axis + 1] * shape[axis + 1] as i64;
+        }
+        let mut base = 0;
+        let mut step = vec![0i64; bounds.len()];
+        for (axis, result) in results.iter().enumerate() {
+            // The result's least and greatest value over the domain's box.
+            let (mut low, mut high) = (result.constant, result.constant);
+            for &(dim, coefficient) in &result.terms {
+                let far = coefficient * (bounds[dim] as i64 - 1);
+                low += far.min(0);
+                high += far.max(0);
+            }
+            if total > 0 {
+                let size = shape[axis] as i64;
+                if low < 0 || high >= size {
+                    let at = if low < 0 { low } else { high };
+                    return Err(malformed(
+                        op,
+                        format!("indexing map reads position {at} of a dimension of size {size}"),
+                    ));
+                }
+            }
+            base += result.constant * element_strides[axis];
+            for &(dim, coefficient) in &result.terms {
+                step[dim] += coefficient * element_strides[axis];
+            }
+        }
+        Ok(Self { base, step })
+    }
+}
+
+/// The loop nest of one `linalg.generic`: its bounds, where each operand is read,
+/// its inputs and its body.
+struct Domain<'a> {
+    bounds: &'a [usize],
+    strides: &'a [Strides],
+    inputs: &'a [&'a [f64]],
+    body: &'a Body,
+    /// Every output element is written once per sweep of the dimensions after the
+    /// first `sweep_dims` of `order`.
+    independent: bool,
+    /// The loop order (outermost first).
+    order: &'a [usize],
+    /// How many of `order`'s dimensions are reductions.
+    sweep_dims: usize,
+}
+
+/// Points computed at once by [`evaluate_lanes`].
+const LANES: usize = 256;
+
+/// A block of points gathered for [`evaluate_lanes`]: each operand's offset and
+/// value at each point, and the body's values there.
+struct Lanes {
+    offsets: Vec<Vec<usize>>,
+    arguments: Vec<Vec<f64>>,
+    temporaries: Vec<Vec<f64>>,
+    filled: usize,
+}
+
+impl Domain<'_> {
+    /// Runs the points whose outer dimension lies in `outer`, writing `outputs`:
+    /// whole outputs, or (when `outer` is a piece of the outer dimension) the rows
+    /// of the outputs that piece writes, which start at its first row.
+    fn run(
+        &self,
+        outer: std::ops::Range<usize>,
+        outputs: &mut [&mut [f64]],
+        mut unit: Option<(&OperationRef, &mut (dyn ScalarUnit + '_))>,
+    ) -> Result<(), InterpError> {
+        let inputs = self.inputs.len();
+        let dims = self.bounds.len();
+        let whole = dims == 0 || outer == (0..self.bounds[0]);
+        // The offset of each operand at the first point of the piece; an output
+        // piece starts at its first row.
+        let mut offsets: Vec<i64> = self
+            .strides
+            .iter()
+            .enumerate()
+            .map(|(slot, strides)| {
+                let first = if dims > 0 { outer.start as i64 } else { 0 };
+                if slot < inputs || whole {
+                    strides.base + strides.step.first().map_or(0, |s| s * first)
+                } else {
+                    strides.base
+                }
+            })
+            .collect();
+        let mut piece_bounds = self.bounds.to_vec();
+        if dims > 0 {
+            piece_bounds[0] = outer.len();
+        }
+        // Bounds and steps in loop order.
+        let bounds: Vec<usize> = self.order.iter().map(|&dim| piece_bounds[dim]).collect();
+        let steps: Vec<Vec<i64>> = self
+            .strides
+            .iter()
+            .map(|strides| self.order.iter().map(|&dim| strides.step[dim]).collect())
+            .collect();
+        // The innermost dimension runs as a tight loop; the others count rows.
+        let (inner, inner_steps): (usize, Vec<i64>) = match dims {
+            0 => (1, vec![0; offsets.len()]),
+            _ => (
+                bounds[dims - 1],
+                steps.iter().map(|s| s[dims - 1]).collect(),
+            ),
+        };
+        let rows: usize = bounds[..dims.saturating_sub(1)].iter().product();
+        let outer_dims = dims.saturating_sub(1);
+        // Rows per sweep of the inner (non-reduction) dimensions.
+        let sweep_rows: usize = bounds[self.sweep_dims.min(outer_dims)..outer_dims]
+            .iter()
+            .product();
+        let mut point = vec![0usize; outer_dims];
+        let mut arguments = vec![0.0; self.strides.len()];
+        let mut results = vec![0.0; self.body.yields.len()];
+        let mut temporaries = vec![0.0; self.body.instructions.len()];
+        // A body that yields one of its inputs unchanged (a gather: im2col, a
+        // transpose written as a generic) copies.
+        let copies = match (
+            self.body.instructions.is_empty(),
+            self.body.yields.as_slice(),
+        ) {
+            (true, [Source::Argument(slot)]) if *slot < inputs && unit.is_none() => Some(*slot),
+            _ => None,
+        };
+        let mut lanes = (self.independent && unit.is_none() && copies.is_none()).then(|| Lanes {
+            offsets: vec![vec![0; LANES]; self.strides.len()],
+            arguments: vec![vec![0.0; LANES]; self.strides.len()],
+            temporaries: vec![vec![0.0; LANES]; self.body.instructions.len()],
+            filled: 0,
+        });
+        for row in 0..rows {
+            if let Some(lanes) = &mut lanes {
+                let mut k = 0;
+                while k < inner {
+                    let count = (inner - k).min(LANES - lanes.filled);
+                    for ((offsets, &offset), &step) in
+                        lanes.offsets.iter_mut().zip(&offsets).zip(&inner_steps)
+                    {
+                        let first = offset + step * k as i64;
+                        for (j, slot) in offsets[lanes.filled..lanes.filled + count]
+                            .iter_mut()
+                            .enumerate()
+                        {
+                            *slot = (first + step * j as i64) as usize;
+                        }
+                    }
+                    lanes.filled += count;
+                    k += count;
+                    if lanes.filled == LANES {
+                        self.flush(lanes, outputs);
+                    }
+                }
+                // The next sweep reads what this one wrote.
+                if (row + 1) % sweep_rows.max(1) == 0 {
+                    self.flush(lanes, outputs);
+                }
+            } else if let Some(slot) = copies {
+                let (source, step) = (self.inputs[slot], inner_steps[slot]);
+                let (target, target_step) = (&mut *outputs[0], inner_steps[inputs]);
+                let (mut from, mut to) = (offsets[slot], offsets[inputs]);
+                for _ in 0..inner {
+                    target[to as usize] = source[from as usize];
+                    from += step;
+                    to += target_step;
+                }
+            } else {
+                let mut at = offsets.clone();
+                for _ in 0..inner {
+                    for (slot, argument) in arguments.iter_mut().enumerate() {
+                        let at = at[slot] as usize;
+                        *argument = if slot < inputs {
+                            self.inputs[slot][at]
+                        } else {
+                            outputs[slot - inputs][at]
+                        };
+                    }
+                    match &mut unit {
+                        None => {
+                            evaluate(&self.body.instructions, &arguments, &mut temporaries);
+                            for (result, source) in results.iter_mut().zip(&self.body.yields) {
+                                *result = match *source {
+                                    Source::Argument(i) => arguments[i],
+                                    Source::Outer(value) => value,
+                                    Source::Temporary(i) => temporaries[i],
+                                };
+                            }
+                        }
+                        Some((op, elementwise)) => {
+                            elementwise.apply(op, &arguments, &mut results)?
+                        }
+                    }
+                    for (output, &value) in results.iter().enumerate() {
+                        outputs[output][at[inputs + output] as usize] = value;
+                    }
+                    for (offset, step) in at.iter_mut().zip(&inner_steps) {
+                        *offset += step;
+                    }
+                }
+            }
+            // Next row, the last outer dimension fastest.
+            for dim in (0..outer_dims).rev() {
+                point[dim] += 1;
+                for (offset, steps) in offsets.iter_mut().zip(&steps) {
+                    *offset += steps[dim];
+                }
+                if point[dim] < bounds[dim] {
+                    break;
+                }
+                for (offset, steps) in offsets.iter_mut().zip(&steps) {
+                    *offset -= steps[dim] * bounds[dim] as i64;
+                }
+                point[dim] = 0;
+            }
+        }
+        if let Some(lanes) = &mut lanes {
+            self.flush(lanes, outputs);
+        }
+        Ok(())
+    }
+
+    /// Computes the gathered block of points and writes their results.
+    fn flush(&self, lanes: &mut Lanes, outputs: &mut [&mut [f64]]) {
+        let n = lanes.filled;
+        if n == 0 {
+            return;
+        }
+        let inputs = self.inputs.len();
+        for (slot, (arguments, offsets)) in
+            lanes.arguments.iter_mut().zip(&lanes.offsets).enumerate()
+        {
+            let values: &[f64] = if slot < inputs {
+                self.inputs[slot]
+            } else {
+                &*outputs[slot - inputs]
+            };
+            for (argument, &offset) in arguments[..n].iter_mut().zip(&offsets[..n]) {
+                *argument = values[offset];
+            }
+        }
+        evaluate_lanes(
+            &self.body.instructions,
+            &lanes.arguments,
+            &mut lanes.temporaries,
+            n,
+        );
+        for (output, source) in self.body.yields.iter().enumerate() {
+            let target = &mut *outputs[output];
+            let offsets = &lanes.offsets[inputs + output][..n];
+            match *source {
+                Source::Argument(i) => {
+                    for (k, &offset) in offsets.iter().enumerate() {
+                        target[offset] = lanes.arguments[i][k];
+                    }
+                }
+                Source::Temporary(i) => {
+                    for (k, &offset) in offsets.iter().enumerate() {
+                        target[offset] = lanes.temporaries[i][k];
+                    }
+                }
+                Source::Outer(value) => {
+                    for &offset in offsets {
+                        target[offset] = value;
+                    }
+                }
+            }
+        }
+        lanes.filled = 0;
+    }
 }

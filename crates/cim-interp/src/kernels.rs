@@ -9,14 +9,20 @@ use ndarray::{Array2, ArrayD, IxDyn};
 /// machine, so results never depend on how many cores there are.
 pub const CHUNK_ROWS: usize = 128;
 
-/// Rows per piece of a matrix product: larger, as each piece packs the whole
-/// weight block again.
-const GEMM_ROWS: usize = 512;
+/// Fewest rows per piece of a matrix product (each piece packs the whole weight
+/// block again).
+const GEMM_MIN_ROWS: usize = 64;
+
+/// Threads the kernels spread work over (rayon's global pool: `RAYON_NUM_THREADS`,
+/// else one per core).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
 
 /// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
 /// spread over the machine's cores (rayon's pool: no thread is started per call,
 /// which small blocks would pay for).
-pub fn for_chunks(values: &mut [f64], chunk: usize, work: impl Fn(usize, &mut [f64]) + Sync) {
+pub fn for_chunks<T: Send>(values: &mut [T], chunk: usize, work: impl Fn(usize, &mut [T]) + Sync) {
     use rayon::prelude::*;
     let chunk = chunk.max(1);
     if values.len() <= chunk {
@@ -54,26 +60,40 @@ pub fn matmul<S: ndarray::Data<Elem = f64>>(
     let flat = input
         .to_shape((rows, k))
         .map_err(|error| malformed(op, error.to_string()))?;
-    let n = weight.ncols();
-    let mut product = Array2::<f64>::zeros((rows, n));
-    let weight = weight.view();
-    let values = product.as_slice_mut().expect("a new array is contiguous");
-    for_chunks(values, GEMM_ROWS * n.max(1), |index, chunk| {
-        let start = index * GEMM_ROWS;
-        let count = chunk.len() / n.max(1);
-        let mut target =
-            ndarray::ArrayViewMut2::from_shape((count, n), chunk).expect("chunks hold whole rows");
-        ndarray::linalg::general_mat_mul(
-            1.0,
-            &flat.slice(ndarray::s![start..start + count, ..]),
-            &weight,
-            0.0,
-            &mut target,
-        );
-    });
+    let product = gemm(flat.view(), weight.view());
     let mut out_shape = shape;
     *out_shape.last_mut().expect("rank >= 1") = weight.ncols();
     product
         .into_shape_with_order(IxDyn(&out_shape))
         .map_err(|error| malformed(op, error.to_string()))
+}
+
+/// `a · b` (m × k by k × n), in one piece of rows per core: each piece is one call
+/// of matrixmultiply's kernel (`sgemm` for f32, `dgemm` for f64), which sums every
+/// output over k in the same order whatever rows the piece holds, so the bits do
+/// not depend on the core count. For f32 this runs at the speed of OpenBLAS's
+/// `sgemm` on the same cores (measured against numpy, and the `gemm` and `faer`
+/// crates: `cargo bench --bench runtime` prints the runtime beside this bound).
+pub fn gemm<A: ndarray::LinalgScalar + Send + Sync>(
+    a: ndarray::ArrayView2<A>,
+    b: ndarray::ArrayView2<A>,
+) -> Array2<A> {
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut product = Array2::<A>::zeros((m, n));
+    let rows = m.div_ceil(threads().max(1)).max(GEMM_MIN_ROWS);
+    let values = product.as_slice_mut().expect("a new array is contiguous");
+    for_chunks(values, rows * n.max(1), |index, chunk| {
+        let start = index * rows;
+        let count = chunk.len() / n.max(1);
+        let mut target =
+            ndarray::ArrayViewMut2::from_shape((count, n), chunk).expect("chunks hold whole rows");
+        ndarray::linalg::general_mat_mul(
+            A::one(),
+            &a.slice(ndarray::s![start..start + count, ..]),
+            &b,
+            A::zero(),
+            &mut target,
+        );
+    });
+    product
 }

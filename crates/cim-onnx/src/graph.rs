@@ -5,7 +5,7 @@
 
 use crate::OnnxError;
 use crate::emitter::{Emitter, Value, tensor_type};
-use crate::proto::tensor_values;
+use crate::proto::{Values, checked_tensor};
 use tract_onnx::pb::{GraphProto, NodeProto, tensor_shape_proto::dimension, type_proto};
 
 impl Emitter {
@@ -42,21 +42,21 @@ impl Emitter {
 
     pub(crate) fn graph(&mut self, graph: &GraphProto) -> Result<(), OnnxError> {
         for tensor in &graph.initializer {
-            let values = tensor_values(tensor).map_err(|message| OnnxError::Read {
+            let read_error = |message| OnnxError::Read {
                 file: self.file.clone(),
                 message,
-            })?;
-            let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
-            if values.len() as u64 != dims.iter().product::<u64>() {
-                return Err(OnnxError::Read {
-                    file: self.file.clone(),
-                    message: format!(
-                        "initializer '{}' holds {} values for shape {:?}",
-                        tensor.name,
-                        values.len(),
-                        dims
-                    ),
-                });
+            };
+            let (dims, values) = checked_tensor(
+                tensor,
+                &format!("initializer '{}'", tensor.name),
+                Values::Finite,
+            )
+            .map_err(read_error)?;
+            if self.values.contains_key(&tensor.name) {
+                return Err(read_error(format!(
+                    "two initializers are named '{}': give each its own name",
+                    tensor.name
+                )));
             }
             // Materialised on first use (see `use_constant`); record shape and data.
             self.values.insert(
@@ -111,6 +111,9 @@ impl Emitter {
                 },
             );
         }
+        for node in &graph.node {
+            self.check_node(node)?;
+        }
         for node in &self.fold_batch_norms(&graph.node, graph) {
             self.node(node)?;
         }
@@ -130,6 +133,27 @@ impl Emitter {
         self.signature = (arguments, results.iter().map(|(_, t)| t.clone()).collect());
         self.outputs = results.into_iter().map(|(ssa, _)| ssa).collect();
         Ok(())
+    }
+
+    /// Checks a node's domain and how many inputs and outputs it has, before any
+    /// part of the importer reads them.
+    fn check_node(&self, node: &NodeProto) -> Result<(), OnnxError> {
+        let op = node.op_type.as_str();
+        if !node.domain.is_empty() && node.domain != "ai.onnx" {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "operator {op} of domain '{}' is not one the importer knows (only ONNX's default domain is)",
+                    node.domain
+                ),
+            ));
+        }
+        match arity(op) {
+            Some(arity) => arity
+                .check(node)
+                .map_err(|message| self.unsupported(node, message)),
+            None => Ok(()),
+        }
     }
 
     /// Emits a constant's `arith.constant` the first time it is used as an SSA value.
@@ -196,4 +220,69 @@ impl Emitter {
         self.define(node, value);
         Ok(())
     }
+}
+
+/// How many inputs and outputs an operator has (ONNX's operator schemas): inputs
+/// beyond `required` may be omitted (absent or named ""), at most `most`; the first
+/// `outputs` outputs must be named.
+struct Arity {
+    required: usize,
+    most: usize,
+    outputs: usize,
+}
+
+impl Arity {
+    fn check(&self, node: &NodeProto) -> Result<(), String> {
+        let given = node.input.len();
+        if given > self.most {
+            return Err(format!(
+                "{} inputs given, the operator takes at most {}",
+                given, self.most
+            ));
+        }
+        if let Some(missing) =
+            (0..self.required).find(|&i| node.input.get(i).is_none_or(String::is_empty))
+        {
+            return Err(format!(
+                "input {missing} is missing: the operator needs {} input{}",
+                self.required,
+                if self.required == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(missing) =
+            (0..self.outputs).find(|&i| node.output.get(i).is_none_or(String::is_empty))
+        {
+            return Err(format!(
+                "output {missing} is not named: the node computes nothing"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The arity of each operator the importer reads.
+fn arity(op: &str) -> Option<Arity> {
+    let (required, most, outputs) = match op {
+        "Identity" | "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Flatten" | "Softmax"
+        | "MaxPool" | "AveragePool" | "GlobalAveragePool" | "Shape" | "ConstantOfShape"
+        | "Transpose" | "Cast" => (1, 1, 1),
+        "Dropout" | "Clip" => (1, 3, 1),
+        "Constant" => (0, 0, 1),
+        "Gemm" | "Conv" => (2, 3, 1),
+        "MatMul" | "Add" | "Sub" | "Mul" | "Div" | "Gather" => (2, 2, 1),
+        "BatchNormalization" => (5, 5, 1),
+        // Before opset 5 the shape was an attribute; before 13 the axes were.
+        "Reshape" | "Unsqueeze" | "Squeeze" => (1, 2, 1),
+        // Before opset 10 the slice bounds were attributes.
+        "Slice" => (1, 5, 1),
+        "Concat" => (1, usize::MAX, 1),
+        "LSTM" => (3, 8, 0),
+        "GRU" => (3, 6, 0),
+        _ => return None,
+    };
+    Some(Arity {
+        required,
+        most,
+        outputs,
+    })
 }

@@ -43,3 +43,55 @@ pub(crate) fn tensor_values(tensor: &TensorProto) -> Result<Vec<f32>, String> {
         )),
     }
 }
+
+/// How finite a tensor's values must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Values {
+    /// Weights: finite numbers.
+    Finite,
+    /// Constants: no NaN (an infinity may be a bound or a mask).
+    NotNan,
+}
+
+/// A tensor's shape and values, checked: dimensions not negative, as many values as
+/// the shape holds, every value finite (or not NaN). `what` names the tensor in the
+/// message.
+pub(crate) fn checked_tensor(
+    tensor: &TensorProto,
+    what: &str,
+    allowed: Values,
+) -> Result<(Vec<u64>, Vec<f32>), String> {
+    let values = tensor_values(tensor)?;
+    let mut dims = Vec::with_capacity(tensor.dims.len());
+    let mut count = 1u64;
+    for &d in &tensor.dims {
+        let d = u64::try_from(d)
+            .map_err(|_| format!("{what} has a negative dimension in shape {:?}", tensor.dims))?;
+        count = count
+            .checked_mul(d)
+            .ok_or_else(|| format!("{what}'s shape {:?} holds too many values", tensor.dims))?;
+        dims.push(d);
+    }
+    if values.len() as u64 != count {
+        return Err(format!(
+            "{what} holds {} values for shape {:?} ({count} expected)",
+            values.len(),
+            dims
+        ));
+    }
+    let bad = |v: &f32| match allowed {
+        Values::Finite => !v.is_finite(),
+        Values::NotNan => v.is_nan(),
+    };
+    if let Some(at) = values.iter().position(bad) {
+        let rule = match allowed {
+            Values::Finite => "weights must be finite numbers",
+            Values::NotNan => "constants must be numbers",
+        };
+        return Err(format!(
+            "{what} holds {} at flat index {at}: {rule}",
+            values[at]
+        ));
+    }
+    Ok((dims, values))
+}

@@ -74,17 +74,37 @@ pub(crate) fn step(
         }
         ops::AFFINE => {
             let input = operands.tensor(0)?;
-            let column_vector = |name: &str| -> Result<ArrayD<f64>, InterpError> {
+            let width = input.shape().last().copied().unwrap_or(1).max(1);
+            let column_vector = |name: &str| -> Result<Vec<f64>, InterpError> {
                 let values = attribute(op, name)
                     .and_then(read_dense_f32)
                     .ok_or_else(|| malformed(op, format!("{name} must be dense f32")))?;
-                Ok(ArrayD::from_shape_vec(
-                    IxDyn(&[values.len()]),
-                    values.into_iter().map(f64::from).collect(),
-                )
-                .expect("1-D"))
+                match values.len() {
+                    1 => Ok(vec![f64::from(values[0]); width]),
+                    n if n == width => Ok(values.into_iter().map(f64::from).collect()),
+                    n => Err(malformed(
+                        op,
+                        format!("{name} has {n} values for {width} columns"),
+                    )),
+                }
             };
-            one(input * &column_vector("scale")? + &column_vector("offset")?)
+            let (scale, offset) = (column_vector("scale")?, column_vector("offset")?);
+            // y = x · scale + offset per column, in one parallel pass.
+            let mut output = input.as_standard_layout().into_owned();
+            if let Some(values) = output.as_slice_mut() {
+                crate::kernels::for_chunks(
+                    values,
+                    crate::kernels::CHUNK_ROWS * width,
+                    |_, chunk| {
+                        for row in chunk.chunks_mut(width) {
+                            for ((y, s), o) in row.iter_mut().zip(&scale).zip(&offset) {
+                                *y = *y * s + o;
+                            }
+                        }
+                    },
+                );
+            }
+            one(output)
         }
         ops::ADAPTER => adapter(backend, operands),
         ops::QUANTIZE => {
@@ -113,8 +133,9 @@ pub(crate) fn step(
     }
 }
 
-/// A `cim.mvm` at run time: its array's name, its input, and the block it reads.
-pub struct Mvm<'e, 'w> {
+/// A `cim.mvm` at run time: its array's name, its input, and the block it reads
+/// (cell levels of type `A`: f64 for the exact semantics, f32 on a simulated chip).
+pub struct Mvm<'e, 'w, A = f64> {
     /// The array it reads.
     pub array: String,
     /// Its window's top-left corner: (row, col).
@@ -122,16 +143,16 @@ pub struct Mvm<'e, 'w> {
     /// Its input, batch × rows.
     pub input: &'e ArrayD<f64>,
     /// The block of the array it reads, rows × cols.
-    pub block: CowArray<'w, f64, Ix2>,
+    pub block: CowArray<'w, A, Ix2>,
 }
 
-impl<'e, 'w> Mvm<'e, 'w> {
+impl<'e, 'w, A: Copy + Default> Mvm<'e, 'w, A> {
     /// Reads the MVM of `operands`, its array's cells given by `cells` (the
     /// module's weights, or what a chip holds). The block is a view when it lies
     /// within the cells; else a copy in which cells beyond them hold zero.
     pub fn read(
         operands: Operands<'e, '_, '_>,
-        cells: impl FnOnce(&str) -> Option<&'w Array2<f64>>,
+        cells: impl FnOnce(&str) -> Option<&'w Array2<A>>,
     ) -> Result<Self, InterpError> {
         let op = operands.op;
         let view = MvmOp::read(*op).ok_or_else(|| malformed(op, "not a cim.mvm"))?;
@@ -147,7 +168,7 @@ impl<'e, 'w> Mvm<'e, 'w> {
             CowArray::from(weights.slice(ndarray::s![r0..r0 + rows, c0..c0 + cols]))
         } else {
             CowArray::from(Array2::from_shape_fn((rows, cols), |(r, c)| {
-                weights.get((r0 + r, c0 + c)).copied().unwrap_or(0.0)
+                weights.get((r0 + r, c0 + c)).copied().unwrap_or_default()
             }))
         };
         Ok(Self {

@@ -3,7 +3,7 @@
 
 use crate::OnnxError;
 use crate::emitter::{Emitter, Value};
-use crate::proto::{attribute, tensor_values};
+use crate::proto::{Values, attribute, checked_tensor};
 use tract_onnx::pb::NodeProto;
 
 impl Emitter {
@@ -18,10 +18,11 @@ impl Emitter {
                     "only Constant with a 'value' tensor is supported".into(),
                 )
             })?;
-        let values = tensor_values(tensor).map_err(|m| fail(self, m))?;
+        let (dims, values) = checked_tensor(tensor, "its 'value' tensor", Values::NotNan)
+            .map_err(|m| fail(self, m))?;
         Ok(Value {
             ssa: String::new(),
-            dims: tensor.dims.iter().map(|&d| Some(d.max(0) as u64)).collect(),
+            dims: dims.into_iter().map(Some).collect(),
             data: Some(values),
         })
     }

@@ -112,9 +112,14 @@ impl Emitter {
                 };
                 if op == "Unsqueeze" {
                     let rank = input.dims.len() + axes.len();
-                    let mut axes: Vec<usize> =
-                        axes.iter().map(|&a| normalize(a, rank) as usize).collect();
+                    let mut axes: Vec<usize> = axes
+                        .iter()
+                        .map(|&a| axis_in(a, rank).ok_or_else(|| out_of_range(self, node, a, rank)))
+                        .collect::<Result<_, _>>()?;
                     axes.sort_unstable();
+                    if axes.windows(2).any(|pair| pair[0] == pair[1]) {
+                        return Err(self.unsupported(node, "axes repeat an axis"));
+                    }
                     self.unsqueeze(&input, &axes)
                         .map(Some)
                         .map_err(|m| self.unsupported(node, m))
@@ -123,7 +128,11 @@ impl Emitter {
                     let axes: Vec<usize> = if axes.is_empty() {
                         (0..rank).filter(|&a| input.dims[a] == Some(1)).collect()
                     } else {
-                        axes.iter().map(|&a| normalize(a, rank) as usize).collect()
+                        axes.iter()
+                            .map(|&a| {
+                                axis_in(a, rank).ok_or_else(|| out_of_range(self, node, a, rank))
+                            })
+                            .collect::<Result<_, _>>()?
                     };
                     if axes.iter().any(|&a| input.dims.get(a) != Some(&Some(1))) {
                         return Err(self.unsupported(
@@ -152,8 +161,12 @@ impl Emitter {
                     let value = self.input(node, index)?;
                     inputs.push(self.materialise(value));
                 }
-                let rank = inputs[0].dims.len();
-                let axis = normalize(axis, rank) as usize;
+                let Some(first) = inputs.first() else {
+                    return Err(self.unsupported(node, "Concat needs at least one input"));
+                };
+                let rank = first.dims.len();
+                let axis =
+                    axis_in(axis, rank).ok_or_else(|| out_of_range(self, node, axis, rank))?;
                 self.concat(&inputs, axis)
                     .map(Some)
                     .map_err(|m| self.unsupported(node, m))
@@ -486,4 +499,23 @@ impl Emitter {
         let groups = vec![vec![0], (1..input.dims.len()).collect()];
         Ok(self.regroup(&input, &groups, dims))
     }
+}
+
+/// `axis` of a tensor of `rank` (negative counts from the end), if it names one.
+fn axis_in(axis: i64, rank: usize) -> Option<usize> {
+    let rank = i64::try_from(rank).ok()?;
+    let axis = if axis < 0 {
+        axis.checked_add(rank)?
+    } else {
+        axis
+    };
+    (0..rank).contains(&axis).then_some(axis as usize)
+}
+
+/// The error of an axis outside `[-rank, rank)`.
+fn out_of_range(emitter: &Emitter, node: &NodeProto, axis: i64, rank: usize) -> OnnxError {
+    emitter.unsupported(
+        node,
+        format!("axis {axis} is outside a tensor of rank {rank} (axes lie in [-{rank}, {rank}))"),
+    )
 }
