@@ -15,6 +15,7 @@
 //! - [`nmdu`]: digital work on the NMDU, bit-exact against its reference.
 //! - [`drift_sweep`]: accuracy over drift times as CSV, SVG and PNG.
 //! - [`errors`]: bad input gets clear errors.
+//! - [`fuzz`]: a seeded fuzzing campaign over every input, and its corpus replayed.
 //! - [`support`]: fixtures, scratch directories, running `cimc`, reference checks.
 //!
 //! The modules live in `tests/cimc/`: a crate root resolves `mod x;` next to itself
@@ -39,6 +40,8 @@ mod errors;
 mod exact_and_quantized_fidelity;
 #[path = "cimc/full_fidelity.rs"]
 mod full_fidelity;
+#[path = "cimc/fuzz.rs"]
+mod fuzz;
 #[path = "cimc/mapping.rs"]
 mod mapping;
 #[path = "cimc/nmdu.rs"]

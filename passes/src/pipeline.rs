@@ -106,6 +106,18 @@ pub enum PipelineError {
     /// A cim pass's options do not fit its declaration.
     #[error(transparent)]
     Options(#[from] OptionError),
+    /// A cim pass nested under an operation it does not run on.
+    #[error(
+        "pass '{pass}' runs on {runs_on}, but the pipeline nests it under {nested}: write it directly inside {runs_on}(...)"
+    )]
+    Anchor {
+        /// The pass.
+        pass: String,
+        /// The operation it runs on.
+        runs_on: &'static str,
+        /// The operation it was nested under.
+        nested: String,
+    },
     /// MLIR did not accept an upstream element.
     #[error("MLIR rejected '{element}': {message} (cim passes: cim-opt --list-passes)")]
     Unknown {
@@ -136,21 +148,30 @@ impl Pipeline {
         Ok(pipeline)
     }
 
-    fn check_options(&self) -> Result<(), OptionError> {
-        fn walk(elements: &[Element]) -> Result<(), OptionError> {
+    /// Checks each cim pass's options, and that it sits where it runs: under the
+    /// operation it is anchored on (MLIR aborts the process otherwise).
+    fn check_options(&self) -> Result<(), PipelineError> {
+        fn walk(elements: &[Element], anchor: &str) -> Result<(), PipelineError> {
             for element in elements {
                 match element {
                     Element::Pass { name, options } => {
                         if let Some(def) = registry::lookup(name) {
                             def.parse_options(options)?;
+                            if def.anchor != anchor {
+                                return Err(PipelineError::Anchor {
+                                    pass: name.clone(),
+                                    runs_on: def.anchor,
+                                    nested: anchor.to_owned(),
+                                });
+                            }
                         }
                     }
-                    Element::Nested { body, .. } => walk(body)?,
+                    Element::Nested { anchor, body } => walk(body, anchor)?,
                 }
             }
             Ok(())
         }
-        walk(&self.elements)
+        walk(&self.elements, "builtin.module")
     }
 
     /// Checks that every element can be built (upstream names exist, options parse)

@@ -99,3 +99,31 @@ fn an_internal_error_is_one_line_and_exit_code_3() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
 }
+
+/// Inputs a fuzzing campaign once failed on, which must work: a target file whose
+/// path holds a space (once pasted unquoted into the pass pipeline), and the float
+/// fidelity of a TOSA model (once refused by the interpreter: the float program is
+/// now kept after TOSA is lowered to linalg), equal to its exact fidelity on ideal
+/// devices.
+#[test]
+fn inputs_that_once_failed_now_work() {
+    let dir = crate::support::scratch("spaced target").join("a target dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("my pcm.toml");
+    std::fs::copy(crate::support::root().join("targets/pcm.toml"), &target).unwrap();
+    compile("spaced-target", &["--target", target.to_str().unwrap()]);
+
+    let artifact = crate::support::compile_model("../examples/mlp.mlir", "tosa-float", &[]);
+    let dir = artifact.parent().unwrap();
+    let input: Vec<f64> = (0..4 * 6).map(|i| f64::from(i % 7) / 7.0).collect();
+    let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[4, 6]), input).unwrap();
+    let x = dir.join("x.npy");
+    cim_npy::write_f32(&x, &input).unwrap();
+    let x = x.to_str().unwrap();
+    let float = crate::support::run_with(&artifact, x, "float", &["--fidelity", "float"]);
+    let exact = crate::support::run_with(&artifact, x, "exact", &["--fidelity", "exact"]);
+    assert_eq!(float.shape(), &[4, 3]);
+    for (a, b) in float.iter().zip(exact.iter()) {
+        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+    }
+}

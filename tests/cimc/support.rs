@@ -8,7 +8,7 @@ use std::{
     process::Command,
 };
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 

@@ -34,12 +34,40 @@ type DrivenKey = (usize, i64, u64, u64);
 #[derive(Default)]
 pub struct Driven {
     inputs: RefCell<HashMap<DrivenKey, Rc<Array2<f32>>>>,
+    /// Bit-serial inputs: their planes, and the planes stacked for one product.
+    planes: RefCell<HashMap<DrivenKey, Rc<DrivenPlanes>>>,
 }
+
+/// A bit-serial input's planes, and the planes stacked along the batch.
+pub type DrivenPlanes = (BitPlanes, Array2<f32>);
 
 impl Driven {
     /// Forgets the last run's values.
     pub fn clear(&self) {
         self.inputs.borrow_mut().clear();
+        self.planes.borrow_mut().clear();
+    }
+
+    /// The bit planes of `input` (the value `value_id`, if it has one) through a
+    /// `planes`-bit bit-serial DAC over `[lo, hi]`, and those planes stacked.
+    pub fn planes(
+        &self,
+        value_id: Option<usize>,
+        input: ArrayView2<f64>,
+        planes: i64,
+        (lo, hi): (f64, f64),
+    ) -> Rc<DrivenPlanes> {
+        let key = value_id.map(|id| (id, planes, lo.to_bits(), hi.to_bits()));
+        if let Some(found) = key.and_then(|key| self.planes.borrow().get(&key).cloned()) {
+            return found;
+        }
+        let bit_planes = BitPlanes::new(input, planes, lo, hi);
+        let stacked = bit_planes.stacked(input.nrows(), input.ncols());
+        let made = Rc::new((bit_planes, stacked));
+        if let Some(key) = key {
+            self.planes.borrow_mut().insert(key, made.clone());
+        }
+        made
     }
 
     /// `input` (the value `value_id`, batch × rows) through `dac`.
@@ -93,7 +121,7 @@ pub fn narrow_rows(input: ArrayView2<f64>, f: impl Fn(usize, f64) -> f64 + Sync)
 /// all-ones plane, worth `lo`.
 pub struct BitPlanes {
     /// The input's level `k` per value, row-major.
-    levels: Vec<f64>,
+    levels: Vec<u64>,
     /// Bit planes.
     planes: u32,
     /// The DAC's step.
@@ -112,10 +140,10 @@ impl BitPlanes {
         let width = input.ncols().max(1);
         let piece = CHUNK_ROWS * width;
         // The input levels, in parallel.
-        let mut levels = vec![0.0; x.len()];
+        let mut levels = vec![0u64; x.len()];
         for_chunks(&mut levels, piece, |index, chunk| {
             for (k, &x) in chunk.iter_mut().zip(&x[index * piece..]) {
-                *k = ((x.clamp(lo, hi) - lo) / step).round();
+                *k = ((x.clamp(lo, hi) - lo) / step).round() as u64;
             }
         });
         Self {
@@ -155,13 +183,13 @@ impl BitPlanes {
                 for (r, row) in chunk.chunks_mut(width).enumerate() {
                     let at = index * CHUNK_ROWS + r;
                     let (b, i) = ((at / plane_rows) as u32, at % plane_rows);
+                    if b == planes {
+                        row.fill(1.0);
+                        continue;
+                    }
                     let source = &levels[i * width..(i + 1) * width];
                     for (v, &k) in row.iter_mut().zip(source) {
-                        *v = if b == planes {
-                            1.0
-                        } else {
-                            ((k as u64 >> b) & 1) as f32
-                        };
+                        *v = ((k >> b) & 1) as f32;
                     }
                 }
             },

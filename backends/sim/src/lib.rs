@@ -126,6 +126,13 @@ impl<'m, 'c> Simulator<'m, 'c> {
     /// from now on the simulator runs at [`Fidelity::Full`]. Every array must be
     /// bit-sliced (`cell = #cim.cell<bits>`): its weights are cell levels.
     pub fn program(mut self, chip: &Chip) -> Result<Self, InterpError> {
+        self.reprogram(chip)?;
+        Ok(self)
+    }
+
+    /// [`Self::program`] in place: the chip it held is replaced by a new one, the
+    /// module's arrays read once for every chip of a Monte Carlo run.
+    pub fn reprogram(&mut self, chip: &Chip) -> Result<(), InterpError> {
         let interpreter = &self.interpreter;
         self.chip = Some(chip::program(chip, &self.cells, |name| {
             interpreter.array(name)
@@ -134,12 +141,11 @@ impl<'m, 'c> Simulator<'m, 'c> {
         // Readouts draw from their own streams of the seed (beyond the arrays').
         let readouts = cim_device::rng::DeviceRng::new(chip.seed).fork(1 << 62);
         self.compensation =
-            compensation::factors(&self, chip.devices.drift_compensation, &readouts)?;
+            compensation::factors(self, chip.devices.drift_compensation, &readouts)?;
         if let Some(programmed) = &mut self.chip {
             programmed.at_programming = HashMap::new();
         }
-        self.fold_compensation()?;
-        Ok(self)
+        self.fold_compensation()
     }
 
     /// On the NMDU, the chip's drift compensation is the kernels': each MVM's

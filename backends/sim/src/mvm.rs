@@ -13,7 +13,7 @@ use crate::{
     Simulator,
     adc::{self, Adc, ChipAdcs},
     chip::ArrayCells,
-    dac::{self, BitPlanes, Dac},
+    dac::{self, Dac},
     levels::{Symmetric, Uniform},
 };
 use cim_interp::{
@@ -118,9 +118,12 @@ pub fn convert(
         };
         // Each plane drives rows with 0 or 1 and is converted on its own; the
         // planes are stacked along the batch into one product.
-        let planes = BitPlanes::new(input.values, planes, x_lo, x_hi);
+        // MVMs reading one value through one DAC share its planes.
+        let driven = sim
+            .driven
+            .planes(input.id, input.values, planes, (x_lo, x_hi));
+        let (planes, stacked) = (&driven.0, &driven.1);
         let batch = input.values.nrows();
-        let stacked = planes.stacked(batch, input.values.ncols());
         let sums = product(sim, op, block, stacked.view(), 1.0)?;
         let mut total = Array2::<f64>::zeros((batch, block.values.ncols()));
         for b in 0..planes.count() {

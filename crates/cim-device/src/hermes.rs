@@ -24,6 +24,7 @@ pub struct HermesModel {
     /// The largest conductance a weight maps to, µS.
     pub g_max: f64,
     /// Programming noise polynomial in `g_T/g_max`, µS at `prog_coeff_g_max`.
+    #[serde(deserialize_with = "crate::exactly")]
     pub prog_coeff: [f64; 4],
     /// The `g_max` the polynomial was fitted at, µS.
     pub prog_coeff_g_max: f64,

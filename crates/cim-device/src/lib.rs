@@ -30,3 +30,19 @@ pub mod irdrop;
 pub mod pcm;
 pub mod rng;
 pub mod rram;
+
+/// Reads a fixed-size list (`[T; N]` in a target file) from exactly `N` values:
+/// serde's own array impl leaves extra values unread, which TOML then accepts
+/// without a word. Use as `#[serde(deserialize_with = "cim_device::exactly")]`.
+pub fn exactly<'de, D, T, const N: usize>(deserializer: D) -> Result<[T; N], D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::{Deserialize, de::Error};
+    let values = Vec::<T>::deserialize(deserializer)?;
+    let count = values.len();
+    values
+        .try_into()
+        .map_err(|_| D::Error::invalid_length(count, &format!("a list of {N} values").as_str()))
+}

@@ -22,6 +22,7 @@ pub struct PcmModel {
     pub g_max: f64,
     /// Programming noise polynomial `c0 + c1·x + c2·x²` of `x = g_T/g_max`, in µS at
     /// `prog_coeff_g_max`.
+    #[serde(deserialize_with = "crate::exactly")]
     pub prog_coeff: [f64; 3],
     /// The `g_max` the polynomial was fitted at, µS (it scales with `g_max`).
     pub prog_coeff_g_max: f64,

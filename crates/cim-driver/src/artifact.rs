@@ -173,7 +173,14 @@ pub fn compile(
         path: model.display().to_string(),
         message: "no public func.func to compile".into(),
     })?;
-    let float = module.as_operation().to_string();
+    // The float program as the interpreter runs it: TOSA lowered to linalg.
+    let float = {
+        let (mut float, _) = pipeline::parse_model(&cim, model)?;
+        if float.as_operation().to_string().contains("tosa.") {
+            pipeline::lower_tosa(&cim, &mut float)?;
+        }
+        float.as_operation().to_string()
+    };
     let (mut exact, _) = pipeline::parse_model(&cim, model)?;
     pipeline::map(&cim, &mut exact, options, &target, false, |_, _| {})?;
     if let Some(dir) = emit_after_each_pass {

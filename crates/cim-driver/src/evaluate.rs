@@ -6,7 +6,7 @@ use crate::{
     DriverError,
     artifact::Artifact,
     plot,
-    run::{RunFidelity, RunSettings, run_artifact_on},
+    run::{Prepared, RunFidelity, RunSettings},
 };
 use cim_sim::{
     Digital,
@@ -56,13 +56,25 @@ pub struct Evaluation<'a, 'c> {
 }
 
 impl Evaluation<'_, '_> {
-    /// Checks the labels: one per input, 1-D.
+    /// Checks the labels: one per input, 1-D, each a class index (a whole number,
+    /// not negative; the model's class count is checked against its outputs).
     pub fn check(&self) -> Result<(), DriverError> {
         if self.labels.ndim() != 1 {
             return Err(DriverError::Usage(format!(
                 "{}: labels of shape {:?}: give one integer label per input, as a 1-D array",
                 self.labels_path.display(),
                 self.labels.shape()
+            )));
+        }
+        if let Some((index, label)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, label)| !(label.fract() == 0.0 && **label >= 0.0))
+        {
+            return Err(DriverError::Usage(format!(
+                "{}: label {index} is {label}: labels are class indices 0, 1, 2, ...",
+                self.labels_path.display()
             )));
         }
         Ok(())
@@ -87,13 +99,15 @@ impl Evaluation<'_, '_> {
         } else {
             Digital::Float
         };
+        // The program is read once; each chip is programmed anew.
+        let mut prepared = Prepared::new(self.artifact, level.fidelity(), digital)?;
         let correct = montecarlo::over_chips(self.seed, chips, progress, |seed| {
             let settings = RunSettings {
                 drift_time,
                 seed,
                 digital,
             };
-            let outputs = run_artifact_on(self.artifact, self.inputs, level.fidelity(), &settings)?;
+            let outputs = prepared.run(self.inputs, &settings)?;
             count_correct(&outputs[0], self.labels, self.labels_path)
         })?;
         let accuracies: Vec<f64> = correct
@@ -178,6 +192,18 @@ pub fn count_correct(
             labels_path.display(),
             labels.len(),
             logits.shape()
+        )));
+    }
+    let classes = logits.len_of(Axis(1));
+    if let Some((index, label)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, label)| **label >= classes as f64)
+    {
+        return Err(DriverError::Usage(format!(
+            "{}: label {index} is {label}, but the model has {classes} classes (0 to {}): give the labels of this model's classes",
+            labels_path.display(),
+            classes.saturating_sub(1)
         )));
     }
     Ok(logits

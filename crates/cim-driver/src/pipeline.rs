@@ -245,7 +245,7 @@ pub fn mapping_pipeline(
     Ok(format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
          convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
-         cim-place{{target={} strategy={}}},cim-dce,canonicalize,cse)",
+         cim-place{{target=\"{}\" strategy={}}},cim-dce,canonicalize,cse)",
         fallback, options.target, options.placement
     ))
 }
@@ -287,6 +287,17 @@ pub fn parse_model<'c>(
     }
 }
 
+/// The steps that bring TOSA to linalg on tensors, the first of the mapping
+/// pipeline: the float program is kept after them, where the interpreter reads it.
+pub const TOSA_TO_LINALG: &str =
+    "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize)";
+
+/// Lowers the TOSA ops of `module` to linalg (a module without them is unchanged
+/// but for canonicalization).
+pub fn lower_tosa(cim: &CimContext, module: &mut Module) -> Result<(), DriverError> {
+    run_text(cim, module, TOSA_TO_LINALG, |_, _| {})
+}
+
 /// Runs the mapping pipeline on `module` (see [`mapping_pipeline`]); `after_step`
 /// sees the module after each step (for `--emit-mlir-after-each-pass`).
 pub fn map(
@@ -298,7 +309,17 @@ pub fn map(
     after_step: impl FnMut(&Element, &Module),
 ) -> Result<(), DriverError> {
     let text = mapping_pipeline(options, target, sliced)?;
-    let pipeline = Pipeline::parse(&text).map_err(|error| DriverError::Usage(error.to_string()))?;
+    run_text(cim, module, &text, after_step)
+}
+
+/// Runs the pipeline `text` on `module`.
+fn run_text(
+    cim: &CimContext,
+    module: &mut Module,
+    text: &str,
+    after_step: impl FnMut(&Element, &Module),
+) -> Result<(), DriverError> {
+    let pipeline = Pipeline::parse(text).map_err(|error| DriverError::Usage(error.to_string()))?;
     let sink = DiagnosticSink::attach(cim.context());
     pipeline::run(
         cim.context(),

@@ -73,56 +73,96 @@ pub fn run_artifact_on(
     fidelity: Option<Fidelity>,
     chip: &RunSettings,
 ) -> Result<Vec<ArrayD<f64>>, DriverError> {
-    let module = match fidelity {
-        None => &artifact.float,
-        Some(Fidelity::Exact) => &artifact.exact,
-        Some(Fidelity::Quantized | Fidelity::Full) => &artifact.mapped,
-    };
-    let mut simulator = Simulator::new(module)
-        .map_err(|error| DriverError::Run(error.to_string()))?
-        .with_fidelity(fidelity.unwrap_or_default());
-    if chip.digital != Digital::Float {
-        if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
-            return Err(DriverError::Usage(
-                "the NMDU reads ADC codes: --digital interp|nmdu needs --fidelity quantized or full"
-                    .into(),
-            ));
+    Prepared::new(artifact, fidelity, chip.digital)?.run(inputs, chip)
+}
+
+/// An artifact's program ready to run at one fidelity: its arrays read and its
+/// target loaded once, then run on as many chips as asked (each programmed anew).
+pub struct Prepared<'m, 'c> {
+    artifact: &'m Artifact<'c>,
+    simulator: Simulator<'m, 'c>,
+    fidelity: Option<Fidelity>,
+    /// The target, for full fidelity (its devices) and the NMDU (its formats).
+    target: Option<Target>,
+}
+
+impl<'m, 'c> Prepared<'m, 'c> {
+    /// `artifact` at `fidelity` (`None`: the float model), its digital work as
+    /// `digital` says.
+    pub fn new(
+        artifact: &'m Artifact<'c>,
+        fidelity: Option<Fidelity>,
+        digital: Digital,
+    ) -> Result<Self, DriverError> {
+        let module = match fidelity {
+            None => &artifact.float,
+            Some(Fidelity::Exact) => &artifact.exact,
+            Some(Fidelity::Quantized | Fidelity::Full) => &artifact.mapped,
+        };
+        let mut simulator = Simulator::new(module)
+            .map_err(|error| DriverError::Run(error.to_string()))?
+            .with_fidelity(fidelity.unwrap_or_default());
+        let needs_target = digital != Digital::Float || fidelity == Some(Fidelity::Full);
+        let target = if needs_target {
+            Some(
+                Target::load(&artifact.manifest.options.target).map_err(|error| {
+                    DriverError::Usage(format!(
+                        "the artifact's target cannot be loaded for its devices and formats: {error}"
+                    ))
+                })?,
+            )
+        } else {
+            None
+        };
+        if digital != Digital::Float {
+            if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
+                return Err(DriverError::Usage(
+                    "the NMDU reads ADC codes: --digital interp|nmdu needs --fidelity quantized or full"
+                        .into(),
+                ));
+            }
+            let formats = nmdu_format(target.as_ref().expect("loaded for the NMDU"));
+            simulator = simulator
+                .with_digital(digital, formats)
+                .map_err(|error| DriverError::Run(error.to_string()))?;
         }
-        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
-            DriverError::Usage(format!(
-                "the artifact's target cannot be loaded for its NMDU formats: {error}"
-            ))
-        })?;
-        simulator = simulator
-            .with_digital(chip.digital, nmdu_format(&target))
-            .map_err(|error| DriverError::Run(error.to_string()))?;
+        Ok(Self {
+            artifact,
+            simulator,
+            fidelity,
+            target,
+        })
     }
-    if fidelity == Some(Fidelity::Full) {
-        if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
-            return Err(DriverError::Usage(format!(
-                "--drift-time {}: give the seconds since programming, >= 0",
-                chip.drift_time
-            )));
+
+    /// Runs `inputs`; at full fidelity on a chip programmed as `chip` says.
+    pub fn run(
+        &mut self,
+        inputs: &[ArrayD<f64>],
+        chip: &RunSettings,
+    ) -> Result<Vec<ArrayD<f64>>, DriverError> {
+        if self.fidelity == Some(Fidelity::Full) {
+            if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
+                return Err(DriverError::Usage(format!(
+                    "--drift-time {}: give the seconds since programming, >= 0",
+                    chip.drift_time
+                )));
+            }
+            let target = self.target.as_ref().expect("loaded for full fidelity");
+            self.simulator
+                .reprogram(&cim_sim::Chip {
+                    devices: &target.device,
+                    time: chip.drift_time,
+                    seed: chip.seed,
+                    adc: target.adc.model(),
+                    wires: &target.wires,
+                })
+                .map_err(|error| DriverError::Run(error.to_string()))?;
         }
-        let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
-            DriverError::Usage(format!(
-                "the artifact's target cannot be loaded for its devices: {error}"
-            ))
-        })?;
-        simulator = simulator
-            .program(&cim_sim::Chip {
-                devices: &target.device,
-                time: chip.drift_time,
-                seed: chip.seed,
-                adc: target.adc.model(),
-                wires: &target.wires,
-            })
-            .map_err(|error| DriverError::Run(error.to_string()))?;
+        let function = &self.artifact.manifest.function;
+        let simulator = &self.simulator;
+        crate::guarded("the simulator", || simulator.run(function, inputs))?
+            .map_err(|error| DriverError::Run(format!("@{function}: {error}")))
     }
-    crate::guarded("the simulator", || {
-        simulator.run(&artifact.manifest.function, inputs)
-    })?
-    .map_err(|error| DriverError::Run(format!("@{}: {error}", artifact.manifest.function)))
 }
 
 /// The NMDU formats of `target`.

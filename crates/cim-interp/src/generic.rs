@@ -91,7 +91,7 @@ fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
 pub fn run(
     op: &OperationRef,
     env: &Env,
-    operands: Vec<ArrayD<f64>>,
+    operands: Vec<&ArrayD<f64>>,
     mut unit: Option<Box<dyn ScalarUnit + '_>>,
 ) -> Result<Vec<RtValue>, InterpError> {
     let segments = i64_array_attribute(op, "operandSegmentSizes")
@@ -158,13 +158,14 @@ pub fn run(
         None => compile(op, &|value| env.scalar(value))?,
     };
     let total: usize = bounds.iter().product();
-    let operands: Vec<ArrayD<f64>> = operands
+    // Inputs are read in place; only the outputs are copied (they are written).
+    let operands: Vec<std::borrow::Cow<ArrayD<f64>>> = operands
         .into_iter()
         .map(|operand| {
             if operand.is_standard_layout() {
-                operand
+                std::borrow::Cow::Borrowed(operand)
             } else {
-                operand.as_standard_layout().into_owned()
+                std::borrow::Cow::Owned(operand.as_standard_layout().into_owned())
             }
         })
         .collect();
@@ -173,7 +174,10 @@ pub fn run(
         .zip(&operands)
         .map(|((_, results), operand)| Strides::new(op, results, operand.shape(), &bounds, total))
         .collect::<Result<_, _>>()?;
-    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..].to_vec();
+    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..]
+        .iter()
+        .map(|operand| operand.as_ref().clone())
+        .collect();
     let inputs_of: Vec<&[f64]> = operands[..inputs]
         .iter()
         .map(|operand| operand.as_slice().expect("standard layout"))
@@ -400,13 +404,36 @@ impl Domain<'_> {
         if dims > 0 {
             piece_bounds[0] = outer.len();
         }
-        // Bounds and steps in loop order.
-        let bounds: Vec<usize> = self.order.iter().map(|&dim| piece_bounds[dim]).collect();
-        let steps: Vec<Vec<i64>> = self
-            .strides
-            .iter()
-            .map(|strides| self.order.iter().map(|&dim| strides.step[dim]).collect())
-            .collect();
+        // Bounds and steps in loop order, dimensions every operand walks as one
+        // (the outer one's step is the inner one's times its bound) merged into one
+        // loop, within the reductions and within the rest.
+        let mut bounds: Vec<usize> = Vec::with_capacity(dims);
+        let mut steps: Vec<Vec<i64>> = vec![Vec::with_capacity(dims); self.strides.len()];
+        let mut sweep_dims = 0;
+        for (position, &dim) in self.order.iter().enumerate() {
+            let bound = piece_bounds[dim];
+            let same_group = position != self.sweep_dims;
+            let merges = position > 0
+                && same_group
+                && self.strides.iter().zip(&steps).all(|(strides, steps)| {
+                    steps.last() == Some(&(strides.step[dim] * bound as i64))
+                });
+            if merges {
+                *bounds.last_mut().expect("merged into a dimension") *= bound;
+                for (steps, strides) in steps.iter_mut().zip(self.strides) {
+                    *steps.last_mut().expect("merged into a dimension") = strides.step[dim];
+                }
+            } else {
+                bounds.push(bound);
+                for (steps, strides) in steps.iter_mut().zip(self.strides) {
+                    steps.push(strides.step[dim]);
+                }
+            }
+            if position + 1 == self.sweep_dims {
+                sweep_dims = bounds.len();
+            }
+        }
+        let dims = bounds.len();
         // The innermost dimension runs as a tight loop; the others count rows.
         let (inner, inner_steps): (usize, Vec<i64>) = match dims {
             0 => (1, vec![0; offsets.len()]),
@@ -418,7 +445,7 @@ impl Domain<'_> {
         let rows: usize = bounds[..dims.saturating_sub(1)].iter().product();
         let outer_dims = dims.saturating_sub(1);
         // Rows per sweep of the inner (non-reduction) dimensions.
-        let sweep_rows: usize = bounds[self.sweep_dims.min(outer_dims)..outer_dims]
+        let sweep_rows: usize = bounds[sweep_dims.min(outer_dims)..outer_dims]
             .iter()
             .product();
         let mut point = vec![0usize; outer_dims];

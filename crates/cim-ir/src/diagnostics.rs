@@ -105,27 +105,66 @@ impl Diagnostic {
                         position.line,
                         position.column,
                         diagnostic.severity,
-                        diagnostic.message
+                        shortened(&diagnostic.message, MESSAGE_CHARS)
                     ));
                     let line = source(&position.file).and_then(|text| {
                         let index = position.line.checked_sub(1)?;
                         text.lines().nth(index).map(str::to_owned)
                     });
                     if let Some(line) = line {
-                        out.push_str(&line);
+                        let (window, caret) = around(&line, position.column.saturating_sub(1));
+                        out.push_str(&window);
                         out.push('\n');
-                        out.push_str(&" ".repeat(position.column.saturating_sub(1)));
+                        out.push_str(&" ".repeat(caret));
                         out.push_str("^\n");
                     }
                 }
                 None => out.push_str(&format!(
                     "<unknown>: {}: {}\n",
-                    diagnostic.severity, diagnostic.message
+                    diagnostic.severity,
+                    shortened(&diagnostic.message, MESSAGE_CHARS)
                 )),
             }
         }
         out
     }
+}
+
+/// Characters of a diagnostic's message shown (the rest of an op printed whole is
+/// elided).
+const MESSAGE_CHARS: usize = 400;
+/// Characters of a source line shown around the column a diagnostic points at.
+const LINE_CHARS: usize = 160;
+
+/// `text`, cut to `most` characters with "..." when longer.
+fn shortened(text: &str, most: usize) -> String {
+    match text.char_indices().nth(most) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Up to [`LINE_CHARS`] characters of `line` around character `column`, and where
+/// the column lies in them.
+fn around(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= LINE_CHARS {
+        return (line.to_owned(), column);
+    }
+    let start = column
+        .saturating_sub(LINE_CHARS / 2)
+        .min(chars.len() - LINE_CHARS);
+    let end = start + LINE_CHARS;
+    let mut window: String = chars[start..end].iter().collect();
+    let mut caret = column - start.min(column);
+    if start > 0 {
+        window.insert_str(0, "...");
+        caret += 3;
+    }
+    if end < chars.len() {
+        window.push_str("...");
+    }
+    (window, caret)
 }
 
 /// The file position a location leads to: a name or call-site location is followed to

@@ -68,6 +68,16 @@ unsafe extern "C" {
 /// operations are wrapped in an implicit `builtin.module`, as in `mlir-opt`.
 /// On failure the parser's diagnostics have gone to the context's handler.
 pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<Module<'c>> {
+    if let Some((line, column)) = too_deep(text) {
+        let location = melior::ir::Location::new(context, file, line, column);
+        let message = std::ffi::CString::new(format!(
+            "brackets nest more than {MAX_NESTING} levels deep here: cim reads MLIR nested at most that deep"
+        ))
+        .expect("no NUL in the message");
+        // SAFETY: a valid location; MLIR copies the message.
+        unsafe { mlir_sys::mlirEmitError(location.to_raw(), message.as_ptr()) };
+        return None;
+    }
     // SAFETY: both strings outlive the call (the parser copies what it keeps); a null
     // module means failure, otherwise we own it.
     unsafe {
@@ -78,4 +88,64 @@ pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<
         );
         Module::from_option_raw(raw)
     }
+}
+
+/// How deep brackets may nest in MLIR source. MLIR's parser recurses once per
+/// level, so a deeper input would overflow the stack; real programs stay within a
+/// few dozen levels.
+pub const MAX_NESTING: usize = 256;
+
+/// The 1-based line and column where `text`'s brackets (`(`, `[`, `{`, `<`) first
+/// nest deeper than [`MAX_NESTING`], if they do. Strings, comments and arrows
+/// (`->`) are skipped.
+pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut chars = text.chars().peekable();
+    let mut previous = '\0';
+    while let Some(c) = chars.next() {
+        column += 1;
+        match c {
+            '\n' => {
+                line += 1;
+                column = 0;
+            }
+            '"' => {
+                // A string literal, to its closing quote.
+                let mut escaped = false;
+                for s in chars.by_ref() {
+                    column += 1;
+                    if s == '\n' {
+                        line += 1;
+                        column = 0;
+                    }
+                    match (escaped, s) {
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                // A comment, to the end of the line.
+                for s in chars.by_ref() {
+                    if s == '\n' {
+                        line += 1;
+                        column = 0;
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' | '<' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((line, column));
+                }
+            }
+            '>' if previous == '-' => {}
+            ')' | ']' | '}' | '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
 }

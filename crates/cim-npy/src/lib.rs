@@ -70,11 +70,16 @@ pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
     let descr =
         header_value(header, "descr").ok_or_else(|| format("header without 'descr'".into()))?;
     let descr = descr.trim_matches(['\'', '"']);
-    if header_value(header, "fortran_order") == Some("True") {
-        return Err(format(
-            "Fortran-order arrays are not supported: save numpy.ascontiguousarray(a)".into(),
-        ));
-    }
+    let fortran_order = match header_value(header, "fortran_order") {
+        Some("False") => false,
+        Some("True") => true,
+        other => {
+            return Err(format(format!(
+                "'fortran_order' is {}: a .npy header says True or False",
+                other.unwrap_or("missing")
+            )));
+        }
+    };
     let shape_text =
         header_value(header, "shape").ok_or_else(|| format("header without 'shape'".into()))?;
     let shape = shape_text
@@ -85,15 +90,18 @@ pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format(format!("bad shape {shape_text}")))?;
     let data = &bytes[header_start + header_length..];
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |count, &d| count.checked_mul(d))
+        .ok_or_else(|| format(format!("shape {shape_text} holds too many elements")))?;
     macro_rules! decode {
         ($ty:ty) => {{
             let size = std::mem::size_of::<$ty>();
-            if data.len() < count * size {
+            let needed = count.checked_mul(size).unwrap_or(usize::MAX);
+            if data.len() < needed {
                 return Err(format(format!(
-                    "holds {} bytes of data, the shape needs {}",
+                    "holds {} bytes of data, the shape {shape_text} needs {needed}",
                     data.len(),
-                    count * size
                 )));
             }
             data.chunks_exact(size)
@@ -119,10 +127,20 @@ pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
             )));
         }
     };
-    if let Some(index) = values.iter().position(|v| v.is_nan()) {
-        return Err(format(format!("element {index} is NaN")));
+    if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+        return Err(format(format!(
+            "element {index} is {}: inputs must be finite numbers",
+            values[index]
+        )));
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|error| format(error.to_string()))
+    let array = if fortran_order {
+        use ndarray::ShapeBuilder;
+        ArrayD::from_shape_vec(IxDyn(&shape).f(), values)
+            .map(|array| array.as_standard_layout().into_owned())
+    } else {
+        ArrayD::from_shape_vec(IxDyn(&shape), values)
+    };
+    array.map_err(|error| format(error.to_string()))
 }
 
 /// Writes `array` as a `float32` `.npy` (version 1.0).
@@ -193,11 +211,24 @@ mod tests {
         let mut truncated = bytes.clone();
         truncated.truncate(bytes.len() - 4);
         std::fs::write(&path, &truncated).unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("needs 24"));
+        // Fortran order: column-major data, read into its rows.
+        let with_order = |order: &[u8; 5]| {
+            let mut edited = bytes.clone();
+            let at = edited.windows(5).position(|w| w == b"False").unwrap();
+            edited[at..at + 5].copy_from_slice(order);
+            edited
+        };
+        std::fs::write(&path, with_order(b"True ")).unwrap();
+        let fortran = read(&path).unwrap();
+        let rows: Vec<f64> = fortran.iter().copied().collect();
+        assert_eq!(rows, [0.5, 2.0, 4.0, -1.0, 3.25, -0.125]);
+        std::fs::write(&path, with_order(b"1    ")).unwrap();
         assert!(
             read(&path)
                 .unwrap_err()
                 .to_string()
-                .contains("the shape needs 24")
+                .contains("'fortran_order' is 1")
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -207,6 +207,7 @@ pub struct DacSpec {
     /// Drive mode.
     pub mode: DacMode,
     /// Represented input range `[lo, hi]`.
+    #[serde(deserialize_with = "cim_device::exactly")]
     pub input_range: [f64; 2],
     /// How each input vector is scaled before conversion (multi-level DACs).
     #[serde(default)]
@@ -435,6 +436,14 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The most arrays a target may hold: placement keeps a slot per array.
+pub const MAX_ARRAYS: u64 = 1 << 24;
+/// The largest magnitude of a converter range (ranges multiply through weights
+/// and levels, which must stay finite).
+pub const MAX_MAGNITUDE: f64 = 1e12;
+/// The most rows or columns of an array (tiling allocates whole arrays).
+pub const MAX_ARRAY_SIDE: u64 = 1 << 16;
+
 impl Target {
     /// A preset by name, or else a TOML file by path.
     pub fn load(name_or_path: &str) -> Result<Self, TargetError> {
@@ -491,6 +500,26 @@ impl Target {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1".into()));
             }
+        }
+        for (key, value) in [
+            ("array.rows", self.array.rows),
+            ("array.cols", self.array.cols),
+        ] {
+            if u64::from(value) > MAX_ARRAY_SIDE {
+                return Err(invalid(
+                    key,
+                    format!("{value} is out of range: allowed 1..={MAX_ARRAY_SIDE}"),
+                ));
+            }
+        }
+        if self.capacity() > MAX_ARRAYS {
+            return Err(invalid(
+                "hierarchy",
+                format!(
+                    "the system holds {} arrays (chips x cores_per_chip x arrays_per_core); cim places at most {MAX_ARRAYS}: describe fewer",
+                    self.capacity()
+                ),
+            ));
         }
         let ranges = [
             ("array.cell_bits", self.array.cell_bits, 1, 16),
@@ -578,10 +607,11 @@ impl Target {
             ));
         }
         let [lo, hi] = self.dac.input_range;
-        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi && lo.abs().max(hi.abs()) <= MAX_MAGNITUDE)
+        {
             return Err(invalid(
                 "dac.input_range",
-                format!("[{lo}, {hi}] must be finite with lo < hi"),
+                format!("[{lo:e}, {hi:e}] must be finite with lo < hi, within ±{MAX_MAGNITUDE:e}"),
             ));
         }
         Ok(())

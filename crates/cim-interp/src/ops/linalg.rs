@@ -21,7 +21,7 @@ pub(crate) fn step(
                     "only linalg.generic on tensors (with results) is supported",
                 ));
             }
-            let inputs = operands.owned_all()?;
+            let inputs = operands.tensors()?;
             let unit = backend.scalar_unit(op, operands.env)?;
             generic::run(op, operands.env, inputs, unit)
         }
