@@ -127,3 +127,35 @@ fn inputs_that_once_failed_now_work() {
         assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
     }
 }
+
+/// An artifact whose manifest was edited to name another target is refused at full
+/// fidelity, not run on the other target's devices.
+#[test]
+fn a_manifest_naming_another_target_is_refused() {
+    let artifact = compile("manifest-target", &["--target", "pcm"]);
+    let manifest = artifact.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"target\": \"pcm\""), "{text}");
+    std::fs::write(
+        &manifest,
+        text.replace("\"target\": \"pcm\"", "\"target\": \"rram\""),
+    )
+    .unwrap();
+    let data = crate::support::fixture("digits-test-x.npy");
+    let labels = crate::support::fixture("digits-test-y.npy");
+    let (code, _, stderr) = cimc(&[
+        "eval",
+        artifact.to_str().unwrap(),
+        "--data",
+        &data,
+        "--labels",
+        &labels,
+        "--fidelity",
+        "full",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("compiled for target 'pcm', but its manifest's options name 'rram'"),
+        "{stderr}"
+    );
+}

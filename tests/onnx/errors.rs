@@ -45,7 +45,7 @@ fn unsupported_nodes_and_opsets_are_named() {
 /// node or tensor and what is wrong, exit code 1, never a panic: a node missing a
 /// required input or its output, a node of another domain, Unsqueeze and Concat
 /// axes outside the tensor, a weight holding NaN or inf or too few values, two
-/// initializers of one name.
+/// initializers of one name, a graph without outputs, a NaN attribute.
 #[test]
 fn malformed_graphs_get_one_clear_line() {
     let dir = scratch("malformed");
@@ -61,7 +61,7 @@ fn malformed_graphs_get_one_clear_line() {
         ])
     };
     type Edit = fn(&mut tract_onnx::pb::GraphProto);
-    let cases: [(&str, Edit); 9] = [
+    let cases: [(&str, Edit); 11] = [
         ("input 1 is missing: the operator needs 2 inputs", |g| {
             g.node[0].input.truncate(1)
         }),
@@ -87,6 +87,15 @@ fn malformed_graphs_get_one_clear_line() {
         ("values for shape", |g| {
             let w = &mut g.initializer[0];
             w.raw_data.truncate(8)
+        }),
+        ("the graph has no outputs", |g| g.output.clear()),
+        ("attribute 'alpha' is NaN: give a finite number", |g| {
+            g.node[0].attribute.push(tract_onnx::pb::AttributeProto {
+                name: "alpha".into(),
+                f: f32::NAN,
+                r#type: 1,
+                ..Default::default()
+            })
         }),
         ("two initializers are named", |g| {
             let copy = g.initializer[0].clone();

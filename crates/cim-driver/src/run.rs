@@ -114,6 +114,14 @@ impl<'m, 'c> Prepared<'m, 'c> {
         } else {
             None
         };
+        if let Some(target) = &target
+            && target.name != artifact.manifest.target_name
+        {
+            return Err(DriverError::Usage(format!(
+                "the artifact was compiled for target '{}', but its manifest's options name '{}' (target '{}'): recompile it rather than edit manifest.json",
+                artifact.manifest.target_name, artifact.manifest.options.target, target.name
+            )));
+        }
         if digital != Digital::Float {
             if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
                 return Err(DriverError::Usage(

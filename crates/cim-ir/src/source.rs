@@ -80,14 +80,47 @@ pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<
     }
     // SAFETY: both strings outlive the call (the parser copies what it keeps); a null
     // module means failure, otherwise we own it.
-    unsafe {
+    let module = unsafe {
         let raw = cimParseModuleNamed(
             context.to_raw(),
             StringRef::new(text).to_raw(),
             StringRef::new(file).to_raw(),
         );
         Module::from_option_raw(raw)
+    }?;
+    if let Some((op, count)) = oversized_constant(&module) {
+        let message = std::ffi::CString::new(format!(
+            "a constant of {count} elements: cim reads constants of at most {MAX_CONSTANT_ELEMENTS} (weights are expanded in memory)"
+        ))
+        .expect("no NUL in the message");
+        // SAFETY: a valid location; MLIR copies the message.
+        unsafe { mlir_sys::mlirEmitError(op.to_raw(), message.as_ptr()) };
+        return None;
     }
+    Some(module)
+}
+
+/// The most elements a constant may hold: reading weights expands splats, and
+/// tiling copies them.
+pub const MAX_CONSTANT_ELEMENTS: i64 = 1 << 28;
+
+/// The location of the first op of `module` holding a constant of more than
+/// [`MAX_CONSTANT_ELEMENTS`] elements, and that count.
+fn oversized_constant<'c>(module: &Module<'c>) -> Option<(melior::ir::Location<'c>, i64)> {
+    use melior::ir::{attribute::AttributeLike, operation::OperationLike};
+    crate::query::ops_in(module.as_operation())
+        .into_iter()
+        .find_map(|op| {
+            op.attributes().find_map(|(_, attribute)| {
+                let raw = attribute.to_raw();
+                // SAFETY: kind query, then a count query on an elements attribute.
+                let count = unsafe {
+                    mlir_sys::mlirAttributeIsAElements(raw)
+                        .then(|| mlir_sys::mlirElementsAttrGetNumElements(raw))
+                }?;
+                (count > MAX_CONSTANT_ELEMENTS).then(|| (op.location(), count))
+            })
+        })
 }
 
 /// How deep brackets may nest in MLIR source. MLIR's parser recurses once per

@@ -111,6 +111,12 @@ impl Emitter {
                 },
             );
         }
+        if graph.output.is_empty() {
+            return Err(OnnxError::Read {
+                file: self.file.clone(),
+                message: "the graph has no outputs: export the model with its outputs".into(),
+            });
+        }
         for node in &graph.node {
             self.check_node(node)?;
         }
@@ -148,12 +154,28 @@ impl Emitter {
                 ),
             ));
         }
-        match arity(op) {
-            Some(arity) => arity
+        if let Some(arity) = arity(op) {
+            arity
                 .check(node)
-                .map_err(|message| self.unsupported(node, message)),
-            None => Ok(()),
+                .map_err(|message| self.unsupported(node, message))?;
         }
+        // Float attributes (alpha, beta, epsilon, ...) must be numbers; but for a
+        // Constant's value, finite ones.
+        for attribute in &node.attribute {
+            let values = std::iter::once(attribute.f).chain(attribute.floats.iter().copied());
+            for value in values {
+                if value.is_nan() || (op != "Constant" && value.is_infinite()) {
+                    return Err(self.unsupported(
+                        node,
+                        format!(
+                            "attribute '{}' is {value}: give a finite number",
+                            attribute.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Emits a constant's `arith.constant` the first time it is used as an SSA value.

@@ -35,6 +35,17 @@ impl Emitter {
                 format!("group {groups} must be >= 1 and divide the {filters} filters"),
             ));
         }
+        if let Some(kernel) = attribute(node, "kernel_shape")
+            && kernel.ints.as_slice() != [kh, kw]
+        {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "kernel_shape {:?} disagrees with the filter's {kh}x{kw}: export the node with the filter's shape",
+                    kernel.ints
+                ),
+            ));
+        }
         if input.dims[1].is_some_and(|c| c as i64 != channels * groups) {
             return Err(self.unsupported(
                 node,
