@@ -5,6 +5,7 @@
 // RUN: sh -c 'cim-opt %s --cse --pass-pipeline=cse; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: sh -c 'cim-opt %S/does-not-exist.mlir; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: sh -c 'cim-opt %s --no-such-flag; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=FLAG
+// RUN: sh -c 'cim-opt %s --pass-pipeline="builtin.module(func.func(cim-tile))"; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=ANCHOR
 
 // UNKNOWN: cim-opt: error: MLIR rejected 'no-such-pass': {{.*}}'no-such-pass' does not refer to a registered pass
 // UNKNOWN-NEXT: exit=2
@@ -18,6 +19,8 @@
 // MISSING-NEXT: exit=2
 // FLAG: cim-opt: error: MLIR rejected 'no-such-flag'
 // FLAG-NEXT: exit=2
+// ANCHOR: cim-opt: error: pass 'cim-tile' runs on builtin.module, but the pipeline nests it under func.func: write it directly inside builtin.module(...)
+// ANCHOR-NEXT: exit=2
 func.func @f() {
   return
 }
