@@ -46,7 +46,11 @@ impl CimContext {
         // The loaded dialect keeps constraint objects built from this module's
         // attributes; keep the module alive as long as the process to be safe.
         std::mem::forget(irdl);
-        Ok(Self { context })
+        let cim = Self { context };
+        // A diagnostic names its source line; the failing op printed whole (with
+        // `<<UNKNOWN SSA VALUE>>`s) is for cim-opt, which asks for it as mlir-opt does.
+        cim.set_print_op_on_diagnostic(false);
+        Ok(cim)
     }
 
     /// The MLIR context.
@@ -55,7 +59,8 @@ impl CimContext {
     }
 
     /// Whether an error on an operation carries a "see current operation" note with
-    /// the operation printed (on by default, as in MLIR).
+    /// the operation printed (off in a new context; `cim-opt` turns it on, as
+    /// `mlir-opt` has it).
     pub fn set_print_op_on_diagnostic(&self, enable: bool) {
         // SAFETY: the context is alive.
         unsafe { cimContextSetPrintOpOnDiagnostic(self.context.to_raw(), enable) }
