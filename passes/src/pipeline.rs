@@ -144,13 +144,13 @@ impl Pipeline {
             elements = body.clone();
         }
         let pipeline = Self { elements };
-        pipeline.check_options()?;
+        pipeline.check()?;
         Ok(pipeline)
     }
 
     /// Checks each cim pass's options, and that it sits where it runs: under the
     /// operation it is anchored on (MLIR aborts the process otherwise).
-    fn check_options(&self) -> Result<(), PipelineError> {
+    fn check(&self) -> Result<(), PipelineError> {
         fn walk(elements: &[Element], anchor: &str) -> Result<(), PipelineError> {
             for element in elements {
                 match element {

@@ -437,7 +437,6 @@ fn mutate_toml(text: &str, rng: &mut DeviceRng) -> String {
         }
     };
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    // TOML has no nan/inf spelled as numbers with signs like "-inf"? It does: keep.
     out[line] = format!("{key} = {new_value}");
     out.join("\n")
 }

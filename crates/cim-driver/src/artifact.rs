@@ -176,7 +176,10 @@ pub fn compile(
     // The float program as the interpreter runs it: TOSA lowered to linalg.
     let float = {
         let (mut float, _) = pipeline::parse_model(&cim, model)?;
-        if float.as_operation().to_string().contains("tosa.") {
+        let has_tosa = cim_ir::query::ops_in(float.as_operation())
+            .iter()
+            .any(|op| cim_ir::query::op_name(op).starts_with("tosa."));
+        if has_tosa {
             pipeline::lower_tosa(&cim, &mut float)?;
         }
         float.as_operation().to_string()

@@ -452,6 +452,8 @@ impl Domain<'_> {
         let mut arguments = vec![0.0; self.strides.len()];
         let mut results = vec![0.0; self.body.yields.len()];
         let mut temporaries = vec![0.0; self.body.instructions.len()];
+        // Each operand's offset at the current point of a row.
+        let mut at = vec![0i64; offsets.len()];
         // A body that yields one of its inputs unchanged (a gather: im2col, a
         // transpose written as a generic) copies.
         let copies = match (
@@ -503,7 +505,7 @@ impl Domain<'_> {
                     to += target_step;
                 }
             } else {
-                let mut at = offsets.clone();
+                at.copy_from_slice(&offsets);
                 for _ in 0..inner {
                     for (slot, argument) in arguments.iter_mut().enumerate() {
                         let at = at[slot] as usize;
