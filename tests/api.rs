@@ -10,17 +10,36 @@
 //! - [`interpreter_errors`]: what the interpreter refuses to run, and how it says so.
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
 //! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
+//! - [`torch_mlir_ops`]: what torch-mlir's exports hold beyond products and
+//!   convolutions (dynamic sizes, broadcasts, batched products, index and gather
+//!   bodies).
+//! - [`fuzz_in_process`]: the fuzzing campaign's cases ([`fuzz_cases`]) run through
+//!   the tools' code ([`cimc_tool`], [`cim_opt_tool`], [`cim_translate_tool`]: their
+//!   `main.rs`) in-process.
 //!
 //! The modules live in `tests/api/`: a crate root resolves `mod x;` next to itself
 //! (`tests/x.rs`, where cargo would take it for a test binary of its own), hence
 //! the `#[path]`s. `common` is shared with the other test binaries.
 
+#[allow(dead_code)]
+#[path = "../tools/cim-opt/main.rs"]
+mod cim_opt_tool;
+#[allow(dead_code)]
+#[path = "../tools/cim-translate/main.rs"]
+mod cim_translate_tool;
+#[allow(dead_code)]
+#[path = "../tools/cimc/main.rs"]
+mod cimc_tool;
 mod common;
+#[path = "fuzz/cases.rs"]
+mod fuzz_cases;
 
 #[path = "api/converter_levels.rs"]
 mod converter_levels;
 #[path = "api/dialect.rs"]
 mod dialect;
+#[path = "api/fuzz_in_process.rs"]
+mod fuzz_in_process;
 #[path = "api/interpreter_errors.rs"]
 mod interpreter_errors;
 #[path = "api/mapping_exactness.rs"]
@@ -31,3 +50,5 @@ mod nmdu_digital;
 mod pass_library;
 #[path = "api/source_and_expectations.rs"]
 mod source_and_expectations;
+#[path = "api/torch_mlir_ops.rs"]
+mod torch_mlir_ops;

@@ -14,8 +14,11 @@
 //! - [`crossbar_program`]: the crossbar program reads back into the mapped module.
 //! - [`nmdu`]: digital work on the NMDU, bit-exact against its reference.
 //! - [`drift_sweep`]: accuracy over drift times as CSV, SVG and PNG.
+//! - [`torch_mlir`]: torch-mlir's exports (a digits ViT, random CNN, LSTM, GRU)
+//!   against PyTorch.
 //! - [`errors`]: bad input gets clear errors.
-//! - [`fuzz`]: a seeded fuzzing campaign over every input, and its corpus replayed.
+//! - [`fuzz`]: a seeded fuzzing campaign over every input, and its corpus replayed
+//!   ([`fuzz_cases`]: the cases, shared with the in-process run in `tests/api`).
 //! - [`support`]: fixtures, scratch directories, running `cimc`, reference checks.
 //!
 //! The modules live in `tests/cimc/`: a crate root resolves `mod x;` next to itself
@@ -42,9 +45,13 @@ mod exact_and_quantized_fidelity;
 mod full_fidelity;
 #[path = "cimc/fuzz.rs"]
 mod fuzz;
+#[path = "fuzz/cases.rs"]
+mod fuzz_cases;
 #[path = "cimc/mapping.rs"]
 mod mapping;
 #[path = "cimc/nmdu.rs"]
 mod nmdu;
 #[path = "cimc/reports.rs"]
 mod reports;
+#[path = "cimc/torch_mlir.rs"]
+mod torch_mlir;

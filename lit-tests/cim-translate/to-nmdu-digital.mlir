@@ -14,7 +14,7 @@
 // CHECK-NEXT: t0 = max a0, a1
 // CHECK-NEXT: yield t0
 // CHECK-NOT: elementwise
-// CHECK: matmul nmdu_matmul: Q15.16 digital matrix products (linalg.matmul, cim.adapter)
+// CHECK: matmul nmdu_matmul: Q15.16 digital matrix products (linalg.matmul, linalg.batch_matmul, cim.adapter)
 
 // IR-LABEL: define void @nmdu_matmul(ptr noalias
 // IR: llvm.sadd.sat.v

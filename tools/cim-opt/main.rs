@@ -35,7 +35,7 @@ passes work the same way (--canonicalize, --cse) and in --pass-pipeline.\n\
 Exit status: 0 success; 1 the input failed (parse, verification, a pass, unmatched expected \
 diagnostics); 2 the command line is wrong."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Input file; `-` reads standard input.
     #[arg(default_value = "-")]
     input: String,
@@ -86,49 +86,87 @@ fn main() -> ExitCode {
         .map(|argument| argument.into_string().ok())
         .collect::<Option<Vec<String>>>()
     else {
-        return usage_error("an argument is not valid UTF-8: give paths and options as UTF-8 text");
+        eprintln!(
+            "cim-opt: error: an argument is not valid UTF-8: give paths and options as UTF-8 text"
+        );
+        return ExitCode::from(EXIT_USAGE);
     };
-    let (clap_arguments, flag_passes) = match split_pass_flags(&arguments) {
+    let code = cim_opt(
+        &arguments,
+        None,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// The whole tool on `arguments` (the first is its name), writing to `out` and
+/// `err`, in `cim` when given (the fuzzing campaign reuses one context) or a new
+/// context: its exit status.
+pub(crate) fn cim_opt(
+    arguments: &[String],
+    cim: Option<&CimContext>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let (clap_arguments, flag_passes) = match split_pass_flags(arguments) {
         Ok(split) => split,
-        Err(message) => return usage_error(&message),
+        Err(message) => return usage_error(err, &message),
     };
     let cli = match Cli::try_parse_from(clap_arguments) {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
+            let text = error.render().to_string();
+            if error.use_stderr() {
+                let _ = write!(err, "{text}");
+                return EXIT_USAGE;
+            }
+            let _ = write!(out, "{text}");
+            return 0;
         }
     };
     if cli.list_passes {
-        print!("{}", list_passes());
-        return ExitCode::SUCCESS;
+        let _ = write!(out, "{}", list_passes());
+        return 0;
     }
     let pipeline = match (&cli.pass_pipeline, flag_passes.is_empty()) {
         (Some(_), false) => {
-            return usage_error("give passes either as flags or with --pass-pipeline, not both");
+            return usage_error(
+                err,
+                "give passes either as flags or with --pass-pipeline, not both",
+            );
         }
         (Some(text), true) => match Pipeline::parse(text) {
             Ok(pipeline) => pipeline,
-            Err(error) => return usage_error(&error.to_string()),
+            Err(error) => return usage_error(err, &error.to_string()),
         },
         (None, _) => Pipeline {
             elements: flag_passes,
         },
     };
-    match run(&cli, &pipeline) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(EXIT_INPUT_FAILED),
-        Err(message) => usage_error(&message),
+    let own;
+    let cim = match cim {
+        Some(cim) => cim,
+        None => match CimContext::new() {
+            Ok(context) => {
+                own = context;
+                &own
+            }
+            Err(error) => return usage_error(err, &error.to_string()),
+        },
+    };
+    match run(&cli, &pipeline, cim, out, err) {
+        Ok(true) => 0,
+        Ok(false) => EXIT_INPUT_FAILED,
+        Err(message) => usage_error(err, &message),
     }
 }
 
-fn usage_error(message: &str) -> ExitCode {
-    eprintln!("cim-opt: error: {message}");
-    ExitCode::from(EXIT_USAGE)
+fn usage_error(err: &mut dyn Write, message: &str) -> u8 {
+    let _ = writeln!(err, "cim-opt: error: {message}");
+    EXIT_USAGE
 }
 
-/// Separates `--<pass>[=options]` flags (in order) from cim-opt's own arguments.
-/// Single-dash long flags (`-canonicalize`) are accepted, as in mlir-opt.
 fn split_pass_flags(arguments: &[String]) -> Result<(Vec<String>, Vec<Element>), String> {
     let command = Cli::command();
     let own: Vec<(String, bool)> = command
@@ -199,9 +237,14 @@ tosa-to-linalg, ...), as a flag or inside --pass-pipeline.\n",
 
 /// Runs the whole input. `Ok(true)`: every chunk succeeded; `Ok(false)`: some chunk
 /// failed (its diagnostics are printed); `Err`: a command-line or I/O problem.
-fn run(cli: &Cli, pipeline: &Pipeline) -> Result<bool, String> {
+fn run(
+    cli: &Cli,
+    pipeline: &Pipeline,
+    cim: &CimContext,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<bool, String> {
     let (file, source) = read_input(&cli.input)?;
-    let cim = CimContext::new().map_err(|error| error.to_string())?;
     cim.set_print_op_on_diagnostic(!cli.verify_diagnostics);
     let context = cim.context();
     if !pipeline.elements.is_empty() {
@@ -210,7 +253,7 @@ fn run(cli: &Cli, pipeline: &Pipeline) -> Result<bool, String> {
             .map_err(|error| error.to_string())?;
     }
     if cli.dump_pass_pipeline {
-        eprintln!("{pipeline}");
+        let _ = writeln!(err, "{pipeline}");
     }
     let sink = DiagnosticSink::attach(context);
     let verify_each = cli.verify_each;
@@ -238,8 +281,11 @@ fn run(cli: &Cli, pipeline: &Pipeline) -> Result<bool, String> {
                                 .iter()
                                 .any(|name| element.mentions(name))
                         {
-                            eprintln!("// -----// IR Dump After {element} //----- //");
-                            eprintln!("{}", print(cli, module));
+                            let _ = writeln!(
+                                err,
+                                "// -----// IR Dump After {element} //----- //\n{}",
+                                print(cli, module)
+                            );
                         }
                     },
                 )
@@ -255,17 +301,17 @@ fn run(cli: &Cli, pipeline: &Pipeline) -> Result<bool, String> {
                 Err(bad) => vec![format!("{file}:{}: error: {}", bad.line, bad.reason)],
             };
             for problem in &problems {
-                eprintln!("{problem}");
+                let _ = writeln!(err, "{problem}");
             }
             problems.is_empty()
         } else {
-            report(&diagnostics, &file, &source);
+            report(err, &diagnostics, &file, &source);
             output.is_some()
         };
         all_ok &= chunk_ok;
         outputs.push(output.unwrap_or_default());
     }
-    write_output(&cli.output, &outputs.join("// -----\n"))?;
+    write_output(out, &cli.output, &outputs.join("// -----\n"))?;
     Ok(all_ok)
 }
 
@@ -283,9 +329,9 @@ fn read_input(path: &str) -> Result<(String, String), String> {
     }
 }
 
-fn write_output(path: &str, text: &str) -> Result<(), String> {
+fn write_output(out: &mut dyn Write, path: &str, text: &str) -> Result<(), String> {
     let result = if path == "-" {
-        std::io::stdout().lock().write_all(text.as_bytes())
+        out.write_all(text.as_bytes())
     } else {
         std::fs::write(path, text)
     };
@@ -313,9 +359,9 @@ fn print(cli: &Cli, module: &Module) -> String {
     text
 }
 
-fn report(diagnostics: &[Diagnostic], file: &str, source: &str) {
+fn report(err: &mut dyn Write, diagnostics: &[Diagnostic], file: &str, source: &str) {
     let lookup = |name: &str| (name == file).then(|| source.to_owned());
     for diagnostic in diagnostics {
-        eprint!("{}", diagnostic.render(&lookup));
+        let _ = write!(err, "{}", diagnostic.render(&lookup));
     }
 }

@@ -8,7 +8,7 @@ use cim_driver::{DriverError, artifact, pipeline, run::nmdu_format};
 use cim_ir::CimContext;
 use cim_target::Target;
 use clap::{ArgGroup, Parser};
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
 #[derive(Parser)]
 #[command(
@@ -18,7 +18,7 @@ use std::{path::PathBuf, process::ExitCode};
     group(ArgGroup::new("direction").required(true).args(["to_crossbar_program", "from_crossbar_program", "to_nmdu", "to_llvm_ir", "to_object"])),
     after_help = "Exit status: 0 success; 1 the input is invalid; 2 the command line is wrong."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Mapped MLIR (to), or a crossbar program directory (from).
     input: PathBuf,
     /// Write the crossbar program of mapped MLIR into the -o directory.
@@ -56,28 +56,56 @@ struct Cli {
 fn main() -> ExitCode {
     cim_driver::guard::install("cim-translate");
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = cim_translate(
+        &cli,
+        None,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// The tool on a parsed command line, writing to `out` and `err`, in `cim` when
+/// given (the fuzzing campaign reuses one context) or a new context: its exit
+/// status.
+pub(crate) fn cim_translate(
+    cli: &Cli,
+    cim: Option<&CimContext>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let result = match cim {
+        Some(cim) => run(cli, cim, out, err),
+        None => CimContext::new()
+            .map_err(|error| DriverError::Run(error.to_string()))
+            .and_then(|cim| run(cli, &cim, out, err)),
+    };
+    match result {
+        Ok(()) => 0,
         Err(error) => {
-            eprintln!("cim-translate: error: {error}");
-            ExitCode::from(if matches!(error, DriverError::Usage(_)) {
+            let _ = writeln!(err, "cim-translate: error: {error}");
+            if matches!(error, DriverError::Usage(_)) {
                 2
             } else {
                 1
-            })
+            }
         }
     }
 }
 
-fn run(cli: &Cli) -> Result<(), DriverError> {
-    let cim = CimContext::new().map_err(|error| DriverError::Run(error.to_string()))?;
+fn run(
+    cli: &Cli,
+    cim: &CimContext,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), DriverError> {
     if cli.to_crossbar_program {
         if cli.output.as_os_str() == "-" {
             return Err(DriverError::Usage(
                 "--to-crossbar-program writes a directory: give it with -o DIR".into(),
             ));
         }
-        let (module, _) = pipeline::parse_model(&cim, &cli.input)?;
+        let (module, _) = pipeline::parse_model(cim, &cli.input)?;
         let function = match &cli.function {
             Some(function) => function.clone(),
             None => artifact::entry_function(&module).ok_or_else(|| {
@@ -88,7 +116,8 @@ fn run(cli: &Cli) -> Result<(), DriverError> {
             })?,
         };
         let written = cim_sim::program::write(&module, &function, &cli.output)?;
-        eprintln!(
+        let _ = writeln!(
+            err,
             "wrote {} arrays and {} MVMs of @{function} to {}",
             written.arrays.len(),
             written.mvms.len(),
@@ -97,18 +126,24 @@ fn run(cli: &Cli) -> Result<(), DriverError> {
         return Ok(());
     }
     if cli.to_nmdu || cli.to_llvm_ir || cli.to_object {
-        return nmdu(&cim, cli);
+        return nmdu(cim, cli, out, err);
     }
-    let (module, _) = artifact::read_program(&cim, &cli.input)?;
-    write_output(&cli.output, module.as_operation().to_string().as_bytes())
+    let (module, _) = artifact::read_program(cim, &cli.input)?;
+    write_output(
+        out,
+        &cli.output,
+        module.as_operation().to_string().as_bytes(),
+    )
 }
 
 /// Writes `bytes` to `path`, or to stdout for `-`.
-fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), DriverError> {
+fn write_output(
+    out: &mut dyn Write,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<(), DriverError> {
     if path.as_os_str() == "-" {
-        use std::io::Write;
-        std::io::stdout()
-            .write_all(bytes)
+        out.write_all(bytes)
             .map_err(|error| DriverError::Run(error.to_string()))
     } else {
         std::fs::write(path, bytes).map_err(|error| DriverError::File {
@@ -119,7 +154,12 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), DriverError>
 }
 
 /// The NMDU outputs: the lowering, LLVM IR, or an object.
-fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
+fn nmdu(
+    cim: &CimContext,
+    cli: &Cli,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), DriverError> {
     if cli.to_object && cli.output.as_os_str() == "-" {
         return Err(DriverError::Usage(
             "--to-object writes a binary file: give it with -o FILE".into(),
@@ -143,18 +183,19 @@ fn nmdu(cim: &CimContext, cli: &Cli) -> Result<(), DriverError> {
         other => DriverError::Run(other.to_string()),
     };
     if cli.to_nmdu {
-        return write_output(&cli.output, plan.to_string().as_bytes());
+        return write_output(out, &cli.output, plan.to_string().as_bytes());
     }
     if cli.to_llvm_ir {
         let ir = cim_nmdu::codegen::program_llvm_ir(&plan, cli.triple.as_deref())
             .map_err(codegen_error)?;
-        return write_output(&cli.output, ir.as_bytes());
+        return write_output(out, &cli.output, ir.as_bytes());
     }
     let object =
         cim_nmdu::codegen::program_object(&plan, cli.triple.as_deref().unwrap_or("x86_64"))
             .map_err(codegen_error)?;
-    write_output(&cli.output, &object)?;
-    eprintln!(
+    write_output(out, &cli.output, &object)?;
+    let _ = writeln!(
+        err,
         "wrote {} NMDU functions ({} bytes) to {}",
         plan.groups.len() + plan.elementwise.len() + usize::from(plan.matmul.is_some()),
         object.len(),

@@ -17,7 +17,7 @@ use cim_passes::place::Strategy;
 use cim_sim::Digital;
 use cim_target::Target;
 use clap::{Parser, Subcommand};
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
 #[derive(Parser)]
 #[command(
@@ -25,13 +25,13 @@ use std::{path::PathBuf, process::ExitCode};
     version,
     about = "Compile networks for analog compute-in-memory hardware and run them on simulated crossbars"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Map a model onto a target and write an artifact directory (with the crossbar
     /// program in ARTIFACT/program).
     Compile {
@@ -125,8 +125,10 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = [RunFidelity::Float, RunFidelity::Exact, RunFidelity::Quantized])]
         fidelity: Vec<RunFidelity>,
         /// Chips to program at full fidelity (seeds seed, seed+1, ...): the accuracy
-        /// is their mean, with its standard deviation.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        /// is their mean, with its standard deviation. At most 10,000 (the mean's
+        /// standard error is then a hundredth of the chips' spread); for more, run
+        /// further seeds in another call.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         repeats: u64,
         /// Seed of the first chip (full fidelity).
         #[arg(long, default_value_t = 0)]
@@ -167,21 +169,34 @@ fn main() -> ExitCode {
     cim_driver::guard::install("cimc");
     cim_driver::keep_freed_buffers();
     let cli = Cli::parse();
-    cim_driver::guard::stage(match cli.command {
-        Command::Compile { .. } => "cimc compile",
-        Command::Run { .. } => "cimc run",
-        Command::Eval { .. } => "cimc eval",
-        Command::Report { .. } => "cimc report",
-    });
-    match run(cli.command) {
+    cim_driver::guard::stage(cli.command.stage());
+    let result = context().and_then(|cim| run(cli.command, &cim, &mut std::io::stdout().lock()));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cimc: error: {error}");
-            ExitCode::from(match error {
-                DriverError::Usage(_) => 2,
-                _ => 1,
-            })
+            ExitCode::from(exit_code(&error))
         }
+    }
+}
+
+impl Command {
+    /// What the guard names in an internal error.
+    fn stage(&self) -> &'static str {
+        match self {
+            Command::Compile { .. } => "cimc compile",
+            Command::Run { .. } => "cimc run",
+            Command::Eval { .. } => "cimc eval",
+            Command::Report { .. } => "cimc report",
+        }
+    }
+}
+
+/// The exit status of a failure: 2 for a wrong command line, 1 for the rest.
+pub(crate) fn exit_code(error: &DriverError) -> u8 {
+    match error {
+        DriverError::Usage(_) => 2,
+        _ => 1,
     }
 }
 
@@ -189,9 +204,9 @@ fn context() -> Result<CimContext, DriverError> {
     CimContext::new().map_err(|error| DriverError::Run(error.to_string()))
 }
 
-fn print_accuracies(rows: &[Accuracy], json: bool) {
+fn print_accuracies(out: &mut dyn Write, rows: &[Accuracy], json: bool) {
     if json {
-        print_json(&rows);
+        print_json(out, &rows);
         return;
     }
     for row in rows {
@@ -206,7 +221,8 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
             String::new()
         };
         if row.chips.len() > 1 {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<10} accuracy {:.4} ± {:.4} over {} chips{at} ({}/{})",
                 name,
                 row.accuracy,
@@ -216,7 +232,8 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
                 row.total
             );
         } else {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<10} accuracy {:.4}{at} ({}/{})",
                 name, row.accuracy, row.correct, row.total
             );
@@ -224,9 +241,10 @@ fn print_accuracies(rows: &[Accuracy], json: bool) {
     }
 }
 
-/// Prints `value` as pretty JSON on stdout.
-fn print_json(value: &impl serde::Serialize) {
-    println!(
+/// Prints `value` as pretty JSON.
+fn print_json(out: &mut dyn Write, value: &impl serde::Serialize) {
+    let _ = writeln!(
+        out,
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -258,7 +276,14 @@ fn read_artifact<'c>(
     artifact::read_artifact(cim, dir)
 }
 
-fn run(command: Command) -> Result<(), DriverError> {
+/// Runs `command` in `cim`, printing to `out`.
+pub(crate) fn run(
+    command: Command,
+    cim: &CimContext,
+    out: &mut dyn Write,
+) -> Result<(), DriverError> {
+    // Diagnostics name their source line; the op printed whole is cim-opt's habit.
+    cim.set_print_op_on_diagnostic(false);
     match command {
         Command::Compile {
             model,
@@ -290,6 +315,7 @@ fn run(command: Command) -> Result<(), DriverError> {
                 error_time,
             };
             let compiled = artifact::compile(
+                cim,
                 &model,
                 &options,
                 calibration.as_deref(),
@@ -298,9 +324,10 @@ fn run(command: Command) -> Result<(), DriverError> {
             )?;
             let summary = &compiled.report;
             if json {
-                print_json(summary);
+                print_json(out, summary);
             } else {
-                println!(
+                let _ = writeln!(
+                    out,
                     "compiled {} for target '{}': {} arrays on {} chips, {} ADC conversions per inference; {} -> {}",
                     model.display(),
                     compiled.target.name,
@@ -322,8 +349,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             drift_time,
             digital,
         } => {
-            let cim = context()?;
-            let artifact = read_artifact(&cim, &artifact)?;
+            let artifact = read_artifact(cim, &artifact)?;
             let inputs = run::read_inputs(&inputs)?;
             let settings = RunSettings {
                 drift_time,
@@ -352,8 +378,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             digital,
             json,
         } => {
-            let cim = context()?;
-            let artifact = read_artifact(&cim, &artifact)?;
+            let artifact = read_artifact(cim, &artifact)?;
             let inputs = run::read_inputs(std::slice::from_ref(&data))?;
             let labels_path = labels;
             let labels = run::read_inputs(std::slice::from_ref(&labels_path))?.remove(0);
@@ -387,9 +412,9 @@ fn run(command: Command) -> Result<(), DriverError> {
             }
             let rows = rows?;
             if !json && !artifact.manifest.converters.is_empty() {
-                println!("converters: {}", artifact.manifest.converters);
+                let _ = writeln!(out, "converters: {}", artifact.manifest.converters);
             }
-            print_accuracies(&rows, json);
+            print_accuracies(out, &rows, json);
             Ok(())
         }
         Command::Report {
@@ -397,8 +422,7 @@ fn run(command: Command) -> Result<(), DriverError> {
             json,
             svg,
         } => {
-            let cim = context()?;
-            let artifact = read_artifact(&cim, &artifact)?;
+            let artifact = read_artifact(cim, &artifact)?;
             let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
                 DriverError::Usage(format!(
                     "the artifact's target cannot be loaded for its cost figures: {error}"
@@ -413,13 +437,14 @@ fn run(command: Command) -> Result<(), DriverError> {
                 })?;
             }
             if json {
-                print_json(&summary);
+                print_json(out, &summary);
             } else {
-                println!(
+                let _ = writeln!(
+                    out,
                     "target '{}', model {}",
                     artifact.manifest.target_name, artifact.manifest.model
                 );
-                print!("{summary}");
+                let _ = write!(out, "{summary}");
             }
             Ok(())
         }

@@ -158,6 +158,7 @@ pub struct Compiled {
 /// `emit_after_each_pass`, the IR after each pipeline step goes into that
 /// directory.
 pub fn compile(
+    cim: &CimContext,
     model: &Path,
     options: &CompileOptions,
     calibration: Option<&Path>,
@@ -167,25 +168,24 @@ pub fn compile(
     options.check()?;
     let target =
         Target::load(&options.target).map_err(|error| DriverError::Usage(error.to_string()))?;
-    let cim = CimContext::new().map_err(|error| DriverError::Run(error.to_string()))?;
-    let (mut module, _) = pipeline::parse_model(&cim, model)?;
+    let (mut module, _) = pipeline::parse_model(cim, model)?;
     let function = entry_function(&module).ok_or_else(|| DriverError::Unsupported {
         path: model.display().to_string(),
         message: "no public func.func to compile".into(),
     })?;
     // The float program as the interpreter runs it: TOSA lowered to linalg.
     let float = {
-        let (mut float, _) = pipeline::parse_model(&cim, model)?;
+        let (mut float, _) = pipeline::parse_model(cim, model)?;
         let has_tosa = cim_ir::query::ops_in(float.as_operation())
             .iter()
             .any(|op| cim_ir::query::op_name(op).starts_with("tosa."));
         if has_tosa {
-            pipeline::lower_tosa(&cim, &mut float)?;
+            pipeline::lower_tosa(cim, &mut float)?;
         }
         float.as_operation().to_string()
     };
-    let (mut exact, _) = pipeline::parse_model(&cim, model)?;
-    pipeline::map(&cim, &mut exact, options, &target, false, |_, _| {})?;
+    let (mut exact, _) = pipeline::parse_model(cim, model)?;
+    pipeline::map(cim, &mut exact, options, &target, false, |_, _| {})?;
     if let Some(dir) = emit_after_each_pass {
         std::fs::create_dir_all(dir).map_err(|e| DriverError::File {
             path: dir.display().to_string(),
@@ -194,7 +194,7 @@ pub fn compile(
     }
     let mut step = 0;
     pipeline::map(
-        &cim,
+        cim,
         &mut module,
         options,
         &target,
@@ -258,12 +258,22 @@ pub fn read_program<'c>(
     dir: &Path,
 ) -> Result<(Module<'c>, cim_sim::program::Program), DriverError> {
     let (module, program) = cim_sim::program::read(cim, dir)?;
+    // The verifiers' diagnostics become the error's, not lines on stderr.
+    let sink = cim_ir::diagnostics::DiagnosticSink::attach(cim.context());
     if !module.as_operation().verify() || cim_passes::verify::verify(module.as_operation()).is_err()
     {
+        let path = dir.join("program.mlir").display().to_string();
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        let lookup = |name: &str| (name == path).then(|| source.clone());
+        let diagnostics: String = sink.take().iter().map(|d| d.render(&lookup)).collect();
         return Err(DriverError::File {
-            path: dir.join("program.mlir").display().to_string(),
-            message: "the program does not verify once its weights are restored".into(),
+            message: format!(
+                "the program does not verify once its weights are restored:\n{}",
+                diagnostics.trim_end()
+            ),
+            path,
         });
     }
+    drop(sink);
     Ok((module, program))
 }

@@ -240,7 +240,7 @@ fn weight_per_level(mvm: &MvmOp) -> Option<f64> {
 /// The bound of `target`'s fixed-bound ADC for `mvm`, in the MVM's units (cell
 /// levels times the DAC's input).
 fn level_bound(target: &Target, mvm: &MvmOp) -> Result<f64, DriverError> {
-    match target.adc.units {
+    let bound = match target.adc.units {
         BoundUnits::Weights => {
             let per_level = weight_per_level(mvm).filter(|w| *w > 0.0).ok_or_else(|| {
                 DriverError::Run(format!(
@@ -248,7 +248,7 @@ fn level_bound(target: &Target, mvm: &MvmOp) -> Result<f64, DriverError> {
                     mvm.op.location()
                 ))
             })?;
-            Ok(target.adc.bound / per_level)
+            target.adc.bound / per_level
         }
         BoundUnits::Normalized => {
             let bits = mvm
@@ -260,9 +260,19 @@ fn level_bound(target: &Target, mvm: &MvmOp) -> Result<f64, DriverError> {
                 })
                 .and_then(|array| array.cell_bits())
                 .unwrap_or(i64::from(target.array.cell_bits));
-            Ok(target.adc.bound * ((1u64 << bits.clamp(1, 52)) - 1) as f64)
+            target.adc.bound * ((1u64 << bits.clamp(1, 52)) - 1) as f64
         }
+    };
+    // A bound that is finite in the target's units can still leave f64 in ADC levels.
+    if !(bound.is_finite() && bound >= f64::MIN_POSITIVE) {
+        return Err(DriverError::Usage(format!(
+            "target '{}': adc.bound = {:e} is {bound:e} ADC levels at {}: give a bound of a few times the layer's largest output (aihwkit's out_bound is 12 in normalized units)",
+            target.name,
+            target.adc.bound,
+            mvm.op.location()
+        )));
     }
+    Ok(bound)
 }
 
 /// The module an op is in.

@@ -49,6 +49,18 @@ pub enum ScalarOp {
     Select,
     /// `arith.cmpf` with its predicate (MLIR's numbering): 1 or 0.
     Compare(u8),
+    /// `arith.cmpi` with its predicate (MLIR's numbering): 1 or 0.
+    CompareInt(u8),
+    /// `erf a` (GELU's exact form).
+    Erf,
+    /// Bitwise `a & b` of integers (`arith.andi`; on `i1`, logical and).
+    And,
+    /// Bitwise `a | b` of integers.
+    Or,
+    /// Bitwise `a ^ b` of integers.
+    Xor,
+    /// `a` rounded toward zero (`arith.fptosi`, `arith.fptoui`).
+    Trunc,
 }
 
 /// Where a body value comes from.
@@ -63,13 +75,17 @@ pub enum Source {
 }
 
 /// What a body instruction computes: a scalar operation (the sigmoid `1 / (1 +
-/// exp(-x))` recognised in the body, see [`fuse_sigmoids`]), or a constant.
+/// exp(-x))` recognised in the body, see [`fuse_sigmoids`]), a constant, or an
+/// element of a tensor from outside the body.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     /// An operation on its sources.
     Op(ScalarOp),
     /// A constant.
     Constant(f64),
+    /// `tensor.extract` of `Body::tensors[i]` at the indices its sources give
+    /// (torch-mlir's dynamic broadcasts read operands so); NaN out of bounds.
+    Extract(usize),
 }
 
 /// One instruction: what it computes, of what.
@@ -89,12 +105,28 @@ pub struct Body {
     pub yields: Vec<Source>,
     /// Whether it computes on integers.
     pub integer: bool,
+    /// The loop dimensions the body reads with `linalg.index`, in order: index
+    /// `j` is `Source::Argument(arguments + j)`, after the block's arguments.
+    pub indices: Vec<usize>,
+    /// The tensors from outside the body that it reads elements of.
+    pub tensors: Vec<ndarray::ArrayD<f64>>,
 }
 
-/// Compiles the body of `op`; `outer` gives the scalars it reads from outside.
+/// Compiles the body of `op` as [`compile_reading`] does, for a body that reads
+/// no tensor from outside.
 pub fn compile(
     op: &OperationRef,
     outer: &dyn Fn(Value) -> Option<f64>,
+) -> Result<Body, InterpError> {
+    compile_reading(op, outer, &|_| None)
+}
+
+/// Compiles the body of `op`; `outer` gives the scalars it reads from outside,
+/// `outer_tensor` the tensors it extracts elements of.
+pub fn compile_reading(
+    op: &OperationRef,
+    outer: &dyn Fn(Value) -> Option<f64>,
+    outer_tensor: &dyn Fn(Value) -> Option<ndarray::ArrayD<f64>>,
 ) -> Result<Body, InterpError> {
     let block = op
         .region(0)
@@ -119,12 +151,21 @@ pub fn compile(
     };
     let mut instructions = Vec::new();
     let mut integer = false;
+    let mut indices = Vec::new();
+    let mut tensors = Vec::new();
     let mut body_op = block.first_operation();
     while let Some(inner) = body_op {
         let name = op_name(&inner);
-        let sources = inner
-            .operands()
-            .map(|value| source(&slots, value))
+        // A tensor.extract's first operand is the tensor, not a scalar.
+        let skip = usize::from(name == "tensor.extract");
+        let sources = std::iter::repeat_n(Source::Outer(f64::NAN), skip)
+            .map(Ok)
+            .chain(
+                inner
+                    .operands()
+                    .skip(skip)
+                    .map(|value| source(&slots, value)),
+            )
             .collect::<Result<Vec<_>, _>>()?;
         if name == "linalg.yield" {
             fuse_sigmoids(&mut instructions);
@@ -132,11 +173,71 @@ pub fn compile(
                 instructions,
                 yields: sources,
                 integer,
+                indices,
+                tensors,
             });
+        }
+        if name == "tensor.extract" {
+            let tensor = inner
+                .operand(0)
+                .ok()
+                .and_then(outer_tensor)
+                .ok_or_else(|| {
+                    malformed(op, "the body extracts from a tensor not defined outside it")
+                })?;
+            if sources.len() != 1 + tensor.ndim() {
+                return Err(malformed(
+                    op,
+                    "tensor.extract needs one index per dimension",
+                ));
+            }
+            let result: Value = inner
+                .result(0)
+                .map_err(|_| malformed(op, "tensor.extract without result"))?
+                .into();
+            slots.insert(value_id(result), Source::Temporary(instructions.len()));
+            instructions.push(Instruction {
+                kind: Kind::Extract(tensors.len()),
+                sources: sources[1..].to_vec(),
+            });
+            tensors.push(tensor);
+            body_op = inner.next_in_block();
+            continue;
+        }
+        if name == "linalg.index" {
+            // The point's coordinate along a loop dimension, read like an argument.
+            let dim = attribute(&inner, "dim")
+                .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+                .map(|attribute| attribute.value())
+                .filter(|&dim| dim >= 0)
+                .ok_or_else(|| malformed(op, "linalg.index without a dimension"))?;
+            let result: Value = inner
+                .result(0)
+                .map_err(|_| malformed(op, "linalg.index without result"))?
+                .into();
+            let slot = Source::Argument(block.argument_count() + indices.len());
+            slots.insert(value_id(result), slot);
+            indices.push(dim as usize);
+            integer = true;
+            body_op = inner.next_in_block();
+            continue;
         }
         integer |= matches!(
             name.as_str(),
-            "arith.addi" | "arith.subi" | "arith.muli" | "arith.sitofp" | "arith.uitofp"
+            "arith.addi"
+                | "arith.subi"
+                | "arith.muli"
+                | "arith.sitofp"
+                | "arith.uitofp"
+                | "arith.cmpi"
+                | "arith.andi"
+                | "arith.ori"
+                | "arith.xori"
+                | "arith.index_cast"
+                | "arith.extsi"
+                | "arith.extui"
+                | "arith.fptosi"
+                | "arith.fptoui"
         );
         let kind = match name.as_str() {
             "arith.addf" | "arith.addi" => Kind::Op(ScalarOp::Add),
@@ -152,8 +253,19 @@ pub fn compile(
             "math.tanh" => Kind::Op(ScalarOp::Tanh),
             "math.sqrt" => Kind::Op(ScalarOp::Sqrt),
             "math.rsqrt" => Kind::Op(ScalarOp::Rsqrt),
-            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp" => {
-                Kind::Op(ScalarOp::Copy)
+            "arith.extf" | "arith.truncf" | "arith.sitofp" | "arith.uitofp"
+            | "arith.index_cast" | "arith.extsi" | "arith.extui" => Kind::Op(ScalarOp::Copy),
+            "arith.fptosi" | "arith.fptoui" => Kind::Op(ScalarOp::Trunc),
+            "math.erf" => Kind::Op(ScalarOp::Erf),
+            "arith.andi" => Kind::Op(ScalarOp::And),
+            "arith.ori" => Kind::Op(ScalarOp::Or),
+            "arith.xori" => Kind::Op(ScalarOp::Xor),
+            "arith.cmpi" => {
+                let predicate = attribute(&inner, "predicate")
+                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+                    .map(|attribute| attribute.value())
+                    .ok_or_else(|| malformed(op, "cmpi without a predicate"))?;
+                Kind::Op(ScalarOp::CompareInt(predicate as u8))
             }
             "arith.select" => Kind::Op(ScalarOp::Select),
             "arith.cmpf" => {
@@ -258,6 +370,24 @@ fn compare(predicate: u8, a: f64, b: f64) -> bool {
     }
 }
 
+/// arith.cmpi predicates (MLIR's numbering) on integers held exactly in f64.
+fn compare_int(predicate: u8, a: f64, b: f64) -> bool {
+    // Unsigned comparisons see negative values as large ones, as two's complement.
+    let unsigned = |v: f64| v as i64 as u64;
+    match predicate {
+        0 => a == b,
+        1 => a != b,
+        2 => a < b,
+        3 => a <= b,
+        4 => a > b,
+        5 => a >= b,
+        6 => unsigned(a) < unsigned(b),
+        7 => unsigned(a) <= unsigned(b),
+        8 => unsigned(a) > unsigned(b),
+        _ => unsigned(a) >= unsigned(b),
+    }
+}
+
 /// What `kind` computes of `a`, `b` and `c` (the sources it has, in order).
 #[inline(always)]
 fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
@@ -291,7 +421,17 @@ fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
         Kind::Op(ScalarOp::Rsqrt) => 1.0 / a.sqrt(),
         Kind::Op(ScalarOp::Copy) => a,
         Kind::Constant(value) => value,
+        // Read by `extract`, which sees all the indices.
+        Kind::Extract(_) => f64::NAN,
         Kind::Op(ScalarOp::Compare(predicate)) => f64::from(u8::from(compare(predicate, a, b))),
+        Kind::Op(ScalarOp::CompareInt(predicate)) => {
+            f64::from(u8::from(compare_int(predicate, a, b)))
+        }
+        Kind::Op(ScalarOp::Erf) => libm::erf(a),
+        Kind::Op(ScalarOp::And) => ((a as i64) & (b as i64)) as f64,
+        Kind::Op(ScalarOp::Or) => ((a as i64) | (b as i64)) as f64,
+        Kind::Op(ScalarOp::Xor) => ((a as i64) ^ (b as i64)) as f64,
+        Kind::Op(ScalarOp::Trunc) => a.trunc(),
         Kind::Op(ScalarOp::Select) => {
             if a != 0.0 {
                 b
@@ -302,9 +442,28 @@ fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// The element of `tensor` at `index(0), index(1), ...`; NaN out of bounds.
+fn extract(tensor: &ndarray::ArrayD<f64>, index: impl Fn(usize) -> f64) -> f64 {
+    let mut at = Vec::with_capacity(tensor.ndim());
+    for (axis, &size) in tensor.shape().iter().enumerate() {
+        let i = index(axis);
+        if !(i >= 0.0 && i < size as f64) {
+            return f64::NAN;
+        }
+        at.push(i as usize);
+    }
+    tensor[ndarray::IxDyn(&at)]
+}
+
 /// Runs `instructions` on `arguments` in `f64`, leaving instruction `i`'s result
-/// in `temporaries[i]` (`temporaries` holds one value per instruction).
-pub fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &mut [f64]) {
+/// in `temporaries[i]` (`temporaries` holds one value per instruction); `tensors`
+/// are the body's outer tensors.
+pub fn evaluate(
+    instructions: &[Instruction],
+    tensors: &[ndarray::ArrayD<f64>],
+    arguments: &[f64],
+    temporaries: &mut [f64],
+) {
     for (at, instruction) in instructions.iter().enumerate() {
         let read = |index: usize| match instruction.sources.get(index) {
             Some(Source::Argument(index)) => arguments[*index],
@@ -312,7 +471,10 @@ pub fn evaluate(instructions: &[Instruction], arguments: &[f64], temporaries: &m
             Some(Source::Temporary(index)) => temporaries[*index],
             None => 0.0,
         };
-        temporaries[at] = compute(instruction.kind, read(0), read(1), read(2));
+        temporaries[at] = match instruction.kind {
+            Kind::Extract(tensor) => extract(&tensors[tensor], read),
+            kind => compute(kind, read(0), read(1), read(2)),
+        };
     }
 }
 
@@ -340,6 +502,7 @@ impl Lane<'_> {
 /// arithmetic as [`evaluate`], so the same bits.
 pub fn evaluate_lanes(
     instructions: &[Instruction],
+    tensors: &[ndarray::ArrayD<f64>],
     arguments: &[Vec<f64>],
     temporaries: &mut [Vec<f64>],
     n: usize,
@@ -352,6 +515,13 @@ pub fn evaluate_lanes(
             Some(Source::Temporary(index)) => Lane::Values(&done[*index][..n]),
             None => Lane::Constant(0.0),
         };
+        if let Kind::Extract(tensor) = instruction.kind {
+            let lanes: Vec<Lane> = (0..instruction.sources.len()).map(lane).collect();
+            for (k, value) in rest[0][..n].iter_mut().enumerate() {
+                *value = extract(&tensors[tensor], |axis| lanes[axis].at(k));
+            }
+            continue;
+        }
         let (a, b, c) = (lane(0), lane(1), lane(2));
         let target = &mut rest[0][..n];
         let kind = instruction.kind;

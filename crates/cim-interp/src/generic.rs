@@ -13,7 +13,7 @@
 
 use crate::{
     Env, InterpError, RtValue, ScalarUnit,
-    body::{Body, Source, compile, evaluate, evaluate_lanes},
+    body::{Body, Source, compile_reading, evaluate, evaluate_lanes},
     malformed,
 };
 use cim_ir::query::{attribute, i64_array_attribute};
@@ -22,9 +22,9 @@ use ndarray::ArrayD;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
 #[derive(Clone, Debug, PartialEq)]
-struct MapResult {
-    terms: Vec<(usize, i64)>,
-    constant: i64,
+pub(crate) struct MapResult {
+    pub(crate) terms: Vec<(usize, i64)>,
+    pub(crate) constant: i64,
 }
 
 impl MapResult {
@@ -56,7 +56,7 @@ fn parse_term(term: &str) -> Option<(Option<usize>, i64)> {
 
 /// Parses `affine_map<(d0, d1) -> (d0 * 2 + d1, 0)>`: sums of scaled dimensions and
 /// constants (what convolution and pooling windows need).
-fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
+pub(crate) fn parse_map(text: &str) -> Option<(usize, Vec<MapResult>)> {
     let body = text.strip_prefix("affine_map<")?.strip_suffix('>')?;
     let (dims, results) = body.split_once("->")?;
     let count = dims
@@ -104,7 +104,7 @@ pub fn run(
             })
         })
         .ok_or_else(|| malformed(op, "no operandSegmentSizes"))?;
-    let inputs = segments.first().copied().unwrap_or(0) as usize;
+    let mut inputs = segments.first().copied().unwrap_or(0) as usize;
     let maps = ArrayAttribute::try_from(
         attribute(op, "indexing_maps").ok_or_else(|| malformed(op, "no indexing_maps"))?,
     )
@@ -154,8 +154,66 @@ pub fn run(
                 .map(Source::Temporary)
                 .collect(),
             integer: false,
+            indices: Vec::new(),
+            tensors: Vec::new(),
         },
-        None => compile(op, &|value| env.scalar(value))?,
+        None => compile_reading(
+            op,
+            &|value| env.scalar(value),
+            &|value| match env.get(value) {
+                Some(RtValue::Tensor(tensor)) => Some(tensor.clone()),
+                _ => None,
+            },
+        )?,
+    };
+    // `linalg.index d` reads the point's coordinate d: one more input each, a
+    // vector of the coordinates read along d, placed after the real inputs.
+    let coordinates: Vec<ArrayD<f64>> = body
+        .indices
+        .iter()
+        .map(|&dim| {
+            let bound = *bounds
+                .get(dim)
+                .ok_or_else(|| malformed(op, format!("linalg.index {dim} beyond the loops")))?;
+            Ok(ndarray::Array1::from_iter((0..bound).map(|i| i as f64)).into_dyn())
+        })
+        .collect::<Result<_, InterpError>>()?;
+    let (operands, body) = if coordinates.is_empty() {
+        (operands, body)
+    } else {
+        let arguments = operands.len();
+        let added = coordinates.len();
+        let remap = |source: &mut Source| {
+            if let Source::Argument(i) = source {
+                *i = match *i {
+                    i if i >= arguments => inputs + (i - arguments),
+                    i if i >= inputs => i + added,
+                    i => i,
+                };
+            }
+        };
+        let mut body = body;
+        for instruction in &mut body.instructions {
+            instruction.sources.iter_mut().for_each(remap);
+        }
+        body.yields.iter_mut().for_each(remap);
+        for (j, &dim) in body.indices.iter().enumerate() {
+            parsed.insert(
+                inputs + j,
+                (
+                    dims,
+                    vec![MapResult {
+                        terms: vec![(dim, 1)],
+                        constant: 0,
+                    }],
+                ),
+            );
+        }
+        let mut all = operands[..inputs].to_vec();
+        all.extend(coordinates.iter());
+        all.extend_from_slice(&operands[inputs..]);
+        inputs += added;
+        (all, body)
     };
     let total: usize = bounds.iter().product();
     // Inputs are read in place; only the outputs are copied (they are written).
@@ -517,7 +575,12 @@ impl Domain<'_> {
                     }
                     match &mut unit {
                         None => {
-                            evaluate(&self.body.instructions, &arguments, &mut temporaries);
+                            evaluate(
+                                &self.body.instructions,
+                                &self.body.tensors,
+                                &arguments,
+                                &mut temporaries,
+                            );
                             for (result, source) in results.iter_mut().zip(&self.body.yields) {
                                 *result = match *source {
                                     Source::Argument(i) => arguments[i],
@@ -580,6 +643,7 @@ impl Domain<'_> {
         }
         evaluate_lanes(
             &self.body.instructions,
+            &self.body.tensors,
             &lanes.arguments,
             &mut lanes.temporaries,
             n,

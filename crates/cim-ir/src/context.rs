@@ -36,7 +36,10 @@ impl CimContext {
         register_all_dialects(&registry);
         let context = Context::new_with_registry(&registry, false);
         context.load_all_available_dialects();
-        register_all_passes();
+        // The pass registry is global to the process: fill it once, as a second
+        // context's registration would race with another thread's pipeline parsing.
+        static PASSES: std::sync::Once = std::sync::Once::new();
+        PASSES.call_once(register_all_passes);
 
         let irdl =
             Module::parse(&context, dialect::IRDL_SOURCE).ok_or(ContextError::DialectParse)?;

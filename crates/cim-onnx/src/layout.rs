@@ -115,15 +115,20 @@ impl Emitter {
 
     /// `tensor.concat` along `axis`.
     pub(crate) fn concat(&mut self, inputs: &[Value], axis: usize) -> Result<Value, String> {
-        let mut dims = inputs[0].dims.clone();
+        let first = inputs.first().ok_or("Concat needs at least one input")?;
+        let mut dims = first.dims.clone();
+        if inputs.iter().any(|input| input.dims.len() != dims.len()) {
+            return Err("Concat inputs must have one rank".into());
+        }
+        if axis >= dims.len() {
+            return Err(format!(
+                "Concat axis {axis} is beyond the inputs' rank {}",
+                dims.len()
+            ));
+        }
         dims[axis] = inputs
             .iter()
             .try_fold(0u64, |sum, v| v.dims[axis].map(|d| sum + d));
-        for input in inputs {
-            if input.dims.len() != dims.len() {
-                return Err("Concat inputs must have one rank".into());
-            }
-        }
         let result = self.fresh();
         let types: Vec<String> = inputs.iter().map(|v| tensor_type(&v.dims)).collect();
         self.emit(format!(

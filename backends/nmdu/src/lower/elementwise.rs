@@ -6,16 +6,16 @@
 use crate::elementwise::{self, Instruction, Op, Operand, Program};
 use cim_interp::{
     InterpError,
-    body::{Body, Kind, ScalarOp, Source, compile},
+    body::{Body, Kind, ScalarOp, Source, compile_reading},
     malformed,
 };
 use cim_ir::query::op_name;
 use melior::ir::{OperationRef, operation::OperationLike};
 
-/// The elementwise unit's operation for a body's scalar operation (they are the
-/// same set: the unit runs what linalg bodies compute).
-fn unit_op(op: ScalarOp) -> Op {
-    match op {
+/// The elementwise unit's operation for a body's scalar operation, when it has
+/// one (it runs what linalg bodies compute on reals).
+fn unit_op(op: ScalarOp) -> Option<Op> {
+    Some(match op {
         ScalarOp::Add => Op::Add,
         ScalarOp::Sub => Op::Sub,
         ScalarOp::Mul => Op::Mul,
@@ -33,7 +33,14 @@ fn unit_op(op: ScalarOp) -> Op {
         ScalarOp::Copy => Op::Copy,
         ScalarOp::Select => Op::Select,
         ScalarOp::Compare(predicate) => Op::Compare(predicate),
-    }
+        // Integer work stays exact (see `program`); erf has no fixed-point program yet.
+        ScalarOp::CompareInt(_)
+        | ScalarOp::And
+        | ScalarOp::Or
+        | ScalarOp::Xor
+        | ScalarOp::Trunc
+        | ScalarOp::Erf => return None,
+    })
 }
 
 /// The elementwise program of a named digital op: one step of a pooling window
@@ -70,11 +77,16 @@ pub fn named_program(name: &str, fraction: u32) -> Option<Program> {
 }
 
 /// The body as an elementwise program in Q.`fraction`, when it computes anything:
-/// bodies that only move values, or compute on integers, stay exact. Constants
+/// bodies that only move values (a gather from an outer tensor, torch-mlir's
+/// dynamic broadcasts), or compute on integers, stay exact. Constants
 /// become operands, and what no result needs (the pieces of a fused sigmoid) is
 /// dropped.
 fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
-    if body.integer || body.instructions.is_empty() {
+    let gathers = body
+        .instructions
+        .iter()
+        .any(|instruction| matches!(instruction.kind, Kind::Extract(_)));
+    if body.integer || gathers || body.instructions.is_empty() {
         return None;
     }
     let constant =
@@ -123,12 +135,12 @@ fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
             let Kind::Op(op) = instruction.kind else {
                 return None;
             };
-            Some(Instruction {
-                op: unit_op(op),
+            Some(unit_op(op).map(|op| Instruction {
+                op,
                 operands: instruction.sources.iter().map(operand).collect(),
-            })
+            }))
         })
-        .collect();
+        .collect::<Option<_>>()?;
     Some(Program {
         fraction,
         arguments,
@@ -141,13 +153,35 @@ fn program(body: &Body, arguments: usize, fraction: u32) -> Option<Program> {
 /// when it computes anything (see [`program`]). Scalars from outside the body must
 /// be constants.
 pub fn lower(op: &OperationRef, fraction: u32) -> Result<Option<Program>, InterpError> {
-    let body = compile(op, &|value| {
-        let constant =
-            cim_ir::query::defining_op(value).filter(|def| op_name(def) == "arith.constant")?;
-        cim_ir::query::float_attribute(&constant, "value")
-            .or_else(|| cim_ir::query::int_attribute(&constant, "value").map(|v| v as f64))
-    })?;
+    // A scalar computed at run time (a dynamic size) is only known then: a body
+    // that reads one must stay exact (a gather, integer work), or it is refused.
+    let runtime_scalar = std::cell::Cell::new(false);
+    let body = compile_reading(
+        op,
+        &|value| {
+            let constant =
+                cim_ir::query::defining_op(value).filter(|def| op_name(def) == "arith.constant");
+            let Some(constant) = constant else {
+                runtime_scalar.set(true);
+                return Some(f64::NAN);
+            };
+            cim_ir::query::float_attribute(&constant, "value")
+                .or_else(|| cim_ir::query::int_attribute(&constant, "value").map(|v| v as f64))
+        },
+        // A gather from an outer tensor stays exact (see `program`): only its rank
+        // matters here.
+        &|value| {
+            let rank = cim_ir::query::TensorShape::of_value(value)?.dims.len();
+            Some(ndarray::ArrayD::zeros(ndarray::IxDyn(&vec![1; rank])))
+        },
+    )?;
     let program = program(&body, op.operand_count(), fraction);
+    if program.is_some() && runtime_scalar.get() {
+        return Err(malformed(
+            op,
+            "the body reads a scalar computed at run time, which the NMDU's programs cannot hold",
+        ));
+    }
     if let Some(problem) = program.as_ref().and_then(Program::problem) {
         return Err(malformed(op, problem));
     }

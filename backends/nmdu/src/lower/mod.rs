@@ -24,7 +24,8 @@
 //!   becomes a straight-line program of the elementwise unit over Q(31−F).F values,
 //!   `F` = `fraction_bits` ([`crate::elementwise`]). Identical bodies share one
 //!   program. Bodies that only move values, or compute on integers, stay exact.
-//! * Matrix products with no array behind them (`linalg.matmul`, the two products
+//! * Matrix products with no array behind them (`linalg.matmul`, each batch of a
+//!   `linalg.batch_matmul` (attention's QKᵀ and softmax · V), the two products
 //!   of `cim.adapter`) run on the matrix unit ([`crate::matmul`]) in the same
 //!   format.
 //!
@@ -147,7 +148,8 @@ pub fn plan_with_factors(
         if is_digital(&name) {
             roots.push(op);
         }
-        matmul |= name == "linalg.matmul" || name == ops::ADAPTER;
+        matmul |= matches!(name.as_str(), "linalg.matmul" | "linalg.batch_matmul")
+            || name == ops::ADAPTER;
         // Named ops on tensors (an `arith.addf` of scalars, in a body or not, is
         // the body's business).
         let on_tensors = op
@@ -284,7 +286,7 @@ impl std::fmt::Display for Plan {
         if let Some(fraction) = self.matmul {
             writeln!(
                 f,
-                "matmul nmdu_matmul: Q{}.{fraction} digital matrix products (linalg.matmul, cim.adapter)",
+                "matmul nmdu_matmul: Q{}.{fraction} digital matrix products (linalg.matmul, linalg.batch_matmul, cim.adapter)",
                 31 - fraction
             )?;
         }

@@ -1,11 +1,11 @@
-//! Named `linalg` ops: fill, transpose, matrix products, 2-D convolution and
-//! pooling windows. `linalg.generic` is [`crate::generic`].
+//! Named `linalg` ops: fill, transpose, broadcast, matrix products (batched too), 2-D
+//! convolution and pooling windows. `linalg.generic` is [`crate::generic`].
 
 use super::one;
 use crate::{Backend, InterpError, Operands, RtValue, generic, kernels::matmul, malformed};
 use cim_ir::query::{attribute, i64_array_attribute, linalg_matmul_transposes_rhs};
 use melior::ir::{OperationRef, operation::OperationLike};
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
 pub(crate) fn step(
     backend: &dyn Backend,
@@ -26,10 +26,15 @@ pub(crate) fn step(
             generic::run(op, operands.env, inputs, unit)
         }
         "linalg.fill" => {
-            let RtValue::Scalar(fill) = operands.runtime(0)? else {
-                return Err(malformed(op, "the fill value must be a float scalar"));
+            // Integer tensors (an argmax's indices) are held in f64 too, exactly.
+            let fill = match operands.runtime(0)? {
+                RtValue::Scalar(fill) => *fill,
+                RtValue::Index(fill) => *fill as f64,
+                RtValue::Tensor(_) => {
+                    return Err(malformed(op, "the fill value must be a scalar"));
+                }
             };
-            one(operands.tensor(1)?.mapv(|_| *fill))
+            one(operands.tensor(1)?.mapv(|_| fill))
         }
         "linalg.transpose" => {
             let permutation = i64_array_attribute(op, "permutation")
@@ -68,8 +73,98 @@ pub(crate) fn step(
             }
             one(init + &matmul(op, a, &b)?)
         }
+        "linalg.batch_matmul" => batch_matmul(backend, operands),
+        "linalg.broadcast" => {
+            // The output's `dimensions` are new; the others are the input's, in order.
+            let added = i64_array_attribute(op, "dimensions")
+                .ok_or_else(|| malformed(op, "no dimensions"))?;
+            let (input, init) = (operands.tensor(0)?, operands.tensor(1)?);
+            let rank = init.ndim();
+            if input.ndim() + added.len() != rank
+                || added.iter().any(|&d| d < 0 || d as usize >= rank)
+            {
+                return Err(malformed(
+                    op,
+                    format!(
+                        "dimensions {added:?} do not take rank {} to rank {rank}",
+                        input.ndim()
+                    ),
+                ));
+            }
+            let mut expanded = input.view();
+            for axis in 0..rank {
+                if added.contains(&(axis as i64)) {
+                    expanded.insert_axis_inplace(Axis(axis));
+                }
+            }
+            let broadcast = expanded.broadcast(init.shape()).ok_or_else(|| {
+                malformed(
+                    op,
+                    format!(
+                        "{:?} does not broadcast to {:?}",
+                        input.shape(),
+                        init.shape()
+                    ),
+                )
+            })?;
+            one(broadcast.to_owned())
+        }
         other => Err(InterpError::Unsupported(other.to_owned())),
     }
+}
+
+/// `init[i] + a[i] · b[i]` for each batch index `i` (`a` is b × m × k, `b` is
+/// b × k × n): the attention products of a transformer (QKᵀ, softmax · V) and the
+/// per-token linear layers torch-mlir writes as batched products. Each batch is
+/// one product of the backend's (fixed point on the NMDU) or in `f64`.
+fn batch_matmul(backend: &dyn Backend, operands: Operands) -> Result<Vec<RtValue>, InterpError> {
+    let op = operands.op;
+    // MLIR keeps the maps as an attribute, the default ones included.
+    const DEFAULT_MAPS: &str = "[affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>]";
+    if attribute(op, "indexing_maps").is_some_and(|maps| maps.to_string() != DEFAULT_MAPS) {
+        return Err(malformed(
+            op,
+            "only the default indexing maps (b,m,k)x(b,k,n) are supported: transpose the operands with linalg.transpose",
+        ));
+    }
+    let (a, b, init) = (
+        operands.tensor(0)?,
+        operands.tensor(1)?,
+        operands.tensor(2)?,
+    );
+    let [batch, m, k] = *a.shape() else {
+        return Err(malformed(op, "the left operand is not 3-D"));
+    };
+    let [b_batch, b_k, n] = *b.shape() else {
+        return Err(malformed(op, "the right operand is not 3-D"));
+    };
+    if b_batch != batch || b_k != k || init.shape() != [batch, m, n] {
+        return Err(malformed(
+            op,
+            format!(
+                "shapes {:?} x {:?} into {:?} do not make a batched product",
+                a.shape(),
+                b.shape(),
+                init.shape()
+            ),
+        ));
+    }
+    let mut out = init.clone();
+    for i in 0..batch {
+        let left = a.index_axis(Axis(0), i).to_owned();
+        let right: Array2<f64> = b
+            .index_axis(Axis(0), i)
+            .to_owned()
+            .into_dimensionality()
+            .map_err(|_| malformed(op, "the right operand is not 3-D"))?;
+        let start = init.index_axis(Axis(0), i).to_owned();
+        let product = match backend.matmul(op, &left, &right, &start) {
+            Some(product) => product?,
+            None => start + &matmul(op, &left, &right)?,
+        };
+        out.index_axis_mut(Axis(0), i).assign(&product);
+    }
+    one(out)
 }
 
 /// A convolution or a pooling window, one step at a time: on the backend's scalar

@@ -1,7 +1,8 @@
 //! The exact semantics of each supported op, one file per dialect: [`tensor`]
-//! (`tensor` and `arith`), [`linalg`] (named ops; `linalg.generic` is
+//! (`tensor`, `arith` and `cf.assert`), [`affine`] (`affine.apply`), [`linalg`] (named ops; `linalg.generic` is
 //! [`crate::generic`]), [`cim`] (the `cim` dialect), and `func.call` here.
 
+pub mod affine;
 pub mod cim;
 pub mod linalg;
 pub mod tensor;
@@ -40,7 +41,8 @@ pub(crate) fn step(
             .collect());
     }
     match name.split_once('.').map(|(dialect, _)| dialect) {
-        Some("arith" | "tensor") => tensor::step(backend, operands, &name),
+        Some("arith" | "cf" | "tensor") => tensor::step(backend, operands, &name),
+        Some("affine") => affine::step(operands, &name),
         Some("linalg") => linalg::step(backend, operands, &name),
         Some("cim") => cim::step(interpreter, backend, operands, &name, observer),
         _ => Err(InterpError::Unsupported(name)),

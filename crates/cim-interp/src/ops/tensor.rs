@@ -1,5 +1,6 @@
-//! `arith` and `tensor` ops: constants, sums, shapes, slices, padding and
-//! concatenation.
+//! `arith`, `cf` and `tensor` ops: constants, sums, the integer arithmetic of
+//! dynamic shapes (casts, sums, products, quotients, comparisons, selects, the
+//! asserts torch-mlir checks them with), shapes, slices, padding and concatenation.
 
 use super::one;
 use crate::{Backend, InterpError, Operands, RtValue, malformed, operations};
@@ -121,6 +122,49 @@ pub(crate) fn step(
                 int_attribute(op, "dim").ok_or_else(|| malformed(op, "no dim"))? as usize;
             concat(op, &operands.tensors()?, dimension)
         }
+        "arith.index_cast" | "arith.index_castui" | "arith.extsi" | "arith.extui"
+        | "arith.trunci" => match operands.runtime(0)? {
+            RtValue::Index(value) => Ok(vec![RtValue::Index(*value)]),
+            _ => Err(malformed(
+                op,
+                "only scalar integers are cast outside a linalg.generic body",
+            )),
+        },
+        "arith.addi" | "arith.subi" | "arith.muli" | "arith.divsi" | "arith.divui"
+        | "arith.floordivsi" | "arith.ceildivsi" | "arith.remsi" | "arith.remui"
+        | "arith.maxsi" | "arith.minsi" | "arith.andi" | "arith.ori" | "arith.xori"
+        | "arith.cmpi" => {
+            let (RtValue::Index(a), RtValue::Index(b)) =
+                (operands.runtime(0)?, operands.runtime(1)?)
+            else {
+                return Err(malformed(
+                    op,
+                    "only scalar integers are computed outside a linalg.generic body",
+                ));
+            };
+            Ok(vec![RtValue::Index(integer_op(op, name, *a, *b)?)])
+        }
+        "arith.select" => {
+            let RtValue::Index(condition) = operands.runtime(0)? else {
+                return Err(malformed(
+                    op,
+                    "only a scalar condition selects outside a body",
+                ));
+            };
+            let chosen = if *condition != 0 { 1 } else { 2 };
+            Ok(vec![operands.runtime(chosen)?.clone()])
+        }
+        "cf.assert" => match operands.runtime(0)? {
+            RtValue::Index(0) => Err(malformed(
+                op,
+                format!(
+                    "assertion failed: {}",
+                    cim_ir::query::string_attribute(op, "msg").unwrap_or_default()
+                ),
+            )),
+            RtValue::Index(_) => Ok(Vec::new()),
+            _ => Err(malformed(op, "the condition is not a scalar")),
+        },
         other => Err(InterpError::Unsupported(other.to_owned())),
     }
 }
@@ -189,4 +233,61 @@ fn pad_value(operands: Operands) -> Result<f64, InterpError> {
         .filter(|def| op_name(def) == "arith.constant")
         .and_then(|def| float_attribute(&def, "value"))
         .ok_or_else(|| malformed(op, "the padding value must be a float constant"))
+}
+
+/// A scalar integer operation of `arith` on `a` and `b` (64-bit, as `index` and
+/// `i64` are); a comparison gives 1 or 0.
+fn integer_op(op: &OperationRef, name: &str, a: i64, b: i64) -> Result<i64, InterpError> {
+    let nonzero = || {
+        if b == 0 {
+            Err(malformed(op, "division by zero"))
+        } else {
+            Ok(b)
+        }
+    };
+    Ok(match name {
+        "arith.addi" => a.wrapping_add(b),
+        "arith.subi" => a.wrapping_sub(b),
+        "arith.muli" => a.wrapping_mul(b),
+        "arith.divsi" => a.wrapping_div(nonzero()?),
+        "arith.divui" => ((a as u64) / (nonzero()? as u64)) as i64,
+        "arith.floordivsi" => {
+            let b = nonzero()?;
+            let quotient = a.wrapping_div(b);
+            quotient - i64::from(a % b != 0 && ((a < 0) != (b < 0)))
+        }
+        "arith.ceildivsi" => {
+            let b = nonzero()?;
+            let quotient = a.wrapping_div(b);
+            quotient + i64::from(a % b != 0 && ((a < 0) == (b < 0)))
+        }
+        "arith.remsi" => a.wrapping_rem(nonzero()?),
+        "arith.remui" => ((a as u64) % (nonzero()? as u64)) as i64,
+        "arith.maxsi" => a.max(b),
+        "arith.minsi" => a.min(b),
+        "arith.andi" => a & b,
+        "arith.ori" => a | b,
+        "arith.xori" => a ^ b,
+        _ => {
+            let predicate = attribute(op, "predicate")
+                .and_then(|attribute| {
+                    melior::ir::attribute::IntegerAttribute::try_from(attribute).ok()
+                })
+                .map(|attribute| attribute.value())
+                .ok_or_else(|| malformed(op, "cmpi without a predicate"))?;
+            let (ua, ub) = (a as u64, b as u64);
+            i64::from(match predicate {
+                0 => a == b,
+                1 => a != b,
+                2 => a < b,
+                3 => a <= b,
+                4 => a > b,
+                5 => a >= b,
+                6 => ua < ub,
+                7 => ua <= ub,
+                8 => ua > ub,
+                _ => ua >= ub,
+            })
+        }
+    })
 }
