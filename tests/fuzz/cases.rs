@@ -883,10 +883,7 @@ pub fn make_case(seed: u64, index: u64) -> Case {
 /// replay it.
 pub fn save_finding(case: &Case, name: &str, stderr: &str) -> PathBuf {
     let findings = root().join("target/fuzz-findings").join(name);
-    std::fs::create_dir_all(&findings).unwrap();
-    for (name, bytes) in &case.files {
-        std::fs::write(findings.join(name), bytes).unwrap();
-    }
+    case.write_files(&findings);
     std::fs::write(
         findings.join("command.txt"),
         format!("{} {}\n", case.tool, case.arguments.join(" ")),

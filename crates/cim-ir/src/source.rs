@@ -78,12 +78,18 @@ pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<
         unsafe { mlir_sys::mlirEmitError(location.to_raw(), message.as_ptr()) };
         return None;
     }
-    // SAFETY: both strings outlive the call (the parser copies what it keeps); a null
-    // module means failure, otherwise we own it.
+    // MLIR's lexer reads one byte past the text and takes a NUL there for its end
+    // (an unterminated string literal runs on to it): give it one.
+    let mut terminated = String::with_capacity(text.len() + 1);
+    terminated.push_str(text);
+    terminated.push('\0');
+    // SAFETY: both strings outlive the call (the parser copies what it keeps), and
+    // the byte after the source is a NUL; a null module means failure, otherwise we
+    // own it.
     let module = unsafe {
         let raw = cimParseModuleNamed(
             context.to_raw(),
-            StringRef::new(text).to_raw(),
+            StringRef::new(&terminated[..text.len()]).to_raw(),
             StringRef::new(file).to_raw(),
         );
         Module::from_option_raw(raw)
