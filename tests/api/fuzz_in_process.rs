@@ -64,10 +64,7 @@ fn run_here(case: &Case, dir: &Path, cim: &CimContext) -> (u8, String) {
     let mut err = Vec::new();
     let code = std::panic::catch_unwind(AssertUnwindSafe(|| match case.tool {
         "cimc" => match cimc_tool::Cli::try_parse_from(&arguments) {
-            Err(error) => {
-                err.extend(error.render().to_string().bytes());
-                if error.use_stderr() { 2 } else { 0 }
-            }
+            Err(error) => command_line_refused(&error, &mut err),
             Ok(cli) => match cimc_tool::run(cli.command, cim, &mut out) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -78,10 +75,7 @@ fn run_here(case: &Case, dir: &Path, cim: &CimContext) -> (u8, String) {
         },
         "cim-opt" => cim_opt_tool::cim_opt(&arguments, Some(cim), &mut out, &mut err),
         "cim-translate" => match cim_translate_tool::Cli::try_parse_from(&arguments) {
-            Err(error) => {
-                err.extend(error.render().to_string().bytes());
-                if error.use_stderr() { 2 } else { 0 }
-            }
+            Err(error) => command_line_refused(&error, &mut err),
             Ok(cli) => cim_translate_tool::cim_translate(&cli, Some(cim), &mut out, &mut err),
         },
         other => panic!("no in-process runner for {other}"),
@@ -101,6 +95,13 @@ fn run_here(case: &Case, dir: &Path, cim: &CimContext) -> (u8, String) {
             (3, stderr)
         }
     }
+}
+
+/// What a tool does with a command line clap refuses (or a --help): its text on
+/// stderr, and exit status 2 (0 for --help and --version).
+fn command_line_refused(error: &clap::Error, err: &mut Vec<u8>) -> u8 {
+    err.extend(error.render().to_string().bytes());
+    if error.use_stderr() { 2 } else { 0 }
 }
 
 /// Bytes of stderr a case reports: enough to judge a message (a clear one is far

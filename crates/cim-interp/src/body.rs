@@ -370,10 +370,11 @@ fn compare(predicate: u8, a: f64, b: f64) -> bool {
     }
 }
 
-/// arith.cmpi predicates (MLIR's numbering) on integers held exactly in f64.
-fn compare_int(predicate: u8, a: f64, b: f64) -> bool {
-    // Unsigned comparisons see negative values as large ones, as two's complement.
-    let unsigned = |v: f64| v as i64 as u64;
+/// `arith.cmpi` with `predicate` (MLIR's numbering) on 64-bit integers; the
+/// unsigned predicates read them as two's complement. The interpreter's scalar
+/// integers and the integers a body holds exactly in f64 both compare here.
+pub(crate) fn compare_integers(predicate: u8, a: i64, b: i64) -> bool {
+    let (ua, ub) = (a as u64, b as u64);
     match predicate {
         0 => a == b,
         1 => a != b,
@@ -381,10 +382,10 @@ fn compare_int(predicate: u8, a: f64, b: f64) -> bool {
         3 => a <= b,
         4 => a > b,
         5 => a >= b,
-        6 => unsigned(a) < unsigned(b),
-        7 => unsigned(a) <= unsigned(b),
-        8 => unsigned(a) > unsigned(b),
-        _ => unsigned(a) >= unsigned(b),
+        6 => ua < ub,
+        7 => ua <= ub,
+        8 => ua > ub,
+        _ => ua >= ub,
     }
 }
 
@@ -425,7 +426,7 @@ fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
         Kind::Extract(_) => f64::NAN,
         Kind::Op(ScalarOp::Compare(predicate)) => f64::from(u8::from(compare(predicate, a, b))),
         Kind::Op(ScalarOp::CompareInt(predicate)) => {
-            f64::from(u8::from(compare_int(predicate, a, b)))
+            f64::from(u8::from(compare_integers(predicate, a as i64, b as i64)))
         }
         Kind::Op(ScalarOp::Erf) => libm::erf(a),
         Kind::Op(ScalarOp::And) => ((a as i64) & (b as i64)) as f64,

@@ -275,19 +275,7 @@ fn integer_op(op: &OperationRef, name: &str, a: i64, b: i64) -> Result<i64, Inte
                 })
                 .map(|attribute| attribute.value())
                 .ok_or_else(|| malformed(op, "cmpi without a predicate"))?;
-            let (ua, ub) = (a as u64, b as u64);
-            i64::from(match predicate {
-                0 => a == b,
-                1 => a != b,
-                2 => a < b,
-                3 => a <= b,
-                4 => a > b,
-                5 => a >= b,
-                6 => ua < ub,
-                7 => ua <= ub,
-                8 => ua > ub,
-                _ => ua >= ub,
-            })
+            i64::from(crate::body::compare_integers(predicate as u8, a, b))
         }
     })
 }
