@@ -14,8 +14,10 @@
 //! - [`crossbar_program`]: the crossbar program reads back into the mapped module.
 //! - [`nmdu`]: digital work on the NMDU, bit-exact against its reference.
 //! - [`drift_sweep`]: accuracy over drift times as CSV, SVG and PNG.
-//! - [`torch_mlir`]: torch-mlir's exports (a digits ViT, random CNN, LSTM, GRU)
+//! - [`torch_mlir`]: torch-mlir's exports of random CNN, LSTM, GRU
 //!   against PyTorch.
+//! - [`transformers`]: a digits ViT from torch-mlir and both torch.onnx exporters,
+//!   against PyTorch and onnxruntime, its digital work bit-exact on the NMDU.
 //! - [`errors`]: bad input gets clear errors.
 //! - [`fuzz`]: a seeded fuzzing campaign over every input, and its corpus replayed
 //!   ([`fuzz_cases`]: the cases, shared with the in-process run in `tests/api`).
@@ -55,3 +57,5 @@ mod nmdu;
 mod reports;
 #[path = "cimc/torch_mlir.rs"]
 mod torch_mlir;
+#[path = "cimc/transformers.rs"]
+mod transformers;

@@ -139,3 +139,73 @@ fn malformed_graphs_get_one_clear_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
 }
+
+/// Weights stored beside the model (external data, as the dynamo exporter writes
+/// them) are read from the model's directory only: a missing data file, a location
+/// leaving the directory and a range past the file's end are refused by name.
+#[test]
+fn external_data_is_read_beside_the_model_only() {
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let bytes = std::fs::read(fixtures.join("digits-vit-dynamo.onnx")).unwrap();
+    let dir = scratch("external-data");
+    let path = dir.join("model.onnx");
+    let artifact = dir.join("artifact");
+    let compile = |model_bytes: &[u8]| {
+        std::fs::write(&path, model_bytes).unwrap();
+        cimc(&[
+            "compile",
+            path.to_str().unwrap(),
+            "-o",
+            artifact.to_str().unwrap(),
+        ])
+    };
+    let (code, stderr) = compile(&bytes);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("external data file") && stderr.contains("keep it beside the model"),
+        "{stderr}"
+    );
+
+    let mut model: tract_onnx::pb::ModelProto = prost::Message::decode(&bytes[..]).unwrap();
+    let tensor = model
+        .graph
+        .as_mut()
+        .unwrap()
+        .initializer
+        .iter_mut()
+        .find(|t| !t.external_data.is_empty())
+        .unwrap();
+    let name = tensor.name.clone();
+    for entry in &mut tensor.external_data {
+        if entry.key == "location" {
+            entry.value = "../elsewhere.data".into();
+        }
+    }
+    let (code, stderr) = compile(&encode(&model));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("tensor '{name}'"))
+            && stderr.contains("leaves the model's directory"),
+        "{stderr}"
+    );
+
+    std::fs::copy(
+        fixtures.join("digits-vit-dynamo.onnx.data"),
+        dir.join("digits-vit-dynamo.onnx.data"),
+    )
+    .unwrap();
+    let mut model: tract_onnx::pb::ModelProto = prost::Message::decode(&bytes[..]).unwrap();
+    for tensor in &mut model.graph.as_mut().unwrap().initializer {
+        for entry in &mut tensor.external_data {
+            if entry.key == "offset" {
+                entry.value = "1000000".into();
+            }
+        }
+    }
+    let (code, stderr) = compile(&encode(&model));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("runs past the end"), "{stderr}");
+    // The untouched model next to its data compiles.
+    let (code, stderr) = compile(&bytes);
+    assert_eq!(code, 0, "{stderr}");
+}

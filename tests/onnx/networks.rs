@@ -361,3 +361,138 @@ pub fn sequence_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usiz
     );
     (model, vec![3, tokens, features])
 }
+
+/// A random transformer encoder block over a (batch, tokens, width) input with a
+/// dynamic batch, as exporters write one: layer norm, one Q/K/V projection split by
+/// Slice, heads by Reshape and Transpose (the batch merged with the heads for the
+/// products when `choices[3]` is odd, reshape targets computed from `Shape` when
+/// `choices[4]` is odd), scaled softmax attention, a residual, a GELU feed-forward
+/// (Erf form), mean pooling over tokens and a dense head. `choices` pick the sizes.
+pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>) {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: seed | 1,
+    };
+    let heads = 1 + choices[0] % 3;
+    let head = 1 + choices[1] % 4;
+    let tokens = 1 + choices[2] % 5;
+    let (t, h, d) = (tokens as i64, heads as i64, head as i64);
+    let width = h * d;
+    let merge_batch = choices[3] % 2 == 1;
+    let computed_shapes = choices[4] % 2 == 1;
+    let out = 2 + (choices[5] % 4) as i64;
+    let scalar = |b: &mut Builder, value: f32| {
+        let name = b.name("s");
+        b.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: vec![],
+            data_type: 1,
+            float_data: vec![value],
+            ..Default::default()
+        });
+        name
+    };
+    // A shape vector: (batch, rest...) computed from the input's shape, or constant
+    // with 0 copying the batch.
+    let shape = |b: &mut Builder, rest: &[i64]| {
+        if computed_shapes {
+            let shape = b.node("Shape", vec!["input".into()], vec![]);
+            let zero = int_constant(b, &[0]);
+            let batch = b.node("Gather", vec![shape, zero], vec![int("axis", 0)]);
+            let rest = int_constant(b, rest);
+            b.node("Concat", vec![batch, rest], vec![int("axis", 0)])
+        } else {
+            let mut all = vec![0];
+            all.extend_from_slice(rest);
+            int_constant(b, &all)
+        }
+    };
+    let scale = b.constant(&[width]);
+    let shift = b.constant(&[width]);
+    let normed = b.node(
+        "LayerNormalization",
+        vec!["input".into(), scale, shift],
+        vec![int("axis", -1), float("epsilon", 1e-5)],
+    );
+    let w_qkv = b.constant(&[width, 3 * width]);
+    let qkv = b.node("MatMul", vec![normed, w_qkv], vec![]);
+    let b_qkv = b.constant(&[3 * width]);
+    let qkv = b.node("Add", vec![qkv, b_qkv], vec![]);
+    let mut parts = Vec::new();
+    for k in 0..3 {
+        let starts = int_constant(&mut b, &[k * width]);
+        let ends = int_constant(&mut b, &[(k + 1) * width]);
+        let axes = int_constant(&mut b, &[2]);
+        let part = b.node("Slice", vec![qkv.clone(), starts, ends, axes], vec![]);
+        let split = shape(&mut b, &[t, h, d]);
+        let split = b.node("Reshape", vec![part, split], vec![]);
+        let perm: &[i64] = if k == 1 { &[0, 2, 3, 1] } else { &[0, 2, 1, 3] };
+        let part = b.node("Transpose", vec![split], vec![ints("perm", perm)]);
+        parts.push(if merge_batch {
+            let dims: &[i64] = if k == 1 { &[-1, d, t] } else { &[-1, t, d] };
+            let merged = int_constant(&mut b, dims);
+            b.node("Reshape", vec![part, merged], vec![])
+        } else {
+            part
+        });
+    }
+    let scores = b.node("MatMul", vec![parts[0].clone(), parts[1].clone()], vec![]);
+    let factor = scalar(&mut b, 1.0 / (head as f32).sqrt());
+    let scores = b.node("Mul", vec![scores, factor], vec![]);
+    let weights = b.node("Softmax", vec![scores], vec![int("axis", -1)]);
+    let mut context = b.node("MatMul", vec![weights, parts[2].clone()], vec![]);
+    if merge_batch {
+        // A 0 would copy the merged dimension: the batch comes back as -1.
+        let split = if computed_shapes {
+            shape(&mut b, &[h, t, d])
+        } else {
+            int_constant(&mut b, &[-1, h, t, d])
+        };
+        context = b.node("Reshape", vec![context, split], vec![]);
+    }
+    let context = b.node(
+        "Transpose",
+        vec![context],
+        vec![ints("perm", &[0, 2, 1, 3])],
+    );
+    let joined = shape(&mut b, &[t, width]);
+    let context = b.node("Reshape", vec![context, joined], vec![]);
+    let w_out = b.constant(&[width, width]);
+    let projected = b.node("MatMul", vec![context, w_out], vec![]);
+    let x = b.node("Add", vec!["input".into(), projected], vec![]);
+    let w1 = b.constant(&[width, 2 * width]);
+    let hidden = b.node("MatMul", vec![x.clone(), w1], vec![]);
+    let root2 = scalar(&mut b, std::f32::consts::SQRT_2);
+    let scaled = b.node("Div", vec![hidden.clone(), root2], vec![]);
+    let erf = b.node("Erf", vec![scaled], vec![]);
+    let one = scalar(&mut b, 1.0);
+    let erf = b.node("Add", vec![erf, one], vec![]);
+    let half = scalar(&mut b, 0.5);
+    let erf = b.node("Mul", vec![erf, half], vec![]);
+    let gelu = b.node("Mul", vec![hidden, erf], vec![]);
+    let w2 = b.constant(&[2 * width, width]);
+    let ff = b.node("MatMul", vec![gelu, w2], vec![]);
+    let x = b.node("Add", vec![x, ff], vec![]);
+    let pooled = b.node(
+        "ReduceMean",
+        vec![x],
+        vec![ints("axes", &[1]), int("keepdims", 0)],
+    );
+    let dense = b.constant(&[out, width]);
+    let dense_bias = b.constant(&[out]);
+    let logits = b.node(
+        "Gemm",
+        vec![pooled, dense, dense_bias],
+        vec![int("transB", 1)],
+    );
+    let model = model(
+        "random_attention",
+        b,
+        &[None, Some(t), Some(width)],
+        &logits,
+        out,
+    );
+    (model, vec![3, tokens, width as usize])
+}

@@ -2,7 +2,9 @@
 //! sequence models, LSTM and GRU classifiers) and checked against tract.
 
 use crate::common::seeded;
-use crate::networks::{conv_network, network, recurrent_network, sequence_network};
+use crate::networks::{
+    attention_network, conv_network, network, recurrent_network, sequence_network,
+};
 use crate::support::check_against_tract;
 use proptest::prelude::*;
 
@@ -39,6 +41,12 @@ proptest! {
     fn unseen_sequence_models_match_tract(seed in any::<u64>(), choices in proptest::array::uniform4(0usize..60)) {
         let (model, dims) = sequence_network(seed, choices);
         check_against_tract(&format!("seq{seed}"), &model, &dims, seed)?;
+    }
+
+    #[test]
+    fn unseen_attention_blocks_match_tract(seed in any::<u64>(), choices in proptest::array::uniform6(0usize..60)) {
+        let (model, dims) = attention_network(seed, choices);
+        check_against_tract(&format!("attention{seed}"), &model, &dims, seed)?;
     }
 
     #[test]

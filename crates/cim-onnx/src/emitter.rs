@@ -5,6 +5,7 @@
 //! with NumPy broadcasting, and `linalg.matmul` products.
 
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::fold::SymDim;
 use std::collections::HashMap;
 use tract_onnx::pb::NodeProto;
@@ -13,7 +14,7 @@ use tract_onnx::pb::NodeProto;
 #[derive(Clone, Debug)]
 pub(crate) struct Value {
     pub(crate) ssa: String,
-    pub(crate) dims: Vec<Option<u64>>,
+    pub(crate) dims: Vec<Dim>,
     /// The data, when the value is a compile-time constant.
     pub(crate) data: Option<Vec<f32>>,
 }
@@ -29,16 +30,30 @@ pub(crate) struct Emitter {
     /// shape subgraphs compute with), folded at import.
     pub(crate) symbolic: HashMap<String, Vec<SymDim>>,
     pub(crate) indices: HashMap<usize, String>,
+    /// The graph's dynamic sizes, by symbol: the graph input dimension each is read
+    /// from (its SSA name, type and axis) and its `dim_param` name.
+    pub(crate) dynamic: Vec<DynamicSize>,
+    /// Size operands already computed, by dimension.
+    pub(crate) sizes: HashMap<(usize, u64), String>,
     pub(crate) signature: (Vec<String>, Vec<String>),
     pub(crate) outputs: Vec<String>,
 }
 
-pub(crate) fn tensor_type(dims: &[Option<u64>]) -> String {
+/// Where a dynamic size is read: dimension `axis` of the graph input `ssa`.
+#[derive(Clone, Debug)]
+pub(crate) struct DynamicSize {
+    pub(crate) name: String,
+    pub(crate) ssa: String,
+    pub(crate) dims: Vec<Dim>,
+    pub(crate) axis: usize,
+}
+
+pub(crate) fn tensor_type(dims: &[Dim]) -> String {
     let mut text = String::from("tensor<");
     for dim in dims {
         match dim {
-            Some(size) => text.push_str(&format!("{size}x")),
-            None => text.push_str("?x"),
+            Dim::Known(size) => text.push_str(&format!("{size}x")),
+            Dim::Dynamic { .. } => text.push_str("?x"),
         }
     }
     text.push_str("f32>");
@@ -56,7 +71,7 @@ fn dense(dims: &[u64], values: &[f32]) -> String {
         .flat_map(|v| v.to_le_bytes())
         .map(|b| format!("{b:02X}"))
         .collect();
-    let shape: Vec<Option<u64>> = dims.iter().copied().map(Some).collect();
+    let shape: Vec<Dim> = dims.iter().copied().map(Dim::Known).collect();
     format!("dense<\"0x{bytes}\"> : {}", tensor_type(&shape))
 }
 
@@ -94,82 +109,72 @@ impl Emitter {
         name
     }
 
-    /// `tensor.empty` of `dims`, reading each dynamic size from a source whose
-    /// right-aligned dimension is dynamic there.
-    fn empty(&mut self, dims: &[Option<u64>], sources: &[Value]) -> Result<String, String> {
-        let mut sizes = Vec::new();
-        for (position, dim) in dims.iter().enumerate() {
-            if dim.is_some() {
-                continue;
-            }
-            let found = sources.iter().find_map(|source| {
-                let offset = dims.len().checked_sub(source.dims.len())?;
-                let axis = position.checked_sub(offset)?;
-                source.dims[axis]
-                    .is_none()
-                    .then(|| (source.ssa.clone(), source.dims.clone(), axis))
-            });
-            let (ssa, source_dims, axis) =
-                found.ok_or("cannot tell the size of a dynamic dimension")?;
-            let index = self.index(axis);
+    /// `tensor.empty` of `dims`.
+    pub(crate) fn empty(&mut self, dims: &[Dim]) -> String {
+        let sizes: Vec<String> = dims
+            .iter()
+            .filter(|d| d.is_dynamic())
+            .map(|&d| self.size_of(d))
+            .collect();
+        let empty = self.fresh();
+        self.emit(format!(
+            "{empty} = tensor.empty({}) : {}",
+            sizes.join(", "),
+            tensor_type(dims)
+        ));
+        empty
+    }
+
+    /// A tensor of `dims` filled with `value`.
+    pub(crate) fn filled(&mut self, dims: &[Dim], value: f32) -> Value {
+        let empty = self.empty(dims);
+        let scalar = self.fresh();
+        self.emit(format!(
+            "{scalar} = arith.constant {} : f32",
+            f32_literal(value)
+        ));
+        let filled = self.fresh();
+        let t = tensor_type(dims);
+        self.emit(format!(
+            "{filled} = linalg.fill ins({scalar} : f32) outs({empty} : {t}) -> {t}"
+        ));
+        Value {
+            ssa: filled,
+            dims: dims.to_vec(),
+            data: None,
+        }
+    }
+
+    /// A size as an `index` operand (as `output_shape`, `tensor.empty` and
+    /// `tensor.extract_slice` want): the literal when known; when dynamic, read from
+    /// the graph input it comes from and multiplied by its factor.
+    pub(crate) fn size_of(&mut self, dim: Dim) -> String {
+        let (symbol, factor) = match dim {
+            Dim::Known(size) => return size.to_string(),
+            Dim::Dynamic { symbol, factor } => (symbol, factor),
+        };
+        if let Some(size) = self.sizes.get(&(symbol, factor)) {
+            return size.clone();
+        }
+        let size = if factor == 1 {
+            let source = self.dynamic[symbol].clone();
+            let index = self.index(source.axis);
             let size = self.fresh();
             self.emit(format!(
-                "{size} = tensor.dim {ssa}, {index} : {}",
-                tensor_type(&source_dims)
+                "{size} = tensor.dim {}, {index} : {}",
+                source.ssa,
+                tensor_type(&source.dims)
             ));
-            sizes.push(size);
-        }
-        let empty = self.fresh();
-        self.emit(format!(
-            "{empty} = tensor.empty({}) : {}",
-            sizes.join(", "),
-            tensor_type(dims)
-        ));
-        Ok(empty)
-    }
-
-    /// `tensor.empty` of `dims`, the dynamic ones sized by `sizes` in order.
-    pub(crate) fn empty_sized(&mut self, dims: &[Option<u64>], sizes: &[String]) -> String {
-        let empty = self.fresh();
-        self.emit(format!(
-            "{empty} = tensor.empty({}) : {}",
-            sizes.join(", "),
-            tensor_type(dims)
-        ));
-        empty
-    }
-
-    /// `tensor.empty` whose only dynamic dimension is the batch (dimension 0), read from
-    /// `source`'s dimension 0.
-    pub(crate) fn empty_batch(&mut self, dims: &[Option<u64>], source: &Value) -> String {
-        let sizes = match dims.first() {
-            Some(None) => self.size_operand(source, 0),
-            _ => String::new(),
+            size
+        } else {
+            let base = self.size_of(Dim::Dynamic { symbol, factor: 1 });
+            let multiple = self.index(factor as usize);
+            let size = self.fresh();
+            self.emit(format!("{size} = arith.muli {base}, {multiple} : index"));
+            size
         };
-        let empty = self.fresh();
-        self.emit(format!(
-            "{empty} = tensor.empty({sizes}) : {}",
-            tensor_type(dims)
-        ));
-        empty
-    }
-
-    /// Dimension `axis` of `source` as a size operand: the literal when static, a
-    /// `tensor.dim` value when dynamic (as `output_shape` and `tensor.empty` want).
-    pub(crate) fn size_operand(&mut self, source: &Value, axis: usize) -> String {
-        match source.dims[axis] {
-            Some(size) => size.to_string(),
-            None => {
-                let index = self.index(axis);
-                let size = self.fresh();
-                self.emit(format!(
-                    "{size} = tensor.dim {}, {index} : {}",
-                    source.ssa,
-                    tensor_type(&source.dims)
-                ));
-                size
-            }
-        }
+        self.sizes.insert((symbol, factor), size.clone());
+        size
     }
 
     pub(crate) fn constant(&mut self, dims: &[u64], values: &[f32]) -> Value {
@@ -177,7 +182,7 @@ impl Emitter {
         self.emit(format!("{ssa} = arith.constant {}", dense(dims, values)));
         Value {
             ssa,
-            dims: dims.iter().copied().map(Some).collect(),
+            dims: dims.iter().copied().map(Dim::Known).collect(),
             data: Some(values.to_vec()),
         }
     }
@@ -190,19 +195,21 @@ impl Emitter {
         body: impl Fn(&[String], &mut dyn FnMut() -> String) -> (Vec<String>, String),
     ) -> Result<Value, String> {
         let rank = inputs.iter().map(|v| v.dims.len()).max().unwrap_or(0);
-        let mut dims = vec![Some(1u64); rank];
+        let one = Dim::Known(1);
+        let mut dims = vec![one; rank];
         for input in inputs {
             let offset = rank - input.dims.len();
-            for (axis, dim) in input.dims.iter().enumerate() {
+            for (axis, &dim) in input.dims.iter().enumerate() {
                 let out = &mut dims[offset + axis];
-                *out = match (*out, *dim) {
-                    (Some(1), d) => d,
-                    (o, Some(1)) => o,
-                    (Some(a), Some(b)) if a != b => {
+                *out = match (*out, dim) {
+                    (o, d) if o == one => d,
+                    (o, d) if d == one => o,
+                    (Dim::Known(a), Dim::Known(b)) if a != b => {
                         return Err(format!("shapes do not broadcast: {a} vs {b}"));
                     }
-                    (Some(a), _) => Some(a),
-                    (None, d) => d.or(None),
+                    // A known size fixes a dynamic one it meets (checked at run time).
+                    (Dim::Known(a), _) | (_, Dim::Known(a)) => Dim::Known(a),
+                    (o, _) => o,
                 };
             }
         }
@@ -222,7 +229,7 @@ impl Emitter {
                 .iter()
                 .enumerate()
                 .map(|(axis, dim)| {
-                    if *dim == Some(1) && dims[offset + axis] != Some(1) {
+                    if *dim == one && dims[offset + axis] != one {
                         "0".to_owned()
                     } else {
                         format!("d{}", offset + axis)
@@ -232,7 +239,7 @@ impl Emitter {
             maps.push(map(results));
         }
         maps.push(map(domain.clone()));
-        let empty = self.empty(&dims, inputs)?;
+        let empty = self.empty(&dims);
         let result = self.fresh();
         let arguments: Vec<String> = (0..inputs.len()).map(|i| format!("%in{i}")).collect();
         let mut temporaries = 0;
@@ -289,13 +296,13 @@ impl Emitter {
     pub(crate) fn reduction(
         &mut self,
         inputs: &[(&Value, String)],
-        dims: &[Option<u64>],
+        dims: &[Dim],
         out_map: &str,
         iterators: &[&str],
         init: f32,
         combine: &str,
     ) -> Value {
-        let empty = self.empty_batch(dims, inputs[0].0);
+        let empty = self.empty(dims);
         let start = self.fresh();
         self.emit(format!(
             "{start} = arith.constant {} : f32",
@@ -348,6 +355,73 @@ impl Emitter {
         }
     }
 
+    /// Folds `axes` of `input` with `combine` from `init` (an `arith` op name: addf,
+    /// maximumf, minimumf), keeping them as unit dimensions so the result broadcasts
+    /// against the input.
+    pub(crate) fn reduce_keeping(
+        &mut self,
+        input: &Value,
+        axes: &[usize],
+        init: f32,
+        combine: &str,
+    ) -> Result<Value, String> {
+        let rank = input.dims.len();
+        let domain: Vec<String> = (0..rank).map(|d| format!("d{d}")).collect();
+        let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let dims: Vec<Dim> = kept.iter().map(|&a| input.dims[a]).collect();
+        let out: Vec<String> = kept.iter().map(|&a| domain[a].clone()).collect();
+        let iterators: Vec<&str> = (0..rank)
+            .map(|a| {
+                if axes.contains(&a) {
+                    "reduction"
+                } else {
+                    "parallel"
+                }
+            })
+            .collect();
+        let domain = format!("({})", domain.join(", "));
+        let reduced = self.reduction(
+            &[(input, format!("affine_map<{domain} -> {domain}>"))],
+            &dims,
+            &format!("affine_map<{domain} -> ({})>", out.join(", ")),
+            &iterators,
+            init,
+            combine,
+        );
+        let mut axes = axes.to_vec();
+        axes.sort_unstable();
+        if axes.len() == rank {
+            // Rank 0 back to all-unit dimensions.
+            let result = self.fresh();
+            let dims = vec![Dim::Known(1); rank];
+            self.emit(format!(
+                "{result} = tensor.expand_shape {} [] output_shape [{}] : {} into {}",
+                reduced.ssa,
+                vec!["1"; rank].join(", "),
+                tensor_type(&reduced.dims),
+                tensor_type(&dims)
+            ));
+            return Ok(Value {
+                ssa: result,
+                dims,
+                data: None,
+            });
+        }
+        self.unsqueeze(&reduced, &axes)
+    }
+
+    /// The mean over `axes`, kept as unit dimensions.
+    pub(crate) fn mean_keeping(&mut self, input: &Value, axes: &[usize]) -> Result<Value, String> {
+        let count = axes.iter().try_fold(1u64, |n, &a| {
+            input.dims[a]
+                .known()
+                .map(|d| n * d)
+                .ok_or("a mean over a dynamic dimension is not supported")
+        })?;
+        let sum = self.reduce_keeping(input, axes, 0.0, "addf")?;
+        self.scaled(sum, 1.0 / count as f32)
+    }
+
     /// `input . weight` with a constant (k x n) weight, as linalg.matmul on a zero
     /// accumulator: the form convert-linalg-to-cim makes analog.
     pub(crate) fn matmul_constant(
@@ -366,14 +440,8 @@ impl Emitter {
     /// in several products lets them share arrays.
     pub(crate) fn matmul(&mut self, input: &Value, weight: &Value) -> Result<Value, String> {
         let dims = vec![input.dims[0], weight.dims[1]];
-        let empty = self.empty(&dims, std::slice::from_ref(input))?;
-        let zero = self.fresh();
-        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
-        let acc = self.fresh();
+        let acc = self.filled(&dims, 0.0).ssa;
         let out_type = tensor_type(&dims);
-        self.emit(format!(
-            "{acc} = linalg.fill ins({zero} : f32) outs({empty} : {out_type}) -> {out_type}"
-        ));
         let result = self.fresh();
         self.emit(format!(
             "{result} = linalg.matmul ins({}, {} : {}, {}) outs({acc} : {out_type}) -> {out_type}",

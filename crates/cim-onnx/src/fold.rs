@@ -6,22 +6,36 @@
 //! (the operators themselves are in `ops::shape`).
 
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value};
 use crate::proto::attribute;
 use tract_onnx::pb::{GraphProto, NodeProto};
 
 /// One entry of a 1-D integer vector that describes a shape.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum SymDim {
     /// A known integer.
     Const(i64),
-    /// Dimension `axis` of the tensor `value` (dynamic).
-    Dim {
-        /// The tensor.
-        value: Value,
-        /// Its axis.
-        axis: usize,
-    },
+    /// A dynamic size (a `Dim::Dynamic`).
+    Size(Dim),
+}
+
+impl SymDim {
+    /// The entry for a dimension's size.
+    pub(crate) fn of(dim: Dim) -> SymDim {
+        match dim {
+            Dim::Known(size) => SymDim::Const(size as i64),
+            dynamic => SymDim::Size(dynamic),
+        }
+    }
+
+    /// The size this entry is, when it is one (not negative).
+    pub(crate) fn as_dim(self) -> Option<Dim> {
+        match self {
+            SymDim::Const(v) => u64::try_from(v).ok().map(Dim::Known),
+            SymDim::Size(dim) => Some(dim),
+        }
+    }
 }
 
 impl Emitter {
@@ -111,7 +125,7 @@ impl Emitter {
                         b_name.clone(),
                         Value {
                             ssa: String::new(),
-                            dims: vec![Some(filters as u64)],
+                            dims: vec![Dim::Known(filters as u64)],
                             data: Some(shift),
                         },
                     );
@@ -145,11 +159,11 @@ impl Emitter {
             .iter()
             .map(|d| match d {
                 SymDim::Const(v) => Some(*v as f32),
-                SymDim::Dim { .. } => None,
+                SymDim::Size(_) => None,
             })
             .collect();
         if let Some(data) = known {
-            let dims = vec![Some(data.len() as u64)];
+            let dims = vec![Dim::Known(data.len() as u64)];
             self.values.insert(
                 name.clone(),
                 Value {
@@ -174,7 +188,7 @@ impl Emitter {
                 .into_iter()
                 .map(|d| match d {
                     SymDim::Const(v) => Ok(v),
-                    SymDim::Dim { .. } => {
+                    SymDim::Size(_) => {
                         Err(self.unsupported(node, format!("{what} must be constant")))
                     }
                 })

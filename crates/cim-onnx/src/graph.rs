@@ -4,9 +4,14 @@
 //! are looked up by name here, and constants are materialised on first use.
 
 use crate::OnnxError;
-use crate::emitter::{Emitter, Value, tensor_type};
+use crate::dim::Dim;
+use crate::emitter::{DynamicSize, Emitter, Value, tensor_type};
+use crate::fold::SymDim;
+use crate::proto::attribute;
 use crate::proto::{Values, checked_tensor};
-use tract_onnx::pb::{GraphProto, NodeProto, tensor_shape_proto::dimension, type_proto};
+use tract_onnx::pb::{
+    GraphProto, NodeProto, TensorProto, tensor_shape_proto::dimension, type_proto,
+};
 
 impl Emitter {
     pub(crate) fn input(&self, node: &NodeProto, index: usize) -> Result<Value, OnnxError> {
@@ -58,12 +63,21 @@ impl Emitter {
                     tensor.name
                 )));
             }
+            if is_shape_like(tensor) {
+                let value = Value {
+                    ssa: String::new(),
+                    dims: Vec::new(),
+                    data: Some(values.clone()),
+                };
+                self.symbolic
+                    .insert(tensor.name.clone(), shape_entries(&value));
+            }
             // Materialised on first use (see `use_constant`); record shape and data.
             self.values.insert(
                 tensor.name.clone(),
                 Value {
                     ssa: String::new(),
-                    dims: dims.into_iter().map(Some).collect(),
+                    dims: dims.into_iter().map(Dim::Known).collect(),
                     data: Some(values),
                 },
             );
@@ -85,21 +99,46 @@ impl Emitter {
                     });
                 }
             };
-            let dims: Vec<Option<u64>> = tensor
+            let ssa = format!("%arg{position}");
+            // A dynamic dimension is a symbol by its `dim_param` name (one name, one
+            // size, across inputs); an unnamed one is a size of its own.
+            let proto_dims = tensor
                 .shape
                 .as_ref()
-                .map(|shape| {
-                    shape
-                        .dim
-                        .iter()
-                        .map(|d| match d.value {
-                            Some(dimension::Value::DimValue(v)) if v > 0 => Some(v as u64),
-                            _ => None,
-                        })
-                        .collect()
-                })
+                .map(|shape| shape.dim.as_slice())
                 .unwrap_or_default();
-            let ssa = format!("%arg{position}");
+            let mut dims: Vec<Dim> = Vec::with_capacity(proto_dims.len());
+            let mut new_symbols = Vec::new();
+            for (axis, d) in proto_dims.iter().enumerate() {
+                let name = match &d.value {
+                    Some(dimension::Value::DimValue(v)) if *v > 0 => {
+                        dims.push(Dim::Known(*v as u64));
+                        continue;
+                    }
+                    Some(dimension::Value::DimParam(name)) if !name.is_empty() => name.clone(),
+                    _ => format!("{}[{axis}]", input.name),
+                };
+                let known = self.dynamic.iter().map(|s| &s.name);
+                let symbol = match known
+                    .chain(new_symbols.iter().map(|(n, _)| n))
+                    .position(|n| *n == name)
+                {
+                    Some(symbol) => symbol,
+                    None => {
+                        new_symbols.push((name, axis));
+                        self.dynamic.len() + new_symbols.len() - 1
+                    }
+                };
+                dims.push(Dim::Dynamic { symbol, factor: 1 });
+            }
+            for (name, axis) in new_symbols {
+                self.dynamic.push(DynamicSize {
+                    name,
+                    ssa: ssa.clone(),
+                    dims: dims.clone(),
+                    axis,
+                });
+            }
             arguments.push(format!("{ssa}: {}", tensor_type(&dims)));
             argument_types.push(tensor_type(&dims));
             self.values.insert(
@@ -183,7 +222,7 @@ impl Emitter {
         if !value.ssa.is_empty() {
             return value;
         }
-        let dims: Vec<u64> = value.dims.iter().map(|d| d.unwrap_or(0)).collect();
+        let dims: Vec<u64> = value.dims.iter().map(|d| d.known().unwrap_or(0)).collect();
         self.constant(&dims, value.data.as_deref().unwrap_or_default())
     }
 
@@ -213,9 +252,19 @@ impl Emitter {
     fn node(&mut self, node: &NodeProto) -> Result<(), OnnxError> {
         let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
         let op = node.op_type.as_str();
+        if self.shape_vector_op(node)? {
+            return Ok(());
+        }
         let value = match op {
             "Identity" | "Dropout" => self.pass_through(node)?,
-            "Constant" => self.constant_node(node)?,
+            "Constant" => {
+                let value = self.constant_node(node)?;
+                let tensor = attribute(node, "value").and_then(|a| a.t.as_ref());
+                if tensor.is_some_and(is_shape_like) {
+                    self.define_symbolic(node, shape_entries(&value));
+                }
+                value
+            }
             "Gemm" | "MatMul" => self.gemm(node)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
             "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Clip" => self.activation(node)?,
@@ -225,12 +274,13 @@ impl Emitter {
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" => self.global_average_pool(node)?,
             "BatchNormalization" => self.batch_norm(node)?,
-            "Reshape" => self.reshape(node)?,
-            "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "ConstantOfShape"
-            | "Transpose" | "Slice" | "Cast" => match self.tensor_op(node)? {
-                Some(value) => value,
-                None => return Ok(()),
-            },
+            "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "ConstantOfShape" | "Transpose"
+            | "Slice" | "Cast" | "Reshape" | "Expand" => self.tensor_op(node)?,
+            "Sqrt" | "Erf" | "Exp" | "Log" | "Neg" | "Abs" | "Reciprocal" | "Pow" => {
+                self.math(node)?
+            }
+            "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => self.reduce_node(node)?,
+            "LayerNormalization" => self.layer_norm(node)?,
             "LSTM" | "GRU" => return self.recurrent(node),
             other => {
                 return Err(fail(
@@ -242,6 +292,22 @@ impl Emitter {
         self.define(node, value);
         Ok(())
     }
+}
+
+/// Whether a constant tensor is an integer vector or scalar: a shape vector.
+fn is_shape_like(tensor: &TensorProto) -> bool {
+    // int8, int16, int32, int64 (ONNX's TensorProto.DataType).
+    matches!(tensor.data_type, 3 | 5 | 6 | 7) && tensor.dims.len() <= 1
+}
+
+/// A constant's values as shape entries.
+fn shape_entries(value: &Value) -> Vec<SymDim> {
+    value
+        .data
+        .iter()
+        .flatten()
+        .map(|&v| SymDim::Const(v as i64))
+        .collect()
 }
 
 /// How many inputs and outputs an operator has (ONNX's operator schemas): inputs
@@ -287,7 +353,12 @@ fn arity(op: &str) -> Option<Arity> {
     let (required, most, outputs) = match op {
         "Identity" | "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Flatten" | "Softmax"
         | "MaxPool" | "AveragePool" | "GlobalAveragePool" | "Shape" | "ConstantOfShape"
-        | "Transpose" | "Cast" => (1, 1, 1),
+        | "Transpose" | "Cast" | "Sqrt" | "Erf" | "Exp" | "Log" | "Neg" | "Abs" | "Reciprocal" => {
+            (1, 1, 1)
+        }
+        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => (1, 2, 1),
+        "LayerNormalization" => (2, 3, 1),
+        "Pow" | "Expand" | "Mod" => (2, 2, 1),
         "Dropout" | "Clip" => (1, 3, 1),
         "Constant" => (0, 0, 1),
         "Gemm" | "Conv" => (2, 3, 1),

@@ -4,6 +4,7 @@
 //! The shaping operators (`ops::shape`), convolutions and recurrent layers build on
 //! them.
 
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value, tensor_type};
 
 impl Emitter {
@@ -14,7 +15,7 @@ impl Emitter {
         &mut self,
         input: &Value,
         groups: &[Vec<usize>],
-        dims: Vec<Option<u64>>,
+        dims: Vec<Dim>,
     ) -> Value {
         let reassociation: Vec<String> = groups
             .iter()
@@ -38,15 +39,7 @@ impl Emitter {
                 tensor_type(&dims)
             ));
         } else {
-            let mut sizes = vec![String::new(); dims.len()];
-            for (axis, group) in groups.iter().enumerate() {
-                for &position in group {
-                    sizes[position] = match dims[position] {
-                        Some(size) => size.to_string(),
-                        None => self.size_operand(input, axis),
-                    };
-                }
-            }
+            let sizes: Vec<String> = dims.iter().map(|&d| self.size_of(d)).collect();
             self.emit(format!(
                 "{result} = tensor.expand_shape {} [{}] output_shape [{}] : {} into {}",
                 input.ssa,
@@ -75,7 +68,7 @@ impl Emitter {
         for position in 0..rank {
             pending.push(position);
             if axes.contains(&position) {
-                dims.push(Some(1));
+                dims.push(Dim::Known(1));
             } else {
                 dims.push(input.dims[next_input]);
                 next_input += 1;
@@ -95,7 +88,7 @@ impl Emitter {
         let kept: Vec<usize> = (0..input.dims.len())
             .filter(|a| !axes.contains(a))
             .collect();
-        let dims: Vec<Option<u64>> = kept.iter().map(|&a| input.dims[a]).collect();
+        let dims: Vec<Dim> = kept.iter().map(|&a| input.dims[a]).collect();
         let mut groups: Vec<Vec<usize>> = kept.iter().map(|&a| vec![a]).collect();
         for &axis in axes {
             // A removed unit dimension joins the group of the next kept one, or the last.
@@ -128,7 +121,9 @@ impl Emitter {
         }
         dims[axis] = inputs
             .iter()
-            .try_fold(0u64, |sum, v| v.dims[axis].map(|d| sum + d));
+            .try_fold(0u64, |sum, v| v.dims[axis].known().map(|d| sum + d))
+            .map(Dim::Known)
+            .ok_or("Concat along a dynamic dimension is not supported")?;
         let result = self.fresh();
         let types: Vec<String> = inputs.iter().map(|v| tensor_type(&v.dims)).collect();
         self.emit(format!(
@@ -150,13 +145,8 @@ impl Emitter {
 
     /// `linalg.transpose` by `perm` (output axis i is input axis perm[i]).
     pub(crate) fn transpose(&mut self, input: &Value, perm: &[usize]) -> Value {
-        let dims: Vec<Option<u64>> = perm.iter().map(|&p| input.dims[p]).collect();
-        let sizes: Vec<String> = perm
-            .iter()
-            .filter(|&&p| input.dims[p].is_none())
-            .map(|&p| self.size_operand(input, p))
-            .collect();
-        let empty = self.empty_sized(&dims, &sizes);
+        let dims: Vec<Dim> = perm.iter().map(|&p| input.dims[p]).collect();
+        let empty = self.empty(&dims);
         let result = self.fresh();
         self.emit(format!(
             "{result} = linalg.transpose ins({} : {}) outs({empty} : {}) permutation = [{}]",
@@ -175,23 +165,16 @@ impl Emitter {
         }
     }
 
-    /// `tensor.extract_slice` of `sizes` elements from `offsets` (unit strides); a
-    /// `None` size takes the whole (dynamic) dimension.
+    /// `tensor.extract_slice` of `sizes` elements from `offsets`, every `strides`-th.
     pub(crate) fn extract(
         &mut self,
         input: &Value,
         offsets: &[u64],
-        sizes: &[Option<u64>],
+        sizes: &[Dim],
+        strides: &[i64],
     ) -> Value {
-        let dims: Vec<Option<u64>> = sizes.to_vec();
-        let operands: Vec<String> = sizes
-            .iter()
-            .enumerate()
-            .map(|(axis, size)| match size {
-                Some(size) => size.to_string(),
-                None => self.size_operand(input, axis),
-            })
-            .collect();
+        let dims: Vec<Dim> = sizes.to_vec();
+        let operands: Vec<String> = sizes.iter().map(|&size| self.size_of(size)).collect();
         let result = self.fresh();
         self.emit(format!(
             "{result} = tensor.extract_slice {}[{}] [{}] [{}] : {} to {}",
@@ -202,7 +185,11 @@ impl Emitter {
                 .collect::<Vec<_>>()
                 .join(", "),
             operands.join(", "),
-            vec!["1"; sizes.len()].join(", "),
+            strides
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             tensor_type(&input.dims),
             tensor_type(&dims)
         ));

@@ -9,25 +9,35 @@
 //! are accepted. A node that is not supported is an error naming the node, its
 //! operator, the opset and what to do.
 //!
-//! Supported now: Gemm, MatMul (any rank, by a constant 2-D weight), Conv (with groups), MaxPool, AveragePool,
-//! GlobalAveragePool, BatchNormalization (folded into a convolution it alone reads),
-//! Add, Sub, Mul, Div, Relu, LeakyRelu,
-//! Sigmoid, Tanh, Clip, Softmax (last axis of a 2-D input), Flatten, Reshape (to batch
-//! x features), Transpose, Squeeze, Unsqueeze, Concat, Slice, Identity, Dropout,
-//! Constant, LSTM and GRU (any direction, unrolled over a static sequence length), and the
-//! shape subgraphs torch exports around them (Shape, Gather, Unsqueeze, Concat,
-//! ConstantOfShape, Cast), folded at import.
+//! Supported now: Gemm, MatMul (by a constant 2-D weight, any rank: weight-stationary;
+//! between computed values: the batched products of attention, digital), Conv (with
+//! groups), MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (folded into a
+//! convolution it alone reads), LayerNormalization, Add, Sub, Mul, Div, Relu,
+//! LeakyRelu, Sigmoid, Tanh, Clip, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Pow (by
+//! 2, 0.5, 1), Softmax (any axis), ReduceMean, ReduceSum, ReduceMax, ReduceMin,
+//! Flatten, Reshape (any row-major regrouping, the batch merged with other dimensions
+//! included), Transpose, Squeeze, Unsqueeze, Concat, Slice (any steps), Expand,
+//! Identity, Dropout, Constant, LSTM and GRU (any direction, unrolled over a static
+//! sequence length), and the shape arithmetic exporters write around them (Shape,
+//! Gather, Unsqueeze, Concat, Slice, Cast, Add, Sub, Mul, Div, Mod on shape vectors,
+//! ConstantOfShape), folded at import. Dynamic dimensions are symbols named by the
+//! graph inputs' `dim_param`s (`dim`); weights may sit in external data beside the
+//! model (`external`).
 //!
-//! The crate, by concept: `emitter` writes MLIR text (SSA names, tensor types,
+//! The crate, by concept: `dim` holds dimension sizes (known, or a multiple of a
+//! dynamic size) and the reshape plan; `emitter` writes MLIR text (SSA names, tensor types,
 //! dense literals, and the generic element-wise, reduction, matmul, constant and
 //! empty-tensor builders); `layout` adds the layout builders (collapse and expand,
 //! squeeze and unsqueeze, concat, transpose, slices); `proto` reads node attributes
 //! and tensor data from the protobuf; `graph` walks the graph (initializers, inputs,
-//! the node dispatch, outputs) and finishes the function; `fold` computes at import
+//! the node dispatch, outputs) and finishes the function; `external` reads weights
+//! stored beside the model; `fold` computes at import
 //! what needs no code (batch normalization folded into a convolution, shape vectors
 //! as symbolic dimensions); `ops` holds one module per operator family.
 
+mod dim;
 mod emitter;
+mod external;
 mod fold;
 mod graph;
 mod layout;
@@ -77,25 +87,36 @@ pub enum OnnxError {
     },
 }
 
-/// Imports an ONNX file.
+/// Imports an ONNX file, with weights stored beside it as external data (what
+/// `torch.onnx.export(..., dynamo=True)` and models over 2 GB write).
 pub fn import_file(path: &Path) -> Result<String, OnnxError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| OnnxError::Read {
         file: file.clone(),
         message: error.to_string(),
     })?;
-    import_bytes(&bytes, &file)
+    let mut model = parse(&bytes, &file)?;
+    let directory = path.parent().unwrap_or(Path::new("."));
+    external::load(&mut model, directory).map_err(|message| OnnxError::Read {
+        file: file.clone(),
+        message,
+    })?;
+    import_model(&model, &file)
 }
 
-/// Imports a serialized ONNX model; `file` names it in errors.
+/// Imports a serialized ONNX model; `file` names it in errors. External data cannot
+/// be found without the model's directory: use [`import_file`] for such models.
 pub fn import_bytes(bytes: &[u8], file: &str) -> Result<String, OnnxError> {
-    let model = tract_onnx::onnx()
+    import_model(&parse(bytes, file)?, file)
+}
+
+fn parse(bytes: &[u8], file: &str) -> Result<ModelProto, OnnxError> {
+    tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|error| OnnxError::Read {
             file: file.to_owned(),
             message: format!("not an ONNX model: {error}"),
-        })?;
-    import_model(&model, file)
+        })
 }
 
 /// Imports a parsed ONNX model.

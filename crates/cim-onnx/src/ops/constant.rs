@@ -2,6 +2,7 @@
 //! materialised on first use), and Identity and Dropout (at inference, the input).
 
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value};
 use crate::proto::{Values, attribute, checked_tensor};
 use tract_onnx::pb::NodeProto;
@@ -22,7 +23,7 @@ impl Emitter {
             .map_err(|m| fail(self, m))?;
         Ok(Value {
             ssa: String::new(),
-            dims: dims.into_iter().map(Some).collect(),
+            dims: dims.into_iter().map(Dim::Known).collect(),
             data: Some(values),
         })
     }

@@ -4,6 +4,7 @@
 
 use super::window::Window2d;
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value, tensor_type};
 use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
@@ -27,7 +28,11 @@ impl Emitter {
             ));
         }
         let groups = attribute(node, "group").map_or(1, |a| a.i);
-        let fdims: Vec<i64> = weight.dims.iter().map(|d| d.unwrap_or(0) as i64).collect();
+        let fdims: Vec<i64> = weight
+            .dims
+            .iter()
+            .map(|d| d.known().unwrap_or(0) as i64)
+            .collect();
         let (filters, channels, kh, kw) = (fdims[0], fdims[1], fdims[2], fdims[3]);
         if groups < 1 || filters % groups != 0 {
             return Err(self.unsupported(
@@ -46,12 +51,15 @@ impl Emitter {
                 ),
             ));
         }
-        if input.dims[1].is_some_and(|c| c as i64 != channels * groups) {
+        if input.dims[1]
+            .known()
+            .is_some_and(|c| c as i64 != channels * groups)
+        {
             return Err(self.unsupported(
                 node,
                 format!(
                     "the input has {} channels, the filter {channels} per group x {groups} groups",
-                    input.dims[1].unwrap_or(0)
+                    input.dims[1].known().unwrap_or(0)
                 ),
             ));
         }
@@ -61,7 +69,9 @@ impl Emitter {
             dilations,
             ..
         } = self.window(node, [kh, kw])?;
-        let padded = self.pad(&input, pads, 0.0);
+        let padded = self
+            .pad(&input, pads, 0.0)
+            .map_err(|m| self.unsupported(node, m))?;
         let oh = self.out_size(node, padded.dims[2], kh, strides[0], dilations[0])?;
         let ow = self.out_size(node, padded.dims[3], kw, strides[1], dilations[1])?;
         let (c, kh, kw, f, g) = (
@@ -84,21 +94,31 @@ impl Emitter {
             let channels = if g == 1 {
                 padded.clone()
             } else {
-                let sizes = [padded.dims[0], Some(c), padded.dims[2], padded.dims[3]];
-                self.extract(&padded, &[0, group * c, 0, 0], &sizes)
+                let sizes = [
+                    padded.dims[0],
+                    Dim::Known(c),
+                    padded.dims[2],
+                    padded.dims[3],
+                ];
+                self.extract(&padded, &[0, group * c, 0, 0], &sizes, &[1, 1, 1, 1])
             };
             let first = group * per_group;
             let filter = self.constant(
                 &[per_group, c, kh, kw],
                 &filter[(first * k) as usize..((first + per_group) * k) as usize],
             );
-            let out_dims = vec![input.dims[0], Some(per_group), Some(oh), Some(ow)];
+            let out_dims = vec![
+                input.dims[0],
+                Dim::Known(per_group),
+                Dim::Known(oh),
+                Dim::Known(ow),
+            ];
             let init = match &constant_bias {
                 Some(bias) => {
                     let slice = &bias[first as usize..(first + per_group) as usize];
-                    self.broadcast_channels(slice, &out_dims, &channels)
+                    self.broadcast_channels(slice, &out_dims)
                 }
-                None => self.zeros(&out_dims, &channels),
+                None => self.filled(&out_dims, 0.0).ssa,
             };
             let result = self.fresh();
             let out_type = tensor_type(&out_dims);
@@ -133,24 +153,10 @@ impl Emitter {
         Ok(output)
     }
 
-    /// A zero-filled tensor of `dims` (batch from `like`).
-    fn zeros(&mut self, dims: &[Option<u64>], like: &Value) -> String {
-        let empty = self.empty_batch(dims, like);
-        let zero = self.fresh();
-        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
-        let filled = self.fresh();
-        let t = tensor_type(dims);
-        self.emit(format!(
-            "{filled} = linalg.fill ins({zero} : f32) outs({empty} : {t}) -> {t}"
-        ));
-        filled
-    }
-
-    /// An NCHW tensor of `dims` (batch from `like`) holding `values[c]` in channel
-    /// `c`.
-    fn broadcast_channels(&mut self, values: &[f32], dims: &[Option<u64>], like: &Value) -> String {
+    /// An NCHW tensor of `dims` holding `values[c]` in channel `c`.
+    fn broadcast_channels(&mut self, values: &[f32], dims: &[Dim]) -> String {
         let constant = self.constant(&[values.len() as u64], values);
-        let empty = self.empty_batch(dims, like);
+        let empty = self.empty(dims);
         let result = self.fresh();
         let t = tensor_type(dims);
         self.emit(format!(
@@ -166,7 +172,7 @@ impl Emitter {
 
     /// `x[n, c, h, w] + bias[c]`.
     fn add_per_channel(&mut self, x: &Value, bias: &Value) -> Value {
-        let empty = self.empty_batch(&x.dims, x);
+        let empty = self.empty(&x.dims);
         let result = self.fresh();
         let t = tensor_type(&x.dims);
         self.emit(format!(

@@ -121,3 +121,81 @@ impl Emitter {
         .map_err(|m| fail(self, m))
     }
 }
+
+impl Emitter {
+    /// The unary functions Sqrt, Erf, Exp, Log, Neg, Abs, Reciprocal, and Pow (by a
+    /// constant scalar exponent: 2 and 0.5 as a product and a square root, others
+    /// unsupported as the interpreter has no `math.powf`). On a constant they are
+    /// computed at import (the `sqrt(head size)` of attention).
+    pub(crate) fn math(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let op = node.op_type.clone();
+        let input = self.input(node, 0)?;
+        let exponent = if op == "Pow" {
+            let exponent = self.input(node, 1)?;
+            match exponent.data.as_deref() {
+                Some([e]) if *e == 2.0 || *e == 0.5 || *e == 1.0 => Some(*e),
+                _ => {
+                    return Err(
+                        self.unsupported(node, "only Pow by a constant 2, 0.5 or 1 is supported")
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        let scalar = |x: f32| -> f32 {
+            match (op.as_str(), exponent) {
+                ("Sqrt", _) | (_, Some(0.5)) => x.sqrt(),
+                ("Erf", _) => libm::erff(x),
+                ("Exp", _) => x.exp(),
+                ("Log", _) => x.ln(),
+                ("Neg", _) => -x,
+                ("Abs", _) => x.abs(),
+                ("Reciprocal", _) => 1.0 / x,
+                (_, Some(2.0)) => x * x,
+                _ => x,
+            }
+        };
+        if let Some(data) = &input.data {
+            let folded: Vec<f32> = data.iter().map(|&x| scalar(x)).collect();
+            if folded.iter().any(|v| !v.is_finite()) {
+                return Err(self.unsupported(
+                    node,
+                    "computing it on its constant input gives a value that is not finite",
+                ));
+            }
+            return Ok(Value {
+                ssa: String::new(),
+                dims: input.dims.clone(),
+                data: Some(folded),
+            });
+        }
+        let input = self.materialise(input);
+        self.elementwise(&[input], move |x, next| {
+            let x = &x[0];
+            let t = next();
+            let line = match (op.as_str(), exponent) {
+                ("Sqrt", _) | (_, Some(0.5)) => format!("{t} = math.sqrt {x} : f32"),
+                ("Erf", _) => format!("{t} = math.erf {x} : f32"),
+                ("Exp", _) => format!("{t} = math.exp {x} : f32"),
+                ("Log", _) => format!("{t} = math.log {x} : f32"),
+                ("Neg", _) => format!("{t} = arith.negf {x} : f32"),
+                ("Abs", _) => format!("{t} = math.absf {x} : f32"),
+                ("Reciprocal", _) => {
+                    let one = next();
+                    return (
+                        vec![
+                            format!("{one} = arith.constant 1.000000e+00 : f32"),
+                            format!("{t} = arith.divf {one}, {x} : f32"),
+                        ],
+                        t,
+                    );
+                }
+                (_, Some(2.0)) => format!("{t} = arith.mulf {x}, {x} : f32"),
+                _ => return (Vec::new(), x.clone()),
+            };
+            (vec![line], t)
+        })
+        .map_err(|m| self.unsupported(node, m))
+    }
+}

@@ -3,6 +3,7 @@
 //! rank above 2 has its leading dimensions collapsed into rows of one product.
 
 use crate::OnnxError;
+use crate::dim::{Dim, product, shape_text};
 use crate::emitter::{Emitter, Value, tensor_type};
 use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
@@ -25,6 +26,15 @@ impl Emitter {
         }
         let a = self.input(node, 0)?;
         let a = self.materialise(a);
+        let b = self.input(node, 1)?;
+        let constant_weight = b.data.is_some() && b.dims.len() == 2;
+        if !gemm && !constant_weight {
+            // A product of two computed values (attention's Q.K^T and P.V): digital.
+            let b = self.materialise(b);
+            return self
+                .matmul_activations(&a, &b)
+                .map_err(|m| self.unsupported(node, m));
+        }
         if !gemm && a.dims.len() > 2 {
             // (..., K) x (K, N): the leading dimensions become rows of one 2-D product
             // (the projections of a sequence or of attention heads), then come back.
@@ -39,27 +49,26 @@ impl Emitter {
                 ),
             ));
         }
-        let b = self.input(node, 1)?;
         let Some(data) = b.data.clone() else {
             return Err(self.unsupported(node, "the weight (input 1) must be a constant initializer: only weight-stationary products are mapped"));
         };
         if b.dims.len() != 2 {
             return Err(self.unsupported(node, "the weight must be 2-D"));
         }
-        let (rows, cols) = (b.dims[0].unwrap_or(0), b.dims[1].unwrap_or(0));
+        let (rows, cols) = (
+            b.dims[0].known().unwrap_or(0),
+            b.dims[1].known().unwrap_or(0),
+        );
         let transposed = gemm && attr_i("transB") != 0;
         let (k, n) = if transposed {
             (cols, rows)
         } else {
             (rows, cols)
         };
-        if a.dims[1].is_some_and(|d| d != k) {
+        if a.dims[1] != Dim::Known(k) {
             return Err(self.unsupported(
                 node,
-                format!(
-                    "input features {} do not match the weight's {k}",
-                    a.dims[1].unwrap_or(0)
-                ),
+                format!("input features {} do not match the weight's {k}", a.dims[1]),
             ));
         }
         let weight: Vec<f32> = (0..k * n)
@@ -81,7 +90,7 @@ impl Emitter {
         };
         let bias = match bias.data {
             Some(data) => {
-                let dims: Vec<u64> = bias.dims.iter().map(|d| d.unwrap_or(0)).collect();
+                let dims: Vec<u64> = bias.dims.iter().map(|d| d.known().unwrap_or(0)).collect();
                 self.constant(&dims, &data.iter().map(|v| v * beta).collect::<Vec<_>>())
             }
             None if beta == 1.0 => self.materialise(bias),
@@ -101,31 +110,32 @@ impl Emitter {
     /// dimensions, one weight-stationary product, expand back.
     fn matmul_batched(&mut self, node: &NodeProto, a: Value) -> Result<Value, OnnxError> {
         let rank = a.dims.len();
-        if a.dims[1..rank - 1].iter().any(Option::is_none) {
-            return Err(self.unsupported(
+        let rows = product(&a.dims[..rank - 1]).ok_or_else(|| {
+            self.unsupported(
                 node,
-                "only the first dimension of a batched MatMul input may be dynamic",
-            ));
-        }
+                format!(
+                    "the input's leading dimensions {} hold two dynamic sizes",
+                    shape_text(&a.dims)
+                ),
+            )
+        })?;
         let groups = vec![(0..rank - 1).collect::<Vec<_>>(), vec![rank - 1]];
-        let rows = a.dims[..rank - 1]
-            .iter()
-            .try_fold(1u64, |p, d| d.map(|d| p * d));
         let flat = self.regroup(&a, &groups, vec![rows, a.dims[rank - 1]]);
         let b = self.input(node, 1)?;
-        let (Some(data), [Some(k), Some(n)]) = (b.data.clone(), b.dims.as_slice()) else {
+        let (Some(data), [Dim::Known(k), Dim::Known(n)]) = (b.data.clone(), b.dims.as_slice())
+        else {
             return Err(self.unsupported(
                 node,
                 "the weight (input 1) must be a constant 2-D initializer",
             ));
         };
         let (k, n) = (*k, *n);
-        if flat.dims[1].is_some_and(|d| d != k) {
+        if flat.dims[1] != Dim::Known(k) {
             return Err(self.unsupported(
                 node,
                 format!(
                     "input features {} do not match the weight's {k}",
-                    flat.dims[1].unwrap_or(0)
+                    flat.dims[1]
                 ),
             ));
         }
@@ -133,35 +143,89 @@ impl Emitter {
             .matmul_constant(&flat, k, n, &data)
             .map_err(|m| self.unsupported(node, m))?;
         let mut dims = a.dims.clone();
-        dims[rank - 1] = Some(n);
-        // The expand reads the leading sizes from the input, through the product's
-        // first (collapsed) dimension: give them from `a` directly.
-        let sizes: Vec<String> = (0..rank)
-            .map(|d| {
-                if d == rank - 1 {
-                    n.to_string()
-                } else {
-                    self.size_operand(&a, d)
-                }
-            })
-            .collect();
+        dims[rank - 1] = Dim::Known(n);
+        Ok(self.regroup(&product, &groups, dims))
+    }
+
+    /// The product of two computed values, `(..., M, K) x (..., K, N)`, with NumPy's
+    /// matmul rules for the leading (batch) dimensions: the attention products, digital
+    /// work for the NMDU's matrix unit. Equal batch dimensions are collapsed into one
+    /// `linalg.batch_matmul`; a 2-D right operand is one `linalg.matmul` over the
+    /// collapsed rows of the left.
+    pub(crate) fn matmul_activations(&mut self, a: &Value, b: &Value) -> Result<Value, String> {
+        let (ra, rb) = (a.dims.len(), b.dims.len());
+        if ra < 2 || rb < 2 {
+            return Err(format!(
+                "a MatMul of computed values needs operands of rank 2 or more, got {} and {}",
+                shape_text(&a.dims),
+                shape_text(&b.dims)
+            ));
+        }
+        let (k, k2, n) = (a.dims[ra - 1], b.dims[rb - 2], b.dims[rb - 1]);
+        if k != k2 || k.is_dynamic() {
+            return Err(format!(
+                "the contracted dimensions differ or are dynamic: {} x {}",
+                shape_text(&a.dims),
+                shape_text(&b.dims)
+            ));
+        }
+        let too_many = || {
+            format!(
+                "the batch dimensions of {} hold two dynamic sizes",
+                shape_text(&a.dims)
+            )
+        };
+        if rb == 2 {
+            let rows = product(&a.dims[..ra - 1]).ok_or_else(too_many)?;
+            let groups = vec![(0..ra - 1).collect::<Vec<_>>(), vec![ra - 1]];
+            let flat = self.regroup(a, &groups, vec![rows, k]);
+            let product = self.matmul(&flat, b)?;
+            let mut dims = a.dims.clone();
+            dims[ra - 1] = n;
+            return Ok(self.regroup(&product, &groups, dims));
+        }
+        if ra != rb || a.dims[..ra - 2] != b.dims[..rb - 2] {
+            return Err(format!(
+                "a MatMul of computed values needs equal batch dimensions (no broadcasting yet), got {} x {}",
+                shape_text(&a.dims),
+                shape_text(&b.dims)
+            ));
+        }
+        let m = a.dims[ra - 2];
+        let batch = product(&a.dims[..ra - 2]).ok_or_else(too_many)?;
+        // Collapse the batch dimensions into one (a no-op for rank 3).
+        let mut groups: Vec<Vec<usize>> = vec![(0..ra - 2).collect()];
+        groups.push(vec![ra - 2]);
+        groups.push(vec![ra - 1]);
+        let (a3, b3) = if ra == 3 {
+            (a.clone(), b.clone())
+        } else {
+            (
+                self.regroup(a, &groups, vec![batch, m, k]),
+                self.regroup(b, &groups, vec![batch, k, n]),
+            )
+        };
+        let dims = vec![batch, m, n];
+        let acc = self.filled(&dims, 0.0).ssa;
+        let out_type = tensor_type(&dims);
         let result = self.fresh();
         self.emit(format!(
-            "{result} = tensor.expand_shape {} [[{}], [{}]] output_shape [{}] : {} into {}",
-            product.ssa,
-            (0..rank - 1)
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            rank - 1,
-            sizes.join(", "),
-            tensor_type(&product.dims),
-            tensor_type(&dims)
+            "{result} = linalg.batch_matmul ins({}, {} : {}, {}) outs({acc} : {out_type}) -> {out_type}",
+            a3.ssa,
+            b3.ssa,
+            tensor_type(&a3.dims),
+            tensor_type(&b3.dims)
         ));
-        Ok(Value {
+        let product = Value {
             ssa: result,
             dims,
             data: None,
-        })
+        };
+        if ra == 3 {
+            return Ok(product);
+        }
+        let mut out = a.dims.clone();
+        out[ra - 1] = n;
+        Ok(self.regroup(&product, &groups, out))
     }
 }

@@ -3,6 +3,7 @@
 
 use super::window::Window2d;
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value};
 use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
@@ -35,10 +36,12 @@ impl Emitter {
                 self.unsupported(node, "AveragePool with padding needs count_include_pad=1")
             );
         }
-        let padded = self.pad(&input, pads, if max { f32::NEG_INFINITY } else { 0.0 });
+        let padded = self
+            .pad(&input, pads, if max { f32::NEG_INFINITY } else { 0.0 })
+            .map_err(|m| self.unsupported(node, m))?;
         let oh = self.out_size(node, padded.dims[2], kernel[0], strides[0], dilations[0])?;
         let ow = self.out_size(node, padded.dims[3], kernel[1], strides[1], dilations[1])?;
-        let dims = vec![input.dims[0], input.dims[1], Some(oh), Some(ow)];
+        let dims = vec![input.dims[0], input.dims[1], Dim::Known(oh), Dim::Known(ow)];
         // The window operand only gives the reduction dimensions their extent.
         let window = self.fresh();
         self.emit(format!(
@@ -47,7 +50,7 @@ impl Emitter {
         ));
         let window = Value {
             ssa: window,
-            dims: vec![Some(kernel[0] as u64), Some(kernel[1] as u64)],
+            dims: vec![Dim::Known(kernel[0] as u64), Dim::Known(kernel[1] as u64)],
             data: None,
         };
         let domain = "(d0, d1, d2, d3, d4, d5)";
@@ -89,10 +92,10 @@ impl Emitter {
         if input.dims.len() != 4 {
             return Err(self.unsupported(node, "only NCHW inputs are supported"));
         }
-        let (Some(h), Some(w)) = (input.dims[2], input.dims[3]) else {
+        let (Some(h), Some(w)) = (input.dims[2].known(), input.dims[3].known()) else {
             return Err(self.unsupported(node, "spatial dimensions must be static"));
         };
-        let dims = vec![input.dims[0], input.dims[1], Some(1), Some(1)];
+        let dims = vec![input.dims[0], input.dims[1], Dim::Known(1), Dim::Known(1)];
         let domain = "(d0, d1, d2, d3)";
         let sum = self.reduction(
             &[(&input, format!("affine_map<{domain} -> (d0, d1, d2, d3)>"))],

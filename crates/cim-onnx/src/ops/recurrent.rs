@@ -4,7 +4,8 @@
 //! arrays are programmed once and reused at every step.
 
 use crate::OnnxError;
-use crate::emitter::{Emitter, Value, tensor_type};
+use crate::dim::Dim;
+use crate::emitter::{Emitter, Value};
 use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
 
@@ -47,7 +48,12 @@ fn transposed(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 impl Emitter {
     /// Columns `[k * hidden, (k + 1) * hidden)` of a (batch x gates*hidden) value.
     fn gate(&mut self, value: &Value, k: u64, hidden: u64) -> Value {
-        self.extract(value, &[0, k * hidden], &[value.dims[0], Some(hidden)])
+        self.extract(
+            value,
+            &[0, k * hidden],
+            &[value.dims[0], Dim::Known(hidden)],
+            &[1, 1],
+        )
     }
 
     /// Direction `direction`'s (batch x hidden) initial state from input `index`
@@ -63,7 +69,7 @@ impl Emitter {
     ) -> Result<Value, OnnxError> {
         if let Some(state) = self.optional_input(node, index)? {
             let state = self.materialise(state);
-            if state.dims.len() != 3 || state.dims[0] != Some(directions) {
+            if state.dims.len() != 3 || state.dims[0] != Dim::Known(directions) {
                 return Err(
                     self.unsupported(node, "initial states must be (directions, batch, hidden)")
                 );
@@ -71,31 +77,14 @@ impl Emitter {
             let one = self.extract(
                 &state,
                 &[direction, 0, 0],
-                &[Some(1), state.dims[1], state.dims[2]],
+                &[Dim::Known(1), state.dims[1], state.dims[2]],
+                &[1, 1, 1],
             );
             return self
                 .squeeze(&one, &[0])
                 .map_err(|m| self.unsupported(node, m));
         }
-        let dims = vec![x.dims[1], Some(hidden)];
-        let sizes = if x.dims[1].is_none() {
-            vec![self.size_operand(x, 1)]
-        } else {
-            vec![]
-        };
-        let empty = self.empty_sized(&dims, &sizes);
-        let zero = self.fresh();
-        self.emit(format!("{zero} = arith.constant 0.000000e+00 : f32"));
-        let filled = self.fresh();
-        let t = tensor_type(&dims);
-        self.emit(format!(
-            "{filled} = linalg.fill ins({zero} : f32) outs({empty} : {t}) -> {t}"
-        ));
-        Ok(Value {
-            ssa: filled,
-            dims,
-            data: None,
-        })
+        Ok(self.filled(&[x.dims[1], Dim::Known(hidden)], 0.0))
     }
 
     /// A constant input's data and shape, or an error naming it.
@@ -112,7 +101,10 @@ impl Emitter {
                 format!("{what} (input {index}) must be a constant initializer"),
             )
         })?;
-        Ok((data, value.dims.iter().map(|d| d.unwrap_or(0)).collect()))
+        Ok((
+            data,
+            value.dims.iter().map(|d| d.known().unwrap_or(0)).collect(),
+        ))
     }
 
     /// LSTM (gates i, o, f, c) or GRU (gates z, r, h): forward, reverse, or both
@@ -184,8 +176,8 @@ impl Emitter {
         let x = self.input(node, 0)?;
         let x = self.materialise(x);
         let (Some(steps), Some(features)) = (
-            x.dims.first().copied().flatten(),
-            x.dims.get(2).copied().flatten(),
+            x.dims.first().and_then(|d| d.known()),
+            x.dims.get(2).and_then(|d| d.known()),
         ) else {
             return Err(self.unsupported(node, "the input must be (sequence, batch, features) with a static sequence length and feature count"));
         };
@@ -250,7 +242,12 @@ impl Emitter {
                 (0..steps).rev().collect()
             };
             for t in order {
-                let step = self.extract(&x, &[t, 0, 0], &[Some(1), x.dims[1], Some(features)]);
+                let step = self.extract(
+                    &x,
+                    &[t, 0, 0],
+                    &[Dim::Known(1), x.dims[1], Dim::Known(features)],
+                    &[1, 1, 1],
+                );
                 let step = self.squeeze(&step, &[0]).map_err(|m| fail(self, m))?;
                 let from_x = self.matmul(&step, &wx).map_err(|m| fail(self, m))?;
                 let from_h = self.matmul(&state_h, &rh).map_err(|m| fail(self, m))?;

@@ -1,106 +1,35 @@
-//! The tensor-shaping operators: Reshape, Flatten, Transpose, Squeeze, Unsqueeze,
-//! Concat, Slice and Gather on computed tensors, and the shape subgraphs torch exports
-//! around recurrent layers (Shape, Gather, Unsqueeze, Concat, ConstantOfShape, Cast
-//! on 1-D integer vectors), folded at import as symbolic dimensions (`fold`).
+//! The tensor-shaping operators on computed tensors: Reshape, Flatten, Transpose,
+//! Squeeze, Unsqueeze, Concat, Slice (any steps), Gather of one index, Expand,
+//! ConstantOfShape and Cast to float. Their shape vectors are folded at import
+//! (`shape_vector`); a reshape is an expand then a collapse of the row-major layout
+//! (`dim::reshape_plan`), the batch included.
 
 use crate::OnnxError;
-use crate::emitter::{Emitter, Value, f32_literal, tensor_type};
+use crate::dim::{Dim, product, reshape_plan, shape_text};
+use crate::emitter::{Emitter, Value, tensor_type};
 use crate::fold::SymDim;
+use crate::ops::shape_vector::slice_range;
+use crate::ops::{axis_in, out_of_range};
 use crate::proto::{attribute, tensor_values};
 use tract_onnx::pb::NodeProto;
 
 impl Emitter {
-    /// Lowers a tensor-shaping node; `None` when the result is only symbolic.
-    pub(crate) fn tensor_op(&mut self, node: &NodeProto) -> Result<Option<Value>, OnnxError> {
+    /// Lowers a tensor-shaping node.
+    pub(crate) fn tensor_op(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         let op = node.op_type.as_str();
-        let normalize = |axis: i64, rank: usize| if axis < 0 { axis + rank as i64 } else { axis };
         match op {
-            "Shape" => {
-                let input = self.input(node, 0)?;
-                let rank = input.dims.len() as i64;
-                let start = normalize(
-                    attribute(node, "start").map_or(0, |a| a.i),
-                    input.dims.len(),
-                )
-                .clamp(0, rank);
-                let end = normalize(
-                    attribute(node, "end").map_or(rank, |a| a.i),
-                    input.dims.len(),
-                )
-                .clamp(0, rank);
-                let input = self.materialise(input);
-                let vector = (start..end.max(start))
-                    .map(|axis| match input.dims[axis as usize] {
-                        Some(size) => SymDim::Const(size as i64),
-                        None => SymDim::Dim {
-                            value: input.clone(),
-                            axis: axis as usize,
-                        },
-                    })
-                    .collect();
-                self.define_symbolic(node, vector);
-                Ok(None)
-            }
-            "Cast" => {
-                if let Some(vector) = self.sym_vector(node, 0).filter(|_| {
-                    self.symbolic.contains_key(&node.input[0])
-                        || self.input(node, 0).is_ok_and(|v| v.data.is_some())
-                }) {
-                    self.define_symbolic(node, vector);
-                    return Ok(None);
-                }
-                match attribute(node, "to").map(|a| a.i) {
-                    Some(1) => self.input(node, 0).map(Some),
-                    to => Err(self.unsupported(
-                        node,
-                        format!(
-                            "Cast of a tensor to type {to:?}: only float32 tensors are computed"
-                        ),
-                    )),
-                }
-            }
+            "Cast" => match attribute(node, "to").map(|a| a.i) {
+                Some(1) => self.input(node, 0),
+                to => Err(self.unsupported(
+                    node,
+                    format!("Cast of a tensor to type {to:?}: only float32 tensors are computed"),
+                )),
+            },
             "Gather" => {
                 let axis = attribute(node, "axis").map_or(0, |a| a.i);
-                let data_is_vector = self.symbolic.contains_key(&node.input[0])
-                    || self
-                        .input(node, 0)
-                        .is_ok_and(|v| v.data.is_some() && v.dims.len() == 1);
-                if !data_is_vector {
-                    return self.gather_tensor(node, axis).map(Some);
-                }
-                let (Some(vector), Some(indices)) =
-                    (self.sym_vector(node, 0), self.sym_vector(node, 1))
-                else {
-                    return Err(self.unsupported(node, "the indices must be constant"));
-                };
-                if axis != 0 || self.input(node, 0).is_ok_and(|v| v.dims.len() > 1) {
-                    return Err(self.unsupported(
-                        node,
-                        "only Gather along axis 0 of a 1-D constant or shape is supported",
-                    ));
-                }
-                let picked = indices
-                    .iter()
-                    .map(|index| match index {
-                        SymDim::Const(i) => {
-                            let i = normalize(*i, vector.len());
-                            vector.get(i as usize).cloned().ok_or_else(|| {
-                                self.unsupported(node, format!("index {i} is out of range"))
-                            })
-                        }
-                        SymDim::Dim { .. } => {
-                            Err(self.unsupported(node, "indices must be constant"))
-                        }
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.define_symbolic(node, picked);
-                Ok(None)
+                self.gather_tensor(node, axis)
             }
             "Unsqueeze" | "Squeeze" => {
-                if let Some(vector) = self.symbolic.get(&node.input[0]).cloned() {
-                    self.define_symbolic(node, vector);
-                    return Ok(None);
-                }
                 let input = self.input(node, 0)?;
                 let input = self.materialise(input);
                 let axes = if node.input.len() > 1 && !node.input[1].is_empty() {
@@ -121,12 +50,12 @@ impl Emitter {
                         return Err(self.unsupported(node, "axes repeat an axis"));
                     }
                     self.unsqueeze(&input, &axes)
-                        .map(Some)
                         .map_err(|m| self.unsupported(node, m))
                 } else {
                     let rank = input.dims.len();
+                    let one = Dim::Known(1);
                     let axes: Vec<usize> = if axes.is_empty() {
-                        (0..rank).filter(|&a| input.dims[a] == Some(1)).collect()
+                        (0..rank).filter(|&a| input.dims[a] == one).collect()
                     } else {
                         axes.iter()
                             .map(|&a| {
@@ -134,28 +63,18 @@ impl Emitter {
                             })
                             .collect::<Result<_, _>>()?
                     };
-                    if axes.iter().any(|&a| input.dims.get(a) != Some(&Some(1))) {
+                    if axes.iter().any(|&a| input.dims[a] != one) {
                         return Err(self.unsupported(
                             node,
                             "only dimensions of static size 1 can be squeezed",
                         ));
                     }
                     self.squeeze(&input, &axes)
-                        .map(Some)
                         .map_err(|m| self.unsupported(node, m))
                 }
             }
             "Concat" => {
                 let axis = attribute(node, "axis").map_or(0, |a| a.i);
-                let vectors: Option<Vec<Vec<SymDim>>> = (0..node.input.len())
-                    .map(|i| self.sym_vector(node, i))
-                    .collect();
-                if let Some(vectors) =
-                    vectors.filter(|_| node.input.iter().any(|n| self.symbolic.contains_key(n)))
-                {
-                    self.define_symbolic(node, vectors.concat());
-                    return Ok(None);
-                }
                 let mut inputs = Vec::new();
                 for index in 0..node.input.len() {
                     let value = self.input(node, index)?;
@@ -168,7 +87,6 @@ impl Emitter {
                 let axis =
                     axis_in(axis, rank).ok_or_else(|| out_of_range(self, node, axis, rank))?;
                 self.concat(&inputs, axis)
-                    .map(Some)
                     .map_err(|m| self.unsupported(node, m))
             }
             "ConstantOfShape" => {
@@ -182,36 +100,24 @@ impl Emitter {
                     .map_err(|m| self.unsupported(node, m))?
                     .and_then(|v| v.first().copied())
                     .unwrap_or(0.0);
-                let mut dims = Vec::new();
-                let mut sizes = Vec::new();
-                for dim in &shape {
-                    match dim {
-                        SymDim::Const(v) if *v >= 0 => dims.push(Some(*v as u64)),
-                        SymDim::Const(v) => {
-                            return Err(self.unsupported(node, format!("negative size {v}")));
-                        }
-                        SymDim::Dim { value, axis } => {
-                            dims.push(None);
-                            sizes.push(self.size_operand(value, *axis));
-                        }
-                    }
-                }
-                let empty = self.empty_sized(&dims, &sizes);
-                let value = self.fresh();
-                self.emit(format!(
-                    "{value} = arith.constant {} : f32",
-                    f32_literal(fill)
-                ));
-                let filled = self.fresh();
-                let t = tensor_type(&dims);
-                self.emit(format!(
-                    "{filled} = linalg.fill ins({value} : f32) outs({empty} : {t}) -> {t}"
-                ));
-                Ok(Some(Value {
-                    ssa: filled,
+                let dims = self.sizes_of(node, &shape)?;
+                Ok(self.filled(&dims, fill))
+            }
+            "Expand" => {
+                let input = self.input(node, 0)?;
+                let input = self.materialise(input);
+                let shape = self.sym_vector(node, 1).ok_or_else(|| {
+                    self.unsupported(node, "the shape must be constant or computed from shapes")
+                })?;
+                let dims = self.sizes_of(node, &shape)?;
+                // Broadcasting against a tensor of the shape, filled with zeros.
+                let zeros = Value {
+                    ssa: self.filled(&dims, 0.0).ssa,
                     dims,
                     data: None,
-                }))
+                };
+                self.elementwise(&[input, zeros], |x, _| (Vec::new(), x[0].clone()))
+                    .map_err(|m| self.unsupported(node, m))
             }
             "Transpose" => {
                 let input = self.input(node, 0)?;
@@ -228,16 +134,30 @@ impl Emitter {
                         format!("perm {perm:?} is not a permutation of the {rank} axes"),
                     ));
                 }
-                Ok(Some(self.transpose(&input, &perm)))
+                Ok(self.transpose(&input, &perm))
             }
-            "Slice" => self.slice(node).map(Some),
-            _ => unreachable!("tensor_op is only called for the operators above"),
+            "Slice" => self.slice(node),
+            "Reshape" => self.reshape(node),
+            other => {
+                Err(self.unsupported(node, format!("{other} is not a tensor-shaping operator")))
+            }
         }
+    }
+
+    /// The sizes a shape vector holds (none negative).
+    fn sizes_of(&self, node: &NodeProto, shape: &[SymDim]) -> Result<Vec<Dim>, OnnxError> {
+        shape
+            .iter()
+            .map(|d| {
+                d.as_dim()
+                    .ok_or_else(|| self.unsupported(node, format!("negative size {d:?}")))
+            })
+            .collect()
     }
 
     /// Gather of a computed tensor with one constant index: that slice along `axis`,
     /// without the axis (a scalar index) or with it (a one-element index list), as
-    /// torch exports `h[-1]`.
+    /// torch exports `h[-1]` and the selection of Q, K and V.
     fn gather_tensor(&mut self, node: &NodeProto, axis: i64) -> Result<Value, OnnxError> {
         let data = self.input(node, 0)?;
         let data = self.materialise(data);
@@ -253,12 +173,9 @@ impl Emitter {
             return Err(self.unsupported(node, "Gather of a computed tensor needs one constant index (embedding lookups are not supported yet)"));
         };
         let rank = data.dims.len();
-        let axis = if axis < 0 { axis + rank as i64 } else { axis } as usize;
-        let size = data
-            .dims
-            .get(axis)
-            .copied()
-            .flatten()
+        let axis = axis_in(axis, rank).ok_or_else(|| out_of_range(self, node, axis, rank))?;
+        let size = data.dims[axis]
+            .known()
             .ok_or_else(|| self.unsupported(node, "the gathered axis must be static"))?
             as i64;
         let index = if index < 0 { index + size } else { index };
@@ -271,8 +188,8 @@ impl Emitter {
         let mut offsets = vec![0u64; rank];
         offsets[axis] = index as u64;
         let mut sizes = data.dims.clone();
-        sizes[axis] = Some(1);
-        let slice = self.extract(&data, &offsets, &sizes);
+        sizes[axis] = Dim::Known(1);
+        let slice = self.extract(&data, &offsets, &sizes, &vec![1; rank]);
         if scalar {
             self.squeeze(&slice, &[axis])
                 .map_err(|m| self.unsupported(node, m))
@@ -281,72 +198,104 @@ impl Emitter {
         }
     }
 
+    /// Slice with constant starts, ends, axes and steps (negative steps included) on
+    /// static axes.
     fn slice(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         let starts = self.constant_ints(node, 1, "starts")?;
         let ends = self.constant_ints(node, 2, "ends")?;
         let input = self.input(node, 0)?;
         let rank = input.dims.len();
-        let axes = if node.input.len() > 3 && !node.input[3].is_empty() {
-            self.constant_ints(node, 3, "axes")?
-        } else {
-            (0..starts.len() as i64).collect()
+        let axes = match self.optional_input(node, 3)? {
+            Some(_) => self.constant_ints(node, 3, "axes")?,
+            None => (0..starts.len() as i64).collect(),
         };
-        if node.input.len() > 4
-            && !node.input[4].is_empty()
-            && self
-                .constant_ints(node, 4, "steps")?
-                .iter()
-                .any(|&s| s != 1)
-        {
-            return Err(self.unsupported(node, "only unit steps are supported"));
+        let steps = match self.optional_input(node, 4)? {
+            Some(_) => self.constant_ints(node, 4, "steps")?,
+            None => vec![1; starts.len()],
+        };
+        if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+            return Err(self.unsupported(node, "starts, ends, axes and steps differ in length"));
         }
-        let input = self.materialise(input);
+        let mut input = self.materialise(input);
         let mut offsets = vec![0u64; rank];
         let mut sizes = input.dims.clone();
-        for ((&start, &end), &axis) in starts.iter().zip(&ends).zip(&axes) {
-            let axis = if axis < 0 { axis + rank as i64 } else { axis } as usize;
-            let size = input.dims.get(axis).copied().flatten().ok_or_else(|| {
+        let mut strides = vec![1i64; rank];
+        let mut reversed = Vec::new();
+        for (((&start, &end), &axis), &step) in starts.iter().zip(&ends).zip(&axes).zip(&steps) {
+            let axis = axis_in(axis, rank).ok_or_else(|| out_of_range(self, node, axis, rank))?;
+            let size = input.dims[axis].known().ok_or_else(|| {
                 self.unsupported(node, format!("sliced axis {axis} must be static"))
             })? as i64;
-            let clamp = |v: i64| {
-                if v < 0 {
-                    (v + size).max(0)
+            let taken = slice_range(size, start, end, step)
+                .ok_or_else(|| self.unsupported(node, "a step of 0"))?;
+            sizes[axis] = Dim::Known(taken.len() as u64);
+            if let Some(&first) = taken.first() {
+                // A negative step: the forward slice from the last index taken, then
+                // the axis reversed.
+                let low = if step > 0 {
+                    first
                 } else {
-                    v.min(size)
+                    *taken.last().unwrap_or(&first)
+                };
+                offsets[axis] = low as u64;
+                strides[axis] = step.abs();
+                if step < 0 {
+                    reversed.push(axis);
                 }
-            };
-            let (start, end) = (clamp(start), clamp(end));
-            offsets[axis] = start as u64;
-            sizes[axis] = Some((end - start).max(0) as u64);
+            }
         }
-        Ok(self.extract(&input, &offsets, &sizes))
+        let sliced = self.extract(&input, &offsets, &sizes, &strides);
+        input = sliced;
+        for axis in reversed {
+            input = self.reverse(&input, axis);
+        }
+        Ok(input)
     }
 
-    /// Reshape to (batch, features) with a constant shape, as torch exports
-    /// `x.view(x.size(0), -1)`.
-    /// Reshape that merges or splits neighbouring dimensions (a collapse or an expand
-    /// of the row-major layout), the batch staying first: `x.view(x.size(0), -1)`,
-    /// `(T, B, 2, H) -> (T, B, 2H)`. The shape may be constant or computed from shapes.
+    /// `input` with `axis` (static) in reverse order.
+    fn reverse(&mut self, input: &Value, axis: usize) -> Value {
+        let rank = input.dims.len();
+        let size = input.dims[axis].known().unwrap_or(1);
+        let domain: Vec<String> = (0..rank).map(|d| format!("d{d}")).collect();
+        let mut read = domain.clone();
+        read[axis] = format!("{} - d{axis}", size - 1);
+        let empty = self.empty(&input.dims);
+        let result = self.fresh();
+        let t = tensor_type(&input.dims);
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [affine_map<({0}) -> ({1})>, affine_map<({0}) -> ({0})>], iterator_types = [{2}]}} ins({3} : {t}) outs({empty} : {t}) {{",
+            domain.join(", "),
+            read.join(", "),
+            vec!["\"parallel\""; rank].join(", "),
+            input.ssa
+        ));
+        self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
+        self.lines.push("    linalg.yield %in : f32".into());
+        self.lines.push(format!("  }} -> {t}"));
+        Value {
+            ssa: result,
+            dims: input.dims.clone(),
+            data: None,
+        }
+    }
+
+    /// Reshape by a shape vector (constant or computed from shapes): a 0 copies the
+    /// input's dimension (unless `allowzero`), one -1 is inferred; the row-major
+    /// reshape is an expand and a collapse, dynamic sizes followed symbolically
+    /// (`(16, B, 16) -> (16, 2B, 8)`).
     pub(crate) fn reshape(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         let input = self.input(node, 0)?;
         let input = self.materialise(input);
         let shape = self.sym_vector(node, 1).ok_or_else(|| {
             self.unsupported(node, "the shape must be constant or computed from shapes")
         })?;
+        let allow_zero = attribute(node, "allowzero").is_some_and(|a| a.i != 0);
         let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
-        // Target dimensions; the one -1 is inferred below. `copied[i]`: dimension i is
-        // the input's own (0, or the input's size at i), which may be dynamic.
-        let mut target: Vec<Option<u64>> = Vec::new();
-        let mut copied = Vec::new();
+        let mut target: Vec<Dim> = Vec::with_capacity(shape.len());
         let mut inferred = None;
-        for (index, dim) in shape.iter().enumerate() {
-            copied.push(match dim {
-                SymDim::Const(0) => true,
-                SymDim::Dim { value, axis } => value.ssa == input.ssa && *axis == index,
-                SymDim::Const(_) => false,
-            });
-            target.push(match dim {
-                SymDim::Const(0) => input.dims.get(index).copied().ok_or_else(|| {
+        for (index, entry) in shape.iter().enumerate() {
+            target.push(match *entry {
+                SymDim::Const(0) if !allow_zero => *input.dims.get(index).ok_or_else(|| {
                     fail(
                         self,
                         format!("shape entry {index} copies a dimension the input does not have"),
@@ -354,168 +303,67 @@ impl Emitter {
                 })?,
                 SymDim::Const(-1) if inferred.is_none() => {
                     inferred = Some(index);
-                    Some(0)
+                    Dim::Known(1)
                 }
-                SymDim::Const(v) if *v > 0 => Some(*v as u64),
-                SymDim::Dim { value, axis } if value.ssa == input.ssa => input.dims[*axis],
-                other => {
-                    return Err(fail(
-                        self,
-                        format!("shape entry {other:?} is not supported"),
-                    ));
+                SymDim::Const(v) if v >= 0 => Dim::Known(v as u64),
+                SymDim::Size(dim) => dim,
+                SymDim::Const(v) => {
+                    return Err(fail(self, format!("shape entry {index} is {v}")));
                 }
             });
         }
-        // The leading dimensions kept as they are (dynamic ones included) map one to
-        // one; what follows must be static.
-        let skip = copied
-            .iter()
-            .take_while(|&&c| c)
-            .count()
-            .min(input.dims.len());
-        if input.dims[skip..]
-            .iter()
-            .chain(
-                target[skip..]
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| Some(i + skip) != inferred)
-                    .map(|(_, d)| d),
-            )
-            .any(Option::is_none)
-        {
-            return Err(fail(
-                self,
-                "only dimensions kept in place may be dynamic in a reshape".into(),
-            ));
-        }
-        let total: u64 = input.dims[skip..].iter().map(|d| d.unwrap_or(1)).product();
         if let Some(index) = inferred {
-            let known: u64 = target[skip..]
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i + skip != index)
-                .map(|(_, d)| d.unwrap_or(1))
-                .product();
-            if known == 0 || !total.is_multiple_of(known) {
-                return Err(fail(
-                    self,
-                    format!("cannot infer -1: {total} elements over {known}"),
-                ));
-            }
-            target[index] = Some(total / known);
+            let total = product(&input.dims);
+            let known = product(&target);
+            target[index] = total
+                .zip(known)
+                .and_then(|(t, k)| t.divided_by(k))
+                .ok_or_else(|| {
+                    fail(
+                        self,
+                        format!(
+                            "cannot infer the -1 of {} from the input {}",
+                            shape_text(&target),
+                            shape_text(&input.dims)
+                        ),
+                    )
+                })?;
         }
-        let inner: Vec<u64> = input.dims[skip..].iter().map(|d| d.unwrap_or(0)).collect();
-        let outer: Vec<u64> = target[skip..].iter().map(|d| d.unwrap_or(0)).collect();
-        if inner.iter().product::<u64>() != outer.iter().product::<u64>() {
-            return Err(fail(
-                self,
-                format!("cannot reshape {:?} into {:?}", input.dims, target),
-            ));
+        self.reshape_to(&input, &target).map_err(|m| fail(self, m))
+    }
+
+    /// The row-major reshape of `input` to `target`.
+    pub(crate) fn reshape_to(&mut self, input: &Value, target: &[Dim]) -> Result<Value, String> {
+        if input.dims == target {
+            return Ok(input.clone());
         }
-        if inner == outer {
-            return Ok(input);
+        let plan = reshape_plan(&input.dims, target)?;
+        let mut value = input.clone();
+        if plan.atoms.len() > input.dims.len() {
+            value = self.regroup(&value, &plan.expand, plan.atoms.clone());
         }
-        // Group the longer side's dimensions so each group's product is one dimension of
-        // the shorter side.
-        let (long, short) = if inner.len() >= outer.len() {
-            (&inner, &outer)
-        } else {
-            (&outer, &inner)
-        };
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut next = 0;
-        for &size in short.iter() {
-            let mut group = vec![next + skip];
-            let mut product = long.get(next).copied().unwrap_or(0);
-            next += 1;
-            while product < size && next < long.len() {
-                product *= long[next];
-                group.push(next + skip);
-                next += 1;
-            }
-            if product != size {
-                return Err(fail(
-                    self,
-                    format!(
-                        "only merging or splitting neighbouring dimensions is supported ({:?} into {:?})",
-                        input.dims, target
-                    ),
-                ));
-            }
-            groups.push(group);
+        if target.len() < plan.atoms.len() {
+            value = self.regroup(&value, &plan.collapse, target.to_vec());
         }
-        // Trailing unit dimensions join the last group.
-        while next < long.len() && long[next] == 1 {
-            if let Some(last) = groups.last_mut() {
-                last.push(next + skip);
-            }
-            next += 1;
-        }
-        if next != long.len() {
-            return Err(fail(
-                self,
-                format!("cannot reshape {:?} into {:?}", input.dims, target),
-            ));
-        }
-        for axis in (0..skip).rev() {
-            groups.insert(0, vec![axis]);
-        }
-        Ok(self.regroup(&input, &groups, target))
+        Ok(value)
     }
 
     /// Flatten with axis 1: (batch, d1, d2, ...) to (batch, d1 * d2 * ...).
     pub(crate) fn flatten_node(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
-        let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
-        let int_attribute =
-            |name: &str, default: i64| attribute(node, name).map_or(default, |a| a.i);
         let input = self.input(node, 0)?;
         let input = self.materialise(input);
-        let axis = int_attribute("axis", 1);
-        let rank = input.dims.len() as i64;
-        let axis = if axis < 0 { axis + rank } else { axis };
-        if axis != 1 || rank < 2 {
-            return Err(fail(
-                self,
-                format!(
-                    "only Flatten with axis 1 of a rank >= 2 input is supported (axis {axis}, rank {rank})"
-                ),
-            ));
-        }
-        self.flatten(input).map_err(|m| fail(self, m))
+        let rank = input.dims.len();
+        let axis = attribute(node, "axis").map_or(1, |a| a.i);
+        let axis = if axis == rank as i64 {
+            rank
+        } else {
+            axis_in(axis, rank).ok_or_else(|| out_of_range(self, node, axis, rank))?
+        };
+        let (outer, inner) = (product(&input.dims[..axis]), product(&input.dims[axis..]));
+        let (Some(outer), Some(inner)) = (outer, inner) else {
+            return Err(self.unsupported(node, "the flattened dimensions hold two dynamic sizes"));
+        };
+        self.reshape_to(&input, &[outer, inner])
+            .map_err(|m| self.unsupported(node, m))
     }
-
-    /// (batch, d1, d2, ...) to (batch, d1 * d2 * ...), a `tensor.collapse_shape`;
-    /// a 2-D value as it is.
-    fn flatten(&mut self, input: Value) -> Result<Value, String> {
-        if input.dims.len() == 2 {
-            return Ok(input);
-        }
-        let inner = input.dims[1..]
-            .iter()
-            .try_fold(1u64, |p, d| d.map(|d| p * d))
-            .ok_or("the flattened dimensions must be static")?;
-        let dims = vec![input.dims[0], Some(inner)];
-        let groups = vec![vec![0], (1..input.dims.len()).collect()];
-        Ok(self.regroup(&input, &groups, dims))
-    }
-}
-
-/// `axis` of a tensor of `rank` (negative counts from the end), if it names one.
-fn axis_in(axis: i64, rank: usize) -> Option<usize> {
-    let rank = i64::try_from(rank).ok()?;
-    let axis = if axis < 0 {
-        axis.checked_add(rank)?
-    } else {
-        axis
-    };
-    (0..rank).contains(&axis).then_some(axis as usize)
-}
-
-/// The error of an axis outside `[-rank, rank)`.
-fn out_of_range(emitter: &Emitter, node: &NodeProto, axis: i64, rank: usize) -> OnnxError {
-    emitter.unsupported(
-        node,
-        format!("axis {axis} is outside a tensor of rank {rank} (axes lie in [-{rank}, {rank}))"),
-    )
 }

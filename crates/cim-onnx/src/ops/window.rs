@@ -3,6 +3,7 @@
 //! size of a window.
 
 use crate::OnnxError;
+use crate::dim::Dim;
 use crate::emitter::{Emitter, Value, f32_literal, tensor_type};
 use crate::proto::attribute;
 use tract_onnx::pb::NodeProto;
@@ -62,14 +63,23 @@ impl Emitter {
         })
     }
 
-    /// Pads the two spatial dimensions of an NCHW value with `fill`.
-    pub(crate) fn pad(&mut self, input: &Value, pads: [i64; 4], fill: f32) -> Value {
+    /// Pads the two spatial dimensions of an NCHW value with `fill`; they must be
+    /// static.
+    pub(crate) fn pad(
+        &mut self,
+        input: &Value,
+        pads: [i64; 4],
+        fill: f32,
+    ) -> Result<Value, String> {
+        let (Some(h), Some(w)) = (input.dims[2].known(), input.dims[3].known()) else {
+            return Err("spatial dimensions must be static".into());
+        };
         if pads == [0; 4] {
-            return input.clone();
+            return Ok(input.clone());
         }
         let mut dims = input.dims.clone();
-        dims[2] = dims[2].map(|h| h + (pads[0] + pads[2]) as u64);
-        dims[3] = dims[3].map(|w| w + (pads[1] + pads[3]) as u64);
+        dims[2] = Dim::Known(h + (pads[0] + pads[2]) as u64);
+        dims[3] = Dim::Known(w + (pads[1] + pads[3]) as u64);
         let value = self.fresh();
         self.emit(format!(
             "{value} = arith.constant {} : f32",
@@ -88,24 +98,26 @@ impl Emitter {
             tensor_type(&input.dims),
             tensor_type(&dims)
         ));
-        Value {
+        Ok(Value {
             ssa: result,
             dims,
             data: None,
-        }
+        })
     }
 
     /// The spatial output size of a window.
     pub(crate) fn out_size(
         &self,
         node: &NodeProto,
-        size: Option<u64>,
+        size: Dim,
         kernel: i64,
         stride: i64,
         dilation: i64,
     ) -> Result<u64, OnnxError> {
-        let size =
-            size.ok_or_else(|| self.unsupported(node, "spatial dimensions must be static"))? as i64;
+        let size = size
+            .known()
+            .ok_or_else(|| self.unsupported(node, "spatial dimensions must be static"))?
+            as i64;
         let span = size - dilation * (kernel - 1) - 1;
         if span < 0 {
             return Err(self.unsupported(node, format!("the window ({kernel}, dilation {dilation}) is larger than the padded input ({size})")));
