@@ -496,3 +496,62 @@ pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usi
     );
     (model, vec![3, tokens, width as usize])
 }
+
+/// A random token classifier over int64 token ids (batch, tokens) with a dynamic
+/// batch: word embeddings looked up by the ids (Gather by computed indices), position
+/// embeddings by constant indices, a layer norm, mean pooling and a dense head.
+/// `choices` pick the vocabulary, width, token count and classes.
+pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>, usize) {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: seed | 1,
+    };
+    let vocabulary = 2 + choices[0] % 50;
+    let width = 1 + (choices[1] % 12) as i64;
+    let tokens = 1 + choices[2] % 6;
+    let out = 2 + (choices[3] % 4) as i64;
+    let words = b.constant(&[vocabulary as i64, width]);
+    let embedded = b.node("Gather", vec![words, "input".into()], vec![int("axis", 0)]);
+    let table = b.constant(&[tokens as i64 + 3, width]);
+    let positions = int_constant(&mut b, &(0..tokens as i64).collect::<Vec<_>>());
+    let placed = b.node("Gather", vec![table, positions], vec![int("axis", 0)]);
+    let summed = b.node("Add", vec![embedded, placed], vec![]);
+    let scale = b.constant(&[width]);
+    let shift = b.constant(&[width]);
+    let normed = b.node(
+        "LayerNormalization",
+        vec![summed, scale, shift],
+        vec![int("axis", -1)],
+    );
+    let pooled = b.node(
+        "ReduceMean",
+        vec![normed],
+        vec![ints("axes", &[1]), int("keepdims", 0)],
+    );
+    let dense = b.constant(&[out, width]);
+    let dense_bias = b.constant(&[out]);
+    let logits = b.node(
+        "Gemm",
+        vec![pooled, dense, dense_bias],
+        vec![int("transB", 1)],
+    );
+    let mut model = model(
+        "random_embedding",
+        b,
+        &[None, Some(tokens as i64)],
+        &logits,
+        out,
+    );
+    // The ids are int64.
+    if let Some(tract_onnx::pb::type_proto::Value::TensorType(tensor)) = model
+        .graph
+        .as_mut()
+        .and_then(|g| g.input[0].r#type.as_mut())
+        .and_then(|t| t.value.as_mut())
+    {
+        tensor.elem_type = 7;
+    }
+    (model, vec![3, tokens], vocabulary)
+}

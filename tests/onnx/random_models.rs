@@ -3,9 +3,10 @@
 
 use crate::common::seeded;
 use crate::networks::{
-    attention_network, conv_network, network, recurrent_network, sequence_network,
+    attention_network, conv_network, embedding_network, network, recurrent_network,
+    sequence_network,
 };
-use crate::support::check_against_tract;
+use crate::support::{check_against_tract, check_ids_against_tract};
 use proptest::prelude::*;
 
 proptest! {
@@ -47,6 +48,12 @@ proptest! {
     fn unseen_attention_blocks_match_tract(seed in any::<u64>(), choices in proptest::array::uniform6(0usize..60)) {
         let (model, dims) = attention_network(seed, choices);
         check_against_tract(&format!("attention{seed}"), &model, &dims, seed)?;
+    }
+
+    #[test]
+    fn unseen_token_embeddings_match_tract(seed in any::<u64>(), choices in proptest::array::uniform4(0usize..60)) {
+        let (model, dims, vocabulary) = embedding_network(seed, choices);
+        check_ids_against_tract(&format!("embedding{seed}"), &model, &dims, seed, vocabulary)?;
     }
 
     #[test]

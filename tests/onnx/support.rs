@@ -18,6 +18,29 @@ pub fn check_against_tract(
     dims: &[usize],
     seed: u64,
 ) -> Result<(), TestCaseError> {
+    check_input_against_tract(name, model, dims, seed, None)
+}
+
+/// [`check_against_tract`] with an int64 input of token ids in `[-vocabulary,
+/// vocabulary)` (negative ones count from the end, as ONNX's Gather allows), given to
+/// cim as the f32 it carries integer inputs in.
+pub fn check_ids_against_tract(
+    name: &str,
+    model: &ModelProto,
+    dims: &[usize],
+    seed: u64,
+    vocabulary: usize,
+) -> Result<(), TestCaseError> {
+    check_input_against_tract(name, model, dims, seed, Some(vocabulary))
+}
+
+fn check_input_against_tract(
+    name: &str,
+    model: &ModelProto,
+    dims: &[usize],
+    seed: u64,
+    vocabulary: Option<usize>,
+) -> Result<(), TestCaseError> {
     let dir = scratch(name);
     let path = dir.join("model.onnx");
     std::fs::write(&path, encode(model)).unwrap();
@@ -26,20 +49,38 @@ pub fn check_against_tract(
     let input: Vec<f32> = (0..count)
         .map(|_| {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
+            match vocabulary {
+                Some(v) => ((unit * 2.0 * v as f32).floor() - v as f32).min(v as f32 - 1.0),
+                None => unit * 2.0 - 1.0,
+            }
         })
         .collect();
+    let fact = match vocabulary {
+        Some(_) => i64::fact(dims),
+        None => f32::fact(dims),
+    };
     let runnable = tract_onnx::onnx()
         .model_for_path(&path)
         .unwrap()
-        .with_input_fact(0, f32::fact(dims).into())
+        .with_input_fact(0, fact.into())
         .unwrap()
         .into_optimized()
         .unwrap()
         .into_runnable()
         .unwrap();
-    let tensor = tract_ndarray::ArrayD::from_shape_vec(dims.to_vec(), input.clone()).unwrap();
-    let reference = runnable.run(tvec!(tensor.into_tensor().into())).unwrap();
+    let tensor = match vocabulary {
+        Some(_) => tract_ndarray::ArrayD::from_shape_vec(
+            dims.to_vec(),
+            input.iter().map(|&v| v as i64).collect(),
+        )
+        .unwrap()
+        .into_tensor(),
+        None => tract_ndarray::ArrayD::from_shape_vec(dims.to_vec(), input.clone())
+            .unwrap()
+            .into_tensor(),
+    };
+    let reference = runnable.run(tvec!(tensor.into())).unwrap();
     let reference = reference[0]
         .to_plain_array_view::<f32>()
         .unwrap()

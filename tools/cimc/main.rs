@@ -428,9 +428,9 @@ pub(crate) fn run(
                     "the artifact's target cannot be loaded for its cost figures: {error}"
                 ))
             })?;
-            let summary = report::report(&artifact.mapped, &target);
+            let summary = report::report(artifact.mapped()?, &target);
             if let Some(path) = svg {
-                let picture = cim_driver::occupancy::occupancy_svg(&artifact.mapped);
+                let picture = cim_driver::occupancy::occupancy_svg(artifact.mapped()?);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {
                     path: path.display().to_string(),
                     message: error.to_string(),

@@ -96,16 +96,46 @@ pub fn write_artifact(
     Ok(())
 }
 
-/// A loaded artifact: its manifest and programs.
+/// A loaded artifact: its manifest, and its programs parsed when first asked for (a
+/// pre-trained model's three programs are hundreds of megabytes of text; a run
+/// needs one).
 pub struct Artifact<'c> {
     /// The manifest.
     pub manifest: Manifest,
+    cim: &'c CimContext,
+    dir: std::path::PathBuf,
+    float: std::cell::OnceCell<Module<'c>>,
+    exact: std::cell::OnceCell<Module<'c>>,
+    mapped: std::cell::OnceCell<Module<'c>>,
+}
+
+impl<'c> Artifact<'c> {
+    fn program<'a>(
+        &'a self,
+        cell: &'a std::cell::OnceCell<Module<'c>>,
+        name: &str,
+    ) -> Result<&'a Module<'c>, DriverError> {
+        if let Some(module) = cell.get() {
+            return Ok(module);
+        }
+        let (module, _) = pipeline::parse_model(self.cim, &self.dir.join(name))?;
+        Ok(cell.get_or_init(|| module))
+    }
+
     /// The model before mapping (digital reference).
-    pub float: Module<'c>,
+    pub fn float(&self) -> Result<&Module<'c>, DriverError> {
+        self.program(&self.float, "float.mlir")
+    }
+
     /// Mapped with analog cells (exact fidelity).
-    pub exact: Module<'c>,
+    pub fn exact(&self) -> Result<&Module<'c>, DriverError> {
+        self.program(&self.exact, "exact.mlir")
+    }
+
     /// Mapped and bit-sliced (quantized fidelity; the report).
-    pub mapped: Module<'c>,
+    pub fn mapped(&self) -> Result<&Module<'c>, DriverError> {
+        self.program(&self.mapped, "mapped.mlir")
+    }
 }
 
 /// Reads an artifact directory written by [`write_artifact`].
@@ -128,14 +158,22 @@ pub fn read_artifact<'c>(cim: &'c CimContext, dir: &Path) -> Result<Artifact<'c>
             ),
         });
     }
-    let (float, _) = pipeline::parse_model(cim, &dir.join("float.mlir"))?;
-    let (exact, _) = pipeline::parse_model(cim, &dir.join("exact.mlir"))?;
-    let (mapped, _) = pipeline::parse_model(cim, &dir.join("mapped.mlir"))?;
+    for name in ["float.mlir", "exact.mlir", "mapped.mlir"] {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(DriverError::File {
+                path: path.display().to_string(),
+                message: "missing: is this a directory written by `cimc compile`?".into(),
+            });
+        }
+    }
     Ok(Artifact {
         manifest,
-        float,
-        exact,
-        mapped,
+        cim,
+        dir: dir.to_path_buf(),
+        float: Default::default(),
+        exact: Default::default(),
+        mapped: Default::default(),
     })
 }
 

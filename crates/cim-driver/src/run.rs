@@ -95,9 +95,9 @@ impl<'m, 'c> Prepared<'m, 'c> {
         digital: Digital,
     ) -> Result<Self, DriverError> {
         let module = match fidelity {
-            None => &artifact.float,
-            Some(Fidelity::Exact) => &artifact.exact,
-            Some(Fidelity::Quantized | Fidelity::Full) => &artifact.mapped,
+            None => artifact.float()?,
+            Some(Fidelity::Exact) => artifact.exact()?,
+            Some(Fidelity::Quantized | Fidelity::Full) => artifact.mapped()?,
         };
         let mut simulator = Simulator::new(module)
             .map_err(|error| DriverError::Run(error.to_string()))?

@@ -138,53 +138,50 @@ pub const MAX_NESTING: usize = 256;
 /// nest deeper than [`MAX_NESTING`], if they do. Strings, comments and arrows
 /// (`->`) are skipped.
 pub fn too_deep(text: &str) -> Option<(usize, usize)> {
-    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
-    let mut chars = text.chars().peekable();
-    let mut previous = '\0';
-    while let Some(c) = chars.next() {
-        column += 1;
-        match c {
-            '\n' => {
+    // Bytes, not chars: the text may hold hundreds of megabytes of hex weights.
+    // Columns count bytes, as MLIR's locations do.
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
                 line += 1;
-                column = 0;
+                line_start = i + 1;
             }
-            '"' => {
+            b'"' => {
                 // A string literal, to its closing quote.
-                let mut escaped = false;
-                for s in chars.by_ref() {
-                    column += 1;
-                    if s == '\n' {
-                        line += 1;
-                        column = 0;
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        b'\n' => {
+                            line += 1;
+                            line_start = i + 1;
+                        }
+                        _ => {}
                     }
-                    match (escaped, s) {
-                        (false, '\\') => escaped = true,
-                        (false, '"') => break,
-                        _ => escaped = false,
-                    }
+                    i += 1;
                 }
             }
-            '/' if chars.peek() == Some(&'/') => {
-                // A comment, to the end of the line.
-                for s in chars.by_ref() {
-                    if s == '\n' {
-                        line += 1;
-                        column = 0;
-                        break;
-                    }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                // A comment, to the end of the line (the newline counted above).
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
                 }
             }
-            '(' | '[' | '{' | '<' => {
+            b'(' | b'[' | b'{' | b'<' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some((line, column));
+                    return Some((line, i - line_start + 1));
                 }
             }
-            '>' if previous == '-' => {}
-            ')' | ']' | '}' | '>' => depth = depth.saturating_sub(1),
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        previous = c;
+        i += 1;
     }
     None
 }

@@ -66,13 +66,22 @@ pub(crate) fn f32_literal(value: f32) -> String {
 }
 
 fn dense(dims: &[u64], values: &[f32]) -> String {
-    let bytes: String = values
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    // Hex by table: weights are tens of megabytes, and `format!` per byte dominated
+    // importing a pre-trained model.
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let shape: Vec<Dim> = dims.iter().copied().map(Dim::Known).collect();
-    format!("dense<\"0x{bytes}\"> : {}", tensor_type(&shape))
+    let mut text = String::with_capacity(values.len() * 8 + 64);
+    text.push_str("dense<\"0x");
+    let mut hex = Vec::with_capacity(values.len() * 8);
+    for value in values {
+        for byte in value.to_le_bytes() {
+            hex.push(DIGITS[usize::from(byte >> 4)]);
+            hex.push(DIGITS[usize::from(byte & 15)]);
+        }
+    }
+    text.push_str(std::str::from_utf8(&hex).unwrap_or_default());
+    text.push_str(&format!("\"> : {}", tensor_type(&shape)));
+    text
 }
 
 impl Emitter {

@@ -90,12 +90,21 @@ impl Emitter {
             .filter(|i| !self.values.contains_key(&i.name))
             .collect();
         for (position, input) in inputs.into_iter().enumerate() {
+            // Integer inputs (token ids, attention masks) are carried as f32, which
+            // holds every integer below 2^24 exactly (vocabularies and masks).
             let tensor = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-                Some(type_proto::Value::TensorType(tensor)) if tensor.elem_type == 1 => tensor,
+                Some(type_proto::Value::TensorType(tensor))
+                    if matches!(tensor.elem_type, 1 | 3 | 5 | 6 | 7 | 9) =>
+                {
+                    tensor
+                }
                 _ => {
                     return Err(OnnxError::Read {
                         file: self.file.clone(),
-                        message: format!("graph input '{}' must be a float32 tensor", input.name),
+                        message: format!(
+                            "graph input '{}' must be a float32, integer or bool tensor",
+                            input.name
+                        ),
                     });
                 }
             };

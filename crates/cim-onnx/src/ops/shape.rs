@@ -162,6 +162,9 @@ impl Emitter {
         let data = self.input(node, 0)?;
         let data = self.materialise(data);
         let indices = self.input(node, 1)?;
+        if indices.data.is_none() || indices.data.as_ref().is_some_and(|d| d.len() != 1) {
+            return self.lookup(node, &data, indices, axis);
+        }
         let (Some(index), scalar) = (
             indices
                 .data
@@ -196,6 +199,75 @@ impl Emitter {
         } else {
             Ok(slice)
         }
+    }
+
+    /// Gather of rows of `data` (an embedding table) by computed indices (token
+    /// ids, carried as f32): output `indices.dims ++ data.dims[1..]`, each element a
+    /// `tensor.extract` of the table at the index (negative ones count from the end;
+    /// one out of range reads NaN). Only along axis 0.
+    fn lookup(
+        &mut self,
+        node: &NodeProto,
+        data: &Value,
+        indices: Value,
+        axis: i64,
+    ) -> Result<Value, OnnxError> {
+        let rank = data.dims.len();
+        if axis_in(axis, rank) != Some(0) || rank == 0 {
+            return Err(self.unsupported(
+                node,
+                "a Gather by computed indices is only supported along axis 0 (an embedding lookup)",
+            ));
+        }
+        let Dim::Known(rows) = data.dims[0] else {
+            return Err(self.unsupported(node, "the gathered axis must be static"));
+        };
+        let indices = self.materialise(indices);
+        let k = indices.dims.len();
+        let mut dims = indices.dims.clone();
+        dims.extend_from_slice(&data.dims[1..]);
+        let out_rank = dims.len();
+        let domain: Vec<String> = (0..out_rank).map(|d| format!("d{d}")).collect();
+        let empty = self.empty(&dims);
+        let result = self.fresh();
+        let t = tensor_type(&dims);
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [affine_map<({0}) -> ({1})>, affine_map<({0}) -> ({0})>], iterator_types = [{2}]}} ins({3} : {4}) outs({empty} : {t}) {{",
+            domain.join(", "),
+            domain[..k].join(", "),
+            vec!["\"parallel\""; out_rank].join(", "),
+            indices.ssa,
+            tensor_type(&indices.dims),
+        ));
+        let mut body = vec![
+            "  ^bb0(%in: f32, %out: f32):".to_owned(),
+            "    %id = arith.fptosi %in : f32 to i64".to_owned(),
+            format!("    %rows = arith.constant {rows} : i64"),
+            "    %zero = arith.constant 0 : i64".to_owned(),
+            "    %negative = arith.cmpi slt, %id, %zero : i64".to_owned(),
+            "    %wrapped = arith.addi %id, %rows : i64".to_owned(),
+            "    %row = arith.select %negative, %wrapped, %id : i64".to_owned(),
+            "    %r = arith.index_cast %row : i64 to index".to_owned(),
+        ];
+        let mut at = vec!["%r".to_owned()];
+        for axis in k..out_rank {
+            body.push(format!("    %i{axis} = linalg.index {axis} : index"));
+            at.push(format!("%i{axis}"));
+        }
+        body.push(format!(
+            "    %v = tensor.extract {}[{}] : {}",
+            data.ssa,
+            at.join(", "),
+            tensor_type(&data.dims)
+        ));
+        body.push("    linalg.yield %v : f32".to_owned());
+        self.lines.extend(body);
+        self.lines.push(format!("  }} -> {t}"));
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
     }
 
     /// Slice with constant starts, ends, axes and steps (negative steps included) on
