@@ -14,7 +14,10 @@
 //! one place convolutions become im2col: the ONNX frontend writes them as linalg.
 //! Weights may be inline or `dense_resource` blobs. Everything else stays digital:
 //! contractions with a non-constant right operand, other element types, other
-//! indexing maps.
+//! indexing maps. A `linalg.batch_matmul` whose right operand broadcasts one constant
+//! matrix over the batch (torch-mlir's form of a projection of a 3-D activation, such
+//! as attention's Q/K/V in `nn.MultiheadAttention`) is one weight-stationary product
+//! too: its batch and rows collapsed into rows of one `cim.matmul`, expanded back.
 //!
 //! Example. Before:
 //!
@@ -62,6 +65,7 @@ fn run(module: OperationRef<'_, '_>, _options: &PassOptions) -> PassResult {
     for op in ops_in(module) {
         match op_name(&op).as_str() {
             "linalg.matmul" => convert(op),
+            "linalg.batch_matmul" => convert_batch(op),
             "linalg.conv_2d_nchw_fchw" => convert_conv(op),
             _ => {}
         }
@@ -378,6 +382,122 @@ fn convert(op: OperationRef) {
         insert(build::addf(location, init, product))
     };
     // SAFETY: every use of the matmul now reads `output`; the matmul is then erased.
+    unsafe {
+        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
+        mlir_sys::mlirOperationDestroy(op.to_raw());
+    }
+}
+
+/// The constant matrix (as [`constant_matrix`] reads it) a `linalg.generic` or
+/// `linalg.broadcast` repeats over a new leading (batch) dimension: `(d0, d1, d2) ->
+/// (d1, d2)` in, identity out, the input yielded as it is.
+fn broadcast_over_batch(value: Value) -> Option<(Vec<f32>, [u64; 2], bool)> {
+    const MAPS: &str =
+        "[affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>]";
+    let def = defining_op(value)?;
+    match op_name(&def).as_str() {
+        "linalg.broadcast" if i64_array_attribute(&def, "dimensions")? == [0] => {
+            constant_matrix(def.operand(0).ok()?)
+        }
+        "linalg.generic" => {
+            if def.operand_count() != 2
+                || attribute(&def, "indexing_maps")
+                    .map(|m| m.to_string())
+                    .as_deref()
+                    != Some(MAPS)
+            {
+                return None;
+            }
+            let body = def.region(0).ok()?.first_block()?;
+            let yielded = body
+                .first_operation()
+                .filter(|op| op_name(op) == "linalg.yield")?
+                .operand(0)
+                .ok()?;
+            let argument = melior::ir::block::BlockArgument::try_from(yielded).ok()?;
+            if argument.argument_number() != 0 {
+                return None;
+            }
+            constant_matrix(def.operand(0).ok()?)
+        }
+        _ => None,
+    }
+}
+
+/// `linalg.batch_matmul` of `a` (b, m, k) by a constant (k, n) matrix broadcast over
+/// the batch: `a` collapsed to (b·m, k), one `cim.matmul`, expanded to (b, m, n).
+fn convert_batch(op: OperationRef) {
+    const DEFAULT_MAPS: &str = "[affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>]";
+    if attribute(&op, "indexing_maps").is_some_and(|maps| maps.to_string() != DEFAULT_MAPS) {
+        // Transposed operands (other maps) stay digital.
+        return;
+    }
+    let (Ok(a), Ok(broadcast), Ok(init), Ok(result)) =
+        (op.operand(0), op.operand(1), op.operand(2), op.result(0))
+    else {
+        return;
+    };
+    let Some((values, shape, transposed)) = broadcast_over_batch(broadcast) else {
+        return;
+    };
+    let (Some(a_shape), Some(out_shape)) = (
+        TensorShape::of_value(a),
+        TensorShape::of_value(result.into()),
+    ) else {
+        return;
+    };
+    let ([b, m, k], [_, _, n]) = (a_shape.dims.as_slice(), out_shape.dims.as_slice()) else {
+        return;
+    };
+    let (values, shape) = if transposed {
+        (transpose(&values, shape), [shape[1], shape[0]])
+    } else {
+        (values, shape)
+    };
+    if Some(shape[0]) != *k || Some(shape[1]) != *n {
+        return;
+    }
+    let context = context_of(&op);
+    let location = op.location();
+    let insert = |new| build::insert_before(op, new);
+    let f32 = melior::ir::Type::float32(context);
+    let rows = b.zip(*m).map(|(b, m)| b * m);
+    let groups = [vec![0, 1], vec![2]];
+    let flat = insert(build::collapse_shape(
+        context,
+        location,
+        a,
+        &groups,
+        build::tensor_type(&[rows, *k], f32),
+    ));
+    let weight = insert(build::f32_constant(context, location, &shape, &values));
+    let product = insert(build::matmul(
+        location,
+        flat,
+        weight,
+        build::tensor_type(&[rows, *n], f32),
+    ));
+    let mut sizes = Vec::new();
+    for (axis, dim) in [*b, *m].into_iter().enumerate() {
+        if dim.is_none() {
+            let index = insert(build::index_constant(context, location, axis as i64));
+            sizes.push(insert(build::tensor_dim(context, location, a, index)));
+        }
+    }
+    let expanded = insert(build::expand_shape(
+        context,
+        location,
+        product,
+        &groups,
+        &out_shape.dims,
+        &sizes,
+    ));
+    let output = if is_zero_fill(init) {
+        expanded
+    } else {
+        insert(build::addf(location, init, expanded))
+    };
+    // SAFETY: every use of the product now reads `output`; it is then erased.
     unsafe {
         mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
         mlir_sys::mlirOperationDestroy(op.to_raw());

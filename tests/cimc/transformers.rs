@@ -88,16 +88,27 @@ fn digits_vit_from_the_dynamo_exporter_scores_as_onnxruntime() {
 }
 
 /// Every projection (Q/K/V in one, output, both feed-forward layers of each block,
-/// the patch embedding and the head) is weight-stationary on arrays; the attention
-/// products stay digital.
+/// the patch embedding and the head) is weight-stationary on arrays, from ONNX and
+/// from torch-mlir (whose Q/K/V are batched products by a broadcast weight); the
+/// attention products stay digital, and the report counts them: per block and
+/// head, QKᵀ and P·V are 16 x 16 x 8 multiply-accumulates each.
 #[test]
 fn digits_vit_projections_are_on_arrays() {
-    let artifact = compile_model("digits-vit.onnx", "vit-onnx-report", &[]);
-    let (code, report, error) = crate::support::cimc(&["report", artifact.to_str().unwrap()]);
-    assert_eq!(code, 0, "{error}");
-    let layers = report
-        .lines()
-        .filter(|line| line.starts_with("main_mm"))
-        .count();
-    assert_eq!(layers, 10, "{report}");
+    let attention = 2 * 2 * (16 * 16 * 8 + 16 * 16 * 8);
+    for (model, name) in [
+        ("digits-vit.onnx", "vit-onnx-report"),
+        ("torch-mlir/digits-vit.mlir", "vit-torch-mlir-report"),
+    ] {
+        let artifact = compile_model(model, name, &[]);
+        let (code, report, error) =
+            crate::support::cimc(&["report", artifact.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{error}");
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(
+            report["layers"].as_array().unwrap().len(),
+            10,
+            "{model}: {report}"
+        );
+        assert_eq!(report["digital"]["macs"], attention, "{model}: {report}");
+    }
 }

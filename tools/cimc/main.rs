@@ -429,6 +429,12 @@ pub(crate) fn run(
                 ))
             })?;
             let summary = report::report(artifact.mapped()?, &target);
+            // The digital work, counted by running the exact program once.
+            let (summary, uncounted) =
+                match cim_driver::digital_work::digital_work(artifact.exact()?) {
+                    Ok(work) => (report::with_digital_work(summary, &work, &target), None),
+                    Err(why) => (summary, Some(why)),
+                };
             if let Some(path) = svg {
                 let picture = cim_driver::occupancy::occupancy_svg(artifact.mapped()?);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {
@@ -445,6 +451,9 @@ pub(crate) fn run(
                     artifact.manifest.target_name, artifact.manifest.model
                 );
                 let _ = write!(out, "{summary}");
+                if let Some(why) = uncounted {
+                    let _ = writeln!(out, "digital work between MVMs: not counted ({why})");
+                }
             }
             Ok(())
         }

@@ -17,6 +17,7 @@
 
 pub mod artifact;
 pub mod converters;
+pub mod digital_work;
 pub mod evaluate;
 pub mod guard;
 pub mod occupancy;

@@ -94,6 +94,39 @@ pub struct Report {
     /// one batch, in µs: per round, the most arrays one core holds times the
     /// target's `program_us` (cores program in parallel); 0 with one round.
     pub reprogram_us: f64,
+    /// The digital work between MVMs (what no array computes), when counted
+    /// ([`with_digital_work`]): not in the layers' figures above.
+    pub digital: Option<DigitalReport>,
+}
+
+/// The digital work between MVMs per inference, and its estimated cost on the NMDU.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct DigitalReport {
+    /// Multiply-accumulates of products between computed values.
+    pub macs: u64,
+    /// Scalar operations of element-wise ops and reductions.
+    pub operations: u64,
+    /// `(macs + operations) * digital_ns`, in ns.
+    pub latency_ns: f64,
+    /// `(macs + operations) * digital_pj`, in nJ.
+    pub energy_nj: f64,
+}
+
+/// `report` with the digital work between its MVMs, priced by `target`'s
+/// `digital_ns` and `digital_pj`.
+pub fn with_digital_work(
+    mut report: Report,
+    work: &crate::digital_work::DigitalWork,
+    target: &Target,
+) -> Report {
+    let count = (work.macs + work.operations) as f64;
+    report.digital = Some(DigitalReport {
+        macs: work.macs,
+        operations: work.operations,
+        latency_ns: count * target.cost.digital_ns,
+        energy_nj: count * target.cost.digital_pj / 1000.0,
+    });
+    report
 }
 
 /// The layer an array belongs to: its name up to `_r<i>_c<j>` (as cim-tile names
@@ -456,6 +489,7 @@ pub fn report(module: &Module, target: &Target) -> Report {
         0.0
     };
     Report {
+        digital: None,
         rounds,
         reprogram_us,
         arrays: arrays.len(),
@@ -535,6 +569,13 @@ impl std::fmt::Display for Report {
                 f,
                 "in {} rounds: the chips are reprogrammed for each, {:.0} µs per batch",
                 self.rounds, self.reprogram_us
+            )?;
+        }
+        if let Some(digital) = &self.digital {
+            writeln!(
+                f,
+                "digital work between MVMs (NMDU), per inference: {} MACs, {} operations, {:.0} ns, {:.3} nJ",
+                digital.macs, digital.operations, digital.latency_ns, digital.energy_nj
             )?;
         }
         Ok(())

@@ -470,6 +470,69 @@ pub fn matmul<'c>(
     )
 }
 
+/// The `[[0, 1], [2]]` reassociation attribute of a reshape.
+fn reassociation<'c>(context: &'c Context, groups: &[Vec<usize>]) -> Attribute<'c> {
+    let groups: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let axes: Vec<String> = g.iter().map(usize::to_string).collect();
+            format!("[{}]", axes.join(", "))
+        })
+        .collect();
+    parse(context, &format!("[{}]", groups.join(", ")))
+}
+
+/// `tensor.collapse_shape` of `source` by `groups` into `result`.
+pub fn collapse_shape<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    groups: &[Vec<usize>],
+    result: Type<'c>,
+) -> Operation<'c> {
+    finish(
+        OperationBuilder::new("tensor.collapse_shape", location)
+            .add_operands(&[source])
+            .add_results(&[result])
+            .add_attributes(&[named(
+                context,
+                "reassociation",
+                reassociation(context, groups),
+            )]),
+    )
+}
+
+/// `tensor.expand_shape` of `source` by `groups` into a tensor of `dims`, each
+/// dynamic one sized by the next of `sizes` (index values).
+pub fn expand_shape<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    source: Value<'c, '_>,
+    groups: &[Vec<usize>],
+    dims: &[Option<u64>],
+    sizes: &[Value<'c, '_>],
+) -> Operation<'c> {
+    let static_shape: Vec<String> = dims
+        .iter()
+        .map(|d| d.map_or(dynamic_size(), |d| d as i64).to_string())
+        .collect();
+    let mut operands = vec![source];
+    operands.extend_from_slice(sizes);
+    finish(
+        OperationBuilder::new("tensor.expand_shape", location)
+            .add_operands(&operands)
+            .add_results(&[tensor_type(dims, Type::float32(context))])
+            .add_attributes(&[
+                named(context, "reassociation", reassociation(context, groups)),
+                named(
+                    context,
+                    "static_output_shape",
+                    parse(context, &format!("array<i64: {}>", static_shape.join(", "))),
+                ),
+            ]),
+    )
+}
+
 /// `arith.addf` of two values of one type (tensors add elementwise).
 pub fn addf<'c>(location: Location<'c>, lhs: Value<'c, '_>, rhs: Value<'c, '_>) -> Operation<'c> {
     let r#type = lhs.r#type();

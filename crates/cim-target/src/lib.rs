@@ -61,6 +61,7 @@
 //! adc_pj = 2.0       # one ADC conversion
 //! dac_pj = 0.1       # driving one word line for one input plane
 //! digital_pj = 0.05  # one digital operation (add, shift, scale) on one value
+//! digital_ns = 0.01  # one digital operation, the NMDU's lanes in parallel (100 Gop/s)
 //! adc_ns = 0.0       # one more conversion by an ADC that columns share
 //! ```
 //!
@@ -310,6 +311,9 @@ pub struct CostSpec {
     pub dac_pj: f64,
     /// Energy of one digital operation on one value, in pJ.
     pub digital_pj: f64,
+    /// Time of one digital operation on one value as the NMDU sustains them (its
+    /// lanes in parallel), in ns: 0.01 is 100 Gop/s.
+    pub digital_ns: f64,
     /// Time of one more conversion by an ADC shared by several columns, in ns.
     pub adc_ns: f64,
     /// Silicon area of one array with its drivers, in µm².
@@ -329,6 +333,7 @@ impl Default for CostSpec {
             adc_pj: 2.0,
             dac_pj: 0.1,
             digital_pj: 0.05,
+            digital_ns: 0.01,
             adc_ns: 0.0,
             array_um2: 10000.0,
             adc_um2: 1500.0,
@@ -544,6 +549,7 @@ impl Target {
             ("cost.adc_pj", self.cost.adc_pj),
             ("cost.dac_pj", self.cost.dac_pj),
             ("cost.digital_pj", self.cost.digital_pj),
+            ("cost.digital_ns", self.cost.digital_ns),
             ("cost.adc_ns", self.cost.adc_ns),
             ("cost.array_um2", self.cost.array_um2),
             ("cost.adc_um2", self.cost.adc_um2),
