@@ -10,7 +10,7 @@ are alike?). A development-time script; the README quotes what it printed.
     python3 tools/fixtures/make_minilm.py target/minilm
     cargo build --release --bin cimc
     python3 tools/measure_minilm.py target/minilm [--target pcm] [--chips 5] \
-        [--times 1,3600,86400,31536000]
+        [--times 1,3600,86400,31536000] [--model minilm.mlir]
 
 Needs numpy only (and the cimc binary in target/release).
 """
@@ -51,13 +51,14 @@ def main():
     parser.add_argument("--target", default="pcm")
     parser.add_argument("--chips", type=int, default=5)
     parser.add_argument("--times", default="1,3600,86400,31536000")
+    parser.add_argument("--model", default="minilm.onnx", help="in the directory: minilm.onnx or minilm.mlir")
     args = parser.parse_args()
     d = args.directory
     inputs = [d / "input-ids.npy", d / "attention-mask.npy", d / "token-type-ids.npy"]
     pairs = np.load(d / "pairs.npy")
-    artifact = d / f"artifact-{args.target}"
+    artifact = d / f"artifact-{args.target}-{pathlib.Path(args.model).suffix[1:]}"
     start = time.time()
-    cimc("compile", d / "minilm.onnx", "--target", args.target, "-o", artifact)
+    cimc("compile", d / args.model, "--target", args.target, "-o", artifact)
     print(f"compile: {time.time() - start:.1f} s")
 
     def run(name, *options):

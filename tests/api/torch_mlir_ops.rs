@@ -120,3 +120,48 @@ func.func @f(%x: tensor<2x3xf32>) -> (tensor<2xf32>, tensor<2xi64>, tensor<2x3xf
         array(&[2, 3], vec![2.0, 5.0, 1.0, 3.0, 0.0, 7.0])
     );
 }
+
+/// What a pre-trained BERT exported by torch-mlir adds: an integer constant (its
+/// position-id buffer, held exactly), an embedding lookup by integer ids whose
+/// bounds check (`cf.assert` in the body) is not evaluated per point, a shape built
+/// by `tensor.from_elements` for `tensor.reshape`, and strided and rank-reducing
+/// `extract_slice`s.
+#[test]
+fn integer_tensors_shapes_from_elements_and_strided_slices() {
+    let text = "func.func @f(%ids: tensor<2x3xi64>) -> (tensor<3x2x1xf32>, tensor<2x2xi64>, tensor<3x2xf32>) {
+  %table = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>
+  %positions = arith.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>
+  %e = tensor.empty() : tensor<2x3x2xf32>
+  %looked = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\"]} ins(%ids : tensor<2x3xi64>) outs(%e : tensor<2x3x2xf32>) {
+  ^bb0(%id: i64, %out: f32):
+    %c4 = arith.constant 4 : i64
+    %ok = arith.cmpi slt, %id, %c4 : i64
+    cf.assert %ok, \"index out of range\"
+    %row = arith.index_cast %id : i64 to index
+    %col = linalg.index 2 : index
+    %v = tensor.extract %table[%row, %col] : tensor<4x2xf32>
+    linalg.yield %v : f32
+  } -> tensor<2x3x2xf32>
+  %c3 = arith.constant 3 : i64
+  %c2 = arith.constant 2 : i64
+  %shape = tensor.from_elements %c3, %c2, %c2 : tensor<3xi64>
+  %r = tensor.reshape %looked(%shape) : (tensor<2x3x2xf32>, tensor<3xi64>) -> tensor<3x2x2xf32>
+  %first = tensor.extract_slice %r[0, 0, 0] [3, 2, 1] [1, 1, 1] : tensor<3x2x2xf32> to tensor<3x2x1xf32>
+  %every_other = tensor.extract_slice %positions[0, 0] [1, 2] [1, 2] : tensor<1x4xi64> to tensor<1x2xi64>
+  %column = tensor.extract_slice %r[0, 0, 1] [3, 2, 1] [1, 1, 1] : tensor<3x2x2xf32> to tensor<3x2xf32>
+  %twice = tensor.concat dim(0) %every_other, %every_other : (tensor<1x2xi64>, tensor<1x2xi64>) -> tensor<2x2xi64>
+  return %first, %twice, %column : tensor<3x2x1xf32>, tensor<2x2xi64>, tensor<3x2xf32>
+}
+";
+    let ids = array(&[2, 3], vec![3.0, 0.0, 1.0, 2.0, 2.0, 0.0]);
+    let out = run(text, &[ids]).unwrap();
+    // Rows 3, 0, 1, 2, 2, 0 of the table, regrouped as (3, 2, 2); column 0 of each
+    // pair of rows.
+    assert_eq!(
+        out[0],
+        array(&[3, 2, 1], vec![7.0, 1.0, 3.0, 5.0, 5.0, 1.0])
+    );
+    assert_eq!(out[1], array(&[2, 2], vec![0.0, 2.0, 0.0, 2.0]));
+    // A rank-reducing slice: column 1, the unit dimension dropped.
+    assert_eq!(out[2], array(&[3, 2], vec![8.0, 2.0, 4.0, 6.0, 6.0, 2.0]));
+}

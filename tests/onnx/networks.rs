@@ -499,7 +499,8 @@ pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usi
 
 /// A random token classifier over int64 token ids (batch, tokens) with a dynamic
 /// batch: word embeddings looked up by the ids (Gather by computed indices), position
-/// embeddings by constant indices, a layer norm, mean pooling and a dense head.
+/// embeddings by constant indices, the tokens reversed and every other feature kept
+/// (Slice with steps -1 and 2), a layer norm, mean pooling and a dense head.
 /// `choices` pick the vocabulary, width, token count and classes.
 pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>, usize) {
     let mut b = Builder {
@@ -518,11 +519,20 @@ pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usi
     let positions = int_constant(&mut b, &(0..tokens as i64).collect::<Vec<_>>());
     let placed = b.node("Gather", vec![table, positions], vec![int("axis", 0)]);
     let summed = b.node("Add", vec![embedded, placed], vec![]);
+    // Tokens in reverse order (a negative step), every other feature (a step of 2).
+    let (starts, ends, axes, steps) = (
+        int_constant(&mut b, &[-1, 0]),
+        int_constant(&mut b, &[i64::MIN, width]),
+        int_constant(&mut b, &[1, 2]),
+        int_constant(&mut b, &[-1, 2]),
+    );
+    let sliced = b.node("Slice", vec![summed, starts, ends, axes, steps], vec![]);
+    let width = (width + 1) / 2;
     let scale = b.constant(&[width]);
     let shift = b.constant(&[width]);
     let normed = b.node(
         "LayerNormalization",
-        vec![summed, scale, shift],
+        vec![sliced, scale, shift],
         vec![int("axis", -1)],
     );
     let pooled = b.node(

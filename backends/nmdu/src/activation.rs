@@ -10,7 +10,8 @@
 //!
 //! The tables have [`SEGMENTS`] segments over [`Function::domain`]; beyond it the
 //! functions are flat to within their error: sigmoid over [-8, 8] (σ(8) = 1 −
-//! 3.4e-4), tanh over [-4, 4] (tanh 4 = 1 − 6.7e-4). [`Lut::max_error`] measures the
+//! 3.4e-4), tanh over [-4, 4] (tanh 4 = 1 − 6.7e-4), erf over [-4, 4] (erf 4 = 1 −
+//! 1.5e-8). [`Lut::max_error`] measures the
 //! whole error against f64 (`tests/kernels.rs` bounds it).
 
 /// Fractional bits of the input.
@@ -27,6 +28,8 @@ pub enum Function {
     Sigmoid,
     /// `tanh x`.
     Tanh,
+    /// The error function (GELU's exact form, `x · (1 + erf(x / √2)) / 2`).
+    Erf,
 }
 
 impl Function {
@@ -35,6 +38,7 @@ impl Function {
         match self {
             Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Self::Tanh => x.tanh(),
+            Self::Erf => libm::erf(x),
         }
     }
 
@@ -43,6 +47,7 @@ impl Function {
         match self {
             Self::Sigmoid => (-8.0, 8.0),
             Self::Tanh => (-4.0, 4.0),
+            Self::Erf => (-4.0, 4.0),
         }
     }
 
@@ -51,6 +56,7 @@ impl Function {
         match self {
             Self::Sigmoid => "nmdu_sigmoid",
             Self::Tanh => "nmdu_tanh",
+            Self::Erf => "nmdu_erf",
         }
     }
 }

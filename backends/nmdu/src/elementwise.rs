@@ -60,6 +60,8 @@ pub enum Op {
     Log,
     /// `tanh a`.
     Tanh,
+    /// `erf a`.
+    Erf,
     /// `1 / (1 + e^−a)`.
     Sigmoid,
     /// `√a`.
@@ -172,6 +174,7 @@ pub struct Evaluator {
     log2: Vec<i64>,
     sigmoid: Lut,
     tanh: Lut,
+    erf: Lut,
 }
 
 impl Default for Evaluator {
@@ -181,6 +184,7 @@ impl Default for Evaluator {
             log2: tables::log2(),
             sigmoid: Lut::new(Function::Sigmoid),
             tanh: Lut::new(Function::Tanh),
+            erf: Lut::new(Function::Erf),
         }
     }
 }
@@ -215,11 +219,12 @@ impl Evaluator {
         sat(round_shift(log2 * LN_2_Q24, 54 - fraction))
     }
 
-    /// `sigmoid` or `tanh` of `x` in Q.F, on the activation tables.
+    /// `sigmoid`, `tanh` or `erf` of `x` in Q.F, on the activation tables.
     pub fn activation(&self, function: Function, x: i64, fraction: u32) -> i64 {
         let lut = match function {
             Function::Sigmoid => &self.sigmoid,
             Function::Tanh => &self.tanh,
+            Function::Erf => &self.erf,
         };
         let q = round_shift(x, fraction - INPUT_FRACTION).clamp(-(1 << 15), (1 << 15) - 1);
         i64::from(lut.eval(q as i32)) << (fraction - OUTPUT_FRACTION)
@@ -242,6 +247,7 @@ impl Evaluator {
             Op::Log => self.log(a, fraction),
             Op::Tanh => self.activation(Function::Tanh, a, fraction),
             Op::Sigmoid => self.activation(Function::Sigmoid, a, fraction),
+            Op::Erf => self.activation(Function::Erf, a, fraction),
             Op::Sqrt if a <= 0 => 0,
             Op::Sqrt => isqrt(a << fraction),
             Op::Rsqrt if a <= 0 => i64::from(i32::MAX),

@@ -218,7 +218,11 @@ fn example_values() {
 fn activations_are_bit_exact_and_within_their_error() {
     use cim_nmdu::activation::{Function, Lut};
     let mut cache = codegen::JitCache::default();
-    for (function, bound) in [(Function::Sigmoid, 4e-4), (Function::Tanh, 7e-4)] {
+    for (function, bound) in [
+        (Function::Sigmoid, 4e-4),
+        (Function::Tanh, 7e-4),
+        (Function::Erf, 7e-4),
+    ] {
         let lut = Lut::new(function);
         let generated = cache.activation(function).unwrap();
         for q in i32::from(i16::MIN)..=i32::from(i16::MAX) {

@@ -102,6 +102,63 @@ pub fn read_dense_f32(attribute: Attribute) -> Option<Vec<f32>> {
     }
 }
 
+/// The values of a dense integer elements attribute (i64, i32 or i1; a splat
+/// expanded) or of such a `dense_resource` blob (torch-mlir's position-id buffers),
+/// row-major; `None` for any other attribute or element type, or a resource without
+/// data.
+pub fn read_dense_integers(attribute: Attribute) -> Option<Vec<i64>> {
+    let shape = crate::query::attribute_shape(attribute)?;
+    let element = shape.element.to_raw();
+    // SAFETY: queries on a valid type.
+    let width = unsafe {
+        if !mlir_sys::mlirTypeIsAInteger(element) {
+            return None;
+        }
+        mlir_sys::mlirIntegerTypeGetWidth(element)
+    };
+    if !matches!(width, 1 | 32 | 64) {
+        return None;
+    }
+    // SAFETY: queries on a valid attribute of that element type, guarded by the kind
+    // checks; a resource is read only when its blob exists.
+    unsafe {
+        let raw = attribute.to_raw();
+        let count = mlir_sys::mlirElementsAttrGetNumElements(raw).max(0) as isize;
+        if mlir_sys::mlirAttributeIsADenseResourceElements(raw) {
+            if !cimDenseResourceHasData(raw) {
+                return None;
+            }
+            return Some(
+                (0..count)
+                    .map(|i| match width {
+                        1 => i64::from(mlir_sys::mlirDenseBoolResourceElementsAttrGetValue(raw, i)),
+                        32 => {
+                            i64::from(mlir_sys::mlirDenseInt32ResourceElementsAttrGetValue(raw, i))
+                        }
+                        _ => mlir_sys::mlirDenseInt64ResourceElementsAttrGetValue(raw, i),
+                    })
+                    .collect(),
+            );
+        }
+        if !mlir_sys::mlirAttributeIsADenseElements(raw) {
+            return None;
+        }
+        let splat = mlir_sys::mlirDenseElementsAttrIsSplat(raw);
+        Some(
+            (0..count)
+                .map(|i| {
+                    let i = if splat { 0 } else { i };
+                    match width {
+                        1 => i64::from(mlir_sys::mlirDenseElementsAttrGetBoolValue(raw, i)),
+                        32 => i64::from(mlir_sys::mlirDenseElementsAttrGetInt32Value(raw, i)),
+                        _ => mlir_sys::mlirDenseElementsAttrGetInt64Value(raw, i),
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
 unsafe extern "C" {
     /// cpp/shim.cpp: whether a `dense_resource` attribute has its blob.
     fn cimDenseResourceHasData(attribute: mlir_sys::MlirAttribute) -> bool;

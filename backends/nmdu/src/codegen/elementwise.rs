@@ -322,6 +322,7 @@ impl<'ctx> Lowering<'_, 'ctx> {
             Op::Log => self.log(a, fraction)?,
             Op::Tanh => self.activation(Function::Tanh, a, fraction)?,
             Op::Sigmoid => self.activation(Function::Sigmoid, a, fraction)?,
+            Op::Erf => self.activation(Function::Erf, a, fraction)?,
             Op::Sqrt => {
                 let positive = e.max(a, 0)?;
                 self.isqrt(self.shift_left(positive, f)?)?

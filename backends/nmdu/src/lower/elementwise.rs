@@ -28,18 +28,18 @@ fn unit_op(op: ScalarOp) -> Option<Op> {
         ScalarOp::Log => Op::Log,
         ScalarOp::Tanh => Op::Tanh,
         ScalarOp::Sigmoid => Op::Sigmoid,
+        ScalarOp::Erf => Op::Erf,
         ScalarOp::Sqrt => Op::Sqrt,
         ScalarOp::Rsqrt => Op::Rsqrt,
         ScalarOp::Copy => Op::Copy,
         ScalarOp::Select => Op::Select,
         ScalarOp::Compare(predicate) => Op::Compare(predicate),
-        // Integer work stays exact (see `program`); erf has no fixed-point program yet.
+        // Integer work stays exact (see `program`).
         ScalarOp::CompareInt(_)
         | ScalarOp::And
         | ScalarOp::Or
         | ScalarOp::Xor
-        | ScalarOp::Trunc
-        | ScalarOp::Erf => return None,
+        | ScalarOp::Trunc => return None,
     })
 }
 

@@ -28,17 +28,28 @@ pub(crate) fn step(
             }
             let shape = cim_ir::query::attribute_shape(value)
                 .ok_or_else(|| malformed(op, "unsupported constant"))?;
-            let values = read_dense_f32(value)
-                .ok_or_else(|| malformed(op, "only f32 tensor constants are supported"))?;
+            // Integer tensors (torch-mlir's index buffers) are held as f64, exact below
+            // 2^53.
+            let values: Vec<f64> = match read_dense_f32(value) {
+                Some(values) => values.into_iter().map(f64::from).collect(),
+                None => cim_ir::build::read_dense_integers(value)
+                    .ok_or_else(|| {
+                        malformed(
+                            op,
+                            "only f32 and integer (i1, i32, i64) tensor constants are supported",
+                        )
+                    })?
+                    .into_iter()
+                    .map(|v| v as f64)
+                    .collect(),
+            };
             let dims: Vec<usize> = shape
                 .dims
                 .iter()
                 .map(|dim| dim.unwrap_or(0) as usize)
                 .collect();
-            one(
-                ArrayD::from_shape_vec(IxDyn(&dims), values.into_iter().map(f64::from).collect())
-                    .map_err(|error| malformed(op, error.to_string()))?,
-            )
+            one(ArrayD::from_shape_vec(IxDyn(&dims), values)
+                .map_err(|error| malformed(op, error.to_string()))?)
         }
         "arith.addf" => match (operands.runtime(0)?, operands.runtime(1)?) {
             (RtValue::Tensor(a), RtValue::Tensor(b)) if a.shape() == b.shape() => {
@@ -99,23 +110,102 @@ pub(crate) fn step(
                 .ok_or_else(|| malformed(op, "offsets"))?;
             let strides = i64_array_attribute(op, "static_strides")
                 .ok_or_else(|| malformed(op, "strides"))?;
-            if offsets.iter().any(|&offset| offset < 0) || strides.iter().any(|&stride| stride != 1)
+            if offsets.iter().any(|&offset| offset < 0) || strides.iter().any(|&stride| stride < 1)
             {
                 return Err(malformed(
                     op,
-                    "only static offsets and unit strides are supported",
+                    "only static offsets and positive static strides are supported",
                 ));
             }
-            let sizes = operands.result_dims(Some(1))?;
+            // Sizes at the source's rank (a rank-reducing slice drops unit ones after).
+            let static_sizes =
+                i64_array_attribute(op, "static_sizes").ok_or_else(|| malformed(op, "sizes"))?;
+            let mut next_dynamic = 1;
+            let sizes = static_sizes
+                .iter()
+                .map(|&size| {
+                    if size >= 0 {
+                        return Ok(size as usize);
+                    }
+                    let index = next_dynamic;
+                    next_dynamic += 1;
+                    match operands.runtime(index)? {
+                        RtValue::Index(size) if *size >= 0 => Ok(*size as usize),
+                        _ => Err(malformed(op, "dynamic size is not a non-negative index")),
+                    }
+                })
+                .collect::<Result<Vec<usize>, InterpError>>()?;
+            if sizes.len() != source.ndim() || offsets.len() != sizes.len() {
+                return Err(malformed(
+                    op,
+                    "offsets, sizes and strides must cover every axis",
+                ));
+            }
             let mut view = source.view();
-            for (axis, (&offset, &size)) in offsets.iter().zip(&sizes).enumerate() {
-                let (start, end) = (offset as usize, offset as usize + size);
-                if end > view.shape()[axis] {
+            for (axis, ((&offset, &size), &stride)) in
+                offsets.iter().zip(&sizes).zip(&strides).enumerate()
+            {
+                // `size` elements from `offset`, every `stride`-th.
+                let start = offset as usize;
+                let end = start + (size.max(1) - 1) * stride as usize + usize::from(size > 0);
+                if end > view.shape()[axis] || (size == 0 && start > view.shape()[axis]) {
                     return Err(malformed(op, "slice out of bounds"));
                 }
-                view.slice_axis_inplace(Axis(axis), Slice::from(start..end));
+                view.slice_axis_inplace(
+                    Axis(axis),
+                    Slice::new(start as isize, Some(end as isize), stride as isize),
+                );
             }
-            one(view.to_owned())
+            let result = operands.result_dims(Some(1))?;
+            if result.len() == sizes.len() {
+                return one(view.to_owned());
+            }
+            // Rank-reducing: unit dimensions the result type does not have are dropped.
+            let mut to_drop = sizes.len().saturating_sub(result.len());
+            let mut kept = Vec::new();
+            for &size in &sizes {
+                if size == 1 && to_drop > 0 && result.get(kept.len()) != Some(&1) {
+                    to_drop -= 1;
+                } else {
+                    kept.push(size);
+                }
+            }
+            one(view
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(IxDyn(&kept))
+                .map_err(|error| malformed(op, error.to_string()))?)
+        }
+        "tensor.from_elements" => {
+            // Scalars (index, integer or float) into a tensor of the result's shape.
+            let values = (0..op.operand_count())
+                .map(|i| match operands.runtime(i)? {
+                    RtValue::Index(v) => Ok(*v as f64),
+                    RtValue::Scalar(v) => Ok(*v),
+                    RtValue::Tensor(_) => Err(malformed(op, "an element is a tensor")),
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            let dims = operands.result_dims(None)?;
+            one(ArrayD::from_shape_vec(IxDyn(&dims), values)
+                .map_err(|error| malformed(op, error.to_string()))?)
+        }
+        "tensor.reshape" => {
+            // The row-major reshape to the shape a 1-D tensor holds.
+            let source = operands.tensor(0)?;
+            let shape = operands.tensor(1)?;
+            let dims = shape
+                .iter()
+                .map(|&d| {
+                    (d >= 0.0 && d.fract() == 0.0)
+                        .then_some(d as usize)
+                        .ok_or_else(|| malformed(op, format!("shape entry {d} is not a size")))
+                })
+                .collect::<Result<Vec<usize>, _>>()?;
+            one(source
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(IxDyn(&dims))
+                .map_err(|error| malformed(op, error.to_string()))?)
         }
         "tensor.concat" => {
             let dimension =

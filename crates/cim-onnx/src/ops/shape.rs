@@ -324,25 +324,38 @@ impl Emitter {
         Ok(input)
     }
 
-    /// `input` with `axis` (static) in reverse order.
+    /// `input` with `axis` (static) in reverse order: each element read by
+    /// `tensor.extract` at `size - 1 - i` along the axis.
     fn reverse(&mut self, input: &Value, axis: usize) -> Value {
         let rank = input.dims.len();
         let size = input.dims[axis].known().unwrap_or(1);
         let domain: Vec<String> = (0..rank).map(|d| format!("d{d}")).collect();
-        let mut read = domain.clone();
-        read[axis] = format!("{} - d{axis}", size - 1);
         let empty = self.empty(&input.dims);
         let result = self.fresh();
         let t = tensor_type(&input.dims);
         self.emit(format!(
-            "{result} = linalg.generic {{indexing_maps = [affine_map<({0}) -> ({1})>, affine_map<({0}) -> ({0})>], iterator_types = [{2}]}} ins({3} : {t}) outs({empty} : {t}) {{",
+            "{result} = linalg.generic {{indexing_maps = [affine_map<({0}) -> ({0})>], iterator_types = [{1}]}} outs({empty} : {t}) {{",
             domain.join(", "),
-            read.join(", "),
             vec!["\"parallel\""; rank].join(", "),
-            input.ssa
         ));
-        self.lines.push("  ^bb0(%in: f32, %out: f32):".into());
-        self.lines.push("    linalg.yield %in : f32".into());
+        self.lines.push("  ^bb0(%out: f32):".into());
+        let mut at = Vec::new();
+        for d in 0..rank {
+            self.lines
+                .push(format!("    %i{d} = linalg.index {d} : index"));
+            at.push(format!("%i{d}"));
+        }
+        self.lines
+            .push(format!("    %last = arith.constant {} : index", size - 1));
+        self.lines
+            .push(format!("    %r = arith.subi %last, %i{axis} : index"));
+        at[axis] = "%r".into();
+        self.lines.push(format!(
+            "    %v = tensor.extract {}[{}] : {t}",
+            input.ssa,
+            at.join(", ")
+        ));
+        self.lines.push("    linalg.yield %v : f32".into());
         self.lines.push(format!("  }} -> {t}"));
         Value {
             ssa: result,
