@@ -707,12 +707,14 @@ fn artifact_case(rng: &mut DeviceRng) -> Case {
     }
 }
 
-const ONNX_SEEDS: [&str; 5] = [
+const ONNX_SEEDS: [&str; 6] = [
     "digits-mlp.onnx",
     "digits-cnn.onnx",
     "digits-lstm.onnx",
     "digits-gru.onnx",
     "aihwkit/unseen-cnn.onnx",
+    // Shape subgraphs, attention, layer norms, the batch merged with the heads.
+    "digits-vit.onnx",
 ];
 const MLIR_SEEDS: [&str; 3] = [
     "tests/fixtures/digits-mlp.mlir",
