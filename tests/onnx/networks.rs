@@ -565,3 +565,75 @@ pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usi
     }
     (model, vec![3, tokens], vocabulary)
 }
+
+/// A random network over a (batch, tokens) float input built of what attention
+/// masks are made of: comparisons (Greater, Less, Equal) to booleans, And, Or, Not,
+/// Where, Cast between bool, int and float, a Range of positions, the variadic Max
+/// and Min, then mean pooling and a dense head. `choices` pick the sizes and
+/// thresholds.
+pub fn mask_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>) {
+    let mut b = Builder {
+        nodes: vec![],
+        initializers: vec![],
+        counter: 0,
+        state: seed | 1,
+    };
+    let tokens = 1 + choices[0] % 6;
+    let out = 2 + (choices[1] % 4) as i64;
+    let low = -0.5 + (choices[2] % 5) as f32 * 0.2;
+    let scalar = |b: &mut Builder, data_type: i32, value: f32| {
+        let name = b.name("s");
+        let mut tensor = TensorProto {
+            name: name.clone(),
+            dims: vec![],
+            data_type,
+            ..Default::default()
+        };
+        if data_type == 7 {
+            tensor.int64_data = vec![value as i64];
+        } else {
+            tensor.float_data = vec![value];
+        }
+        b.initializers.push(tensor);
+        name
+    };
+    let (lo, hi, half) = (
+        scalar(&mut b, 1, low),
+        scalar(&mut b, 1, low + 0.6),
+        scalar(&mut b, 1, 0.5),
+    );
+    let above = b.node("Greater", vec!["input".into(), lo], vec![]);
+    let below = b.node("Less", vec!["input".into(), hi], vec![]);
+    let inside = b.node("And", vec![above, below.clone()], vec![]);
+    let outside = b.node("Not", vec![inside.clone()], vec![]);
+    let same = b.node("Equal", vec!["input".into(), "input".into()], vec![]);
+    let either = b.node("Or", vec![outside, same], vec![]);
+    let halved = b.node("Mul", vec!["input".into(), half], vec![]);
+    let chosen = b.node("Where", vec![inside, "input".into(), halved], vec![]);
+    let flag = b.node("Cast", vec![either], vec![int("to", 1)]);
+    let (start, limit, delta) = (
+        scalar(&mut b, 7, 0.0),
+        scalar(&mut b, 7, tokens as f32),
+        scalar(&mut b, 7, 1.0),
+    );
+    let positions = b.node("Range", vec![start, limit, delta], vec![]);
+    let positions = b.node("Cast", vec![positions], vec![int("to", 1)]);
+    let truncated = b.node("Cast", vec![chosen.clone()], vec![int("to", 7)]);
+    let truncated = b.node("Cast", vec![truncated], vec![int("to", 1)]);
+    let biggest = b.node("Max", vec![chosen.clone(), flag, truncated], vec![]);
+    let smallest = b.node("Min", vec![biggest, positions], vec![]);
+    let pooled = b.node(
+        "ReduceMean",
+        vec![smallest],
+        vec![ints("axes", &[1]), int("keepdims", 1)],
+    );
+    let dense = b.constant(&[out, 1]);
+    let dense_bias = b.constant(&[out]);
+    let logits = b.node(
+        "Gemm",
+        vec![pooled, dense, dense_bias],
+        vec![int("transB", 1)],
+    );
+    let model = model("random_mask", b, &[None, Some(tokens as i64)], &logits, out);
+    (model, vec![3, tokens])
+}

@@ -3,7 +3,7 @@
 
 use crate::common::seeded;
 use crate::networks::{
-    attention_network, conv_network, embedding_network, network, recurrent_network,
+    attention_network, conv_network, embedding_network, mask_network, network, recurrent_network,
     sequence_network,
 };
 use crate::support::{check_against_tract, check_ids_against_tract};
@@ -54,6 +54,12 @@ proptest! {
     fn unseen_token_embeddings_match_tract(seed in any::<u64>(), choices in proptest::array::uniform4(0usize..60)) {
         let (model, dims, vocabulary) = embedding_network(seed, choices);
         check_ids_against_tract(&format!("embedding{seed}"), &model, &dims, seed, vocabulary)?;
+    }
+
+    #[test]
+    fn unseen_mask_logic_matches_tract(seed in any::<u64>(), choices in proptest::array::uniform4(0usize..60)) {
+        let (model, dims) = mask_network(seed, choices);
+        check_against_tract(&format!("mask{seed}"), &model, &dims, seed)?;
     }
 
     #[test]

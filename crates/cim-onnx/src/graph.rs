@@ -284,12 +284,14 @@ impl Emitter {
             "GlobalAveragePool" => self.global_average_pool(node)?,
             "BatchNormalization" => self.batch_norm(node)?,
             "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "ConstantOfShape" | "Transpose"
-            | "Slice" | "Cast" | "Reshape" | "Expand" => self.tensor_op(node)?,
+            | "Slice" | "Cast" | "Reshape" | "Expand" | "Range" => self.tensor_op(node)?,
             "Sqrt" | "Erf" | "Exp" | "Log" | "Neg" | "Abs" | "Reciprocal" | "Pow" => {
                 self.math(node)?
             }
             "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => self.reduce_node(node)?,
             "LayerNormalization" => self.layer_norm(node)?,
+            "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "And" | "Or"
+            | "Xor" | "Not" | "Where" | "IsNaN" | "Max" | "Min" => self.logic(node)?,
             "LSTM" | "GRU" => return self.recurrent(node),
             other => {
                 return Err(fail(
@@ -367,7 +369,11 @@ fn arity(op: &str) -> Option<Arity> {
         }
         "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => (1, 2, 1),
         "LayerNormalization" => (2, 3, 1),
-        "Pow" | "Expand" | "Mod" => (2, 2, 1),
+        "Pow" | "Expand" | "Mod" | "Equal" | "Greater" | "GreaterOrEqual" | "Less"
+        | "LessOrEqual" | "And" | "Or" | "Xor" => (2, 2, 1),
+        "Not" | "IsNaN" => (1, 1, 1),
+        "Where" | "Range" => (3, 3, 1),
+        "Max" | "Min" => (1, usize::MAX, 1),
         "Dropout" | "Clip" => (1, 3, 1),
         "Constant" => (0, 0, 1),
         "Gemm" | "Conv" => (2, 3, 1),

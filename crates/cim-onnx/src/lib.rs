@@ -15,12 +15,16 @@
 //! convolution it alone reads), LayerNormalization, Add, Sub, Mul, Div, Relu,
 //! LeakyRelu, Sigmoid, Tanh, Clip, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Pow (by
 //! 2, 0.5, 1), Softmax (any axis), ReduceMean, ReduceSum, ReduceMax, ReduceMin,
+//! Equal, Greater, GreaterOrEqual, Less, LessOrEqual, And, Or, Xor, Not, Where, IsNaN,
+//! Max, Min, Range (booleans and integers carried as f32; attention masks),
 //! Flatten, Reshape (any row-major regrouping, the batch merged with other dimensions
 //! included), Transpose, Squeeze, Unsqueeze, Concat, Slice (any steps), Expand,
 //! Identity, Dropout, Constant, LSTM and GRU (any direction, unrolled over a static
 //! sequence length), and the shape arithmetic exporters write around them (Shape,
-//! Gather, Unsqueeze, Concat, Slice, Cast, Add, Sub, Mul, Div, Mod on shape vectors,
-//! ConstantOfShape), folded at import. Dynamic dimensions are symbols named by the
+//! Gather, Unsqueeze, Concat, Slice, Cast, Add, Sub, Mul, Div, Mod, Equal, Where, Max,
+//! Min, Range on shape vectors, ConstantOfShape), folded at import; element-wise ops
+//! on constants are computed at import too. Integer and bool graph inputs (token ids,
+//! masks) are carried as f32, and Gather by them is an embedding lookup. Dynamic dimensions are symbols named by the
 //! graph inputs' `dim_param`s (`dim`); weights may sit in external data beside the
 //! model (`external`).
 //!

@@ -12,6 +12,10 @@ pub(crate) fn tensor_values(tensor: &TensorProto) -> Result<Vec<f32>, String> {
     const FLOAT: i32 = 1;
     const DOUBLE: i32 = 11;
     const INT64: i32 = 7;
+    const INT32: i32 = 6;
+    const INT8: i32 = 3;
+    const UINT8: i32 = 2;
+    const BOOL: i32 = 9;
     if !tensor.external_data.is_empty() {
         return Err(format!(
             "tensor '{}' has external data: save the model with its weights inside",
@@ -37,8 +41,27 @@ pub(crate) fn tensor_values(tensor: &TensorProto) -> Result<Vec<f32>, String> {
             .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
             .collect()),
         INT64 => Ok(tensor.int64_data.iter().map(|&v| v as f32).collect()),
+        // int32 and narrower integers and bool: raw little-endian bytes of their
+        // width, or ONNX's int32_data.
+        INT32 if !tensor.raw_data.is_empty() => Ok(tensor
+            .raw_data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+            .collect()),
+        INT8 | UINT8 | BOOL if !tensor.raw_data.is_empty() => Ok(tensor
+            .raw_data
+            .iter()
+            .map(|&b| {
+                if tensor.data_type == INT8 {
+                    f32::from(b as i8)
+                } else {
+                    f32::from(b)
+                }
+            })
+            .collect()),
+        INT32 | INT8 | UINT8 | BOOL => Ok(tensor.int32_data.iter().map(|&v| v as f32).collect()),
         other => Err(format!(
-            "tensor '{}' has data type {other}; only float, double and int64 constants are supported",
+            "tensor '{}' has data type {other}; only float, double, int64, int32, int8, uint8 and bool constants are supported",
             tensor.name
         )),
     }

@@ -2,7 +2,8 @@
 //!
 //! - [`constant`] holds Constant, Identity, Dropout.
 //! - [`elementwise`] holds Add, Sub, Mul, Div; Relu, LeakyRelu, Sigmoid, Tanh, Clip;
-//!   Sqrt, Erf, Exp, Log, Neg, Abs, Reciprocal, Pow.
+//!   Sqrt, Erf, Exp, Log, Neg, Abs, Reciprocal, Pow; comparisons, logic, Where, IsNaN,
+//!   Max, Min (booleans as 1 and 0); constants folded.
 //! - [`gemm`] holds Gemm and MatMul (of any rank by a constant 2-D weight; between
 //!   computed values, as batched products).
 //! - [`conv`] holds Conv (with groups), as `linalg.conv_2d_nchw_fchw` (im2col is
@@ -13,7 +14,8 @@
 //! - [`norm`] holds BatchNormalization (when it is not folded into a convolution),
 //!   LayerNormalization and the Reduce operators.
 //! - [`shape`] holds Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat, Slice,
-//!   Gather, Expand, ConstantOfShape, Cast on computed tensors.
+//!   Gather (one index, or an embedding lookup), Expand, ConstantOfShape, Cast, Range
+//!   on computed tensors.
 //! - [`shape_vector`] folds the shape arithmetic on 1-D integer vectors (Shape,
 //!   Gather, Concat, Slice, Cast, Add, Sub, Mul, Div, Mod...).
 //! - [`softmax`] holds Softmax.

@@ -18,13 +18,22 @@ impl Emitter {
     pub(crate) fn tensor_op(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
         let op = node.op_type.as_str();
         match op {
-            "Cast" => match attribute(node, "to").map(|a| a.i) {
-                Some(1) => self.input(node, 0),
-                to => Err(self.unsupported(
-                    node,
-                    format!("Cast of a tensor to type {to:?}: only float32 tensors are computed"),
-                )),
-            },
+            "Cast" => {
+                // Values are carried as f32: to float they pass, to bool they become
+                // 0 or 1, to an integer type they are truncated.
+                let to = attribute(node, "to").map_or(0, |a| a.i);
+                let input = self.input(node, 0)?;
+                match to {
+                    1 | 10 | 11 | 16 => Ok(input),
+                    9 => self.cast_with(node, input, |x| f32::from(u8::from(x != 0.0)), "bool"),
+                    2..=7 | 12 | 13 => self.cast_with(node, input, f32::trunc, "integer"),
+                    other => Err(self.unsupported(
+                        node,
+                        format!("Cast to ONNX type {other} is not supported (float, integer and bool are)"),
+                    )),
+                }
+            }
+            "Range" => self.range(node),
             "Gather" => {
                 let axis = attribute(node, "axis").map_or(0, |a| a.i);
                 self.gather_tensor(node, axis)
@@ -144,6 +153,109 @@ impl Emitter {
         }
     }
 
+    /// A Cast to bool (`x != 0`) or to an integer type (truncation) of values
+    /// carried as f32; computed at import on a constant.
+    fn cast_with(
+        &mut self,
+        node: &NodeProto,
+        input: Value,
+        scalar: fn(f32) -> f32,
+        kind: &str,
+    ) -> Result<Value, OnnxError> {
+        if let Some(folded) =
+            crate::ops::elementwise::fold_constants(std::slice::from_ref(&input), |x| scalar(x[0]))
+        {
+            return Ok(folded);
+        }
+        let input = self.materialise(input);
+        let bool_cast = kind == "bool";
+        self.elementwise(&[input], move |x, next| {
+            let x = &x[0];
+            if bool_cast {
+                let (zero, one, c, r) = (next(), next(), next(), next());
+                (
+                    vec![
+                        format!("{zero} = arith.constant 0.000000e+00 : f32"),
+                        format!("{one} = arith.constant 1.000000e+00 : f32"),
+                        format!("{c} = arith.cmpf une, {x}, {zero} : f32"),
+                        format!("{r} = arith.select {c}, {one}, {zero} : f32"),
+                    ],
+                    r,
+                )
+            } else {
+                let (i, r) = (next(), next());
+                (
+                    vec![
+                        format!("{i} = arith.fptosi {x} : f32 to i64"),
+                        format!("{r} = arith.sitofp {i} : i64 to f32"),
+                    ],
+                    r,
+                )
+            }
+        })
+        .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// Range(start, limit, delta) on scalars that shapes compute: `start + i ·
+    /// delta` for `i` below the count, as a tensor (its length may be a dynamic size
+    /// when start is 0 and delta 1). Constant ranges are folded as shape vectors.
+    fn range(&mut self, node: &NodeProto) -> Result<Value, OnnxError> {
+        let scalar = |emitter: &Self, index: usize| -> Result<SymDim, OnnxError> {
+            match emitter.sym_vector(node, index).as_deref() {
+                Some([one]) => Ok(*one),
+                _ => Err(emitter.unsupported(
+                    node,
+                    format!("input {index} must be a scalar constant or a size"),
+                )),
+            }
+        };
+        let (start, limit, delta) = (scalar(self, 0)?, scalar(self, 1)?, scalar(self, 2)?);
+        let (start, delta) = match (start, delta) {
+            (SymDim::Const(s), SymDim::Const(d)) if d != 0 => (s, d),
+            _ => {
+                return Err(
+                    self.unsupported(node, "start and delta must be constants, delta not 0")
+                );
+            }
+        };
+        let length = match limit {
+            SymDim::Const(l) => {
+                Dim::Known(u64::try_from((l - start + delta - delta.signum()) / delta).unwrap_or(0))
+            }
+            SymDim::Size(size) if start == 0 && delta == 1 => size,
+            SymDim::Size(_) => {
+                return Err(self.unsupported(
+                    node,
+                    "a Range up to a dynamic size must start at 0 with step 1",
+                ));
+            }
+        };
+        let dims = vec![length];
+        let empty = self.empty(&dims);
+        let result = self.fresh();
+        let t = tensor_type(&dims);
+        self.emit(format!(
+            "{result} = linalg.generic {{indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = [\"parallel\"]}} outs({empty} : {t}) {{"
+        ));
+        self.lines.extend([
+            "  ^bb0(%out: f32):".to_owned(),
+            "    %i = linalg.index 0 : index".to_owned(),
+            "    %n = arith.index_cast %i : index to i64".to_owned(),
+            format!("    %step = arith.constant {delta} : i64"),
+            format!("    %start = arith.constant {start} : i64"),
+            "    %scaled = arith.muli %n, %step : i64".to_owned(),
+            "    %v = arith.addi %scaled, %start : i64".to_owned(),
+            "    %f = arith.sitofp %v : i64 to f32".to_owned(),
+            "    linalg.yield %f : f32".to_owned(),
+            format!("  }} -> {t}"),
+        ]);
+        Ok(Value {
+            ssa: result,
+            dims,
+            data: None,
+        })
+    }
+
     /// The sizes a shape vector holds (none negative).
     fn sizes_of(&self, node: &NodeProto, shape: &[SymDim]) -> Result<Vec<Dim>, OnnxError> {
         shape
@@ -219,9 +331,9 @@ impl Emitter {
                 "a Gather by computed indices is only supported along axis 0 (an embedding lookup)",
             ));
         }
-        let Dim::Known(rows) = data.dims[0] else {
-            return Err(self.unsupported(node, "the gathered axis must be static"));
-        };
+        // Negative ids count from the end of a static axis; along a dynamic one (an
+        // exporter's flattened mask, indexed by computed positions) they read NaN.
+        let rows = data.dims[0].known();
         let indices = self.materialise(indices);
         let k = indices.dims.len();
         let mut dims = indices.dims.clone();
@@ -242,13 +354,18 @@ impl Emitter {
         let mut body = vec![
             "  ^bb0(%in: f32, %out: f32):".to_owned(),
             "    %id = arith.fptosi %in : f32 to i64".to_owned(),
-            format!("    %rows = arith.constant {rows} : i64"),
-            "    %zero = arith.constant 0 : i64".to_owned(),
-            "    %negative = arith.cmpi slt, %id, %zero : i64".to_owned(),
-            "    %wrapped = arith.addi %id, %rows : i64".to_owned(),
-            "    %row = arith.select %negative, %wrapped, %id : i64".to_owned(),
-            "    %r = arith.index_cast %row : i64 to index".to_owned(),
         ];
+        match rows {
+            Some(rows) => body.extend([
+                format!("    %rows = arith.constant {rows} : i64"),
+                "    %zero = arith.constant 0 : i64".to_owned(),
+                "    %negative = arith.cmpi slt, %id, %zero : i64".to_owned(),
+                "    %wrapped = arith.addi %id, %rows : i64".to_owned(),
+                "    %row = arith.select %negative, %wrapped, %id : i64".to_owned(),
+                "    %r = arith.index_cast %row : i64 to index".to_owned(),
+            ]),
+            None => body.push("    %r = arith.index_cast %id : i64 to index".to_owned()),
+        }
         let mut at = vec!["%r".to_owned()];
         for axis in k..out_rank {
             body.push(format!("    %i{axis} = linalg.index {axis} : index"));

@@ -12,7 +12,7 @@ use crate::dim::Dim;
 use crate::emitter::{Emitter, Value};
 use crate::fold::SymDim;
 use crate::ops::axis_in;
-use crate::proto::attribute;
+use crate::proto::{attribute, tensor_values};
 use tract_onnx::pb::NodeProto;
 
 /// ONNX's integer element types (int8 ... uint64, bool): a Cast to one of them keeps a
@@ -22,6 +22,18 @@ fn is_integer_type(to: i64) -> bool {
 }
 
 impl Emitter {
+    /// Whether a ConstantOfShape fills an integer tensor (a shape vector) of a
+    /// constant shape.
+    fn is_integer_fill(&self, node: &NodeProto) -> bool {
+        let integer = attribute(node, "value")
+            .and_then(|a| a.t.as_ref())
+            .is_some_and(|t| matches!(t.data_type, 3 | 5 | 6 | 7 | 9));
+        integer
+            && self
+                .sym_vector(node, 0)
+                .is_some_and(|v| v.iter().all(|d| matches!(d, SymDim::Const(_))))
+    }
+
     /// Whether input `index` of `node` is a shape vector.
     fn is_shape_vector(&self, node: &NodeProto, index: usize) -> bool {
         node.input
@@ -35,6 +47,10 @@ impl Emitter {
         let op = node.op_type.as_str();
         let fail = |emitter: &Self, message: String| emitter.unsupported(node, message);
         let vector = match op {
+            "Shape" if self.is_shape_vector(node, 0) => {
+                // The shape of a shape vector: its length.
+                vec![SymDim::Const(self.symbolic[&node.input[0]].len() as i64)]
+            }
             "Shape" => {
                 let input = self.input(node, 0)?;
                 let rank = input.dims.len() as i64;
@@ -128,8 +144,72 @@ impl Emitter {
                     .map(|i| vector[i])
                     .collect()
             }
+            "ConstantOfShape" if self.is_integer_fill(node) => {
+                let shape = self.constant_ints(node, 0, "the shape")?;
+                let fill = attribute(node, "value")
+                    .and_then(|a| a.t.as_ref())
+                    .map(tensor_values)
+                    .transpose()
+                    .map_err(|m| fail(self, m))?
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0.0);
+                match shape.as_slice() {
+                    [] => vec![SymDim::Const(fill as i64)],
+                    [n] if (0..=4096).contains(n) => vec![SymDim::Const(fill as i64); *n as usize],
+                    _ => return Ok(false),
+                }
+            }
+            "Range"
+                if (0..3).all(|i| {
+                    self.sym_vector(node, i)
+                        .is_some_and(|v| v.len() == 1 && matches!(v[0], SymDim::Const(_)))
+                }) =>
+            {
+                let value = |i: usize| match self.sym_vector(node, i).as_deref() {
+                    Some([SymDim::Const(v)]) => *v,
+                    _ => 0,
+                };
+                let (start, limit, delta) = (value(0), value(1), value(2));
+                if delta == 0 {
+                    return Err(fail(self, "a Range with delta 0".into()));
+                }
+                let count = ((limit - start + delta - delta.signum()) / delta).clamp(0, 4096);
+                (0..count)
+                    .map(|i| SymDim::Const(start + i * delta))
+                    .collect()
+            }
+            "Equal" | "Where" | "Not" | "Max" | "Min"
+                if (0..node.input.len()).any(|i| self.is_shape_vector(node, i))
+                    && (0..node.input.len()).all(|i| self.sym_vector(node, i).is_some()) =>
+            {
+                let vectors = (0..node.input.len())
+                    .map(|i| {
+                        self.sym_vector(node, i).ok_or_else(|| {
+                            fail(self, format!("input {i} is not a constant or a shape"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let length = vectors.iter().map(Vec::len).max().unwrap_or(0);
+                if vectors.iter().any(|v| v.len() != length && v.len() != 1) {
+                    return Err(fail(self, "shape vectors of different lengths".into()));
+                }
+                (0..length)
+                    .map(|i| {
+                        let x: Vec<SymDim> =
+                            vectors.iter().map(|v| v[i.min(v.len() - 1)]).collect();
+                        shape_logic(op, &x).ok_or_else(|| {
+                            fail(
+                                self,
+                                format!("{op} of {x:?} is not a size the importer can follow"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
             "Add" | "Sub" | "Mul" | "Div" | "Mod"
-                if self.is_shape_vector(node, 0) || self.is_shape_vector(node, 1) =>
+                if (self.is_shape_vector(node, 0) || self.is_shape_vector(node, 1))
+                    && self.sym_vector(node, 0).is_some()
+                    && self.sym_vector(node, 1).is_some() =>
             {
                 let operand = |emitter: &Self, index: usize| {
                     emitter.sym_vector(node, index).ok_or_else(|| {
@@ -166,6 +246,30 @@ impl Emitter {
         self.define_symbolic(node, vector);
         Ok(true)
     }
+}
+
+/// Equal, Where, Not, Max and Min on shape entries (booleans as 1 and 0). A size is
+/// never negative, so it differs from any negative constant (the `-1` an exporter
+/// compares a shape against before an Expand).
+fn shape_logic(op: &str, x: &[SymDim]) -> Option<SymDim> {
+    use SymDim::{Const, Size};
+    Some(match (op, x) {
+        ("Equal", [Const(a), Const(b)]) => Const(i64::from(a == b)),
+        ("Equal", [Size(_), Const(c)] | [Const(c), Size(_)]) if *c < 0 => Const(0),
+        ("Equal", [Size(a), Size(b)]) if a == b => Const(1),
+        ("Not", [Const(a)]) => Const(i64::from(*a == 0)),
+        ("Where", [Const(c), a, b]) => {
+            if *c != 0 {
+                *a
+            } else {
+                *b
+            }
+        }
+        ("Max", [Const(a), Const(b)]) => Const(*a.max(b)),
+        ("Min", [Const(a), Const(b)]) => Const(*a.min(b)),
+        ("Max", [Size(d), Const(c)] | [Const(c), Size(d)]) if *c <= 1 => Size(*d),
+        _ => return None,
+    })
 }
 
 /// The indices a Slice with `start`, `end` and `step` takes from `length` entries
