@@ -282,26 +282,35 @@ fn convert_conv(op: OperationRef) {
 fn channel_bias(init: Value, channels: u64) -> Option<Vec<f32>> {
     const BROADCAST: &str =
         "[affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>]";
-    let generic = defining_op(init).filter(|op| op_name(op) == "linalg.generic")?;
+    copied_input(init, BROADCAST, |source| {
+        let (values, dims) = constant_tensor(source)?;
+        (dims == [channels]).then_some(values)
+    })
+}
+
+/// `read` of the input of the `linalg.generic` defining `value` when that generic
+/// only copies its one input through `maps` (a broadcast), yielding it as it is.
+fn copied_input<T>(value: Value, maps: &str, read: impl FnOnce(Value) -> Option<T>) -> Option<T> {
+    let generic = defining_op(value).filter(|op| op_name(op) == "linalg.generic")?;
     if generic.operand_count() != 2
         || attribute(&generic, "indexing_maps")
-            .map(|maps| maps.to_string())
+            .map(|m| m.to_string())
             .as_deref()
-            != Some(BROADCAST)
+            != Some(maps)
     {
         return None;
     }
     let body = generic.region(0).ok()?.first_block()?;
-    let yield_op = body
+    let yielded = body
         .first_operation()
-        .filter(|op| op_name(op) == "linalg.yield")?;
-    let yielded = yield_op.operand(0).ok()?;
+        .filter(|op| op_name(op) == "linalg.yield")?
+        .operand(0)
+        .ok()?;
     let argument = melior::ir::block::BlockArgument::try_from(yielded).ok()?;
     if argument.argument_number() != 0 {
         return None;
     }
-    let (values, dims) = constant_tensor(generic.operand(0).ok()?)?;
-    (dims == [channels]).then_some(values)
+    read(generic.operand(0).ok()?)
 }
 
 /// The f32 values and [rows, cols] of a 2-D constant, looking through one
@@ -399,27 +408,7 @@ fn broadcast_over_batch(value: Value) -> Option<(Vec<f32>, [u64; 2], bool)> {
         "linalg.broadcast" if i64_array_attribute(&def, "dimensions")? == [0] => {
             constant_matrix(def.operand(0).ok()?)
         }
-        "linalg.generic" => {
-            if def.operand_count() != 2
-                || attribute(&def, "indexing_maps")
-                    .map(|m| m.to_string())
-                    .as_deref()
-                    != Some(MAPS)
-            {
-                return None;
-            }
-            let body = def.region(0).ok()?.first_block()?;
-            let yielded = body
-                .first_operation()
-                .filter(|op| op_name(op) == "linalg.yield")?
-                .operand(0)
-                .ok()?;
-            let argument = melior::ir::block::BlockArgument::try_from(yielded).ok()?;
-            if argument.argument_number() != 0 {
-                return None;
-            }
-            constant_matrix(def.operand(0).ok()?)
-        }
+        "linalg.generic" => copied_input(value, MAPS, constant_matrix),
         _ => None,
     }
 }

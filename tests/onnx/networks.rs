@@ -475,18 +475,7 @@ pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usi
     let w2 = b.constant(&[2 * width, width]);
     let ff = b.node("MatMul", vec![gelu, w2], vec![]);
     let x = b.node("Add", vec![x, ff], vec![]);
-    let pooled = b.node(
-        "ReduceMean",
-        vec![x],
-        vec![ints("axes", &[1]), int("keepdims", 0)],
-    );
-    let dense = b.constant(&[out, width]);
-    let dense_bias = b.constant(&[out]);
-    let logits = b.node(
-        "Gemm",
-        vec![pooled, dense, dense_bias],
-        vec![int("transB", 1)],
-    );
+    let logits = pool_and_classify(&mut b, x, width, out, false);
     let model = model(
         "random_attention",
         b,
@@ -535,18 +524,7 @@ pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usi
         vec![sliced, scale, shift],
         vec![int("axis", -1)],
     );
-    let pooled = b.node(
-        "ReduceMean",
-        vec![normed],
-        vec![ints("axes", &[1]), int("keepdims", 0)],
-    );
-    let dense = b.constant(&[out, width]);
-    let dense_bias = b.constant(&[out]);
-    let logits = b.node(
-        "Gemm",
-        vec![pooled, dense, dense_bias],
-        vec![int("transB", 1)],
-    );
+    let logits = pool_and_classify(&mut b, normed, width, out, false);
     let mut model = model(
         "random_embedding",
         b,
@@ -622,18 +600,24 @@ pub fn mask_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>) 
     let truncated = b.node("Cast", vec![truncated], vec![int("to", 1)]);
     let biggest = b.node("Max", vec![chosen.clone(), flag, truncated], vec![]);
     let smallest = b.node("Min", vec![biggest, positions], vec![]);
+    let logits = pool_and_classify(&mut b, smallest, 1, out, true);
+    let model = model("random_mask", b, &[None, Some(tokens as i64)], &logits, out);
+    (model, vec![3, tokens])
+}
+
+/// Mean pooling over the tokens (axis 1; kept as a unit dimension when `keep`, for a
+/// (batch, tokens) input) and a dense head of `out` classes over `width` features.
+fn pool_and_classify(b: &mut Builder, x: String, width: i64, out: i64, keep: bool) -> String {
     let pooled = b.node(
         "ReduceMean",
-        vec![smallest],
-        vec![ints("axes", &[1]), int("keepdims", 1)],
+        vec![x],
+        vec![ints("axes", &[1]), int("keepdims", i64::from(keep))],
     );
-    let dense = b.constant(&[out, 1]);
+    let dense = b.constant(&[out, width]);
     let dense_bias = b.constant(&[out]);
-    let logits = b.node(
+    b.node(
         "Gemm",
         vec![pooled, dense, dense_bias],
         vec![int("transB", 1)],
-    );
-    let model = model("random_mask", b, &[None, Some(tokens as i64)], &logits, out);
-    (model, vec![3, tokens])
+    )
 }
