@@ -263,17 +263,8 @@ fn convert_conv(op: OperationRef) {
             None => return,
         }
     };
-    let location = op.location();
-    let output = if bias.is_some() || is_zero_fill(init) {
-        called
-    } else {
-        build::insert_before(op, build::addf(location, init, called))
-    };
-    // SAFETY: every use of the convolution now reads `output`; it is then erased.
-    unsafe {
-        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
-        mlir_sys::mlirOperationDestroy(op.to_raw());
-    }
+    // A bias in the accumulator is already in the product.
+    replace_contraction(op, result.into(), (bias.is_none()).then_some(init), called);
 }
 
 /// The bias of a convolution whose accumulator starts as `init`: when `init` is a
@@ -385,16 +376,7 @@ fn convert(op: OperationRef) {
         weight
     };
     let product = insert(build::matmul(location, input, weight, result.r#type()));
-    let output = if is_zero_fill(init) {
-        product
-    } else {
-        insert(build::addf(location, init, product))
-    };
-    // SAFETY: every use of the matmul now reads `output`; the matmul is then erased.
-    unsafe {
-        mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
-        mlir_sys::mlirOperationDestroy(op.to_raw());
-    }
+    replace_contraction(op, result.into(), Some(init), product);
 }
 
 /// The constant matrix (as [`constant_matrix`] reads it) a `linalg.generic` or
@@ -481,12 +463,18 @@ fn convert_batch(op: OperationRef) {
         &out_shape.dims,
         &sizes,
     ));
-    let output = if is_zero_fill(init) {
-        expanded
-    } else {
-        insert(build::addf(location, init, expanded))
+    replace_contraction(op, result.into(), Some(init), expanded);
+}
+
+/// Replaces the contraction `op` (its `result`) by `product` plus the accumulator
+/// it started from, `init` (none when `product` already holds it; nothing added when
+/// it is a fill of zeros), and erases it.
+fn replace_contraction(op: OperationRef, result: Value, init: Option<Value>, product: Value) {
+    let output = match init.filter(|&init| !is_zero_fill(init)) {
+        Some(init) => build::insert_before(op, build::addf(op.location(), init, product)),
+        None => product,
     };
-    // SAFETY: every use of the product now reads `output`; it is then erased.
+    // SAFETY: every use of the contraction now reads `output`; it is then erased.
     unsafe {
         mlir_sys::mlirValueReplaceAllUsesOfWith(result.to_raw(), output.to_raw());
         mlir_sys::mlirOperationDestroy(op.to_raw());

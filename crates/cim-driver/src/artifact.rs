@@ -14,7 +14,7 @@ use cim_ir::{
     query::{op_name, string_attribute},
 };
 use cim_target::Target;
-use melior::ir::{Module, operation::OperationLike};
+use melior::ir::{Module, OperationRef, operation::OperationLike};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -44,10 +44,14 @@ pub struct Manifest {
 pub const ARTIFACT_FORMAT: u32 = 1;
 
 /// The first public function of a module (the entry point).
-pub fn entry_function(module: &Module) -> Option<String> {
+pub fn entry_op<'c, 'a>(module: &'a Module<'c>) -> Option<OperationRef<'c, 'a>> {
     cim_ir::mapped::top_level(module.as_operation())
-        .filter(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
-        .find_map(|op| string_attribute(&op, "sym_name"))
+        .find(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
+}
+
+/// The name of a module's entry function.
+pub fn entry_function(module: &Module) -> Option<String> {
+    entry_op(module).and_then(|op| string_attribute(&op, "sym_name"))
 }
 
 /// The programs of an artifact, as MLIR text.

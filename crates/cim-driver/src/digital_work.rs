@@ -96,12 +96,7 @@ impl Backend for Counter {
 /// The digital work of one inference of `module`'s public function (its dynamic
 /// dimensions taken as 1), or why it could not run.
 pub fn digital_work(module: &Module) -> Result<DigitalWork, String> {
-    let func = cim_ir::mapped::top_level(module.as_operation())
-        .find(|op| {
-            op_name(op) == "func.func"
-                && cim_ir::query::string_attribute(op, "sym_visibility").is_none()
-        })
-        .ok_or("the module has no public function")?;
+    let func = crate::artifact::entry_op(module).ok_or("the module has no public function")?;
     let name = cim_ir::query::string_attribute(&func, "sym_name").unwrap_or_default();
     let block = func
         .region(0)

@@ -153,11 +153,7 @@ pub fn layer_of(array: &str) -> String {
 /// argument when it is static, else 1 (a dynamic batch: figures are per sample
 /// already).
 fn static_batch(module: &Module) -> u64 {
-    cim_ir::mapped::top_level(module.as_operation())
-        .find(|op| {
-            op_name(op) == "func.func"
-                && cim_ir::query::string_attribute(op, "sym_visibility").is_none()
-        })
+    crate::artifact::entry_op(module)
         .and_then(|func| {
             let block = func.region(0).ok()?.first_block()?;
             let argument: Value = block.argument(0).ok()?.into();

@@ -70,18 +70,17 @@ fn dense(dims: &[u64], values: &[f32]) -> String {
     // importing a pre-trained model.
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let shape: Vec<Dim> = dims.iter().copied().map(Dim::Known).collect();
-    let mut text = String::with_capacity(values.len() * 8 + 64);
-    text.push_str("dense<\"0x");
-    let mut hex = Vec::with_capacity(values.len() * 8);
+    let mut text = Vec::with_capacity(values.len() * 8 + 64);
+    text.extend_from_slice(b"dense<\"0x");
     for value in values {
         for byte in value.to_le_bytes() {
-            hex.push(DIGITS[usize::from(byte >> 4)]);
-            hex.push(DIGITS[usize::from(byte & 15)]);
+            text.push(DIGITS[usize::from(byte >> 4)]);
+            text.push(DIGITS[usize::from(byte & 15)]);
         }
     }
-    text.push_str(std::str::from_utf8(&hex).unwrap_or_default());
-    text.push_str(&format!("\"> : {}", tensor_type(&shape)));
-    text
+    text.extend_from_slice(format!("\"> : {}", tensor_type(&shape)).as_bytes());
+    // Only ASCII was written.
+    String::from_utf8(text).unwrap_or_default()
 }
 
 impl Emitter {

@@ -8,7 +8,7 @@ use crate::dim::Dim;
 use crate::emitter::{DynamicSize, Emitter, Value, tensor_type};
 use crate::fold::SymDim;
 use crate::proto::attribute;
-use crate::proto::{Values, checked_tensor};
+use crate::proto::{Values, checked_tensor, data_type};
 use tract_onnx::pb::{
     GraphProto, NodeProto, TensorProto, tensor_shape_proto::dimension, type_proto,
 };
@@ -64,13 +64,8 @@ impl Emitter {
                 )));
             }
             if is_shape_like(tensor) {
-                let value = Value {
-                    ssa: String::new(),
-                    dims: Vec::new(),
-                    data: Some(values.clone()),
-                };
                 self.symbolic
-                    .insert(tensor.name.clone(), shape_entries(&value));
+                    .insert(tensor.name.clone(), shape_entries(&values));
             }
             // Materialised on first use (see `use_constant`); record shape and data.
             self.values.insert(
@@ -94,7 +89,9 @@ impl Emitter {
             // holds every integer below 2^24 exactly (vocabularies and masks).
             let tensor = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
                 Some(type_proto::Value::TensorType(tensor))
-                    if matches!(tensor.elem_type, 1 | 3 | 5 | 6 | 7 | 9) =>
+                    if tensor.elem_type == data_type::FLOAT
+                        || tensor.elem_type == data_type::BOOL
+                        || data_type::is_integer(i64::from(tensor.elem_type)) =>
                 {
                     tensor
                 }
@@ -270,7 +267,10 @@ impl Emitter {
                 let value = self.constant_node(node)?;
                 let tensor = attribute(node, "value").and_then(|a| a.t.as_ref());
                 if tensor.is_some_and(is_shape_like) {
-                    self.define_symbolic(node, shape_entries(&value));
+                    self.define_symbolic(
+                        node,
+                        shape_entries(value.data.as_deref().unwrap_or_default()),
+                    );
                 }
                 value
             }
@@ -307,18 +307,12 @@ impl Emitter {
 
 /// Whether a constant tensor is an integer vector or scalar: a shape vector.
 fn is_shape_like(tensor: &TensorProto) -> bool {
-    // int8, int16, int32, int64 (ONNX's TensorProto.DataType).
-    matches!(tensor.data_type, 3 | 5 | 6 | 7) && tensor.dims.len() <= 1
+    data_type::is_integer(i64::from(tensor.data_type)) && tensor.dims.len() <= 1
 }
 
 /// A constant's values as shape entries.
-fn shape_entries(value: &Value) -> Vec<SymDim> {
-    value
-        .data
-        .iter()
-        .flatten()
-        .map(|&v| SymDim::Const(v as i64))
-        .collect()
+fn shape_entries(values: &[f32]) -> Vec<SymDim> {
+    values.iter().map(|&v| SymDim::Const(v as i64)).collect()
 }
 
 /// How many inputs and outputs an operator has (ONNX's operator schemas): inputs

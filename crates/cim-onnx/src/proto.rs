@@ -7,15 +7,37 @@ pub(crate) fn attribute<'n>(node: &'n NodeProto, name: &str) -> Option<&'n Attri
     node.attribute.iter().find(|a| a.name == name)
 }
 
+/// ONNX's element types (`TensorProto.DataType`) the importer names.
+pub(crate) mod data_type {
+    /// float32.
+    pub(crate) const FLOAT: i32 = 1;
+    /// uint8.
+    pub(crate) const UINT8: i32 = 2;
+    /// int8.
+    pub(crate) const INT8: i32 = 3;
+    /// int32.
+    pub(crate) const INT32: i32 = 6;
+    /// int64.
+    pub(crate) const INT64: i32 = 7;
+    /// bool.
+    pub(crate) const BOOL: i32 = 9;
+    /// float64.
+    pub(crate) const DOUBLE: i32 = 11;
+
+    /// Whether the type is a float (16, 32 or 64 bits, bfloat16).
+    pub(crate) fn is_float(t: i64) -> bool {
+        matches!(t, 1 | 10 | 11 | 16)
+    }
+
+    /// Whether the type is an integer of any width or sign.
+    pub(crate) fn is_integer(t: i64) -> bool {
+        matches!(t, 2..=7 | 12 | 13)
+    }
+}
+
 /// The f32 values of a tensor proto (raw, float or double data).
 pub(crate) fn tensor_values(tensor: &TensorProto) -> Result<Vec<f32>, String> {
-    const FLOAT: i32 = 1;
-    const DOUBLE: i32 = 11;
-    const INT64: i32 = 7;
-    const INT32: i32 = 6;
-    const INT8: i32 = 3;
-    const UINT8: i32 = 2;
-    const BOOL: i32 = 9;
+    use data_type::{BOOL, DOUBLE, FLOAT, INT8, INT32, INT64, UINT8};
     if !tensor.external_data.is_empty() {
         return Err(format!(
             "tensor '{}' has external data: save the model with its weights inside",

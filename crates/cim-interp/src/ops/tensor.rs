@@ -97,11 +97,7 @@ pub(crate) fn step(
                 .iter()
                 .map(|dim| dim.map_or(source.len() / known.max(1), |d| d as usize))
                 .collect();
-            one(source
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order(IxDyn(&dims))
-                .map_err(|error| malformed(op, error.to_string()))?)
+            one(reshaped(op, source.view(), &dims)?)
         }
         "tensor.pad" => pad(operands),
         "tensor.extract_slice" => {
@@ -148,7 +144,7 @@ pub(crate) fn step(
                 // `size` elements from `offset`, every `stride`-th.
                 let start = offset as usize;
                 let end = start + (size.max(1) - 1) * stride as usize + usize::from(size > 0);
-                if end > view.shape()[axis] || (size == 0 && start > view.shape()[axis]) {
+                if end > view.shape()[axis] {
                     return Err(malformed(op, "slice out of bounds"));
                 }
                 view.slice_axis_inplace(
@@ -170,11 +166,7 @@ pub(crate) fn step(
                     kept.push(size);
                 }
             }
-            one(view
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order(IxDyn(&kept))
-                .map_err(|error| malformed(op, error.to_string()))?)
+            one(reshaped(op, view.view(), &kept)?)
         }
         "tensor.from_elements" => {
             // Scalars (index, integer or float) into a tensor of the result's shape.
@@ -201,11 +193,7 @@ pub(crate) fn step(
                         .ok_or_else(|| malformed(op, format!("shape entry {d} is not a size")))
                 })
                 .collect::<Result<Vec<usize>, _>>()?;
-            one(source
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order(IxDyn(&dims))
-                .map_err(|error| malformed(op, error.to_string()))?)
+            one(reshaped(op, source.view(), &dims)?)
         }
         "tensor.concat" => {
             let dimension =
@@ -368,4 +356,17 @@ fn integer_op(op: &OperationRef, name: &str, a: i64, b: i64) -> Result<i64, Inte
             i64::from(crate::body::compare_integers(predicate as u8, a, b))
         }
     })
+}
+
+/// `source` in row-major order with shape `dims` (what every reshape computes).
+fn reshaped(
+    op: &OperationRef,
+    source: ndarray::ArrayViewD<f64>,
+    dims: &[usize],
+) -> Result<ArrayD<f64>, InterpError> {
+    source
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(dims))
+        .map_err(|error| malformed(op, error.to_string()))
 }

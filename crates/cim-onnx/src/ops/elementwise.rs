@@ -166,19 +166,14 @@ impl Emitter {
                 _ => x,
             }
         };
-        if let Some(data) = &input.data {
-            let folded: Vec<f32> = data.iter().map(|&x| scalar(x)).collect();
-            if folded.iter().any(|v| !v.is_finite()) {
+        if let Some(folded) = fold_constants(std::slice::from_ref(&input), |x| scalar(x[0])) {
+            if folded.data.iter().flatten().any(|v| !v.is_finite()) {
                 return Err(self.unsupported(
                     node,
                     "computing it on its constant input gives a value that is not finite",
                 ));
             }
-            return Ok(Value {
-                ssa: String::new(),
-                dims: input.dims.clone(),
-                data: Some(folded),
-            });
+            return Ok(folded);
         }
         let input = self.materialise(input);
         self.elementwise(&[input], move |x, next| {

@@ -110,17 +110,6 @@ impl Emitter {
     /// dimensions, one weight-stationary product, expand back.
     fn matmul_batched(&mut self, node: &NodeProto, a: Value) -> Result<Value, OnnxError> {
         let rank = a.dims.len();
-        let rows = product(&a.dims[..rank - 1]).ok_or_else(|| {
-            self.unsupported(
-                node,
-                format!(
-                    "the input's leading dimensions {} hold two dynamic sizes",
-                    shape_text(&a.dims)
-                ),
-            )
-        })?;
-        let groups = vec![(0..rank - 1).collect::<Vec<_>>(), vec![rank - 1]];
-        let flat = self.regroup(&a, &groups, vec![rows, a.dims[rank - 1]]);
         let b = self.input(node, 1)?;
         let (Some(data), [Dim::Known(k), Dim::Known(n)]) = (b.data.clone(), b.dims.as_slice())
         else {
@@ -130,20 +119,38 @@ impl Emitter {
             ));
         };
         let (k, n) = (*k, *n);
-        if flat.dims[1] != Dim::Known(k) {
+        if a.dims[rank - 1] != Dim::Known(k) {
             return Err(self.unsupported(
                 node,
                 format!(
                     "input features {} do not match the weight's {k}",
-                    flat.dims[1]
+                    a.dims[rank - 1]
                 ),
             ));
         }
-        let product = self
-            .matmul_constant(&flat, k, n, &data)
-            .map_err(|m| self.unsupported(node, m))?;
+        let weight = self.constant(&[k, n], &data);
+        self.matmul_rows(&a, &weight)
+            .map_err(|m| self.unsupported(node, m))
+    }
+
+    /// `(..., K) x (K, N)`: the leading dimensions collapsed into the rows of one
+    /// `linalg.matmul`, expanded back.
+    fn matmul_rows(&mut self, a: &Value, weight: &Value) -> Result<Value, String> {
+        let rank = a.dims.len();
+        if rank == 2 {
+            return self.matmul(a, weight);
+        }
+        let rows = product(&a.dims[..rank - 1]).ok_or_else(|| {
+            format!(
+                "the leading dimensions of {} hold two dynamic sizes",
+                shape_text(&a.dims)
+            )
+        })?;
+        let groups = vec![(0..rank - 1).collect::<Vec<_>>(), vec![rank - 1]];
+        let flat = self.regroup(a, &groups, vec![rows, a.dims[rank - 1]]);
+        let product = self.matmul(&flat, weight)?;
         let mut dims = a.dims.clone();
-        dims[rank - 1] = Dim::Known(n);
+        dims[rank - 1] = weight.dims[1];
         Ok(self.regroup(&product, &groups, dims))
     }
 
@@ -176,13 +183,7 @@ impl Emitter {
             )
         };
         if rb == 2 {
-            let rows = product(&a.dims[..ra - 1]).ok_or_else(too_many)?;
-            let groups = vec![(0..ra - 1).collect::<Vec<_>>(), vec![ra - 1]];
-            let flat = self.regroup(a, &groups, vec![rows, k]);
-            let product = self.matmul(&flat, b)?;
-            let mut dims = a.dims.clone();
-            dims[ra - 1] = n;
-            return Ok(self.regroup(&product, &groups, dims));
+            return self.matmul_rows(a, b);
         }
         if ra != rb || a.dims[..ra - 2] != b.dims[..rb - 2] {
             return Err(format!(

@@ -10,7 +10,7 @@ use crate::emitter::{Emitter, Value, tensor_type};
 use crate::fold::SymDim;
 use crate::ops::shape_vector::slice_range;
 use crate::ops::{axis_in, out_of_range};
-use crate::proto::{attribute, tensor_values};
+use crate::proto::{attribute, data_type, tensor_values};
 use tract_onnx::pb::NodeProto;
 
 impl Emitter {
@@ -24,9 +24,9 @@ impl Emitter {
                 let to = attribute(node, "to").map_or(0, |a| a.i);
                 let input = self.input(node, 0)?;
                 match to {
-                    1 | 10 | 11 | 16 => Ok(input),
-                    9 => self.cast_with(node, input, |x| f32::from(u8::from(x != 0.0)), "bool"),
-                    2..=7 | 12 | 13 => self.cast_with(node, input, f32::trunc, "integer"),
+                    t if data_type::is_float(t) => Ok(input),
+                    t if t == i64::from(data_type::BOOL) => self.cast_to(node, input, true),
+                    t if data_type::is_integer(t) => self.cast_to(node, input, false),
                     other => Err(self.unsupported(
                         node,
                         format!("Cast to ONNX type {other} is not supported (float, integer and bool are)"),
@@ -153,22 +153,27 @@ impl Emitter {
         }
     }
 
-    /// A Cast to bool (`x != 0`) or to an integer type (truncation) of values
+    /// A Cast to bool (`x != 0`) or else to an integer type (truncation) of values
     /// carried as f32; computed at import on a constant.
-    fn cast_with(
+    fn cast_to(
         &mut self,
         node: &NodeProto,
         input: Value,
-        scalar: fn(f32) -> f32,
-        kind: &str,
+        bool_cast: bool,
     ) -> Result<Value, OnnxError> {
+        let scalar = |x: f32| {
+            if bool_cast {
+                f32::from(u8::from(x != 0.0))
+            } else {
+                x.trunc()
+            }
+        };
         if let Some(folded) =
             crate::ops::elementwise::fold_constants(std::slice::from_ref(&input), |x| scalar(x[0]))
         {
             return Ok(folded);
         }
         let input = self.materialise(input);
-        let bool_cast = kind == "bool";
         self.elementwise(&[input], move |x, next| {
             let x = &x[0];
             if bool_cast {

@@ -12,14 +12,8 @@ use crate::dim::Dim;
 use crate::emitter::{Emitter, Value};
 use crate::fold::SymDim;
 use crate::ops::axis_in;
-use crate::proto::{attribute, tensor_values};
+use crate::proto::{attribute, data_type, tensor_values};
 use tract_onnx::pb::NodeProto;
-
-/// ONNX's integer element types (int8 ... uint64, bool): a Cast to one of them keeps a
-/// shape vector a shape vector.
-fn is_integer_type(to: i64) -> bool {
-    matches!(to, 2..=7 | 9 | 12 | 13)
-}
 
 impl Emitter {
     /// Whether a ConstantOfShape fills an integer tensor (a shape vector) of a
@@ -27,7 +21,9 @@ impl Emitter {
     fn is_integer_fill(&self, node: &NodeProto) -> bool {
         let integer = attribute(node, "value")
             .and_then(|a| a.t.as_ref())
-            .is_some_and(|t| matches!(t.data_type, 3 | 5 | 6 | 7 | 9));
+            .is_some_and(|t| {
+                t.data_type == data_type::BOOL || data_type::is_integer(i64::from(t.data_type))
+            });
         integer
             && self
                 .sym_vector(node, 0)
@@ -72,7 +68,8 @@ impl Emitter {
             "Cast" if self.is_shape_vector(node, 0) => {
                 let vector = self.symbolic[&node.input[0]].clone();
                 let to = attribute(node, "to").map_or(0, |a| a.i);
-                if is_integer_type(to) {
+                // To an integer or bool type a shape vector stays one.
+                if data_type::is_integer(to) || to == i64::from(data_type::BOOL) {
                     vector
                 } else {
                     // A number for float arithmetic: known sizes only.
