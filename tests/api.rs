@@ -9,6 +9,7 @@
 //!   bundled MLP, mapped and placed, stays exact.
 //! - [`interpreter_errors`]: what the interpreter refuses to run, and how it says so.
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
+//! - [`adapter_fit`]: the closed-form calibration of a layer's correction.
 //! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
 //! - [`torch_mlir_ops`]: what torch-mlir's exports hold beyond products and
 //!   convolutions (dynamic sizes, broadcasts, batched products, index and gather
@@ -34,6 +35,8 @@ mod common;
 #[path = "fuzz/cases.rs"]
 mod fuzz_cases;
 
+#[path = "api/adapter_fit.rs"]
+mod adapter_fit;
 #[path = "api/converter_levels.rs"]
 mod converter_levels;
 #[path = "api/dialect.rs"]

@@ -3,6 +3,8 @@
 //! and report, as a user runs them. This binary runs the tools as processes and links
 //! no MLIR. Its modules, by concept:
 //!
+//! - [`adapters`]: digital corrections: identity until fitted, calibrated per chip
+//!   and across chips, kept as named sets, bit-exact on the NMDU.
 //! - [`aihwkit`]: the presets against aihwkit itself, on the same weights.
 //! - [`exact_and_quantized_fidelity`]: exact fidelity against onnxruntime, calibrated
 //!   quantized fidelity within 1% of float.
@@ -31,6 +33,8 @@ mod common;
 #[path = "cimc/support.rs"]
 mod support;
 
+#[path = "cimc/adapters.rs"]
+mod adapters;
 #[path = "cimc/aihwkit.rs"]
 mod aihwkit;
 #[path = "cimc/converters.rs"]

@@ -7,6 +7,7 @@
 //! [registry] lists them; [pipelines](pipeline) mix them with upstream MLIR
 //! passes in one `PassManager`.
 
+pub mod adapters;
 pub mod bitslice;
 pub mod convert_linalg_to_cim;
 pub mod dce;

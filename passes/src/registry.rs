@@ -8,6 +8,7 @@ pub static PASSES: &[&PassDef] = &[
     &crate::convert_linalg_to_cim::PASS,
     &crate::tile::PASS,
     &crate::map::PASS,
+    &crate::adapters::PASS,
     &crate::split_weights::PASS,
     &crate::bitslice::PASS,
     &crate::place::PASS,

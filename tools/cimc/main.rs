@@ -5,16 +5,17 @@
 use cim_driver::{
     DriverError,
     artifact::{self, Artifact},
-    evaluate::{Accuracy, Evaluation},
+    calibrate,
+    evaluate::{Accuracy, Evaluation, PerChip},
     npy,
     pipeline::{CompileOptions, EncodingChoice, Mapper},
     report,
-    run::{self, RunFidelity, RunSettings},
+    run::{self, Periphery, RunFidelity, RunSettings},
 };
 use cim_egraph::cost::Objective;
 use cim_ir::CimContext;
 use cim_passes::place::Strategy;
-use cim_sim::Digital;
+use cim_sim::{Digital, adapters::FitOptions};
 use cim_target::Target;
 use clap::{Parser, Subcommand};
 use std::{io::Write, path::PathBuf, process::ExitCode};
@@ -28,6 +29,27 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Converters other than the artifact's, behind the same programmed arrays.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub(crate) struct PeripheryArgs {
+    /// Run every MVM through ADCs of this resolution instead (ranges kept): the
+    /// same programmed arrays behind another periphery.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=24))]
+    adc_bits: Option<i64>,
+    /// Run every MVM through DACs of this resolution instead (ranges kept).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=24))]
+    dac_bits: Option<i64>,
+}
+
+impl PeripheryArgs {
+    fn periphery(self) -> Periphery {
+        Periphery {
+            adc_bits: self.adc_bits,
+            dac_bits: self.dac_bits,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -76,6 +98,16 @@ pub(crate) enum Command {
         /// cover (100: from the smallest to the largest).
         #[arg(long, default_value_t = 100.0)]
         calibration_percentile: f64,
+        /// Give analog layers a digital correction: a per-column affine and a
+        /// low-rank adapter of this rank (cim-adapters). With --calibration, an
+        /// across-chips set named `default` is fitted on it (see `cimc calibrate`).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=4096))]
+        adapter_rank: u32,
+        /// Which layers get adapters: all, sensitive:N (the N layers device noise
+        /// disturbs most), or layer names as `cimc report` prints them,
+        /// comma-separated.
+        #[arg(long, default_value = "all")]
+        adapter_layers: String,
         /// Write the IR after each pipeline step into this directory.
         #[arg(long)]
         emit_mlir_after_each_pass: Option<PathBuf>,
@@ -109,6 +141,48 @@ pub(crate) enum Command {
         /// codes: quantized and full fidelity).
         #[arg(long, value_enum, default_value_t)]
         digital: Digital,
+        /// The adapter set the mapped program runs with (`none`: the identity);
+        /// the artifact's latest by default.
+        #[arg(long)]
+        adapters: Option<String>,
+        #[command(flatten)]
+        periphery: PeripheryArgs,
+    },
+    /// Fit an artifact's digital corrections (compiled with --adapter-rank) on
+    /// simulated chips, without retraining, and keep them as a named adapter set.
+    /// With neither --chip nor --chips, one set for every chip of the target:
+    /// pooled over 8 chips (seeds 2^32, 2^32+1, ...) and the drift times.
+    Calibrate {
+        /// The artifact directory.
+        artifact: PathBuf,
+        /// Calibration inputs (.npy, batch first; keep them apart from test data):
+        /// one per function argument, in order.
+        #[arg(long = "data", required = true)]
+        data: Vec<PathBuf>,
+        /// Seconds since programming at which the chips are read (comma-separated:
+        /// pooled).
+        #[arg(long = "drift-time", value_delimiter = ',', default_values_t = [86400.0])]
+        drift_times: Vec<f64>,
+        /// Fit for this one chip (its seed, as `cimc run --seed`): a per-chip set.
+        #[arg(long, conflicts_with = "chips")]
+        chip: Option<u64>,
+        /// Pool over this many chips (seeds 2^32, 2^32+1, ...; 8 without --chip).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        chips: Option<u64>,
+        /// The set's name (replaces a set of that name).
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Ridge of the regression, relative to the inputs' mean square.
+        #[arg(long, default_value_t = 1e-4)]
+        ridge: f64,
+        /// Rounds of (adapter, affine) fitting.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+        rounds: u64,
+        #[command(flatten)]
+        periphery: PeripheryArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure top-1 accuracy on a labelled data set.
     Eval {
@@ -148,6 +222,16 @@ pub(crate) enum Command {
         /// fidelity (float and exact keep float digital work).
         #[arg(long, value_enum, default_value_t)]
         digital: Digital,
+        /// The adapter set the mapped program runs with (`none`: the identity);
+        /// the artifact's latest by default.
+        #[arg(long, conflicts_with = "calibrate_each_chip")]
+        adapters: Option<String>,
+        /// At full fidelity, fit each chip's own corrections on these inputs
+        /// (.npy) once it has drifted, then measure it.
+        #[arg(long)]
+        calibrate_each_chip: Option<PathBuf>,
+        #[command(flatten)]
+        periphery: PeripheryArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -187,6 +271,7 @@ impl Command {
             Command::Compile { .. } => "cimc compile",
             Command::Run { .. } => "cimc run",
             Command::Eval { .. } => "cimc eval",
+            Command::Calibrate { .. } => "cimc calibrate",
             Command::Report { .. } => "cimc report",
         }
     }
@@ -269,6 +354,81 @@ fn clear_progress() {
     }
 }
 
+/// Applies the adapter set `name` (the latest when `None`, none for `none`) to
+/// the artifact's mapped program.
+fn use_adapters(
+    artifact: &Artifact,
+    name: Option<&str>,
+    periphery: Periphery,
+) -> Result<Option<calibrate::AdapterSet>, DriverError> {
+    if name == Some("none") {
+        return Ok(None);
+    }
+    let Some(set) = calibrate::load(artifact, name)? else {
+        return Ok(None);
+    };
+    calibrate::apply(artifact.mapped()?, &set, periphery)?;
+    Ok(Some(set))
+}
+
+/// Fits a set: on chip `chip` (per chip), else pooled over `chips` (8 by default).
+#[allow(clippy::too_many_arguments)]
+fn fit_set(
+    artifact: &Artifact,
+    inputs: &[ndarray::ArrayD<f64>],
+    data: &[PathBuf],
+    (chip, chips): (Option<u64>, Option<u64>),
+    drift_times: Vec<f64>,
+    name: &str,
+    options: FitOptions,
+    periphery: Periphery,
+) -> Result<calibrate::AdapterSet, DriverError> {
+    let chips = match chip {
+        Some(seed) => vec![seed],
+        None => (0..chips.unwrap_or(8))
+            .map(|i| calibrate::CALIBRATION_SEEDS + i)
+            .collect(),
+    };
+    let calibration = calibrate::Calibration {
+        inputs,
+        data: data
+            .iter()
+            .filter_map(|path| path.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        chips,
+        drift_times,
+        options,
+        name: name.to_owned(),
+        periphery,
+    };
+    calibrate::calibrate(artifact, &calibration)
+}
+
+/// Prints what a fitted set is and how well it fits.
+fn print_set(out: &mut dyn Write, set: &calibrate::AdapterSet, path: &std::path::Path) {
+    let fitted = &set.fitted;
+    let _ = writeln!(
+        out,
+        "adapter set '{}' ({}: chips {:?} at {:?} s, calibration inputs of shape {:?}; {} parameters) -> {}",
+        set.name,
+        fitted.mode,
+        fitted.chips,
+        fitted.drift_times,
+        fitted.shape,
+        set.parameters(),
+        path.display()
+    );
+    for (layer, quality) in &set.quality {
+        let _ = writeln!(
+            out,
+            "  {layer}: relative squared error {:.3e} -> {:.3e} (weight {:.2})",
+            quality.before, quality.after, quality.weight
+        );
+    }
+}
+
 fn read_artifact<'c>(
     cim: &'c CimContext,
     dir: &std::path::Path,
@@ -298,6 +458,8 @@ pub(crate) fn run(
             placement,
             calibration,
             calibration_percentile,
+            adapter_rank,
+            adapter_layers,
             emit_mlir_after_each_pass,
             output,
             json,
@@ -313,6 +475,8 @@ pub(crate) fn run(
                 duplicate_arrays,
                 placement,
                 error_time,
+                adapter_rank,
+                adapter_layers,
             };
             let compiled = artifact::compile(
                 cim,
@@ -338,6 +502,68 @@ pub(crate) fn run(
                     output.display()
                 );
             }
+            if let (true, Some(data)) = (adapter_rank > 0, &calibration) {
+                let artifact = read_artifact(cim, &output)?;
+                let inputs = run::read_inputs(std::slice::from_ref(data))?;
+                let set = fit_set(
+                    &artifact,
+                    &inputs,
+                    std::slice::from_ref(data),
+                    (None, None),
+                    vec![86400.0],
+                    "default",
+                    FitOptions::default(),
+                    Periphery::default(),
+                )?;
+                let path = calibrate::save(&artifact, set.clone())?;
+                if !json {
+                    print_set(out, &set, &path);
+                }
+            }
+            Ok(())
+        }
+        Command::Calibrate {
+            artifact,
+            data,
+            drift_times,
+            chip,
+            chips,
+            name,
+            ridge,
+            rounds,
+            periphery,
+            json,
+        } => {
+            let artifact = read_artifact(cim, &artifact)?;
+            let periphery = periphery.periphery();
+            periphery.apply(&artifact)?;
+            let inputs = run::read_inputs(&data)?;
+            if !(ridge.is_finite() && ridge >= 0.0) {
+                return Err(DriverError::Usage(format!(
+                    "--ridge {ridge}: give a finite number >= 0"
+                )));
+            }
+            let options = FitOptions {
+                ridge,
+                rounds: rounds as usize,
+                ..FitOptions::default()
+            };
+            let set = fit_set(
+                &artifact,
+                &inputs,
+                &data,
+                (chip, chips),
+                drift_times,
+                &name,
+                options,
+                periphery,
+            )?;
+            let path = calibrate::save(&artifact, set.clone())?;
+            if json {
+                print_json(out, &set.quality);
+            } else {
+                print_set(out, &set, &path);
+            }
             Ok(())
         }
         Command::Run {
@@ -348,8 +574,15 @@ pub(crate) fn run(
             seed,
             drift_time,
             digital,
+            adapters,
+            periphery,
         } => {
             let artifact = read_artifact(cim, &artifact)?;
+            if fidelity.converts() {
+                let periphery = periphery.periphery();
+                periphery.apply(&artifact)?;
+                use_adapters(&artifact, adapters.as_deref(), periphery)?;
+            }
             let inputs = run::read_inputs(&inputs)?;
             let settings = RunSettings {
                 drift_time,
@@ -376,10 +609,24 @@ pub(crate) fn run(
             drift_sweep,
             drift_times,
             digital,
+            adapters,
+            calibrate_each_chip,
+            periphery,
             json,
         } => {
             let artifact = read_artifact(cim, &artifact)?;
+            let periphery = periphery.periphery();
+            periphery.apply(&artifact)?;
             let inputs = run::read_inputs(std::slice::from_ref(&data))?;
+            let calibration_inputs = match &calibrate_each_chip {
+                Some(path) => Some(run::read_inputs(std::slice::from_ref(path))?),
+                None => None,
+            };
+            let applied = if calibrate_each_chip.is_some() {
+                None
+            } else {
+                use_adapters(&artifact, adapters.as_deref(), periphery)?
+            };
             let labels_path = labels;
             let labels = run::read_inputs(std::slice::from_ref(&labels_path))?.remove(0);
             let evaluation = Evaluation {
@@ -390,6 +637,10 @@ pub(crate) fn run(
                 repeats,
                 seed,
                 digital,
+                calibrate_each_chip: calibration_inputs.as_deref().map(|inputs| PerChip {
+                    inputs,
+                    options: FitOptions::default(),
+                }),
             };
             evaluation.check()?;
             let rows = match drift_sweep {
@@ -413,6 +664,22 @@ pub(crate) fn run(
             let rows = rows?;
             if !json && !artifact.manifest.converters.is_empty() {
                 let _ = writeln!(out, "converters: {}", artifact.manifest.converters);
+            }
+            if !json {
+                if let Some(set) = &applied {
+                    let fitted = &set.fitted;
+                    let _ = writeln!(
+                        out,
+                        "adapters: set '{}' ({}, {} chips at {:?} s, {} parameters)",
+                        set.name,
+                        fitted.mode,
+                        fitted.chips.len(),
+                        fitted.drift_times,
+                        set.parameters()
+                    );
+                } else if calibrate_each_chip.is_some() {
+                    let _ = writeln!(out, "adapters: fitted on each chip at full fidelity");
+                }
             }
             print_accuracies(out, &rows, json);
             Ok(())

@@ -11,6 +11,7 @@
 //! | [`chip`] | programming a chip: cell levels into devices (`cim-device`), one device or a device pair per cell, read back after drift, per-column ADC errors drawn |
 //! | [`compensation`] | drift compensation from readouts through each MVM's converters, applied after conversion |
 //! | [`dac`] | the input DACs: levels, one conversion shared by the MVMs that read it, bit planes |
+//! | [`adapters`] | digital corrections of analog layers (per-column affine, low-rank adapter) fitted from calibration rows, and the hook a run calls at each |
 //! | [`adc`] | the output ADCs: quantization, noise, column gain and offset, S-curve; managed (symmetric) ADCs and their saturation |
 //! | [`levels`] | a converter's levels: full range, or symmetric about 0 (managed converters) |
 //! | [`irdrop`] | resistive word and bit lines (exact nodal solve or approximation), and aihwkit's empirical IR drop |
@@ -24,6 +25,7 @@
 //! pieces the same way on every machine: the same seed gives the same bits
 //! whatever the thread count.
 
+pub mod adapters;
 pub mod adc;
 pub mod chip;
 pub mod compensation;

@@ -140,6 +140,11 @@ impl<'c> Artifact<'c> {
     pub fn mapped(&self) -> Result<&Module<'c>, DriverError> {
         self.program(&self.mapped, "mapped.mlir")
     }
+
+    /// The artifact's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 /// Reads an artifact directory written by [`write_artifact`].

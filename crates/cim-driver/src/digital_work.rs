@@ -75,6 +75,19 @@ impl Backend for Counter {
                     .unwrap_or(0);
                 work.operations += points * body_operations(op);
             }
+            "cim.adapter" => {
+                // Its two products: rows x (K x rank + rank x N).
+                let rank = cim_ir::query::attribute(op, "down")
+                    .and_then(cim_ir::query::attribute_shape)
+                    .and_then(|shape| shape.dims.get(1).copied().flatten())
+                    .unwrap_or(0);
+                if let (Ok(input), Ok(base)) = (operands.tensor(0), operands.tensor(1)) {
+                    let k = input.shape().last().copied().unwrap_or(0) as u64;
+                    let n = base.shape().last().copied().unwrap_or(0) as u64;
+                    let rows = (input.len() as u64).checked_div(k).unwrap_or(0);
+                    work.macs += rows * rank * (k + n);
+                }
+            }
             "linalg.softmax" => {
                 work.operations += 4 * elements(operands.tensor(0));
             }

@@ -5,7 +5,7 @@
 use crate::{
     DriverError,
     artifact::Artifact,
-    plot,
+    calibrate, plot,
     run::{Prepared, RunFidelity, RunSettings},
 };
 use cim_sim::{
@@ -53,6 +53,19 @@ pub struct Evaluation<'a, 'c> {
     pub seed: u64,
     /// Where the digital work runs at quantized and full fidelity.
     pub digital: Digital,
+    /// At full fidelity, fit every chip's own corrections on these inputs after it
+    /// drifted, then measure it (the program's corrections must be the identity:
+    /// no adapter set applied).
+    pub calibrate_each_chip: Option<PerChip<'a>>,
+}
+
+/// Per-chip calibration in a Monte Carlo evaluation.
+#[derive(Clone, Copy)]
+pub struct PerChip<'a> {
+    /// The calibration inputs.
+    pub inputs: &'a [ArrayD<f64>],
+    /// The fit.
+    pub options: cim_sim::adapters::FitOptions,
 }
 
 impl Evaluation<'_, '_> {
@@ -101,13 +114,44 @@ impl Evaluation<'_, '_> {
         };
         // The program is read once; each chip is programmed anew.
         let mut prepared = Prepared::new(self.artifact, level.fidelity(), digital)?;
+        let per_chip = match self.calibrate_each_chip {
+            Some(per_chip) if level == RunFidelity::Full => {
+                if digital != Digital::Float {
+                    return Err(DriverError::Usage(
+                        "--calibrate-each-chip fits corrections in f64: run it with --digital float"
+                            .into(),
+                    ));
+                }
+                let targets = calibrate::float_outputs(self.artifact, per_chip.inputs)?;
+                let ranks = calibrate::corrected_layers(self.artifact.mapped()?);
+                Some((per_chip, targets, ranks))
+            }
+            _ => None,
+        };
         let correct = montecarlo::over_chips(self.seed, chips, progress, |seed| {
             let settings = RunSettings {
                 drift_time,
                 seed,
                 digital,
             };
-            let outputs = prepared.run(self.inputs, &settings)?;
+            let outputs = match &per_chip {
+                Some((per_chip, targets, ranks)) => {
+                    let fitted = calibrate::fit(
+                        &mut prepared,
+                        per_chip.inputs,
+                        targets,
+                        ranks,
+                        std::slice::from_ref(&settings),
+                        per_chip.options,
+                    )?;
+                    prepared.run_hooked(
+                        self.inputs,
+                        &settings,
+                        Some(&calibrate::Applying(&fitted.layers)),
+                    )?
+                }
+                None => prepared.run(self.inputs, &settings)?,
+            };
             count_correct(&outputs[0], self.labels, self.labels_path)
         })?;
         let accuracies: Vec<f64> = correct

@@ -16,6 +16,7 @@
 //! * [`npy`]: NumPy files in and out (the `cim-npy` crate).
 
 pub mod artifact;
+pub mod calibrate;
 pub mod converters;
 pub mod digital_work;
 pub mod evaluate;

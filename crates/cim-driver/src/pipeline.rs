@@ -107,6 +107,18 @@ pub struct CompileOptions {
     /// ranges cover (100: from the smallest to the largest).
     #[serde(default = "hundred")]
     pub calibration_percentile: f64,
+    /// Rank of the low-rank digital adapters `cim-adapters` gives analog layers
+    /// (0: none).
+    #[serde(default)]
+    pub adapter_rank: u32,
+    /// Which layers get adapters: `all`, `sensitive:N`, or layer names
+    /// comma-separated.
+    #[serde(default = "all_layers")]
+    pub adapter_layers: String,
+}
+
+fn all_layers() -> String {
+    "all".into()
 }
 
 fn hundred() -> f64 {
@@ -130,6 +142,8 @@ impl Default for CompileOptions {
             placement: Strategy::default(),
             error_time: an_hour(),
             calibration_percentile: hundred(),
+            adapter_rank: 0,
+            adapter_layers: all_layers(),
         }
     }
 }
@@ -240,13 +254,51 @@ pub fn mapping_pipeline(
             options.objective, options.duplicate_arrays
         ),
     };
+    let adapters = if options.adapter_rank > 0 {
+        format!("{},", adapters_pass(options)?)
+    } else {
+        String::new()
+    };
     // Arrays cim-map did not mark (none, unless auto) take the option's encoding.
     let fallback = encoding.fixed().unwrap_or(encodings_of(target)[0]);
     Ok(format!(
         "builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith),canonicalize,\
-         convert-linalg-to-cim,{mapper},cim-split-weights{{encoding={}}},{slice}\
+         convert-linalg-to-cim,{adapters}{mapper},cim-split-weights{{encoding={}}},{slice}\
          cim-place{{target=\"{}\" strategy={}}},cim-dce,canonicalize,cse)",
         fallback, options.target, options.placement
+    ))
+}
+
+/// The `cim-adapters` step of `options` (`--adapter-rank`, `--adapter-layers`).
+fn adapters_pass(options: &CompileOptions) -> Result<String, DriverError> {
+    let layers = options.adapter_layers.trim();
+    let placement = if layers == "all" {
+        "placement=all".to_owned()
+    } else if let Some(count) = layers.strip_prefix("sensitive:") {
+        let count: u64 = count.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
+            DriverError::Usage(format!(
+                "--adapter-layers {layers}: write sensitive:N with N >= 1"
+            ))
+        })?;
+        format!("placement=sensitive count={count}")
+    } else if !layers.is_empty()
+        && layers.split(',').all(|name| {
+            !name.trim().is_empty()
+                && name
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    {
+        format!("placement=named layers={}", layers.replace(' ', ""))
+    } else {
+        return Err(DriverError::Usage(format!(
+            "--adapter-layers '{layers}': give all, sensitive:N, or layer names as `cimc report` prints them, comma-separated"
+        )));
+    };
+    Ok(format!(
+        "cim-adapters{{rank={} {placement}}}",
+        options.adapter_rank
     ))
 }
 

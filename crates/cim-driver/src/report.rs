@@ -97,6 +97,45 @@ pub struct Report {
     /// The digital work between MVMs (what no array computes), when counted
     /// ([`with_digital_work`]): not in the layers' figures above.
     pub digital: Option<DigitalReport>,
+    /// The digital corrections of analog layers (`cim-adapters`), when there are
+    /// any; their work is in `digital`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapters: Option<AdapterReport>,
+}
+
+/// The digital corrections of a program: per-column affines and low-rank adapters.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct AdapterReport {
+    /// Layers with a correction.
+    pub layers: usize,
+    /// Their adapters' rank, largest.
+    pub rank: usize,
+    /// Parameters the corrections add (adapter factors, scales, offsets).
+    pub parameters: u64,
+    /// Weights of the corrected layers (on the arrays).
+    pub analog_weights: u64,
+    /// `parameters / analog_weights`, in %.
+    pub percent: f64,
+}
+
+/// The corrections of `module`, if it has any.
+pub fn adapters(module: &Module) -> Option<AdapterReport> {
+    let layers = crate::calibrate::corrected_layers(module);
+    if layers.is_empty() {
+        return None;
+    }
+    let parameters: u64 = layers
+        .values()
+        .map(|&(k, r, n)| (k * r + r * n + 2 * n) as u64)
+        .sum();
+    let analog_weights: u64 = layers.values().map(|&(k, _, n)| (k * n) as u64).sum();
+    Some(AdapterReport {
+        layers: layers.len(),
+        rank: layers.values().map(|l| l.1).max().unwrap_or(0),
+        parameters,
+        analog_weights,
+        percent: 100.0 * parameters as f64 / analog_weights.max(1) as f64,
+    })
 }
 
 /// The digital work between MVMs per inference, and its estimated cost on the NMDU.
@@ -486,6 +525,7 @@ pub fn report(module: &Module, target: &Target) -> Report {
     };
     Report {
         digital: None,
+        adapters: adapters(module),
         rounds,
         reprogram_us,
         arrays: arrays.len(),
@@ -572,6 +612,17 @@ impl std::fmt::Display for Report {
                 f,
                 "digital work between MVMs (NMDU), per inference: {} MACs, {} operations, {:.0} ns, {:.3} nJ",
                 digital.macs, digital.operations, digital.latency_ns, digital.energy_nj
+            )?;
+        }
+        if let Some(adapters) = &self.adapters {
+            writeln!(
+                f,
+                "digital corrections: {} layers, adapters of rank {}, {} parameters ({:.2}% of their {} analog weights)",
+                adapters.layers,
+                adapters.rank,
+                adapters.parameters,
+                adapters.percent,
+                adapters.analog_weights
             )?;
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! artifact's target, seeded), with its digital work in f64 or on the NMDU.
 
 use crate::{DriverError, artifact::Artifact, npy};
-use cim_sim::{Digital, Fidelity, Simulator};
+use cim_sim::{Digital, Fidelity, Simulator, adapters::AdapterHook};
 use cim_target::Target;
 use ndarray::ArrayD;
 
@@ -148,6 +148,17 @@ impl<'m, 'c> Prepared<'m, 'c> {
         inputs: &[ArrayD<f64>],
         chip: &RunSettings,
     ) -> Result<Vec<ArrayD<f64>>, DriverError> {
+        self.run_hooked(inputs, chip, None)
+    }
+
+    /// [`Self::run`], with `hook` (when given) at every `cim.adapter`
+    /// ([`cim_sim::adapters`]).
+    pub fn run_hooked(
+        &mut self,
+        inputs: &[ArrayD<f64>],
+        chip: &RunSettings,
+        hook: Option<&dyn AdapterHook>,
+    ) -> Result<Vec<ArrayD<f64>>, DriverError> {
         if self.fidelity == Some(Fidelity::Full) {
             if !(chip.drift_time.is_finite() && chip.drift_time >= 0.0) {
                 return Err(DriverError::Usage(format!(
@@ -168,8 +179,51 @@ impl<'m, 'c> Prepared<'m, 'c> {
         }
         let function = &self.artifact.manifest.function;
         let simulator = &self.simulator;
-        crate::guarded("the simulator", || simulator.run(function, inputs))?
-            .map_err(|error| DriverError::Run(format!("@{function}: {error}")))
+        crate::guarded("the simulator", || match hook {
+            Some(hook) => simulator.run_hooked(function, inputs, hook),
+            None => simulator.run(function, inputs),
+        })?
+        .map_err(|error| DriverError::Run(format!("@{function}: {error}")))
+    }
+}
+
+/// Converter resolutions that differ from the artifact's: the same programmed
+/// arrays behind other DACs or ADCs (a chip whose periphery changed, or a
+/// design question), without recompiling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Periphery {
+    /// Every MVM's ADC resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adc_bits: Option<i64>,
+    /// Every MVM's DAC resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dac_bits: Option<i64>,
+}
+
+impl Periphery {
+    /// Sets the resolutions of every MVM of the artifact's mapped program.
+    pub fn apply(self, artifact: &Artifact) -> Result<(), DriverError> {
+        if self == Self::default() {
+            return Ok(());
+        }
+        for (name, bits) in [("--adc-bits", self.adc_bits), ("--dac-bits", self.dac_bits)] {
+            if let Some(bits) = bits.filter(|b| !(1..=24).contains(b)) {
+                return Err(DriverError::Usage(format!(
+                    "{name} {bits}: give a resolution of 1 to 24 bits"
+                )));
+            }
+        }
+        for mvm in cim_ir::mapped::MvmOp::all(artifact.mapped()?.as_operation()) {
+            for (name, bits, converter) in [
+                ("adc", self.adc_bits, mvm.adc()),
+                ("dac", self.dac_bits, mvm.dac()),
+            ] {
+                if let (Some(bits), Some(converter)) = (bits, converter) {
+                    mvm.set_converter(name, converter.with_bits(bits));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -461,6 +461,38 @@ impl Converter {
         build(context, &text)
     }
 
+    /// The same converter at another resolution (its range and mode kept); ideal
+    /// stays ideal.
+    pub fn with_bits(self, new: i64) -> Self {
+        match self {
+            Self::Ideal => Self::Ideal,
+            Self::Dac { mode, lo, hi, .. } => Self::Dac {
+                bits: new,
+                mode,
+                lo,
+                hi,
+            },
+            Self::Adc { lo, hi, .. } => Self::Adc { bits: new, lo, hi },
+            Self::AdcPerPlane { lo, hi, .. } => Self::AdcPerPlane { bits: new, lo, hi },
+            Self::DacManaged {
+                scaling,
+                constant,
+                bound,
+                ..
+            } => Self::DacManaged {
+                bits: new,
+                scaling,
+                constant,
+                bound,
+            },
+            Self::AdcManaged { bound, passes, .. } => Self::AdcManaged {
+                bits: new,
+                bound,
+                passes,
+            },
+        }
+    }
+
     /// Resolution in bits; `None` when ideal.
     pub fn bits(&self) -> Option<i64> {
         match self {

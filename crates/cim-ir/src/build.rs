@@ -609,3 +609,26 @@ pub fn insert_before<'c, 'a>(before: OperationRef<'c, 'a>, new: Operation<'c>) -
     let inserted = block.insert_operation_before(before, new);
     inserted.result(0).expect("builders make one result").into()
 }
+
+/// `cim.adapter`: `base + (input . down) . up`, of the base's type; `down` is
+/// `k x rank` and `up` `rank x n`, row-major.
+pub fn adapter<'c>(
+    context: &'c Context,
+    location: Location<'c>,
+    input: Value<'c, '_>,
+    base: Value<'c, '_>,
+    (k, rank, n): (u64, u64, u64),
+    down: &[f32],
+    up: &[f32],
+) -> Operation<'c> {
+    let r#type = base.r#type();
+    finish(
+        OperationBuilder::new(ops::ADAPTER, location)
+            .add_operands(&[input, base])
+            .add_results(&[r#type])
+            .add_attributes(&[
+                named(context, "down", dense_f32(context, &[k, rank], down)),
+                named(context, "up", dense_f32(context, &[rank, n], up)),
+            ]),
+    )
+}

@@ -1,0 +1,762 @@
+//! Calibrating an artifact's digital corrections (the per-column affines and
+//! low-rank adapters `cim-adapters` wrote) on simulated chips, without retraining,
+//! and the adapter sets an artifact keeps.
+//!
+//! The float model's output of every corrected layer on the calibration inputs is
+//! the target: the exact program's value where each `cim.adapter` reads it.
+//! Then layer by layer in program order, each layer seeing the chip's earlier
+//! layers already corrected, the chip's rows of the layer (its input and its
+//! output) are captured and [`cim_sim::adapters::fit`] solves the correction in
+//! closed form. The rows come from one chip at one drift time (per chip: what a
+//! chip team does with every chip it ships), or are pooled over several chips
+//! and drift times (across chips: one set for every chip of the technology, as a
+//! trained adapter is used).
+//!
+//! Cost: on one chip and time, one run of the calibration inputs fits every
+//! layer read once (a recurrent layer's steps need every step's rows, so the
+//! layers after it wait for the next run, and it is fitted twice: the second time
+//! on rows its first correction shaped); pooled over S chips and times, each
+//! layer takes a run of every source, so L layers cost L x S runs.
+//!
+//! A set is `ARTIFACT/adapters/NAME.json`: its corrections by layer, when and on
+//! what they were fitted, and how well (squared error on the calibration rows,
+//! before and after). Applying one writes its values into the program's
+//! `cim.affine` and `cim.adapter` ops; the arrays are untouched, so switching sets
+//! never reprograms a chip.
+
+use crate::{
+    DriverError,
+    artifact::Artifact,
+    run::{Periphery, Prepared, RunSettings},
+};
+use cim_interp::InterpError;
+use cim_ir::{
+    build::dense_f32,
+    dialect::ops,
+    marks,
+    query::{attribute, attribute_shape, context_of, defining_op, op_name, ops_in},
+};
+use cim_sim::{
+    Digital, Fidelity,
+    adapters::{self, AdapterHook, Correction, FitOptions},
+};
+use melior::ir::{
+    Module,
+    operation::{OperationLike, OperationMutLike, OperationRefMut},
+};
+use ndarray::{Array2, ArrayD};
+use serde::{Deserialize, Serialize};
+use std::{
+    cell::RefCell,
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+};
+
+/// The version of the adapter set format.
+pub const SET_SCHEMA: u32 = 1;
+
+/// What a set was fitted on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fitted {
+    /// `per-chip` (one chip, one time) or `across-chips` (pooled).
+    pub mode: String,
+    /// The seeds of the chips whose rows were used.
+    pub chips: Vec<u64>,
+    /// Seconds since programming at which they were read.
+    pub drift_times: Vec<f64>,
+    /// The calibration inputs (file name) and how many.
+    pub data: String,
+    /// The shape of the (first) calibration input.
+    pub shape: Vec<usize>,
+    /// The fit's ridge and rounds.
+    pub ridge: f64,
+    /// Rounds of (adapter, affine).
+    pub rounds: usize,
+    /// Converter resolutions changed from the artifact's when it was fitted.
+    #[serde(default)]
+    pub periphery: Periphery,
+}
+
+/// How well a layer's correction fits its calibration rows.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerFit {
+    /// Squared error of the chip against the float model, uncorrected, over the
+    /// float model's squared values.
+    pub before: f64,
+    /// The same, corrected.
+    pub after: f64,
+    /// How far from the identity towards the fit the correction goes: the weight
+    /// that did best on rows held out of the fit.
+    pub weight: f64,
+}
+
+/// Named corrections of an artifact's layers, fitted together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdapterSet {
+    /// [`SET_SCHEMA`].
+    pub schema: u32,
+    /// Its name (`ARTIFACT/adapters/NAME.json`).
+    pub name: String,
+    /// Larger for sets fitted later: the latest is used by default.
+    pub sequence: u64,
+    /// What it was fitted on.
+    pub fitted: Fitted,
+    /// The correction of each layer.
+    pub layers: BTreeMap<String, Correction>,
+    /// How well each fits its calibration rows.
+    pub quality: BTreeMap<String, LayerFit>,
+}
+
+impl AdapterSet {
+    /// Parameters the set adds, all layers.
+    pub fn parameters(&self) -> usize {
+        self.layers.values().map(Correction::parameters).sum()
+    }
+}
+
+/// Where an artifact keeps its sets.
+fn sets_dir(artifact: &Artifact) -> PathBuf {
+    artifact.dir().join("adapters")
+}
+
+fn file_error(path: &std::path::Path, message: impl ToString) -> DriverError {
+    DriverError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The sets an artifact keeps, oldest first.
+pub fn sets(artifact: &Artifact) -> Result<Vec<AdapterSet>, DriverError> {
+    let dir = sets_dir(artifact);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).map_err(|e| file_error(&path, e))?;
+            let set: AdapterSet = serde_json::from_str(&text).map_err(|e| {
+                file_error(&path, format!("{e}: not an adapter set written by cimc"))
+            })?;
+            if set.schema != SET_SCHEMA {
+                return Err(file_error(
+                    &path,
+                    format!(
+                        "adapter set schema {} is not {SET_SCHEMA}: calibrate again with this cimc",
+                        set.schema
+                    ),
+                ));
+            }
+            found.push(set);
+        }
+    }
+    found.sort_by_key(|set| set.sequence);
+    Ok(found)
+}
+
+/// The set named `name`, or the latest when `name` is `None` (`None` if the
+/// artifact has none).
+pub fn load(artifact: &Artifact, name: Option<&str>) -> Result<Option<AdapterSet>, DriverError> {
+    let mut all = sets(artifact)?;
+    match name {
+        None => Ok(all.pop()),
+        Some(name) => match all.iter().position(|set| set.name == name) {
+            Some(index) => Ok(Some(all.swap_remove(index))),
+            None => Err(DriverError::Usage(format!(
+                "the artifact has no adapter set '{name}' (it has: {}): fit one with `cimc calibrate --name {name}`",
+                if all.is_empty() {
+                    "none".to_owned()
+                } else {
+                    all.iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ))),
+        },
+    }
+}
+
+/// Writes `set` into the artifact (replacing a set of its name); its sequence
+/// follows the artifact's latest.
+pub fn save(artifact: &Artifact, mut set: AdapterSet) -> Result<PathBuf, DriverError> {
+    set.sequence = sets(artifact)?
+        .iter()
+        .map(|s| s.sequence + 1)
+        .max()
+        .unwrap_or(0);
+    let dir = sets_dir(artifact);
+    std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir, e))?;
+    if set.name.is_empty()
+        || !set
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(DriverError::Usage(format!(
+            "adapter set name '{}': use letters, digits, '-' and '_'",
+            set.name
+        )));
+    }
+    let path = dir.join(format!("{}.json", set.name));
+    let json = serde_json::to_string(&set).map_err(|e| DriverError::Run(e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| file_error(&path, e))?;
+    Ok(path)
+}
+
+/// The layers of `module` that have a correction, with their shapes (K, rank, N).
+pub fn corrected_layers(module: &Module) -> BTreeMap<String, (usize, usize, usize)> {
+    let mut layers = BTreeMap::new();
+    for op in ops_in(module.as_operation()) {
+        if op_name(&op) != ops::ADAPTER {
+            continue;
+        }
+        let shape = |name: &str| {
+            attribute(&op, name).and_then(attribute_shape).map(|s| {
+                s.dims
+                    .iter()
+                    .map(|d| d.unwrap_or(0) as usize)
+                    .collect::<Vec<_>>()
+            })
+        };
+        if let (Some(layer), Some(down), Some(up)) = (marks::layer(&op), shape("down"), shape("up"))
+            && let ([k, rank], [_, n]) = (down.as_slice(), up.as_slice())
+        {
+            layers.insert(layer, (*k, *rank, *n));
+        }
+    }
+    layers
+}
+
+/// Writes `set`'s values into `module`'s corrections (the `cim.adapter` ops and the
+/// `cim.affine` each reads); the set must have been fitted for the converters of
+/// `periphery`.
+pub fn apply(module: &Module, set: &AdapterSet, periphery: Periphery) -> Result<(), DriverError> {
+    if set.fitted.periphery != periphery {
+        let describe = |p: &Periphery| {
+            format!(
+                "ADC bits {}, DAC bits {}",
+                p.adc_bits.map_or("as compiled".into(), |b| b.to_string()),
+                p.dac_bits.map_or("as compiled".into(), |b| b.to_string())
+            )
+        };
+        return Err(DriverError::Usage(format!(
+            "adapter set '{}' was fitted for {}, this run has {}: run with the set's converters or fit a set for these (`cimc calibrate --adc-bits/--dac-bits`)",
+            set.name,
+            describe(&set.fitted.periphery),
+            describe(&periphery)
+        )));
+    }
+    let program = corrected_layers(module);
+    for (layer, correction) in &set.layers {
+        match program.get(layer) {
+            None => {
+                return Err(DriverError::Usage(format!(
+                    "adapter set '{}' corrects layer '{layer}', which this program does not correct: fit sets for this artifact",
+                    set.name
+                )));
+            }
+            Some(&(k, rank, n))
+                if (k, rank, n) != (correction.inputs, correction.rank, correction.outputs) =>
+            {
+                return Err(DriverError::Usage(format!(
+                    "adapter set '{}': layer '{layer}' is {}x{} of rank {} there and {k}x{n} of rank {rank} here: fit sets for this artifact",
+                    set.name, correction.inputs, correction.outputs, correction.rank
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    for op in ops_in(module.as_operation()) {
+        if op_name(&op) != ops::ADAPTER {
+            continue;
+        }
+        let Some(correction) = marks::layer(&op).and_then(|layer| set.layers.get(&layer)) else {
+            continue;
+        };
+        let context = context_of(&op);
+        let (k, r, n) = (
+            correction.inputs as u64,
+            correction.rank as u64,
+            correction.outputs as u64,
+        );
+        // SAFETY: the module is not being walked or run while its attributes change.
+        let mut adapter = unsafe { OperationRefMut::from_raw(op.to_raw()) };
+        adapter.set_attribute("down", dense_f32(context, &[k, r], &correction.down));
+        adapter.set_attribute("up", dense_f32(context, &[r, n], &correction.up));
+        let affine = op
+            .operand(1)
+            .ok()
+            .and_then(defining_op)
+            .filter(|def| op_name(def) == ops::AFFINE)
+            .ok_or_else(|| {
+                DriverError::Run(format!(
+                    "the adapter of layer '{}' does not read a cim.affine: recompile with --adapter-rank",
+                    marks::layer(&op).unwrap_or_default()
+                ))
+            })?;
+        let mut affine = unsafe { OperationRefMut::from_raw(affine.to_raw()) };
+        affine.set_attribute("scale", dense_f32(context, &[n], &correction.scale));
+        affine.set_attribute("offset", dense_f32(context, &[n], &correction.offset));
+    }
+    Ok(())
+}
+
+/// The float model's output of every corrected layer, at each use, in program order.
+pub struct Targets {
+    /// Layers in the order the program first reads them.
+    pub order: Vec<String>,
+    /// Per layer, the output at each use (rows x columns).
+    pub outputs: HashMap<String, Vec<Array2<f64>>>,
+}
+
+/// Records the base every adapter reads.
+#[derive(Default)]
+struct Recorder {
+    targets: RefCell<Vec<(String, Array2<f64>)>>,
+}
+
+impl AdapterHook for Recorder {
+    fn at_adapter(
+        &self,
+        layer: &str,
+        _input: &ArrayD<f64>,
+        base: &ArrayD<f64>,
+    ) -> Option<Result<ArrayD<f64>, InterpError>> {
+        match adapters::rows(base) {
+            Ok(rows) => self.targets.borrow_mut().push((layer.to_owned(), rows)),
+            Err(error) => return Some(Err(error)),
+        }
+        None
+    }
+}
+
+/// The float outputs of `artifact`'s corrected layers on `inputs` (its exact
+/// program, where the corrections are the identity).
+pub fn float_outputs(artifact: &Artifact, inputs: &[ArrayD<f64>]) -> Result<Targets, DriverError> {
+    let mut exact = Prepared::new(artifact, Some(Fidelity::Exact), Digital::Float)?;
+    let recorder = Recorder::default();
+    exact.run_hooked(inputs, &RunSettings::default(), Some(&recorder))?;
+    let mut targets = Targets {
+        order: Vec::new(),
+        outputs: HashMap::new(),
+    };
+    for (layer, rows) in recorder.targets.into_inner() {
+        if !targets.outputs.contains_key(&layer) {
+            targets.order.push(layer.clone());
+        }
+        targets.outputs.entry(layer).or_default().push(rows);
+    }
+    if targets.order.is_empty() {
+        return Err(DriverError::Usage(
+            "the artifact has no adapters to calibrate: compile with --adapter-rank R".into(),
+        ));
+    }
+    Ok(targets)
+}
+
+/// Applies fitted corrections in a run (in f64, without touching the program).
+pub struct Applying<'a>(pub &'a BTreeMap<String, Correction>);
+
+impl AdapterHook for Applying<'_> {
+    fn at_adapter(
+        &self,
+        layer: &str,
+        input: &ArrayD<f64>,
+        base: &ArrayD<f64>,
+    ) -> Option<Result<ArrayD<f64>, InterpError>> {
+        let correction = self.0.get(layer)?;
+        Some(apply_rows(correction, input, base))
+    }
+}
+
+fn apply_rows(
+    correction: &Correction,
+    input: &ArrayD<f64>,
+    base: &ArrayD<f64>,
+) -> Result<ArrayD<f64>, InterpError> {
+    let (input, base) = (adapters::rows(input)?, adapters::rows(base)?);
+    Ok(correction.apply(input.view(), base.view()).into_dyn())
+}
+
+/// A layer's rows from one use in one run.
+struct Captured {
+    input: Array2<f64>,
+    chip_output: Array2<f64>,
+    /// Which use of the layer in the run (a recurrent layer's step).
+    use_index: usize,
+    /// The chip's seed.
+    chip: u64,
+}
+
+/// Fitted corrections, and how well each fits.
+pub struct Fit {
+    /// By layer.
+    pub layers: BTreeMap<String, Correction>,
+    /// By layer.
+    pub quality: BTreeMap<String, LayerFit>,
+}
+
+/// The state of one calibration while runs go by: which layers are fitted, and
+/// the rows of the layer being captured.
+struct Fitting<'t> {
+    targets: &'t Targets,
+    ranks: &'t BTreeMap<String, (usize, usize, usize)>,
+    options: FitOptions,
+    /// Whether one run is all the rows there are (one chip, one time): a layer
+    /// read once is fitted as soon as its rows arrive.
+    single_source: bool,
+    fitted: RefCell<BTreeMap<String, Correction>>,
+    quality: RefCell<BTreeMap<String, LayerFit>>,
+    /// The rows of the layer being captured.
+    captured: RefCell<Vec<Captured>>,
+    /// The chip of the run going on.
+    chip: RefCell<u64>,
+    /// A fitted layer read more than once whose rows are captured again with its
+    /// correction applied (a recurrent layer: its later steps then see corrected
+    /// states, as they will).
+    refitting: RefCell<Option<String>>,
+    /// Uses of each layer seen in this run.
+    uses: RefCell<HashMap<String, usize>>,
+}
+
+impl Fitting<'_> {
+    /// The first layer in program order without a correction.
+    fn frontier(&self) -> Option<String> {
+        let fitted = self.fitted.borrow();
+        self.targets
+            .order
+            .iter()
+            .find(|layer| !fitted.contains_key(*layer))
+            .cloned()
+    }
+
+    /// Fits `layer` from the captured rows, pooled over the chips they come from.
+    /// The correction is then weighted by what rows held out of the fit say of it:
+    /// fitted without one chip's rows (all chips' when there is one) and without
+    /// one half of the inputs, and applied to that chip's half, a weight `w` of the
+    /// way from the identity leaves a squared error quadratic in `w`, least at some
+    /// `w*`; the smallest `w*` over the held-out parts (in 0..=1) is kept, so the
+    /// correction goes as far as it helps every held-out chip.
+    /// So a chip's own error is not learnt as the technology's, the calibration
+    /// inputs are not learnt by heart, and a correction that does not carry over
+    /// to new chips and inputs is not applied.
+    fn fit_captured(&self, layer: &str) -> Result<(), InterpError> {
+        let captured = std::mem::take(&mut *self.captured.borrow_mut());
+        let outputs = &self.targets.outputs[layer];
+        // (input, chip output, float output, chip, half of the inputs)
+        let mut rows = Vec::new();
+        for Captured {
+            input,
+            chip_output,
+            use_index,
+            chip,
+        } in captured
+        {
+            let target = outputs.get(use_index).ok_or_else(|| {
+                InterpError::Digital(format!(
+                    "layer '{layer}' is read more often on the chip than in the exact program"
+                ))
+            })?;
+            // Rows follow the batch (then pixels or tokens): halves split inputs.
+            let half = input.nrows() / 2;
+            for (index, range) in [(0, 0..half), (1, half..input.nrows())] {
+                let slice = |a: &Array2<f64>| a.slice(ndarray::s![range.clone(), ..]).to_owned();
+                rows.push((
+                    slice(&input),
+                    slice(&chip_output),
+                    slice(target),
+                    chip,
+                    index,
+                ));
+            }
+        }
+        let rank = self.ranks.get(layer).map_or(self.options.rank, |s| s.1);
+        let options = FitOptions {
+            rank,
+            ..self.options
+        };
+        type Row = (Array2<f64>, Array2<f64>, Array2<f64>, u64, usize);
+        let pooled = |keep: &dyn Fn(&Row) -> bool| -> Result<[Array2<f64>; 3], InterpError> {
+            let chosen: Vec<&Row> = rows.iter().filter(|row| keep(row)).collect();
+            let stack_of = |pick: fn(&Row) -> &Array2<f64>| {
+                adapters::stack(
+                    &chosen
+                        .iter()
+                        .map(|row| pick(row).clone())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            Ok([
+                stack_of(|r| &r.0)?,
+                stack_of(|r| &r.1)?,
+                stack_of(|r| &r.2)?,
+            ])
+        };
+        let [x, c, t] = pooled(&|_| true)?;
+        let correction = adapters::fit(x.view(), c.view(), t.view(), options)?;
+        let mut chips: Vec<u64> = rows.iter().map(|row| row.3).collect();
+        chips.sort_unstable();
+        chips.dedup();
+        let mut weight: f64 = 1.0;
+        for &held in &chips {
+            for half in 0..2 {
+                let trained = |row: &Row| (chips.len() == 1 || row.3 != held) && row.4 != half;
+                let [x, c, t] = pooled(&trained)?;
+                if x.nrows() == 0 {
+                    continue;
+                }
+                let without = adapters::fit(x.view(), c.view(), t.view(), options)?;
+                let [x, c, t] = pooled(&|row: &Row| row.3 == held && row.4 == half)?;
+                let step = without.apply(x.view(), c.view()) - &c;
+                let residual = &t - &c;
+                let (along, norm) = ((&residual * &step).sum(), (&step * &step).sum());
+                let best = if norm > 0.0 { along / norm } else { 0.0 };
+                weight = weight.min(best.clamp(0.0, 1.0));
+            }
+        }
+        let correction = correction.weighted(weight);
+        let signal = t.iter().map(|v| v * v).sum::<f64>().max(f64::MIN_POSITIVE);
+        let before = adapters::loss(c.view(), t.view()) / signal;
+        let after = adapters::loss(correction.apply(x.view(), c.view()).view(), t.view()) / signal;
+        self.quality.borrow_mut().insert(
+            layer.to_owned(),
+            LayerFit {
+                before,
+                after,
+                weight,
+            },
+        );
+        self.fitted
+            .borrow_mut()
+            .insert(layer.to_owned(), correction);
+        Ok(())
+    }
+}
+
+impl AdapterHook for Fitting<'_> {
+    fn at_adapter(
+        &self,
+        layer: &str,
+        input: &ArrayD<f64>,
+        base: &ArrayD<f64>,
+    ) -> Option<Result<ArrayD<f64>, InterpError>> {
+        let use_index = {
+            let mut uses = self.uses.borrow_mut();
+            let count = uses.entry(layer.to_owned()).or_insert(0);
+            *count += 1;
+            *count - 1
+        };
+        let refitting = match self.refitting.borrow().as_deref() {
+            // While one layer is captured again, the others are as they stand.
+            Some(again) if again != layer => {
+                let fitted = self.fitted.borrow();
+                return fitted
+                    .get(layer)
+                    .map(|correction| apply_rows(correction, input, base));
+            }
+            again => again.is_some(),
+        };
+        if !refitting {
+            if let Some(correction) = self.fitted.borrow().get(layer) {
+                return Some(apply_rows(correction, input, base));
+            }
+            if self.frontier().as_deref() != Some(layer) {
+                return None;
+            }
+        }
+        let rows = adapters::rows(input).and_then(|x| Ok((x, adapters::rows(base)?)));
+        match rows {
+            Ok((x, c)) => {
+                let chip = *self.chip.borrow();
+                self.captured.borrow_mut().push(Captured {
+                    input: x,
+                    chip_output: c,
+                    use_index,
+                    chip,
+                });
+            }
+            Err(error) => return Some(Err(error)),
+        }
+        if refitting {
+            let fitted = self.fitted.borrow();
+            return Some(apply_rows(&fitted[layer], input, base));
+        }
+        let read_once = self
+            .targets
+            .outputs
+            .get(layer)
+            .is_some_and(|o| o.len() == 1);
+        if self.single_source && read_once {
+            if let Err(error) = self.fit_captured(layer) {
+                return Some(Err(error));
+            }
+            let fitted = self.fitted.borrow();
+            return Some(apply_rows(&fitted[layer], input, base));
+        }
+        None
+    }
+}
+
+/// Fits corrections of every corrected layer of `prepared` (an artifact's mapped
+/// program at full fidelity) on `inputs`, from the chips and times of `sources`:
+/// one source is a per-chip fit, several are pooled.
+pub fn fit(
+    prepared: &mut Prepared,
+    inputs: &[ArrayD<f64>],
+    targets: &Targets,
+    ranks: &BTreeMap<String, (usize, usize, usize)>,
+    sources: &[RunSettings],
+    options: FitOptions,
+) -> Result<Fit, DriverError> {
+    let fitting = Fitting {
+        targets,
+        ranks,
+        options,
+        single_source: sources.len() == 1,
+        fitted: Default::default(),
+        quality: Default::default(),
+        captured: Default::default(),
+        chip: Default::default(),
+        refitting: Default::default(),
+        uses: Default::default(),
+    };
+    while let Some(frontier) = fitting.frontier() {
+        for source in sources {
+            fitting.uses.borrow_mut().clear();
+            *fitting.chip.borrow_mut() = source.seed;
+            prepared.run_hooked(inputs, source, Some(&fitting))?;
+        }
+        if fitting.fitted.borrow().contains_key(&frontier) {
+            continue;
+        }
+        if fitting.captured.borrow().is_empty() {
+            return Err(DriverError::Run(format!(
+                "layer '{frontier}' was never read on the chip: is this the artifact's own program?"
+            )));
+        }
+        let fit_frontier = |fitting: &Fitting| {
+            fitting.fit_captured(&frontier).map_err(|error| {
+                DriverError::Run(format!("calibrating layer '{frontier}': {error}"))
+            })
+        };
+        fit_frontier(&fitting)?;
+        // A layer read more than once (a recurrence) was captured uncorrected at
+        // every step; once more with its correction, its steps see the states
+        // they will see.
+        if targets
+            .outputs
+            .get(&frontier)
+            .is_some_and(|uses| uses.len() > 1)
+        {
+            *fitting.refitting.borrow_mut() = Some(frontier.clone());
+            for source in sources {
+                fitting.uses.borrow_mut().clear();
+                *fitting.chip.borrow_mut() = source.seed;
+                prepared.run_hooked(inputs, source, Some(&fitting))?;
+            }
+            *fitting.refitting.borrow_mut() = None;
+            fit_frontier(&fitting)?;
+        }
+    }
+    Ok(Fit {
+        layers: fitting.fitted.into_inner(),
+        quality: fitting.quality.into_inner(),
+    })
+}
+
+/// What `cimc calibrate` fits.
+pub struct Calibration<'a> {
+    /// The calibration inputs.
+    pub inputs: &'a [ArrayD<f64>],
+    /// Their file, for the record.
+    pub data: String,
+    /// The chips (seeds) whose rows are used: one for a per-chip set.
+    pub chips: Vec<u64>,
+    /// Seconds since programming at which the chips are read.
+    pub drift_times: Vec<f64>,
+    /// The fit.
+    pub options: FitOptions,
+    /// The set's name.
+    pub name: String,
+    /// Converter resolutions changed from the artifact's (already applied to it).
+    pub periphery: Periphery,
+}
+
+/// Fits an adapter set of `artifact` as `calibration` says (its mapped program at
+/// full fidelity on the target's chips).
+pub fn calibrate(
+    artifact: &Artifact,
+    calibration: &Calibration,
+) -> Result<AdapterSet, DriverError> {
+    if calibration.chips.is_empty() || calibration.drift_times.is_empty() {
+        return Err(DriverError::Usage(
+            "calibrate on at least one chip and one drift time".into(),
+        ));
+    }
+    if let Some(time) = calibration
+        .drift_times
+        .iter()
+        .find(|t| !(t.is_finite() && **t >= 0.0))
+    {
+        return Err(DriverError::Usage(format!(
+            "--drift-time {time}: give the seconds since programming, >= 0"
+        )));
+    }
+    let targets = float_outputs(artifact, calibration.inputs)?;
+    let ranks = corrected_layers(artifact.mapped()?);
+    let mut prepared = Prepared::new(artifact, Some(Fidelity::Full), Digital::Float)?;
+    let sources: Vec<RunSettings> = calibration
+        .chips
+        .iter()
+        .flat_map(|&seed| {
+            calibration
+                .drift_times
+                .iter()
+                .map(move |&drift_time| RunSettings {
+                    drift_time,
+                    seed,
+                    digital: Digital::Float,
+                })
+        })
+        .collect();
+    let Fit { layers, quality } = fit(
+        &mut prepared,
+        calibration.inputs,
+        &targets,
+        &ranks,
+        &sources,
+        calibration.options,
+    )?;
+    Ok(AdapterSet {
+        schema: SET_SCHEMA,
+        name: calibration.name.clone(),
+        sequence: 0,
+        fitted: Fitted {
+            mode: if sources.len() == 1 {
+                "per-chip".into()
+            } else {
+                "across-chips".into()
+            },
+            chips: calibration.chips.clone(),
+            drift_times: calibration.drift_times.clone(),
+            data: calibration.data.clone(),
+            shape: calibration
+                .inputs
+                .first()
+                .map_or_else(Vec::new, |x| x.shape().to_vec()),
+            ridge: calibration.options.ridge,
+            rounds: calibration.options.rounds,
+            periphery: calibration.periphery,
+        },
+        layers,
+        quality,
+    })
+}
+
+/// The first seed of the chips an across-chips set is fitted on: far from the
+/// seeds `cimc eval` measures (0, 1, 2, ... by default), so a set is never
+/// measured on a chip it saw.
+pub const CALIBRATION_SEEDS: u64 = 1 << 32;

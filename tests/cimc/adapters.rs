@@ -1,0 +1,319 @@
+//! Digital corrections (`--adapter-rank`, `cimc calibrate`, `--adapters`,
+//! `--calibrate-each-chip`): identity until fitted, fitted without retraining,
+//! kept as named sets over one programmed chip, bit-exact on the NMDU.
+
+use crate::support::{accuracies, accuracy, cimc, compile, fixture, run_with, single_device_pcm};
+use ndarray::ArrayD;
+use std::path::Path;
+
+fn calibrate(artifact: &Path, extra: &[&str]) -> String {
+    let data = fixture("digits-calib-x.npy");
+    let mut arguments = vec!["calibrate", artifact.to_str().unwrap(), "--data", &data];
+    arguments.extend_from_slice(extra);
+    let (code, stdout, stderr) = cimc(&arguments);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    stdout
+}
+
+fn squared_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Compiled with adapters, a program computes what it computed without them (the
+/// corrections are the identity); fitted on a chip, a per-chip set brings that
+/// chip's logits closer to the float model's; a second set over the same arrays is
+/// chosen by name, and the latest is the default.
+#[test]
+fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
+    let calibration = fixture("digits-calib-x.npy");
+    let plain = compile(
+        "adapters-plain",
+        &["--target", "pcm", "--calibration", &calibration],
+    );
+    let corrected = compile(
+        "adapters-identity",
+        &[
+            "--target",
+            "pcm",
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            "4",
+        ],
+    );
+    let input = "digits-test-x.npy";
+    for fidelity in ["exact", "quantized"] {
+        assert_eq!(
+            run_with(&plain, input, fidelity, &["--fidelity", fidelity]),
+            run_with(
+                &corrected,
+                input,
+                fidelity,
+                &["--fidelity", fidelity, "--adapters", "none"]
+            ),
+            "{fidelity}"
+        );
+    }
+    let chip = |artifact: &Path, name: &str, adapters: &str| {
+        run_with(
+            artifact,
+            input,
+            name,
+            &[
+                "--fidelity",
+                "full",
+                "--seed",
+                "5",
+                "--drift-time",
+                "86400",
+                "--adapters",
+                adapters,
+            ],
+        )
+    };
+    let float = run_with(&plain, input, "float", &["--fidelity", "float"]);
+    let uncorrected = chip(&plain, "plain", "none");
+    assert_eq!(uncorrected, chip(&corrected, "none", "none"));
+
+    let printed = calibrate(
+        &corrected,
+        &["--chip", "5", "--drift-time", "86400", "--name", "chip5"],
+    );
+    assert!(printed.contains("per-chip"), "{printed}");
+    let fitted = chip(&corrected, "chip5", "chip5");
+    let (before, after) = (
+        squared_error(&uncorrected, &float),
+        squared_error(&fitted, &float),
+    );
+    assert!(after < 0.5 * before, "{after} vs {before}");
+    // The latest set is the default: `--adapters` left out is chip5.
+    let latest = run_with(
+        &corrected,
+        input,
+        "latest",
+        &["--fidelity", "full", "--seed", "5", "--drift-time", "86400"],
+    );
+    assert_eq!(latest, fitted);
+    // The across-chips set compile fitted is still there, and differs.
+    assert_ne!(chip(&corrected, "default", "default"), fitted);
+}
+
+/// Monte Carlo with each chip calibrated on its own: over the same chips, never
+/// less accurate than global drift compensation alone, on inputs the fit never saw.
+#[test]
+fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
+    let calibration = fixture("digits-calib-x.npy");
+    let artifact = compile(
+        "adapters-each-chip",
+        &[
+            "--target",
+            "pcm",
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            "4",
+        ],
+    );
+    let common = [
+        "--fidelity",
+        "full",
+        "--repeats",
+        "4",
+        "--drift-time",
+        "31536000",
+    ];
+    let mut plain = common.to_vec();
+    plain.extend_from_slice(&["--adapters", "none"]);
+    let none = accuracy(&accuracies(&artifact, "digits-test-x.npy", &plain), "full");
+    let mut each = common.to_vec();
+    each.extend_from_slice(&["--calibrate-each-chip", &calibration]);
+    let fitted = accuracy(&accuracies(&artifact, "digits-test-x.npy", &each), "full");
+    assert!(fitted >= none, "{fitted} < {none}");
+}
+
+/// With a set applied, the digital work (affines and adapters included) runs
+/// bit-exact on the NMDU's generated code and on its reference semantics.
+#[test]
+fn fitted_adapters_run_bit_exact_on_the_nmdu() {
+    let calibration = fixture("digits-calib-x.npy");
+    let target = single_device_pcm("adapters-nmdu-pcm");
+    let artifact = compile(
+        "adapters-nmdu",
+        &[
+            "--target",
+            &target,
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            "2",
+        ],
+    );
+    calibrate(
+        &artifact,
+        &["--chip", "1", "--drift-time", "3600", "--name", "one"],
+    );
+    let on = |digital: &str| {
+        run_with(
+            &artifact,
+            "digits-test-x.npy",
+            digital,
+            &[
+                "--fidelity",
+                "full",
+                "--seed",
+                "1",
+                "--drift-time",
+                "3600",
+                "--digital",
+                digital,
+                "--adapters",
+                "one",
+            ],
+        )
+    };
+    let (reference, generated) = (on("interp"), on("nmdu"));
+    assert_eq!(reference, generated);
+    let none = run_with(
+        &artifact,
+        "digits-test-x.npy",
+        "none",
+        &[
+            "--fidelity",
+            "full",
+            "--seed",
+            "1",
+            "--drift-time",
+            "3600",
+            "--digital",
+            "nmdu",
+            "--adapters",
+            "none",
+        ],
+    );
+    assert_ne!(none, generated);
+}
+
+/// What cannot be calibrated or applied says so and what to do.
+#[test]
+fn adapter_errors_name_what_to_do() {
+    let calibration = fixture("digits-calib-x.npy");
+    let plain = compile("adapters-errors", &["--target", "pcm"]);
+    let (code, _, stderr) = cimc(&["calibrate", plain.to_str().unwrap(), "--data", &calibration]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("compile with --adapter-rank"), "{stderr}");
+
+    let data = fixture("digits-test-x.npy");
+    let output = plain.parent().unwrap().join("out.npy");
+    let (code, _, stderr) = cimc(&[
+        "run",
+        plain.to_str().unwrap(),
+        "--input",
+        &data,
+        "--output",
+        output.to_str().unwrap(),
+        "--fidelity",
+        "quantized",
+        "--adapters",
+        "task7",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no adapter set 'task7'"), "{stderr}");
+
+    let model = fixture("digits-mlp.mlir");
+    for (layers, expected) in [
+        ("sensitive:0", "write sensitive:N with N >= 1"),
+        ("main_mm9", "no analog layer 'main_mm9'"),
+        ("a;b", "give all, sensitive:N, or layer names"),
+    ] {
+        let out = plain.parent().unwrap().join("bad");
+        let (code, _, stderr) = cimc(&[
+            "compile",
+            &model,
+            "-o",
+            out.to_str().unwrap(),
+            "--adapter-rank",
+            "2",
+            "--adapter-layers",
+            layers,
+        ]);
+        assert_ne!(code, 0, "{layers}");
+        assert!(stderr.contains(expected), "{layers}: {stderr}");
+    }
+}
+
+/// Retargeting: the same programmed arrays behind coarser ADCs get a set of their
+/// own, which brings the chip back towards float; a set is used only with the
+/// converters it was fitted for.
+#[test]
+fn adapters_refit_for_a_changed_periphery_without_reprogramming() {
+    let calibration = fixture("digits-calib-x.npy");
+    let artifact = compile(
+        "adapters-periphery",
+        &[
+            "--target",
+            "pcm",
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            "4",
+        ],
+    );
+    calibrate(
+        &artifact,
+        &[
+            "--chip",
+            "2",
+            "--drift-time",
+            "3600",
+            "--adc-bits",
+            "5",
+            "--name",
+            "adc5",
+        ],
+    );
+    let input = "digits-test-x.npy";
+    let chip = |name: &str, adapters: &str| {
+        run_with(
+            &artifact,
+            input,
+            name,
+            &[
+                "--fidelity",
+                "full",
+                "--seed",
+                "2",
+                "--drift-time",
+                "3600",
+                "--adc-bits",
+                "5",
+                "--adapters",
+                adapters,
+            ],
+        )
+    };
+    let float = run_with(&artifact, input, "float", &["--fidelity", "float"]);
+    let (before, after) = (chip("none5", "none"), chip("adc5", "adc5"));
+    assert!(
+        squared_error(&after, &float) < 0.5 * squared_error(&before, &float),
+        "{} vs {}",
+        squared_error(&after, &float),
+        squared_error(&before, &float)
+    );
+    // The 5-bit set on the compiled 9-bit converters is refused.
+    let output = artifact.parent().unwrap().join("refused.npy");
+    let data = fixture(input);
+    let (code, _, stderr) = cimc(&[
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        &data,
+        "--output",
+        output.to_str().unwrap(),
+        "--fidelity",
+        "full",
+        "--adapters",
+        "adc5",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("was fitted for ADC bits 5"), "{stderr}");
+}
