@@ -15,6 +15,24 @@ fn calibrate(artifact: &Path, extra: &[&str]) -> String {
     stdout
 }
 
+/// Runs `artifact` on the test inputs with `extra`, expecting a failure: its exit
+/// code and what it printed on stderr.
+fn run_refused(artifact: &Path, extra: &[&str]) -> (i32, String) {
+    let data = fixture("digits-test-x.npy");
+    let output = artifact.parent().unwrap().join("refused.npy");
+    let mut arguments = vec![
+        "run",
+        artifact.to_str().unwrap(),
+        "--input",
+        &data,
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    arguments.extend_from_slice(extra);
+    let (code, _, stderr) = cimc(&arguments);
+    (code, stderr)
+}
+
 fn squared_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
@@ -202,22 +220,25 @@ fn adapter_errors_name_what_to_do() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("compile with --adapter-rank"), "{stderr}");
 
-    let data = fixture("digits-test-x.npy");
-    let output = plain.parent().unwrap().join("out.npy");
-    let (code, _, stderr) = cimc(&[
-        "run",
-        plain.to_str().unwrap(),
-        "--input",
-        &data,
-        "--output",
-        output.to_str().unwrap(),
-        "--fidelity",
-        "quantized",
-        "--adapters",
-        "task7",
-    ]);
+    let (code, stderr) = run_refused(&plain, &["--fidelity", "quantized", "--adapters", "task7"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no adapter set 'task7'"), "{stderr}");
+
+    // A set edited by hand into sizes that disagree is refused, naming the layer.
+    let corrected = compile(
+        "adapters-errors-set",
+        &["--target", "pcm", "--adapter-rank", "2"],
+    );
+    calibrate(&corrected, &["--chip", "0", "--name", "edited"]);
+    let set = corrected.join("adapters").join("edited.json");
+    let text = std::fs::read_to_string(&set).unwrap();
+    std::fs::write(&set, text.replacen("\"down\":[", "\"down\":[1.0,", 1)).unwrap();
+    let (code, stderr) = run_refused(&corrected, &["--fidelity", "quantized"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("layer 'main_mm0': down holds") && stderr.contains("edited.json"),
+        "{stderr}"
+    );
 
     let model = fixture("digits-mlp.mlir");
     for (layers, expected) in [
@@ -300,20 +321,7 @@ fn adapters_refit_for_a_changed_periphery_without_reprogramming() {
         squared_error(&before, &float)
     );
     // The 5-bit set on the compiled 9-bit converters is refused.
-    let output = artifact.parent().unwrap().join("refused.npy");
-    let data = fixture(input);
-    let (code, _, stderr) = cimc(&[
-        "run",
-        artifact.to_str().unwrap(),
-        "--input",
-        &data,
-        "--output",
-        output.to_str().unwrap(),
-        "--fidelity",
-        "full",
-        "--adapters",
-        "adc5",
-    ]);
+    let (code, stderr) = run_refused(&artifact, &["--fidelity", "full", "--adapters", "adc5"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("was fitted for ADC bits 5"), "{stderr}");
 }

@@ -132,6 +132,28 @@ impl Correction {
         }
     }
 
+    /// What is wrong with a correction read from a file, if anything: sizes that
+    /// disagree with its shape, or values that are not finite.
+    pub fn problem(&self) -> Option<String> {
+        let (k, r, n) = (self.inputs, self.rank, self.outputs);
+        let sizes = [
+            ("scale", self.scale.len(), n),
+            ("offset", self.offset.len(), n),
+            ("down", self.down.len(), k * r),
+            ("up", self.up.len(), r * n),
+        ];
+        if let Some((name, got, want)) = sizes.iter().find(|(_, got, want)| got != want) {
+            return Some(format!(
+                "{name} holds {got} values, its shape {k}x{n} of rank {r} needs {want}"
+            ));
+        }
+        let values = [&self.scale, &self.offset, &self.down, &self.up];
+        if values.iter().any(|v| v.iter().any(|x| !x.is_finite())) {
+            return Some("a value is NaN or infinite".into());
+        }
+        (r == 0).then(|| "rank 0".into())
+    }
+
     /// Parameters the correction adds: the adapter's and the affine's.
     pub fn parameters(&self) -> usize {
         self.down.len() + self.up.len() + self.scale.len() + self.offset.len()

@@ -140,6 +140,16 @@ pub fn sets(artifact: &Artifact) -> Result<Vec<AdapterSet>, DriverError> {
             let set: AdapterSet = serde_json::from_str(&text).map_err(|e| {
                 file_error(&path, format!("{e}: not an adapter set written by cimc"))
             })?;
+            if let Some((layer, problem)) = set
+                .layers
+                .iter()
+                .find_map(|(layer, correction)| correction.problem().map(|p| (layer, p)))
+            {
+                return Err(file_error(
+                    &path,
+                    format!("layer '{layer}': {problem}: calibrate again rather than edit the set"),
+                ));
+            }
             if set.schema != SET_SCHEMA {
                 return Err(file_error(
                     &path,
