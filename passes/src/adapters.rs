@@ -49,7 +49,7 @@
 
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
-use crate::tile::{WeightStationary, top_level_ancestor};
+use crate::tile::{WeightStationary, layer_indices, layer_name, top_level_ancestor};
 use cim_ir::{
     build,
     diagnostics::emit_error,
@@ -57,7 +57,7 @@ use cim_ir::{
     query::{context_of, op_name, ops_in, users},
 };
 use melior::ir::{BlockLike, Location, OperationRef, ValueLike, operation::OperationLike};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 static ID: PassId = PassId;
 
@@ -130,33 +130,33 @@ impl Layer<'_, '_> {
 }
 
 /// The analog layers of `module`, one per weight constant in program order, named
-/// as the mappers name them (`{function}_mm{index}`, the function of the first).
+/// as the mappers name them (the function of the first matmul).
 fn layers<'c, 'a>(module: OperationRef<'c, 'a>) -> Result<Vec<Layer<'c, 'a>>, PassFailed> {
-    let mut layers: Vec<Layer> = Vec::new();
-    let mut layer_of = HashMap::new();
-    let mut function = None;
+    let mut matmuls = Vec::new();
     for op in ops_in(module)
         .into_iter()
         .filter(|op| op_name(op) == ops::MATMUL)
     {
-        let matmul = WeightStationary::read(op).map_err(|message| {
+        matmuls.push(WeightStationary::read(op).map_err(|message| {
             emit_error(
                 op.location(),
                 &format!("cim-adapters: '{}' op: {message}", ops::MATMUL),
             );
             PassFailed
-        })?;
-        let function = function.get_or_insert_with(|| {
-            top_level_ancestor(op).map_or_else(|| "top".to_owned(), |(_, name)| name)
-        });
-        let next = layers.len();
-        let index = *layer_of.entry(matmul.weight_key()).or_insert_with(|| {
+        })?);
+    }
+    let Some(first) = matmuls.first() else {
+        return Ok(Vec::new());
+    };
+    let function = top_level_ancestor(first.op).map_or_else(|| "top".to_owned(), |(_, name)| name);
+    let mut layers: Vec<Layer> = Vec::new();
+    for (index, matmul) in layer_indices(&matmuls).into_iter().zip(matmuls) {
+        if index == layers.len() {
             layers.push(Layer {
-                name: format!("{function}_mm{next}"),
+                name: layer_name(&function, index),
                 readers: Vec::new(),
             });
-            next
-        });
+        }
         layers[index].readers.push(matmul);
     }
     Ok(layers)

@@ -151,6 +151,27 @@ pub fn tiles(total: u64, size: u64) -> Vec<(u64, u64)> {
 /// the same arrays.
 type Tiled = HashMap<usize, (String, Vec<Vec<String>>)>;
 
+/// The layer of each of `matmuls` (in program order) for the passes that map
+/// whole models (`cim-map`, `cim-adapters`): one layer per weight constant,
+/// numbered in the order of their first readers, so the steps of a recurrent
+/// layer share its number.
+pub(crate) fn layer_indices(matmuls: &[WeightStationary]) -> Vec<usize> {
+    let mut layer_of = HashMap::new();
+    matmuls
+        .iter()
+        .map(|matmul| {
+            let next = layer_of.len();
+            *layer_of.entry(matmul.weight_key()).or_insert(next)
+        })
+        .collect()
+}
+
+/// The name of layer `index` of `function` (`main_mm0`), as the ops written for it
+/// are named (`loc("main_mm0"(...))`).
+pub(crate) fn layer_name(function: &str, index: usize) -> String {
+    format!("{function}_mm{index}")
+}
+
 /// A weight-stationary `cim.matmul`: a 2-D input times an inline f32 constant.
 pub(crate) struct WeightStationary<'c, 'a> {
     /// The matmul.

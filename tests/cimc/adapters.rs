@@ -15,6 +15,23 @@ fn calibrate(artifact: &Path, extra: &[&str]) -> String {
     stdout
 }
 
+/// The MLP compiled for `target` with converters calibrated and adapters of `rank`
+/// (compile fits an across-chips set `default` on them), for test `name`.
+fn compile_with_adapters(name: &str, target: &str, rank: &str) -> std::path::PathBuf {
+    let calibration = fixture("digits-calib-x.npy");
+    compile(
+        name,
+        &[
+            "--target",
+            target,
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            rank,
+        ],
+    )
+}
+
 /// Runs `artifact` on the test inputs with `extra`, expecting a failure: its exit
 /// code and what it printed on stderr.
 fn run_refused(artifact: &Path, extra: &[&str]) -> (i32, String) {
@@ -48,17 +65,7 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
         "adapters-plain",
         &["--target", "pcm", "--calibration", &calibration],
     );
-    let corrected = compile(
-        "adapters-identity",
-        &[
-            "--target",
-            "pcm",
-            "--calibration",
-            &calibration,
-            "--adapter-rank",
-            "4",
-        ],
-    );
+    let corrected = compile_with_adapters("adapters-identity", "pcm", "4");
     let input = "digits-test-x.npy";
     for fidelity in ["exact", "quantized"] {
         assert_eq!(
@@ -121,17 +128,7 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
 #[test]
 fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
     let calibration = fixture("digits-calib-x.npy");
-    let artifact = compile(
-        "adapters-each-chip",
-        &[
-            "--target",
-            "pcm",
-            "--calibration",
-            &calibration,
-            "--adapter-rank",
-            "4",
-        ],
-    );
+    let artifact = compile_with_adapters("adapters-each-chip", "pcm", "4");
     let common = [
         "--fidelity",
         "full",
@@ -153,19 +150,8 @@ fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
 /// bit-exact on the NMDU's generated code and on its reference semantics.
 #[test]
 fn fitted_adapters_run_bit_exact_on_the_nmdu() {
-    let calibration = fixture("digits-calib-x.npy");
     let target = single_device_pcm("adapters-nmdu-pcm");
-    let artifact = compile(
-        "adapters-nmdu",
-        &[
-            "--target",
-            &target,
-            "--calibration",
-            &calibration,
-            "--adapter-rank",
-            "2",
-        ],
-    );
+    let artifact = compile_with_adapters("adapters-nmdu", &target, "2");
     calibrate(
         &artifact,
         &["--chip", "1", "--drift-time", "3600", "--name", "one"],
@@ -267,18 +253,7 @@ fn adapter_errors_name_what_to_do() {
 /// converters it was fitted for.
 #[test]
 fn adapters_refit_for_a_changed_periphery_without_reprogramming() {
-    let calibration = fixture("digits-calib-x.npy");
-    let artifact = compile(
-        "adapters-periphery",
-        &[
-            "--target",
-            "pcm",
-            "--calibration",
-            &calibration,
-            "--adapter-rank",
-            "4",
-        ],
-    );
+    let artifact = compile_with_adapters("adapters-periphery", "pcm", "4");
     calibrate(
         &artifact,
         &[

@@ -8,12 +8,7 @@ use crate::support::{check_against_tract, scratch_path};
 /// tract's.
 #[test]
 fn batch_normalization_after_a_convolution_is_folded() {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: 7,
-    };
+    let mut b = Builder::new(7);
     let filter = b.constant(&[4, 1, 3, 3]);
     let conv = b.node("Conv", vec!["input".into(), filter], vec![]);
     let (scale, shift, mean) = (b.constant(&[4]), b.constant(&[4]), b.constant(&[4]));

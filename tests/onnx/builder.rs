@@ -17,6 +17,16 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// An empty graph whose random initializers come from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            nodes: vec![],
+            initializers: vec![],
+            counter: 0,
+            state: seed | 1,
+        }
+    }
+
     pub fn random(&mut self) -> f32 {
         self.state ^= self.state << 13;
         self.state ^= self.state >> 7;

@@ -13,12 +13,7 @@ pub fn network(
     image: bool,
     softmax: bool,
 ) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let batch = 3usize;
     let (input_dims, mut value, mut features): (Vec<Option<i64>>, String, i64) = if image {
         let (c, h, w) = (2, 3, widths[0].max(1));
@@ -91,12 +86,7 @@ pub fn network(
 /// A random small CNN: conv (kernel, stride, padding, dilation), optional batch
 /// normalization, an activation, a pooling, flatten, dense. (model, input dims).
 pub fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let (c, h, w) = (1 + choices[0] % 3, 4 + choices[1] % 5, 4 + choices[2] % 5);
     // Grouped (depthwise when filters == channels) for about half the multi-channel
     // inputs.
@@ -246,12 +236,7 @@ pub fn conv_network(seed: u64, choices: [usize; 8]) -> (ModelProto, Vec<usize>) 
 /// an LSTM or GRU (GRU with either reset placement), the last
 /// hidden state (Y_h squeezed, or Y gathered at the last step) into a dense layer.
 pub fn recurrent_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let lstm = choices[0].is_multiple_of(2);
     // Two features or more: tract 0.23's GRU fails on a single one ("xw not contiguous").
     let (steps, features, hidden) = (1 + choices[1] % 5, 2 + choices[2] % 5, 1 + choices[3] % 7);
@@ -331,12 +316,7 @@ pub fn recurrent_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usi
 /// A token-wise projection, as in a transformer: (batch, tokens, features) times a
 /// constant (features, hidden) MatMul, bias, tanh, flatten, dense.
 pub fn sequence_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let (tokens, features, hidden) = (1 + choices[0] % 5, 1 + choices[1] % 7, 1 + choices[2] % 9);
     let w = b.constant(&[features as i64, hidden as i64]);
     let projected = b.node("MatMul", vec!["input".into(), w], vec![]);
@@ -369,12 +349,7 @@ pub fn sequence_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usiz
 /// `choices[4]` is odd), scaled softmax attention, a residual, a GELU feed-forward
 /// (Erf form), mean pooling over tokens and a dense head. `choices` pick the sizes.
 pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let heads = 1 + choices[0] % 3;
     let head = 1 + choices[1] % 4;
     let tokens = 1 + choices[2] % 5;
@@ -492,12 +467,7 @@ pub fn attention_network(seed: u64, choices: [usize; 6]) -> (ModelProto, Vec<usi
 /// (Slice with steps -1 and 2), a layer norm, mean pooling and a dense head.
 /// `choices` pick the vocabulary, width, token count and classes.
 pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>, usize) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let vocabulary = 2 + choices[0] % 50;
     let width = 1 + (choices[1] % 12) as i64;
     let tokens = 1 + choices[2] % 6;
@@ -550,12 +520,7 @@ pub fn embedding_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usi
 /// and Min, then mean pooling and a dense head. `choices` pick the sizes and
 /// thresholds.
 pub fn mask_network(seed: u64, choices: [usize; 4]) -> (ModelProto, Vec<usize>) {
-    let mut b = Builder {
-        nodes: vec![],
-        initializers: vec![],
-        counter: 0,
-        state: seed | 1,
-    };
+    let mut b = Builder::new(seed);
     let tokens = 1 + choices[0] % 6;
     let out = 2 + (choices[1] % 4) as i64;
     let low = -0.5 + (choices[2] % 5) as f32 * 0.2;

@@ -401,6 +401,17 @@ struct Captured {
     chip: u64,
 }
 
+/// Half of a layer's rows from one use in one run, with the float model's.
+struct Part {
+    input: Array2<f64>,
+    chip_output: Array2<f64>,
+    target: Array2<f64>,
+    /// The chip's seed.
+    chip: u64,
+    /// Which half of the calibration inputs (0 or 1).
+    half: usize,
+}
+
 /// Fitted corrections, and how well each fits.
 pub struct Fit {
     /// By layer.
@@ -456,8 +467,7 @@ impl Fitting<'_> {
     fn fit_captured(&self, layer: &str) -> Result<(), InterpError> {
         let captured = std::mem::take(&mut *self.captured.borrow_mut());
         let outputs = &self.targets.outputs[layer];
-        // (input, chip output, float output, chip, half of the inputs)
-        let mut rows = Vec::new();
+        let mut parts = Vec::new();
         for Captured {
             input,
             chip_output,
@@ -471,16 +481,16 @@ impl Fitting<'_> {
                 ))
             })?;
             // Rows follow the batch (then pixels or tokens): halves split inputs.
-            let half = input.nrows() / 2;
-            for (index, range) in [(0, 0..half), (1, half..input.nrows())] {
+            let middle = input.nrows() / 2;
+            for (half, range) in [(0, 0..middle), (1, middle..input.nrows())] {
                 let slice = |a: &Array2<f64>| a.slice(ndarray::s![range.clone(), ..]).to_owned();
-                rows.push((
-                    slice(&input),
-                    slice(&chip_output),
-                    slice(target),
+                parts.push(Part {
+                    input: slice(&input),
+                    chip_output: slice(&chip_output),
+                    target: slice(target),
                     chip,
-                    index,
-                ));
+                    half,
+                });
             }
         }
         let rank = self.ranks.get(layer).map_or(self.options.rank, |s| s.1);
@@ -488,38 +498,39 @@ impl Fitting<'_> {
             rank,
             ..self.options
         };
-        type Row = (Array2<f64>, Array2<f64>, Array2<f64>, u64, usize);
-        let pooled = |keep: &dyn Fn(&Row) -> bool| -> Result<[Array2<f64>; 3], InterpError> {
-            let chosen: Vec<&Row> = rows.iter().filter(|row| keep(row)).collect();
-            let stack_of = |pick: fn(&Row) -> &Array2<f64>| {
+        // The rows of the parts `keep` takes, stacked: (input, chip, target).
+        let pooled = |keep: &dyn Fn(&Part) -> bool| -> Result<[Array2<f64>; 3], InterpError> {
+            let chosen: Vec<&Part> = parts.iter().filter(|part| keep(part)).collect();
+            let stack_of = |pick: fn(&Part) -> &Array2<f64>| {
                 adapters::stack(
                     &chosen
                         .iter()
-                        .map(|row| pick(row).clone())
+                        .map(|part| pick(part).clone())
                         .collect::<Vec<_>>(),
                 )
             };
             Ok([
-                stack_of(|r| &r.0)?,
-                stack_of(|r| &r.1)?,
-                stack_of(|r| &r.2)?,
+                stack_of(|p| &p.input)?,
+                stack_of(|p| &p.chip_output)?,
+                stack_of(|p| &p.target)?,
             ])
         };
         let [x, c, t] = pooled(&|_| true)?;
         let correction = adapters::fit(x.view(), c.view(), t.view(), options)?;
-        let mut chips: Vec<u64> = rows.iter().map(|row| row.3).collect();
+        let mut chips: Vec<u64> = parts.iter().map(|part| part.chip).collect();
         chips.sort_unstable();
         chips.dedup();
         let mut weight: f64 = 1.0;
         for &held in &chips {
             for half in 0..2 {
-                let trained = |row: &Row| (chips.len() == 1 || row.3 != held) && row.4 != half;
+                let trained =
+                    |part: &Part| (chips.len() == 1 || part.chip != held) && part.half != half;
                 let [x, c, t] = pooled(&trained)?;
                 if x.nrows() == 0 {
                     continue;
                 }
                 let without = adapters::fit(x.view(), c.view(), t.view(), options)?;
-                let [x, c, t] = pooled(&|row: &Row| row.3 == held && row.4 == half)?;
+                let [x, c, t] = pooled(&|part: &Part| part.chip == held && part.half == half)?;
                 let step = without.apply(x.view(), c.view()) - &c;
                 let residual = &t - &c;
                 let (along, norm) = ((&residual * &step).sum(), (&step * &step).sum());

@@ -79,20 +79,18 @@ pub fn read_dense_f32(attribute: Attribute) -> Option<Vec<f32>> {
             let value = mlir_sys::mlirDenseElementsAttrGetFloatSplatValue(raw);
             return Some(vec![value; count]);
         }
-        {
-            // f32 elements are stored packed: one copy, not a call per element (a
-            // pre-trained model holds tens of millions).
-            // (Read as bytes: the buffer need not be aligned for f32.)
-            let data = mlir_sys::mlirDenseElementsAttrGetRawData(raw).cast::<u8>();
-            if !data.is_null() {
-                let bytes = std::slice::from_raw_parts(data, count * 4);
-                return Some(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect(),
-                );
-            }
+        // f32 elements are stored packed: one copy, not a call per element (a
+        // pre-trained model holds tens of millions). Read as bytes: the buffer need
+        // not be aligned for f32.
+        let data = mlir_sys::mlirDenseElementsAttrGetRawData(raw).cast::<u8>();
+        if !data.is_null() {
+            let bytes = std::slice::from_raw_parts(data, count * 4);
+            return Some(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            );
         }
         Some(
             (0..count)

@@ -69,7 +69,8 @@ mod plan;
 use crate::options::{OptionKind, OptionSpec, PassOptions};
 use crate::pass::{PassDef, PassFailed, PassId, PassResult};
 use crate::tile::{
-    COLS, ROWS, WeightStationary, block_of, geometry_option, top_level_ancestor, unplaced_array,
+    COLS, ROWS, WeightStationary, block_of, geometry_option, layer_indices, layer_name,
+    top_level_ancestor, unplaced_array,
 };
 use cim_choices::Choice as _;
 use cim_egraph::{
@@ -85,7 +86,6 @@ use cim_ir::{
 use emit::Emitter;
 use melior::ir::{OperationRef, Value, operation::OperationLike};
 use plan::Planner;
-use std::collections::HashMap;
 
 static ID: PassId = PassId;
 
@@ -212,20 +212,16 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
     };
 
     // One layer per weight constant, in program order.
-    let mut layer_of = HashMap::new();
+    let layer_index = layer_indices(&matmuls);
     let mut layers: Vec<Layer> = Vec::new();
-    let mut layer_index = Vec::with_capacity(matmuls.len());
-    for matmul in &matmuls {
-        let next = layers.len();
-        let index = *layer_of.entry(matmul.weight_key()).or_insert_with(|| {
+    for (matmul, &index) in matmuls.iter().zip(&layer_index) {
+        if index == layers.len() {
             layers.push(Layer {
-                name: format!("w{next}"),
+                name: format!("w{index}"),
                 rows: matmul.k,
                 cols: matmul.n,
             });
-            next
-        });
-        layer_index.push(index);
+        }
     }
 
     // The first matmul of each layer holds its weight values.
@@ -304,7 +300,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
             // layers share the array: reports group arrays by these prefixes.
             let first_layer = pieces.first().map_or(0, |p| p.layer);
             let wanted = if pieces.iter().all(|p| p.layer == first_layer) {
-                format!("{function}_mm{first_layer}_a{index}")
+                format!("{}_a{index}", layer_name(&function, first_layer))
             } else {
                 format!("{function}_packed_a{index}")
             };
@@ -345,7 +341,7 @@ fn run(module: OperationRef<'_, '_>, options: &PassOptions) -> PassResult {
         .collect();
 
     for (mut matmul, layer) in matmuls.into_iter().zip(layer_index) {
-        matmul.set_layer(&format!("{function}_mm{layer}"));
+        matmul.set_layer(&layer_name(&function, layer));
         let copies = &plan.layers[layer];
         let output = if let [only] = copies.as_slice() {
             Emitter::new(&matmul, &names, matmul.input(), matmul.batch).emit(only)
