@@ -11,6 +11,7 @@
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
 //! - [`adapter_fit`]: the closed-form calibration of a layer's correction.
 //! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
+//! - [`explore_front`]: the Pareto front and hypervolume of design-space search.
 //! - [`torch_mlir_ops`]: what torch-mlir's exports hold beyond products and
 //!   convolutions (dynamic sizes, broadcasts, batched products, index and gather
 //!   bodies).
@@ -41,6 +42,8 @@ mod adapter_fit;
 mod converter_levels;
 #[path = "api/dialect.rs"]
 mod dialect;
+#[path = "api/explore_front.rs"]
+mod explore_front;
 #[path = "api/fuzz_in_process.rs"]
 mod fuzz_in_process;
 #[path = "api/interpreter_errors.rs"]

@@ -10,6 +10,7 @@
 //!   quantized fidelity within 1% of float.
 //! - [`full_fidelity`]: device models (PCM, drift, IR drop, converter errors).
 //! - [`converters`]: shared ADCs and per-bit-plane conversion.
+//! - [`explore`]: design-space exploration: fronts, resuming, tasks, constraints.
 //! - [`mapping`]: torch-mlir convolutions, e-graph vs naive mapper, automatic encoding,
 //!   models larger than the board.
 //! - [`reports`]: `cimc report` (JSON, text, SVG; insta snapshots).
@@ -47,6 +48,8 @@ mod drift_sweep;
 mod errors;
 #[path = "cimc/exact_and_quantized_fidelity.rs"]
 mod exact_and_quantized_fidelity;
+#[path = "cimc/explore.rs"]
+mod explore;
 #[path = "cimc/full_fidelity.rs"]
 mod full_fidelity;
 #[path = "cimc/fuzz.rs"]

@@ -7,6 +7,7 @@ use cim_driver::{
     artifact::{self, Artifact},
     calibrate,
     evaluate::{Accuracy, Evaluation, PerChip},
+    explore::{self, Explorer},
     npy,
     pipeline::{CompileOptions, EncodingChoice, Mapper},
     report,
@@ -236,6 +237,48 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search a design space: compile, report and measure every point of SPACE
+    /// on chips, and find the Pareto front of its objectives (results in -o RUN:
+    /// points.jsonl, points.csv, front.csv, plots). A rerun skips points already
+    /// evaluated; --plan, --task and --merge split the points over a cluster.
+    Explore {
+        /// The model (not needed with --task or --merge: the plan names it).
+        model: Option<PathBuf>,
+        /// The design space (TOML: base_target, objectives, [target], [compile],
+        /// [constraints], [evaluate]).
+        #[arg(long)]
+        space: Option<PathBuf>,
+        /// Test inputs (.npy, batch first).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Their integer labels (.npy).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Calibrate converter ranges on these inputs (.npy); also fits each chip's
+        /// adapters where the space gives compile.adapter_rank.
+        #[arg(long)]
+        calibration: Option<PathBuf>,
+        /// The run directory.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Only write the plan (RUN/plan.json) and print how many tasks it has.
+        #[arg(long, conflicts_with_all = ["task", "merge"])]
+        plan: bool,
+        /// Evaluate one point of the plan in RUN (a cluster task: HyperQueue's
+        /// $HQ_TASK_ID, Slurm's $SLURM_ARRAY_TASK_ID).
+        #[arg(long, conflicts_with = "merge")]
+        task: Option<usize>,
+        /// Join the results in RUN into points.jsonl, points.csv, front.csv and the
+        /// plots.
+        #[arg(long)]
+        merge: bool,
+        /// Keep each point's artifact in RUN/artifacts.
+        #[arg(long)]
+        keep_artifacts: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the per-layer mapping of an artifact.
     Report {
         /// The artifact directory.
@@ -273,6 +316,7 @@ impl Command {
             Command::Eval { .. } => "cimc eval",
             Command::Calibrate { .. } => "cimc calibrate",
             Command::Report { .. } => "cimc report",
+            Command::Explore { .. } => "cimc explore",
         }
     }
 }
@@ -427,6 +471,53 @@ fn print_set(out: &mut dyn Write, set: &calibrate::AdapterSet, path: &std::path:
             quality.before, quality.after, quality.weight
         );
     }
+}
+
+/// The front of an exploration, a line per point, and what the run holds.
+fn print_front(
+    out: &mut dyn Write,
+    explorer: &Explorer,
+    merged: &explore::Merged,
+    dir: &std::path::Path,
+) -> Result<(), DriverError> {
+    let _ = writeln!(
+        out,
+        "{} of {} points evaluated: {} measured, {} pruned, {} infeasible, {} failed",
+        merged.evaluated, merged.points, merged.ok, merged.pruned, merged.infeasible, merged.failed
+    );
+    let _ = writeln!(
+        out,
+        "Pareto front over {} ({} points):",
+        merged.objectives.join(", "),
+        merged.front.len()
+    );
+    for &index in &merged.front {
+        let Some(result) = explorer.result(index)? else {
+            continue;
+        };
+        let metrics = result.metrics.unwrap_or_default();
+        let choices: Vec<String> = result
+            .choices
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {index:>6}  accuracy {:.4} ± {:.4}  energy {:.4} nJ  latency {:.0} ns  area {:.4} mm²  [{}]",
+            metrics.accuracy.unwrap_or(f64::NAN),
+            metrics.accuracy_std.unwrap_or(f64::NAN),
+            metrics.energy_nj,
+            metrics.latency_ns,
+            metrics.area_mm2,
+            choices.join(" ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "results: {0}/points.jsonl, {0}/points.csv, {0}/front.csv, plots {0}/front-*.svg and .png",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn read_artifact<'c>(
@@ -684,6 +775,92 @@ pub(crate) fn run(
             print_accuracies(out, &rows, json);
             Ok(())
         }
+        Command::Explore {
+            model,
+            space,
+            data,
+            labels,
+            calibration,
+            output,
+            plan,
+            task,
+            merge,
+            keep_artifacts,
+            json,
+        } => {
+            let mut explorer = if task.is_some() || merge {
+                Explorer::open(cim, &output)?
+            } else {
+                let (Some(model), Some(space), Some(data), Some(labels)) =
+                    (&model, &space, &data, &labels)
+                else {
+                    return Err(DriverError::Usage(
+                        "cimc explore MODEL --space SPACE.toml --data X.npy --labels Y.npy -o RUN: give the model, the space, the data and the labels (or --task I / --merge with a planned RUN)".into(),
+                    ));
+                };
+                Explorer::plan(
+                    cim,
+                    &output,
+                    model,
+                    space,
+                    (data, labels, calibration.as_deref()),
+                )?
+            };
+            explorer.keep_artifacts = keep_artifacts;
+            if plan {
+                let points = explorer.points();
+                if json {
+                    print_json(
+                        out,
+                        &serde_json::json!({ "schema": explore::SCHEMA, "tasks": points }),
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "planned {points} points in {}: run `cimc explore -o {0} --task I` for I in 0..{}, then `cimc explore -o {0} --merge`",
+                        output.display(),
+                        points.saturating_sub(1)
+                    );
+                }
+                return Ok(());
+            }
+            if let Some(index) = task {
+                let result = explorer.run_task(index)?;
+                if json {
+                    print_json(out, &result);
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "point {index}: {:?}{}",
+                        result.status,
+                        result
+                            .reason
+                            .as_deref()
+                            .map(|why| format!(" ({why})"))
+                            .unwrap_or_default()
+                    );
+                }
+                return Ok(());
+            }
+            if !merge {
+                let total = explorer.points();
+                explorer.run_all(|done, _| {
+                    if on_terminal() {
+                        eprint!("\rexplore: {done}/{total} points");
+                    }
+                })?;
+                if on_terminal() {
+                    clear_progress();
+                }
+            }
+            let merged = explorer.merge()?;
+            if json {
+                print_json(out, &merged);
+            } else {
+                print_front(out, &explorer, &merged, &output)?;
+            }
+            Ok(())
+        }
         Command::Report {
             artifact,
             json,
@@ -695,13 +872,7 @@ pub(crate) fn run(
                     "the artifact's target cannot be loaded for its cost figures: {error}"
                 ))
             })?;
-            let summary = report::report(artifact.mapped()?, &target);
-            // The digital work, counted by running the exact program once.
-            let (summary, uncounted) =
-                match cim_driver::digital_work::digital_work(artifact.exact()?) {
-                    Ok(work) => (report::with_digital_work(summary, &work, &target), None),
-                    Err(why) => (summary, Some(why)),
-                };
+            let (summary, uncounted) = report::of_artifact(&artifact, &target)?;
             if let Some(path) = svg {
                 let picture = cim_driver::occupancy::occupancy_svg(artifact.mapped()?);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {

@@ -135,34 +135,37 @@ fn through(
             .enumerate()
         {
             let scale = row_scale.map_or(1.0, |scales| scales[index * CHUNK_ROWS + r]);
+            // First what reaches the converter (a loop over the noise stream alone),
+            // then the levels (a loop without a carried dependence, which the
+            // compiler can vectorise).
             match (&analog, rng.as_mut()) {
                 (Some((model, errors, _)), Some(rng)) => {
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
                         for (y, &x) in row.iter_mut().zip(x) {
-                            let (level, top) = levels(f64::from(x) + sigma * rng.normal());
-                            *flag |= top;
-                            *y = level * scale;
+                            *y = f64::from(x) + sigma * rng.normal();
                         }
                     } else {
                         for ((y, &x), error) in row.iter_mut().zip(x).zip(errors) {
                             let draw = if model.noise > 0.0 { rng.normal() } else { 0.0 };
-                            let (level, top) =
-                                levels(model.analog(f64::from(x), lo, hi, *error, draw));
-                            *flag |= top;
-                            *y = level * scale;
+                            *y = model.analog(f64::from(x), lo, hi, *error, draw);
                         }
                     }
                 }
                 _ => {
                     for (y, &x) in row.iter_mut().zip(x) {
-                        let (level, top) = levels(f64::from(x));
-                        *flag |= top;
-                        *y = level * scale;
+                        *y = f64::from(x);
                     }
                 }
             }
+            let mut top = 0u8;
+            for y in row.iter_mut() {
+                let (level, at_top) = levels(*y);
+                top |= u8::from(at_top);
+                *y = level * scale;
+            }
+            *flag |= top != 0;
         }
     };
     let values = output.as_slice_mut().expect("a new array is contiguous");

@@ -20,6 +20,7 @@ pub mod calibrate;
 pub mod converters;
 pub mod digital_work;
 pub mod evaluate;
+pub mod explore;
 pub mod guard;
 pub mod occupancy;
 pub mod pipeline;

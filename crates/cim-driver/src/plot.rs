@@ -334,3 +334,235 @@ pub fn accuracy_over_time_png(points: &[(f64, f64, f64)], title: &str) -> Result
     }
     canvas.png()
 }
+
+/// A point of a scatter plot; marked points are drawn in the series colour, the
+/// others in grey.
+#[derive(Clone, Debug)]
+pub struct Marked {
+    /// Horizontal value.
+    pub x: f64,
+    /// Vertical value.
+    pub y: f64,
+    /// Drawn in colour (a front's points).
+    pub marked: bool,
+    /// Its tooltip in the SVG.
+    pub label: String,
+}
+
+/// The unmarked points' colour.
+const MUTED: [u8; 3] = [0xb0, 0xb0, 0xb0];
+
+/// Where a scatter plot's points go: a logarithmic horizontal axis when the
+/// values are positive and span more than a decade, else a linear one; the
+/// vertical axis from the lowest value to the highest.
+struct ScatterLayout {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    log: bool,
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+}
+
+impl ScatterLayout {
+    fn new(points: &[Marked]) -> Self {
+        let span = |values: &mut dyn Iterator<Item = f64>| {
+            values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+        };
+        let (lo, hi) = span(&mut points.iter().map(|p| p.x).filter(|x| x.is_finite()));
+        let log = lo > 0.0 && hi / lo > 10.0;
+        let (x0, x1) = if log {
+            (lo.log10(), hi.log10())
+        } else {
+            (lo, hi)
+        };
+        let widen = |(a, b): (f64, f64)| {
+            if !(a.is_finite() && b.is_finite()) {
+                (0.0, 1.0)
+            } else if b > a {
+                let pad = 0.05 * (b - a);
+                (a - pad, b + pad)
+            } else {
+                (a - 0.5, b + 0.5)
+            }
+        };
+        let (x0, x1) = widen((x0, x1));
+        let (y0, y1) = widen(span(
+            &mut points.iter().map(|p| p.y).filter(|y| y.is_finite()),
+        ));
+        Self {
+            width: 640.0,
+            height: 400.0,
+            left: 80.0,
+            right: 20.0,
+            top: 40.0,
+            bottom: 50.0,
+            log,
+            x0,
+            x1,
+            y0,
+            y1,
+        }
+    }
+
+    fn x(&self, value: f64) -> f64 {
+        let v = if self.log { value.log10() } else { value };
+        self.left + (v - self.x0) / (self.x1 - self.x0) * (self.width - self.left - self.right)
+    }
+
+    fn y(&self, value: f64) -> f64 {
+        self.top + (self.y1 - value) / (self.y1 - self.y0) * (self.height - self.top - self.bottom)
+    }
+
+    /// Ticks of the horizontal axis: (value, label).
+    fn x_ticks(&self) -> Vec<(f64, String)> {
+        if self.log {
+            // 1, 2 and 5 times each power of ten within the axis.
+            ((self.x0.floor() as i32)..=(self.x1.ceil() as i32))
+                .flat_map(|d| [1.0, 2.0, 5.0].map(|m| (m * 10f64.powi(d), format!("{m}e{d}"))))
+                .filter(|(v, _)| (self.x0..=self.x1).contains(&v.log10()))
+                .collect()
+        } else {
+            (0..=4)
+                .map(|i| {
+                    let v = self.x0 + (self.x1 - self.x0) * f64::from(i) / 4.0;
+                    (v, format!("{v:.3}"))
+                })
+                .collect()
+        }
+    }
+
+    fn y_ticks(&self) -> Vec<(f64, String)> {
+        (0..=4)
+            .map(|i| {
+                let v = self.y0 + (self.y1 - self.y0) * f64::from(i) / 4.0;
+                (v, format!("{v:.3}"))
+            })
+            .collect()
+    }
+}
+
+/// A scatter plot of `points` as SVG (a front over more than two objectives is
+/// not a curve in two of them: its points are marked, not joined).
+pub fn scatter_svg(points: &[Marked], title: &str, x_label: &str, y_label: &str) -> String {
+    let l = ScatterLayout::new(points);
+    let (width, height, left, right, top, bottom) =
+        (l.width, l.height, l.left, l.right, l.top, l.bottom);
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
+    let _ = writeln!(
+        svg,
+        r##"<path d="M{left} {top} V{} H{}" fill="none" stroke="#333"/>"##,
+        height - bottom,
+        width - right
+    );
+    for (v, label) in l.y_ticks() {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{}" y="{}" text-anchor="end">{label}</text><path d="M{left} {} H{}" stroke="#ddd"/>"##,
+            left - 6.0,
+            l.y(v) + 4.0,
+            l.y(v),
+            width - right
+        );
+    }
+    for (v, label) in l.x_ticks() {
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">{label}</text>"#,
+            l.x(v),
+            height - bottom + 16.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        (left + width - right) / 2.0,
+        height - 12.0,
+        escape(x_label)
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="16" y="{0}" transform="rotate(-90 16 {0})" text-anchor="middle">{1}</text>"#,
+        (top + height - bottom) / 2.0,
+        escape(y_label)
+    );
+    // Unmarked first, so the marked points are drawn over them.
+    for p in points
+        .iter()
+        .filter(|p| !p.marked)
+        .chain(points.iter().filter(|p| p.marked))
+    {
+        let colour = if p.marked { "#4e79a7" } else { "#b0b0b0" };
+        let _ = writeln!(
+            svg,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{}: {} {}, {} {:.4}</title></circle>"#,
+            l.x(p.x),
+            l.y(p.y),
+            escape(&p.label),
+            escape(x_label),
+            p.x,
+            escape(y_label),
+            p.y
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// [`scatter_svg`] as a PNG image.
+pub fn scatter_png(
+    points: &[Marked],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+) -> Result<Vec<u8>, String> {
+    let l = ScatterLayout::new(points);
+    let mut canvas = Canvas::new(l.width as usize, l.height as usize);
+    let (bottom, right) = (l.height - l.bottom, l.width - l.right);
+    for (v, label) in l.y_ticks() {
+        canvas.line((l.left, l.y(v)), (right, l.y(v)), GRID, 1);
+        canvas.text(l.left - 6.0, l.y(v) + 4.0, &label, Anchor::End, false);
+    }
+    canvas.line((l.left, l.top), (l.left, bottom), INK, 1);
+    canvas.line((l.left, bottom), (right, bottom), INK, 1);
+    for (v, label) in l.x_ticks() {
+        let x = l.x(v);
+        canvas.line((x, bottom), (x, bottom + 4.0), INK, 1);
+        canvas.text(x, bottom + 16.0, &label, Anchor::Middle, false);
+    }
+    canvas.text(l.width / 2.0, 20.0, title, Anchor::Middle, false);
+    canvas.text(
+        (l.left + right) / 2.0,
+        l.height - 12.0,
+        x_label,
+        Anchor::Middle,
+        false,
+    );
+    canvas.text(20.0, (l.top + bottom) / 2.0, y_label, Anchor::Middle, true);
+    for p in points
+        .iter()
+        .filter(|p| !p.marked)
+        .chain(points.iter().filter(|p| p.marked))
+    {
+        let colour = if p.marked { SERIES } else { MUTED };
+        canvas.disc((l.x(p.x), l.y(p.y)), 3.0, colour);
+    }
+    canvas.png()
+}

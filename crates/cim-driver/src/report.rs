@@ -358,10 +358,24 @@ struct ArrayFacts {
     round: i64,
 }
 
+/// The report of a compiled artifact for `target`, with the digital work between
+/// MVMs counted by running the exact program once (when it cannot be counted, the
+/// report without it and why).
+pub fn of_artifact(
+    artifact: &crate::artifact::Artifact,
+    target: &Target,
+) -> Result<(Report, Option<String>), crate::DriverError> {
+    let summary = report(artifact.mapped()?, target);
+    Ok(match crate::digital_work::digital_work(artifact.exact()?) {
+        Ok(work) => (with_digital_work(summary, &work, target), None),
+        Err(why) => (summary, Some(why)),
+    })
+}
+
 /// Builds the report of a mapped module, with time and energy from `target`'s cost
 /// figures and ADC sharing.
 pub fn report(module: &Module, target: &Target) -> Report {
-    let cost = &target.cost;
+    let cost = &target.costs();
     let columns_per_adc = u64::from(target.adc.columns_per_adc);
     let reads = mvm_reads(module);
     let (mut chips, mut cores) = (BTreeSet::new(), BTreeSet::new());

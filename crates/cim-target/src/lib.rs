@@ -324,6 +324,26 @@ pub struct CostSpec {
     /// Time to program one array (write and verify every cell), in µs: what a
     /// round of a reprogrammed chip costs per array of a core.
     pub program_us: f64,
+    /// The design the figures above were given for; another design's costs are
+    /// scaled from it ([`Target::costs`]). Absent: the figures hold for any.
+    #[serde(default)]
+    pub reference: Option<CostReference>,
+}
+
+/// The design a target's cost figures describe: a design-space search changes
+/// resolutions and array sizes, and the costs follow by the usual scaling laws
+/// (see [`Target::costs`]).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CostReference {
+    /// The ADC resolution of `adc_pj`, `adc_um2` and `adc_ns`.
+    pub adc_bits: u32,
+    /// The DAC resolution of `dac_pj`.
+    pub dac_bits: u32,
+    /// The array rows of `array_um2`.
+    pub rows: u32,
+    /// The array columns of `array_um2`.
+    pub cols: u32,
 }
 
 impl Default for CostSpec {
@@ -338,6 +358,7 @@ impl Default for CostSpec {
             array_um2: 10000.0,
             adc_um2: 1500.0,
             program_us: 1000.0,
+            reference: None,
         }
     }
 }
@@ -450,13 +471,43 @@ pub const MAX_MAGNITUDE: f64 = 1e12;
 pub const MAX_ARRAY_SIDE: u64 = 1 << 16;
 
 impl Target {
+    /// The cost figures of this design: `cost` as given, or scaled from its
+    /// `cost.reference` design. A SAR ADC's energy per conversion and its
+    /// capacitor array's area double with each bit (a constant Walden figure of
+    /// merit), and it converts one bit per cycle (time linear in bits); a DAC's
+    /// drive energy doubles with each bit (current steering); an array's area
+    /// goes with its cells.
+    pub fn costs(&self) -> CostSpec {
+        let Some(reference) = self.cost.reference else {
+            return self.cost.clone();
+        };
+        let doubling = |bits: u32, of: u32| 2f64.powi(bits as i32 - of as i32);
+        CostSpec {
+            adc_pj: self.cost.adc_pj * doubling(self.adc.bits, reference.adc_bits),
+            adc_um2: self.cost.adc_um2 * doubling(self.adc.bits, reference.adc_bits),
+            adc_ns: self.cost.adc_ns * f64::from(self.adc.bits) / f64::from(reference.adc_bits),
+            dac_pj: self.cost.dac_pj * doubling(self.dac.bits, reference.dac_bits),
+            array_um2: self.cost.array_um2
+                * (f64::from(self.array.rows) * f64::from(self.array.cols))
+                / (f64::from(reference.rows) * f64::from(reference.cols)),
+            ..self.cost.clone()
+        }
+    }
+
     /// A preset by name, or else a TOML file by path.
     pub fn load(name_or_path: &str) -> Result<Self, TargetError> {
+        let (text, file) = Self::source(name_or_path)?;
+        Self::parse(&text, &file)
+    }
+
+    /// The TOML text of a preset by name, or else of a file by path, and how
+    /// errors name it.
+    pub fn source(name_or_path: &str) -> Result<(String, String), TargetError> {
         if let Some((name, text)) = PRESETS.iter().find(|(name, _)| *name == name_or_path) {
-            return Self::parse(text, &format!("preset '{name}'"));
+            return Ok(((*text).to_owned(), format!("preset '{name}'")));
         }
         match std::fs::read_to_string(Path::new(name_or_path)) {
-            Ok(text) => Self::parse(&text, name_or_path),
+            Ok(text) => Ok((text, name_or_path.to_owned())),
             Err(error) => Err(TargetError::Unknown {
                 name: name_or_path.to_owned(),
                 presets: PRESETS
@@ -561,6 +612,21 @@ impl Target {
                     key,
                     format!("{value} must be a finite number >= 0"),
                 ));
+            }
+        }
+        if let Some(reference) = self.cost.reference {
+            for (key, value, max) in [
+                ("cost.reference.adc_bits", reference.adc_bits, 32),
+                ("cost.reference.dac_bits", reference.dac_bits, 32),
+                ("cost.reference.rows", reference.rows, MAX_ARRAY_SIDE as u32),
+                ("cost.reference.cols", reference.cols, MAX_ARRAY_SIDE as u32),
+            ] {
+                if !(1..=max).contains(&value) {
+                    return Err(invalid(
+                        key,
+                        format!("{value} is out of range: allowed 1..={max}"),
+                    ));
+                }
             }
         }
         let adc = [
@@ -759,5 +825,35 @@ mod tests {
         assert_eq!(places[6], Some((1, 0, 0)));
         assert_eq!(places[11], Some((1, 2, 1)));
         assert_eq!(places[12], None);
+    }
+
+    #[test]
+    fn costs_scale_from_the_reference_design() {
+        let pcm = Target::load("pcm").unwrap();
+        // The preset is its own reference: its figures as given.
+        assert_eq!(pcm.costs(), pcm.cost);
+        let mut other = pcm.clone();
+        other.adc.bits = pcm.adc.bits - 2;
+        other.dac.bits = pcm.dac.bits + 1;
+        other.array.rows = pcm.array.rows / 2;
+        let costs = other.costs();
+        assert_eq!(costs.adc_pj, pcm.cost.adc_pj / 4.0);
+        assert_eq!(costs.adc_um2, pcm.cost.adc_um2 / 4.0);
+        assert_eq!(costs.dac_pj, pcm.cost.dac_pj * 2.0);
+        assert_eq!(costs.array_um2, pcm.cost.array_um2 / 2.0);
+        assert_eq!(costs.mvm_ns, pcm.cost.mvm_ns);
+        // Without a reference, the figures hold for any design.
+        other.cost.reference = None;
+        assert_eq!(other.costs(), other.cost);
+        let error = Target::parse(
+            &PRESETS[1].1.replace(
+                "[cost.reference]\nadc_bits = 9",
+                "[cost.reference]\nadc_bits = 0",
+            ),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("cost.reference.adc_bits"), "{error}");
     }
 }
