@@ -228,14 +228,18 @@ impl<'c> Explorer<'c> {
             let text = serde_json::to_string_pretty(&plan).map_err(|e| file_error(&path, e))?;
             write_whole(&path, text.as_bytes())?;
         }
-        Ok(Self {
+        Ok(Self::new(cim, dir, plan, space))
+    }
+
+    fn new(cim: &'c CimContext, dir: &Path, plan: Plan, space: Space) -> Self {
+        Self {
             cim,
             dir: dir.to_owned(),
             plan,
             space,
             keep_artifacts: false,
             inputs: None,
-        })
+        }
     }
 
     fn read_plan(dir: &Path) -> Result<Plan, DriverError> {
@@ -263,14 +267,7 @@ impl<'c> Explorer<'c> {
     pub fn open(cim: &'c CimContext, dir: &Path) -> Result<Self, DriverError> {
         let plan = Self::read_plan(dir)?;
         let space = Space::parse(&plan.space_text, &plan.space_file)?;
-        Ok(Self {
-            cim,
-            dir: dir.to_owned(),
-            plan,
-            space,
-            keep_artifacts: false,
-            inputs: None,
-        })
+        Ok(Self::new(cim, dir, plan, space))
     }
 
     /// The number of points.
