@@ -82,6 +82,143 @@ impl Layout {
     }
 }
 
+impl Layout {
+    fn frame(&self) -> Frame {
+        Frame {
+            width: self.width,
+            height: self.height,
+            left: self.left,
+            right: self.right,
+            top: self.top,
+            bottom: self.bottom,
+        }
+    }
+
+    /// Tenths of accuracy: (position, label).
+    fn y_ticks(&self) -> Vec<(f64, String)> {
+        self.accuracy_ticks()
+            .into_iter()
+            .map(|tick| (self.y(tick), format!("{tick:.1}")))
+            .collect()
+    }
+
+    /// Decades of time: (position, label).
+    fn x_ticks(&self) -> Vec<(f64, String)> {
+        self.decades()
+            .into_iter()
+            .map(|decade| (self.x(f64::from(decade)), format!("1e{decade}")))
+            .collect()
+    }
+}
+
+/// A plot's frame: its size and margins, drawn with the title, the axes, their
+/// ticks (positions in pixels and labels) and their labels, in SVG or on a
+/// canvas; both plots draw their points over it.
+struct Frame {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+/// An axis: its label and ticks (position in pixels, label).
+type Axis<'a> = (&'a str, &'a [(f64, String)]);
+
+impl Frame {
+    /// The frame as the start of an SVG document (closed by the caller).
+    fn svg(&self, title: &str, (x_label, x_ticks): Axis, (y_label, y_ticks): Axis) -> String {
+        let (width, height, left, right, top, bottom) = (
+            self.width,
+            self.height,
+            self.left,
+            self.right,
+            self.top,
+            self.bottom,
+        );
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
+            width / 2.0,
+            escape(title)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<path d="M{left} {top} V{} H{}" fill="none" stroke="#333"/>"##,
+            height - bottom,
+            width - right
+        );
+        for (y, label) in y_ticks {
+            let _ = writeln!(
+                svg,
+                r##"<text x="{}" y="{}" text-anchor="end">{label}</text><path d="M{left} {y} H{}" stroke="#ddd"/>"##,
+                left - 6.0,
+                y + 4.0,
+                width - right
+            );
+        }
+        for (x, label) in x_ticks {
+            let _ = writeln!(
+                svg,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{label}</text>"#,
+                height - bottom + 16.0
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            (left + width - right) / 2.0,
+            height - 12.0,
+            escape(x_label)
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="16" y="{0}" transform="rotate(-90 16 {0})" text-anchor="middle">{1}</text>"#,
+            (top + height - bottom) / 2.0,
+            escape(y_label)
+        );
+        svg
+    }
+
+    /// The frame drawn on a new canvas.
+    fn canvas(&self, title: &str, (x_label, x_ticks): Axis, (y_label, y_ticks): Axis) -> Canvas {
+        let mut canvas = Canvas::new(self.width as usize, self.height as usize);
+        let (bottom, right) = (self.height - self.bottom, self.width - self.right);
+        for (y, label) in y_ticks {
+            canvas.line((self.left, *y), (right, *y), GRID, 1);
+            canvas.text(self.left - 6.0, y + 4.0, label, Anchor::End, false);
+        }
+        canvas.line((self.left, self.top), (self.left, bottom), INK, 1);
+        canvas.line((self.left, bottom), (right, bottom), INK, 1);
+        for (x, label) in x_ticks {
+            canvas.line((*x, bottom), (*x, bottom + 4.0), INK, 1);
+            canvas.text(*x, bottom + 16.0, label, Anchor::Middle, false);
+        }
+        canvas.text(self.width / 2.0, 20.0, title, Anchor::Middle, false);
+        canvas.text(
+            (self.left + right) / 2.0,
+            self.height - 12.0,
+            x_label,
+            Anchor::Middle,
+            false,
+        );
+        canvas.text(
+            20.0,
+            (self.top + bottom) / 2.0,
+            y_label,
+            Anchor::Middle,
+            true,
+        );
+        canvas
+    }
+}
+
 const X_LABEL: &str = "seconds since programming";
 const Y_LABEL: &str = "top-1 accuracy";
 
@@ -89,55 +226,9 @@ const Y_LABEL: &str = "top-1 accuracy";
 /// drawn on a logarithmic time axis with ±1 std bars.
 pub fn accuracy_over_time_svg(points: &[(f64, f64, f64)], title: &str) -> String {
     let l = Layout::new(points);
-    let (width, height, left, right, top, bottom) =
-        (l.width, l.height, l.left, l.right, l.top, l.bottom);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
-    let _ = writeln!(
-        svg,
-        r##"<path d="M{left} {top} V{} H{}" fill="none" stroke="#333"/>"##,
-        height - bottom,
-        width - right
-    );
-    for tick in l.accuracy_ticks() {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{}" y="{}" text-anchor="end">{tick:.1}</text><path d="M{left} {} H{}" stroke="#ddd"/>"##,
-            left - 6.0,
-            l.y(tick) + 4.0,
-            l.y(tick),
-            width - right
-        );
-    }
-    for decade in l.decades() {
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{}" text-anchor="middle">1e{decade}</text>"#,
-            l.x(f64::from(decade)),
-            height - bottom + 16.0
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">{X_LABEL}</text>"#,
-        (left + width - right) / 2.0,
-        height - 12.0
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">{Y_LABEL}</text>"#,
-        (top + height - bottom) / 2.0,
-        (top + height - bottom) / 2.0
-    );
+    let mut svg = l
+        .frame()
+        .svg(title, (X_LABEL, &l.x_ticks()), (Y_LABEL, &l.y_ticks()));
     let line: Vec<String> = points
         .iter()
         .zip(&l.times)
@@ -285,40 +376,9 @@ impl Canvas {
 /// [`accuracy_over_time_svg`] as a PNG image.
 pub fn accuracy_over_time_png(points: &[(f64, f64, f64)], title: &str) -> Result<Vec<u8>, String> {
     let l = Layout::new(points);
-    let mut canvas = Canvas::new(l.width as usize, l.height as usize);
-    let (bottom, right) = (l.height - l.bottom, l.width - l.right);
-    for tick in l.accuracy_ticks() {
-        canvas.line((l.left, l.y(tick)), (right, l.y(tick)), GRID, 1);
-        canvas.text(
-            l.left - 6.0,
-            l.y(tick) + 4.0,
-            &format!("{tick:.1}"),
-            Anchor::End,
-            false,
-        );
-    }
-    canvas.line((l.left, l.top), (l.left, bottom), INK, 1);
-    canvas.line((l.left, bottom), (right, bottom), INK, 1);
-    for decade in l.decades() {
-        let x = l.x(f64::from(decade));
-        canvas.line((x, bottom), (x, bottom + 4.0), INK, 1);
-        canvas.text(
-            x,
-            bottom + 16.0,
-            &format!("1e{decade}"),
-            Anchor::Middle,
-            false,
-        );
-    }
-    canvas.text(l.width / 2.0, 20.0, title, Anchor::Middle, false);
-    canvas.text(
-        (l.left + right) / 2.0,
-        l.height - 12.0,
-        X_LABEL,
-        Anchor::Middle,
-        false,
-    );
-    canvas.text(20.0, (l.top + bottom) / 2.0, Y_LABEL, Anchor::Middle, true);
+    let mut canvas = l
+        .frame()
+        .canvas(title, (X_LABEL, &l.x_ticks()), (Y_LABEL, &l.y_ticks()));
     let at: Vec<(f64, f64)> = points
         .iter()
         .zip(&l.times)
@@ -421,9 +481,20 @@ impl ScatterLayout {
         self.top + (self.y1 - value) / (self.y1 - self.y0) * (self.height - self.top - self.bottom)
     }
 
-    /// Ticks of the horizontal axis: (value, label).
+    fn frame(&self) -> Frame {
+        Frame {
+            width: self.width,
+            height: self.height,
+            left: self.left,
+            right: self.right,
+            top: self.top,
+            bottom: self.bottom,
+        }
+    }
+
+    /// Ticks of the horizontal axis: (position, label).
     fn x_ticks(&self) -> Vec<(f64, String)> {
-        if self.log {
+        let values: Vec<(f64, String)> = if self.log {
             // 1, 2 and 5 times each power of ten within the axis.
             ((self.x0.floor() as i32)..=(self.x1.ceil() as i32))
                 .flat_map(|d| [1.0, 2.0, 5.0].map(|m| (m * 10f64.powi(d), format!("{m}e{d}"))))
@@ -436,14 +507,19 @@ impl ScatterLayout {
                     (v, format!("{v:.3}"))
                 })
                 .collect()
-        }
+        };
+        values
+            .into_iter()
+            .map(|(v, label)| (self.x(v), label))
+            .collect()
     }
 
+    /// Ticks of the vertical axis: (position, label).
     fn y_ticks(&self) -> Vec<(f64, String)> {
         (0..=4)
             .map(|i| {
                 let v = self.y0 + (self.y1 - self.y0) * f64::from(i) / 4.0;
-                (v, format!("{v:.3}"))
+                (self.y(v), format!("{v:.3}"))
             })
             .collect()
     }
@@ -453,56 +529,9 @@ impl ScatterLayout {
 /// not a curve in two of them: its points are marked, not joined).
 pub fn scatter_svg(points: &[Marked], title: &str, x_label: &str, y_label: &str) -> String {
     let l = ScatterLayout::new(points);
-    let (width, height, left, right, top, bottom) =
-        (l.width, l.height, l.left, l.right, l.top, l.bottom);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
-    let _ = writeln!(
-        svg,
-        r##"<path d="M{left} {top} V{} H{}" fill="none" stroke="#333"/>"##,
-        height - bottom,
-        width - right
-    );
-    for (v, label) in l.y_ticks() {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{}" y="{}" text-anchor="end">{label}</text><path d="M{left} {} H{}" stroke="#ddd"/>"##,
-            left - 6.0,
-            l.y(v) + 4.0,
-            l.y(v),
-            width - right
-        );
-    }
-    for (v, label) in l.x_ticks() {
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{}" text-anchor="middle">{label}</text>"#,
-            l.x(v),
-            height - bottom + 16.0
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-        (left + width - right) / 2.0,
-        height - 12.0,
-        escape(x_label)
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="16" y="{0}" transform="rotate(-90 16 {0})" text-anchor="middle">{1}</text>"#,
-        (top + height - bottom) / 2.0,
-        escape(y_label)
-    );
+    let mut svg = l
+        .frame()
+        .svg(title, (x_label, &l.x_ticks()), (y_label, &l.y_ticks()));
     // Unmarked first, so the marked points are drawn over them.
     for p in points
         .iter()
@@ -534,28 +563,9 @@ pub fn scatter_png(
     y_label: &str,
 ) -> Result<Vec<u8>, String> {
     let l = ScatterLayout::new(points);
-    let mut canvas = Canvas::new(l.width as usize, l.height as usize);
-    let (bottom, right) = (l.height - l.bottom, l.width - l.right);
-    for (v, label) in l.y_ticks() {
-        canvas.line((l.left, l.y(v)), (right, l.y(v)), GRID, 1);
-        canvas.text(l.left - 6.0, l.y(v) + 4.0, &label, Anchor::End, false);
-    }
-    canvas.line((l.left, l.top), (l.left, bottom), INK, 1);
-    canvas.line((l.left, bottom), (right, bottom), INK, 1);
-    for (v, label) in l.x_ticks() {
-        let x = l.x(v);
-        canvas.line((x, bottom), (x, bottom + 4.0), INK, 1);
-        canvas.text(x, bottom + 16.0, &label, Anchor::Middle, false);
-    }
-    canvas.text(l.width / 2.0, 20.0, title, Anchor::Middle, false);
-    canvas.text(
-        (l.left + right) / 2.0,
-        l.height - 12.0,
-        x_label,
-        Anchor::Middle,
-        false,
-    );
-    canvas.text(20.0, (l.top + bottom) / 2.0, y_label, Anchor::Middle, true);
+    let mut canvas = l
+        .frame()
+        .canvas(title, (x_label, &l.x_ticks()), (y_label, &l.y_ticks()));
     for p in points
         .iter()
         .filter(|p| !p.marked)

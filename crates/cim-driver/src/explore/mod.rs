@@ -388,14 +388,14 @@ impl<'c> Explorer<'c> {
                 return finished(Status::Failed, error.to_string(), Some(metrics));
             }
         }
-        Ok(Prepared::Compiled {
+        Ok(Prepared::Compiled(Compiled {
             index,
             choices,
             metrics,
             adapters: options.adapter_rank > 0,
             artifact: artifact_dir,
             seconds: start.elapsed().as_secs_f64(),
-        })
+        }))
     }
 
     fn evaluation<'a>(
@@ -441,18 +441,15 @@ impl<'c> Explorer<'c> {
     }
 
     /// Measures a compiled point on chips at full fidelity.
-    fn measure(&self, prepared: Prepared) -> Result<PointResult, DriverError> {
-        let Prepared::Compiled {
+    fn measure(&self, compiled: Compiled) -> Result<PointResult, DriverError> {
+        let Compiled {
             index,
             choices,
             mut metrics,
             adapters,
             artifact: artifact_dir,
             seconds,
-        } = prepared
-        else {
-            unreachable!("finished points are not measured");
-        };
+        } = compiled;
         let start = std::time::Instant::now();
         let artifact = artifact::read_artifact(self.cim, &artifact_dir)?;
         let calibration = self
@@ -520,7 +517,7 @@ impl<'c> Explorer<'c> {
         }
         let result = match self.prepare(index)? {
             Prepared::Finished(result) => result,
-            compiled => self.measure(compiled)?,
+            Prepared::Compiled(compiled) => self.measure(compiled)?,
         };
         self.save(&result)?;
         Ok(result)
@@ -548,24 +545,23 @@ impl<'c> Explorer<'c> {
                     finished += 1;
                     progress(finished, total);
                 }
-                prepared => compiled.push(prepared),
+                Prepared::Compiled(point) => compiled.push(point),
             }
         }
         // Best estimate first: what is measured early prunes the most.
+        let estimate = |point: &Compiled| point.metrics.quantized_accuracy.unwrap_or(0.0);
         compiled.sort_by(|a, b| {
-            b.estimate()
-                .total_cmp(&a.estimate())
-                .then(a.index().cmp(&b.index()))
+            estimate(b)
+                .total_cmp(&estimate(a))
+                .then(a.index.cmp(&b.index))
         });
-        for prepared in compiled {
-            let result = match self.prune(&prepared, &done) {
+        for point in compiled {
+            let result = match self.prune(&point, &done) {
                 Some(result) => {
-                    if let Prepared::Compiled { artifact, .. } = &prepared {
-                        self.drop_artifact(artifact);
-                    }
+                    self.drop_artifact(&point.artifact);
                     result
                 }
-                None => self.measure(prepared)?,
+                None => self.measure(point)?,
             };
             self.save(&result)?;
             done.push(result);
@@ -577,21 +573,18 @@ impl<'c> Explorer<'c> {
         Ok(())
     }
 
-    /// The result of skipping `prepared` when it cannot be on the front: a
+    /// The result of skipping `point` when it cannot be on the front: a
     /// measured point costs no more in every cost objective and is more
     /// accurate than its estimate plus the margin, or the estimate plus the
     /// margin is below the accuracy constraint.
-    fn prune(&self, prepared: &Prepared, done: &[PointResult]) -> Option<PointResult> {
-        let Prepared::Compiled {
+    fn prune(&self, point: &Compiled, done: &[PointResult]) -> Option<PointResult> {
+        let Compiled {
             index,
             choices,
             metrics,
             seconds,
             ..
-        } = prepared
-        else {
-            return None;
-        };
+        } = point;
         let margin = self.space.evaluate.prune_margin;
         let objectives = &self.space.objectives;
         if margin < 0.0 || !objectives.iter().any(|o| o == "accuracy") {
@@ -781,35 +774,25 @@ fn csv_value(value: &toml::Value) -> String {
     }
 }
 
-/// A point between its two stages on one machine.
+/// A point after its first stage on one machine.
 enum Prepared {
     /// Done already (failed, or outside a cost constraint).
     Finished(PointResult),
     /// Compiled and estimated; to measure on chips.
-    Compiled {
-        index: usize,
-        choices: Point,
-        metrics: Metrics,
-        adapters: bool,
-        artifact: PathBuf,
-        seconds: f64,
-    },
+    Compiled(Compiled),
 }
 
-impl Prepared {
-    fn index(&self) -> usize {
-        match self {
-            Self::Finished(result) => result.index,
-            Self::Compiled { index, .. } => *index,
-        }
-    }
-
-    fn estimate(&self) -> f64 {
-        match self {
-            Self::Finished(_) => f64::NEG_INFINITY,
-            Self::Compiled { metrics, .. } => metrics.quantized_accuracy.unwrap_or(0.0),
-        }
-    }
+/// A compiled point with its report and quantized accuracy.
+struct Compiled {
+    index: usize,
+    choices: Point,
+    metrics: Metrics,
+    /// Whether it has adapters (fitted on each chip).
+    adapters: bool,
+    /// Its artifact directory.
+    artifact: PathBuf,
+    /// Time spent so far.
+    seconds: f64,
 }
 
 /// What merging found.
