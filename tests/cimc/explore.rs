@@ -254,6 +254,12 @@ fn bad_spaces_are_refused_by_key() {
         ("objectives = [\"speed\"]", "objectives"),
         ("[constraints]\nspeed = { max = 1 }", "constraints.speed"),
         ("[evaluate]\nchips = 0", "evaluate.chips"),
+        ("[target.adc]\nnoise = [0.01, nan]", "target.adc.noise"),
+        ("[compile]\nerror_time = [inf]", "compile.error_time"),
+        (
+            "[target.dac]\ninput_range = [[-1.0, nan]]",
+            "target.dac.input_range",
+        ),
         ("[evaluate]\ndrift_times = [-1.0]", "evaluate.drift_times"),
         ("base_target = \"no-such-target\"", "base_target"),
         ("colour = 1", "colour"),

@@ -390,9 +390,26 @@ fn flatten(
                 "an empty list: give at least one value",
             ));
         }
+        if let Some(value) = list.iter().find(|value| !finite(value)) {
+            return Err(invalid(
+                file,
+                &key,
+                format!("{value}: numbers must be finite (no nan or inf)"),
+            ));
+        }
         choices.push((key, list));
     }
     Ok(())
+}
+
+/// Whether every number in `value` is finite.
+fn finite(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Float(f) => f.is_finite(),
+        toml::Value::Array(values) => values.iter().all(finite),
+        toml::Value::Table(table) => table.values().all(finite),
+        _ => true,
+    }
 }
 
 /// The values of a range table: `from` to `to` inclusive, by adding `step`
