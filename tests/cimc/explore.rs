@@ -272,4 +272,24 @@ fn bad_spaces_are_refused_by_key() {
     let (code, _, stderr) = cimc(&["explore", "-o", dir.join("run").to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--space"), "{stderr}");
+    // A model that does not import is refused once, not recorded as every
+    // point failing.
+    let space = write_space(&dir, SPACE);
+    let (data, labels) = (fixture("digits-test-x.npy"), fixture("digits-test-y.npy"));
+    let run = dir.join("not-a-model");
+    let (code, _, stderr) = cimc(&[
+        "explore",
+        &space,
+        "--space",
+        &space,
+        "--data",
+        &data,
+        "--labels",
+        &labels,
+        "-o",
+        run.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("space.toml"), "{stderr}");
+    assert!(!run.join("points.jsonl").exists());
 }

@@ -204,6 +204,8 @@ impl<'c> Explorer<'c> {
                 space_file.display()
             )));
         }
+        // A model that does not import fails every point alike: refused here.
+        crate::pipeline::parse_model(cim, model)?;
         let plan = Plan {
             schema: SCHEMA,
             model: absolute(model)?,
