@@ -12,6 +12,7 @@
 //! - [`adapter_fit`]: the closed-form calibration of a layer's correction.
 //! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
 //! - [`explore_front`]: the Pareto front and hypervolume of design-space search.
+//! - [`explore_search`]: the evolutionary search on synthetic spaces.
 //! - [`torch_mlir_ops`]: what torch-mlir's exports hold beyond products and
 //!   convolutions (dynamic sizes, broadcasts, batched products, index and gather
 //!   bodies).
@@ -44,6 +45,8 @@ mod converter_levels;
 mod dialect;
 #[path = "api/explore_front.rs"]
 mod explore_front;
+#[path = "api/explore_search.rs"]
+mod explore_search;
 #[path = "api/fuzz_in_process.rs"]
 mod fuzz_in_process;
 #[path = "api/interpreter_errors.rs"]

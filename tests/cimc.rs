@@ -10,7 +10,8 @@
 //!   quantized fidelity within 1% of float.
 //! - [`full_fidelity`]: device models (PCM, drift, IR drop, converter errors).
 //! - [`converters`]: shared ADCs and per-bit-plane conversion.
-//! - [`explore`]: design-space exploration: fronts, resuming, tasks, constraints.
+//! - [`explore`]: design-space exploration: fronts, resuming, tasks (also through a
+//!   local HyperQueue), the evolutionary search, constraints.
 //! - [`mapping`]: torch-mlir convolutions, e-graph vs naive mapper, automatic encoding,
 //!   models larger than the board.
 //! - [`reports`]: `cimc report` (JSON, text, SVG; insta snapshots).

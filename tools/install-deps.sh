@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what cim needs to build and test on Debian 12: LLVM/MLIR 22 (libraries,
-# headers, mlir-opt, FileCheck, lit) and the C libraries they link against.
+# headers, mlir-opt, FileCheck, lit) and the C libraries they link against; and
+# python3-venv, for the Python environment of tools/ci-venv.sh.
 # Idempotent: checks first, installs only what is missing, says what it does.
 set -euo pipefail
 
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libpolly-22-dev
   clang-22 libclang-22-dev libzstd-dev libz3-dev libxml2-dev zlib1g-dev
-  python3 g++
+  python3 python3-venv g++
   # Run the NMDU's RISC-V code in a test: link it, run it under user-mode QEMU.
   lld-22 qemu-user
 )

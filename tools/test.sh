@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
+tools/ci-venv.sh
+# The Python that runs HyperQueue in tests/cimc/explore.rs.
+export CIM_CI_PYTHON="$PWD/${CARGO_TARGET_DIR:-target}/ci-venv/bin/python"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

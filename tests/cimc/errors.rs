@@ -128,34 +128,50 @@ fn inputs_that_once_failed_now_work() {
     }
 }
 
-/// An artifact whose manifest was edited to name another target is refused at full
-/// fidelity, not run on the other target's devices.
+/// An artifact carries its target (`target.toml`): compiled from a target file,
+/// it runs at full fidelity and reports after that file is gone, whatever its
+/// manifest's options say; a carried target edited to name another target is
+/// refused, not run on the other target's devices.
 #[test]
-fn a_manifest_naming_another_target_is_refused() {
-    let artifact = compile("manifest-target", &["--target", "pcm"]);
+fn an_artifact_carries_its_target() {
+    let dir = crate::support::scratch("carried-target-file");
+    let file = dir.join("my-pcm.toml");
+    std::fs::copy(crate::support::root().join("targets/pcm.toml"), &file).unwrap();
+    let artifact = compile("carried-target", &["--target", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
     let manifest = artifact.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("\"target\": \"pcm\""), "{text}");
     std::fs::write(
         &manifest,
-        text.replace("\"target\": \"pcm\"", "\"target\": \"rram\""),
+        text.replace("my-pcm.toml", "no-such-target.toml"),
     )
     .unwrap();
     let data = crate::support::fixture("digits-test-x.npy");
     let labels = crate::support::fixture("digits-test-y.npy");
-    let (code, _, stderr) = cimc(&[
-        "eval",
-        artifact.to_str().unwrap(),
-        "--data",
-        &data,
-        "--labels",
-        &labels,
-        "--fidelity",
-        "full",
-    ]);
+    let eval = || {
+        cimc(&[
+            "eval",
+            artifact.to_str().unwrap(),
+            "--data",
+            &data,
+            "--labels",
+            &labels,
+            "--fidelity",
+            "full",
+        ])
+    };
+    let (code, stdout, stderr) = eval();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) = cimc(&["report", artifact.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let carried = artifact.join("target.toml");
+    let text = std::fs::read_to_string(&carried).unwrap();
+    assert!(text.contains("name = \"pcm\""), "{text}");
+    std::fs::write(&carried, text.replace("name = \"pcm\"", "name = \"rram\"")).unwrap();
+    let (code, _, stderr) = eval();
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("compiled for target 'pcm', but its manifest's options name 'rram'"),
+        stderr.contains("compiled for target 'pcm', but its target file names 'rram'"),
         "{stderr}"
     );
 }

@@ -1,9 +1,11 @@
 //! Design-space exploration (`cimc explore`): the same space gives the same
 //! results and front, a rerun skips what is done, a plan split into tasks and
-//! merged gives what one machine gives, constraints and failures are recorded,
-//! costs follow the converters' resolution, bad spaces are refused by key.
+//! merged gives what one machine gives (also run through a local HyperQueue),
+//! the evolutionary search is deterministic and resumable, constraints and
+//! failures are recorded, costs follow the converters' resolution, bad spaces are
+//! refused by key.
 
-use crate::support::{cimc, fixture, scratch};
+use crate::support::{cimc, fixture, root, scratch};
 use std::path::Path;
 
 /// A small space over the digits MLP on `pcm`: 3 ADC resolutions x 2 array heights
@@ -190,6 +192,161 @@ fn plan_tasks_and_merge_give_what_one_machine_gives() {
     assert!(stderr.contains("plan.json"), "{stderr}");
 }
 
+/// The Python of the venv `tools/ci-venv.sh` makes (HyperQueue), if there is one;
+/// CI must have it.
+fn ci_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("CIM_CI_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/ci-venv/bin/python"));
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{}: missing; tools/ci-venv.sh makes it (tools/test.sh runs it)",
+        python.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (run tools/ci-venv.sh)",
+        python.display()
+    );
+    None
+}
+
+/// The planned space run through a local HyperQueue server and worker (its PyPI
+/// package), a task per point as a job array runs them, gives what one machine
+/// gives.
+#[test]
+fn tasks_run_through_a_local_hyperqueue() {
+    let Some(python) = ci_python() else {
+        return;
+    };
+    let dir = scratch("explore-hyperqueue");
+    let space = write_space(
+        &dir,
+        &SPACE.replace("chips = 2", "chips = 2\nprune_margin = -1.0"),
+    );
+    let (local, cluster) = (dir.join("local"), dir.join("cluster"));
+    let (code, stdout, stderr) = explore(&space, &local, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) = explore(&space, &cluster, &["--plan"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let output = std::process::Command::new(python)
+        .arg(root().join("tools/explore_hyperqueue.py"))
+        .args(["--cimc", env!("CARGO_BIN_EXE_cimc"), "--run"])
+        .arg(&cluster)
+        .args(["--cores", "2"])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("12 tasks"), "{said}");
+    let run = cluster.to_str().unwrap();
+    let (code, stdout, stderr) = cimc(&["explore", "-o", run, "--merge"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("12 of 12 points evaluated"), "{stdout}");
+    assert_eq!(
+        read(&local.join("points.csv")),
+        read(&cluster.join("points.csv"))
+    );
+}
+
+/// An evolutionary search of a 36-point space (linked choices of cells and
+/// encodings) measuring 12 of 24 points estimated: the same seed
+/// evaluates the same points and finds the same front, a rerun evaluates nothing
+/// new, the search log names what it evaluated, the comparison with the
+/// exhaustive run is reported, and it will not be split into cluster tasks.
+#[test]
+fn the_evolutionary_search_is_deterministic_and_resumable() {
+    let dir = scratch("explore-search");
+    let exhaustive = format!(
+        "{SPACE}{}",
+        r#"
+[linked]
+cells = [
+    { "target.array.devices" = "pair", "compile.encoding" = "pair" },
+    { "target.array.devices" = "single", "compile.encoding" = "differential" },
+    { "target.array.devices" = "single", "compile.encoding" = "offset" },
+]
+"#
+    );
+    let searched = format!(
+        "{exhaustive}\n[search]\nmethod = \"evolutionary\"\nbudget = 12\npopulation = 6\nscreen = 2\nseed = 5\n"
+    );
+    let all_dir = dir.join("all");
+    std::fs::create_dir_all(&all_dir).unwrap();
+    let all_space = write_space(&all_dir, &exhaustive);
+    let space = write_space(&dir, &searched);
+    let (all, first, second) = (
+        dir.join("exhaustive"),
+        dir.join("first"),
+        dir.join("second"),
+    );
+    let (code, stdout, stderr) = explore(&all_space, &all, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("36 of 36 points evaluated"), "{stdout}");
+    let against = ["--against", all.to_str().unwrap()];
+    let (code, stdout, stderr) = explore(&space, &first, &against);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("24 of 36 points evaluated"), "{stdout}");
+    assert!(stdout.contains("front hypervolume"), "{stdout}");
+    assert!(
+        stdout.contains("generation   0:    12 points evaluated"),
+        "{stdout}"
+    );
+    let log: serde_json::Value = serde_json::from_str(&read(&first.join("search.json"))).unwrap();
+    let order: Vec<u64> = log["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(order.len(), 24);
+    assert_eq!(log["measured"].as_array().unwrap().last().unwrap(), 12);
+    for index in &order {
+        assert!(first.join(format!("points/{index:06}.json")).exists());
+    }
+    let (code, stdout, stderr) = explore(&space, &second, &["--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        read(&first.join("points.csv")),
+        read(&second.join("points.csv"))
+    );
+    assert_eq!(
+        read(&first.join("search.json")),
+        read(&second.join("search.json"))
+    );
+    // A rerun replays the search from the saved results: nothing changes.
+    let before = read(&first.join("points.jsonl"));
+    let (code, stdout, stderr) = explore(
+        &space,
+        &first,
+        &["--json", "--against", all.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(before, read(&first.join("points.jsonl")));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["schema"], 1);
+    let fraction = report["comparison"]["fraction"].as_f64().unwrap();
+    assert!(fraction > 0.0 && fraction <= 1.0 + 1e-9, "{fraction}");
+    // The exhaustive run compared with itself is whole.
+    let (code, stdout, stderr) = explore(
+        &all_space,
+        &all,
+        &["--json", "--against", all.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!((report["comparison"]["fraction"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let (code, _, stderr) = explore(&space, &dir.join("planned"), &["--plan"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("evolutionary search"), "{stderr}");
+}
+
 /// A point outside a cost constraint is recorded infeasible before any chip runs;
 /// one whose target is invalid is recorded failed with the key, and the others
 /// go on.
@@ -263,6 +420,18 @@ fn bad_spaces_are_refused_by_key() {
         ("[evaluate]\ndrift_times = [-1.0]", "evaluate.drift_times"),
         ("base_target = \"no-such-target\"", "base_target"),
         ("colour = 1", "colour"),
+        (
+            "[linked]\ncells = [{ \"compile.colour\" = 1 }]",
+            "linked.cells.compile.colour",
+        ),
+        ("[linked]\ncells = [4, 8]", "linked.cells"),
+        (
+            "[target.adc]\nbits = [4]\n[linked]\nadc = [{ \"target.adc.bits\" = 6 }]",
+            "linked.adc.target.adc.bits",
+        ),
+        ("[search]\nmethod = \"annealing\"", "search"),
+        ("[search]\npopulation = 1", "search.population"),
+        ("[search]\nscreen = 0", "search.screen"),
     ] {
         let space = write_space(&dir, text);
         let (code, stdout, stderr) = explore(&space, &dir.join("run"), &[]);

@@ -612,8 +612,9 @@ fn mutate_safetensors(bytes: &[u8], rng: &mut DeviceRng) -> Vec<u8> {
 
 /// The files of an artifact (and its crossbar program) that the artifact cases
 /// mutate.
-const ARTIFACT_FILES: [&str; 7] = [
+const ARTIFACT_FILES: [&str; 8] = [
     "manifest.json",
+    "target.toml",
     "float.mlir",
     "exact.mlir",
     "mapped.mlir",
@@ -662,6 +663,8 @@ fn artifact_case(rng: &mut DeviceRng) -> Case {
         mutate_json(std::str::from_utf8(original).unwrap(), rng).into_bytes()
     } else if name.ends_with(".mlir") {
         mutate_mlir(std::str::from_utf8(original).unwrap(), rng).into_bytes()
+    } else if name.ends_with(".toml") {
+        mutate_toml(std::str::from_utf8(original).unwrap(), rng).into_bytes()
     } else {
         mutate_safetensors(original, rng)
     };

@@ -17,7 +17,6 @@ use cim_egraph::cost::Objective;
 use cim_ir::CimContext;
 use cim_passes::place::Strategy;
 use cim_sim::{Digital, adapters::FitOptions};
-use cim_target::Target;
 use clap::{Parser, Subcommand};
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
@@ -275,6 +274,10 @@ pub(crate) enum Command {
         /// Keep each point's artifact in RUN/artifacts.
         #[arg(long)]
         keep_artifacts: bool,
+        /// Compare the front with another run's (an exhaustive run of the same
+        /// space): hypervolume fraction, after each generation of a search.
+        #[arg(long, value_name = "RUN", conflicts_with_all = ["plan", "task"])]
+        against: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -470,6 +473,39 @@ fn print_set(out: &mut dyn Write, set: &calibrate::AdapterSet, path: &std::path:
             "  {layer}: relative squared error {:.3e} -> {:.3e} (weight {:.2})",
             quality.before, quality.after, quality.weight
         );
+    }
+}
+
+/// How an exploration's front compares with another run's.
+fn print_comparison(out: &mut dyn Write, comparison: &explore::Comparison) {
+    let _ = writeln!(
+        out,
+        "front hypervolume {:.4}, {:.1}% of {}'s {:.4} (costs on a log scale; each objective scaled to the front of both runs)",
+        comparison.hypervolume,
+        100.0 * comparison.fraction,
+        comparison.against,
+        comparison.against_hypervolume
+    );
+    for (generation, step) in comparison.progress.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  generation {generation:>3}: {:>5} points evaluated, {:>5} measured on chips, {:>6.1}%",
+            step.evaluated,
+            step.measured,
+            100.0 * step.fraction
+        );
+    }
+    match &comparison.reached_95 {
+        Some(step) => {
+            let _ = writeln!(
+                out,
+                "reached 95% after {} points evaluated ({} measured on chips)",
+                step.evaluated, step.measured
+            );
+        }
+        None => {
+            let _ = writeln!(out, "did not reach 95%");
+        }
     }
 }
 
@@ -786,6 +822,7 @@ pub(crate) fn run(
             task,
             merge,
             keep_artifacts,
+            against,
             json,
         } => {
             let mut explorer = if task.is_some() || merge {
@@ -807,6 +844,11 @@ pub(crate) fn run(
                 )?
             };
             explorer.keep_artifacts = keep_artifacts;
+            if plan && explorer.space().search.method == explore::space::Method::Evolutionary {
+                return Err(DriverError::Usage(
+                    "--plan: an evolutionary search chooses each generation's points from the results of the last, so it runs on one machine (drop --plan); to use a cluster, search the space exhaustively (no [search] method)".into(),
+                ));
+            }
             if plan {
                 let points = explorer.points();
                 if json {
@@ -854,10 +896,26 @@ pub(crate) fn run(
                 }
             }
             let merged = explorer.merge()?;
+            let comparison = match &against {
+                Some(other) => Some(explorer.compare(&Explorer::open(cim, other)?)?),
+                None => None,
+            };
             if json {
-                print_json(out, &merged);
+                let mut value = serde_json::json!({ "schema": explore::SCHEMA });
+                if let (Ok(serde_json::Value::Object(fields)), Some(object)) =
+                    (serde_json::to_value(&merged), value.as_object_mut())
+                {
+                    object.extend(fields);
+                    if let Some(comparison) = &comparison {
+                        object.insert("comparison".into(), serde_json::json!(comparison));
+                    }
+                }
+                print_json(out, &value);
             } else {
                 print_front(out, &explorer, &merged, &output)?;
+                if let Some(comparison) = &comparison {
+                    print_comparison(out, comparison);
+                }
             }
             Ok(())
         }
@@ -867,12 +925,7 @@ pub(crate) fn run(
             svg,
         } => {
             let artifact = read_artifact(cim, &artifact)?;
-            let target = Target::load(&artifact.manifest.options.target).map_err(|error| {
-                DriverError::Usage(format!(
-                    "the artifact's target cannot be loaded for its cost figures: {error}"
-                ))
-            })?;
-            let (summary, uncounted) = report::of_artifact(&artifact, &target)?;
+            let (summary, uncounted) = report::of_artifact(&artifact, &artifact.target()?)?;
             if let Some(path) = svg {
                 let picture = cim_driver::occupancy::occupancy_svg(artifact.mapped()?);
                 std::fs::write(&path, picture).map_err(|error| DriverError::File {

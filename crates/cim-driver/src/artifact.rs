@@ -78,6 +78,7 @@ pub fn print_with_locations(module: &Module) -> String {
 pub fn write_artifact(
     dir: &Path,
     manifest: &Manifest,
+    target_text: &str,
     programs: &Programs,
 ) -> Result<(), DriverError> {
     let file = |name: &str| dir.join(name);
@@ -90,6 +91,7 @@ pub fn write_artifact(
         serde_json::to_string_pretty(manifest).map_err(|e| DriverError::Run(e.to_string()))?;
     let files = [
         ("manifest.json", json.as_str()),
+        (TARGET_FILE, target_text),
         ("float.mlir", programs.float.as_str()),
         ("exact.mlir", programs.exact.as_str()),
         ("mapped.mlir", programs.mapped.as_str()),
@@ -145,7 +147,39 @@ impl<'c> Artifact<'c> {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The target it was compiled for: the copy it carries (`target.toml`), so
+    /// it runs on another machine and after the preset changes; an artifact
+    /// written before artifacts carried their target loads the one its options
+    /// name.
+    pub fn target(&self) -> Result<Target, DriverError> {
+        let path = self.dir.join(TARGET_FILE);
+        let target = if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|error| DriverError::File {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })?;
+            Target::parse(&text, &path.display().to_string())
+        } else {
+            Target::load(&self.manifest.options.target)
+        }
+        .map_err(|error| {
+            DriverError::Usage(format!(
+                "the artifact's target cannot be loaded for its devices, formats and costs: {error}"
+            ))
+        })?;
+        if target.name != self.manifest.target_name {
+            return Err(DriverError::Usage(format!(
+                "the artifact was compiled for target '{}', but its target file names '{}': recompile it rather than edit manifest.json or {TARGET_FILE}",
+                self.manifest.target_name, target.name
+            )));
+        }
+        Ok(target)
+    }
 }
+
+/// The copy of its target an artifact carries.
+pub const TARGET_FILE: &str = "target.toml";
 
 /// Reads an artifact directory written by [`write_artifact`].
 pub fn read_artifact<'c>(cim: &'c CimContext, dir: &Path) -> Result<Artifact<'c>, DriverError> {
@@ -213,8 +247,10 @@ pub fn compile(
     output: &Path,
 ) -> Result<Compiled, DriverError> {
     options.check()?;
-    let target =
-        Target::load(&options.target).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let (target_text, target_origin) =
+        Target::source(&options.target).map_err(|error| DriverError::Usage(error.to_string()))?;
+    let target = Target::parse(&target_text, &target_origin)
+        .map_err(|error| DriverError::Usage(error.to_string()))?;
     let (mut module, _) = pipeline::parse_model(cim, model)?;
     let function = entry_function(&module).ok_or_else(|| DriverError::Unsupported {
         path: model.display().to_string(),
@@ -286,7 +322,7 @@ pub fn compile(
         exact: print_with_locations(&exact),
         mapped: print_with_locations(&module),
     };
-    write_artifact(output, &manifest, &programs)?;
+    write_artifact(output, &manifest, &target_text, &programs)?;
     cim_sim::program::write(&module, &manifest.function, &output.join("program"))
         .map_err(DriverError::from)?;
     let report = report::report(&module, &target);

@@ -104,24 +104,10 @@ impl<'m, 'c> Prepared<'m, 'c> {
             .with_fidelity(fidelity.unwrap_or_default());
         let needs_target = digital != Digital::Float || fidelity == Some(Fidelity::Full);
         let target = if needs_target {
-            Some(
-                Target::load(&artifact.manifest.options.target).map_err(|error| {
-                    DriverError::Usage(format!(
-                        "the artifact's target cannot be loaded for its devices and formats: {error}"
-                    ))
-                })?,
-            )
+            Some(artifact.target()?)
         } else {
             None
         };
-        if let Some(target) = &target
-            && target.name != artifact.manifest.target_name
-        {
-            return Err(DriverError::Usage(format!(
-                "the artifact was compiled for target '{}', but its manifest's options name '{}' (target '{}'): recompile it rather than edit manifest.json",
-                artifact.manifest.target_name, artifact.manifest.options.target, target.name
-            )));
-        }
         if digital != Digital::Float {
             if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
                 return Err(DriverError::Usage(

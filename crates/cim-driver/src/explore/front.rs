@@ -74,3 +74,77 @@ fn volume(points: &mut [Vec<f64>], reference: &[f64]) -> f64 {
     }
     total
 }
+
+/// `values` on the scale a normalised hypervolume compares them: accuracy as
+/// it is, costs by their logarithm (a design's costs span orders of magnitude,
+/// and designers weigh them in ratios).
+fn on_scale(objectives: &[String], values: &[f64]) -> Vec<f64> {
+    objectives
+        .iter()
+        .zip(values)
+        .map(|(name, &v)| {
+            if maximised(name) {
+                v
+            } else {
+                v.max(f64::MIN_POSITIVE).ln()
+            }
+        })
+        .collect()
+}
+
+/// Each objective's best and worst value over the front of `points`, on the
+/// scale of [`normalised_hypervolume`]: what it normalises by.
+pub fn bounds(objectives: &[String], points: &[Vec<f64>]) -> Vec<(f64, f64)> {
+    let front: Vec<Vec<f64>> = pareto_front(objectives, points)
+        .into_iter()
+        .map(|i| on_scale(objectives, &points[i]))
+        .collect();
+    (0..objectives.len())
+        .map(|k| {
+            let values = front.iter().map(|p| p[k]);
+            let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            if maximised(&objectives[k]) {
+                (high, low)
+            } else {
+                (low, high)
+            }
+        })
+        .collect()
+}
+
+/// Where the reference point of a normalised hypervolume lies: a tenth of each
+/// objective's range beyond the front's worst value.
+pub const NORMALISED_REFERENCE: f64 = 1.1;
+
+/// The hypervolume of `points` with costs on a log scale and each objective
+/// scaled so that the best value of `bounds` is 0 and the worst 1, up to
+/// [`NORMALISED_REFERENCE`] in every objective: unitless, and comparable between
+/// runs measured against the same bounds (those of the exhaustive front, or of
+/// the union of the runs compared). Points beyond the reference count nothing.
+pub fn normalised_hypervolume(
+    objectives: &[String],
+    points: &[Vec<f64>],
+    bounds: &[(f64, f64)],
+) -> f64 {
+    let scaled: Vec<Vec<f64>> = points
+        .iter()
+        .map(|p| {
+            on_scale(objectives, p)
+                .iter()
+                .zip(bounds)
+                .map(|(&v, &(best, worst))| {
+                    let span = worst - best;
+                    if span == 0.0 { 0.0 } else { (v - best) / span }
+                })
+                .collect()
+        })
+        .collect();
+    let minimised = vec![String::new(); objectives.len()];
+    hypervolume(
+        &minimised,
+        &scaled,
+        &vec![NORMALISED_REFERENCE; objectives.len()],
+    )
+}

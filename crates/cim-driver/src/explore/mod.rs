@@ -19,6 +19,7 @@
 //! cannot be on the front, and is recorded as `pruned`).
 
 pub mod front;
+pub mod search;
 pub mod space;
 
 use crate::{
@@ -31,7 +32,7 @@ use crate::{
 use cim_ir::CimContext;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
-use space::{Point, Space};
+use space::{Method, Point, Space};
 use std::path::{Path, PathBuf};
 
 /// The version of the run directory's files (plan, results, JSON Lines).
@@ -525,27 +526,82 @@ impl<'c> Explorer<'c> {
         Ok(result)
     }
 
-    /// Evaluates every pending point on this machine, pruning those that cannot
-    /// be on the front; `progress` hears of each point (done, of how many).
+    /// Evaluates every pending point on this machine (each point of the space, or
+    /// those an evolutionary search chooses), pruning those that cannot be on the
+    /// front; `progress` hears of each point (done, of how many).
     pub fn run_all(&mut self, mut progress: impl FnMut(usize, usize)) -> Result<(), DriverError> {
-        let mut done: Vec<PointResult> = Vec::new();
+        match self.space.search.method {
+            Method::Exhaustive => {
+                let mut done = Vec::new();
+                let all: Vec<usize> = (0..self.plan.points).collect();
+                self.evaluate(&all, &mut done, &mut progress)?;
+            }
+            Method::Evolutionary => {
+                let search = self.space.search.clone();
+                let (radices, objectives) = (self.space.radices(), self.space.objectives.clone());
+                let mut searching = Searching {
+                    explorer: self,
+                    done: Vec::new(),
+                    compiled: Vec::new(),
+                    progress: &mut progress,
+                };
+                search::nsga2(&search, &radices, &objectives, &mut searching)?;
+            }
+        }
+        // Gone unless kept (a directory with artifacts in it stays).
+        let _ = std::fs::remove_dir(self.dir.join("artifacts"));
+        Ok(())
+    }
+
+    /// A point's objective values for the search, measured (`estimated`: with
+    /// its quantized accuracy, an estimate from above); a pruned point counts
+    /// with its estimate (which a measured point already beats); an infeasible
+    /// or failed point has none.
+    fn fitness(&self, status: Status, metrics: &Metrics, estimated: bool) -> search::Fitness {
+        let accuracy = match status {
+            // What the estimate was, whatever measuring found later.
+            _ if estimated => metrics.quantized_accuracy?,
+            Status::Ok => metrics.accuracy?,
+            Status::Pruned => metrics.quantized_accuracy?,
+            Status::Infeasible | Status::Failed => return None,
+        };
+        self.space
+            .objectives
+            .iter()
+            .map(|o| {
+                if o == "accuracy" {
+                    Some(accuracy)
+                } else {
+                    metrics.get(o)
+                }
+            })
+            .collect()
+    }
+
+    /// Evaluates `points` (their saved results where there are some), appending
+    /// the results to `done`: each pending point is compiled and estimated, then,
+    /// best estimate first, measured on chips unless a result in `done` prunes it.
+    fn evaluate(
+        &mut self,
+        points: &[usize],
+        done: &mut Vec<PointResult>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), DriverError> {
         let mut pending = Vec::new();
-        for index in 0..self.plan.points {
+        for &index in points {
             match self.result(index)? {
                 Some(result) => done.push(result),
                 None => pending.push(index),
             }
         }
         let total = self.plan.points;
-        let mut finished = done.len();
         let mut compiled = Vec::new();
         for index in pending {
             match self.prepare(index)? {
                 Prepared::Finished(result) => {
                     self.save(&result)?;
                     done.push(result);
-                    finished += 1;
-                    progress(finished, total);
+                    progress(done.len(), total);
                 }
                 Prepared::Compiled(point) => compiled.push(point),
             }
@@ -558,7 +614,7 @@ impl<'c> Explorer<'c> {
                 .then(a.index.cmp(&b.index))
         });
         for point in compiled {
-            let result = match self.prune(&point, &done) {
+            let result = match self.prune(&point, done) {
                 Some(result) => {
                     self.drop_artifact(&point.artifact);
                     result
@@ -567,11 +623,8 @@ impl<'c> Explorer<'c> {
             };
             self.save(&result)?;
             done.push(result);
-            finished += 1;
-            progress(finished, total);
+            progress(done.len(), total);
         }
-        // Gone unless kept (a directory with artifacts in it stays).
-        let _ = std::fs::remove_dir(self.dir.join("artifacts"));
         Ok(())
     }
 
@@ -635,12 +688,7 @@ impl<'c> Explorer<'c> {
     /// Joins the results into `points.jsonl`, `points.csv`, `front.csv` and the
     /// plots; returns the summary.
     pub fn merge(&self) -> Result<Merged, DriverError> {
-        let mut results = Vec::new();
-        for index in 0..self.plan.points {
-            if let Some(result) = self.result(index)? {
-                results.push(result);
-            }
-        }
+        let results = self.results()?;
         let objectives = &self.space.objectives;
         let eligible: Vec<&PointResult> =
             results.iter().filter(|r| r.status == Status::Ok).collect();
@@ -670,6 +718,115 @@ impl<'c> Explorer<'c> {
         };
         self.write_outputs(&results, &front)?;
         Ok(merged)
+    }
+
+    /// Every result saved in the run directory, by index.
+    fn results(&self) -> Result<Vec<PointResult>, DriverError> {
+        let mut results = Vec::new();
+        for index in 0..self.plan.points {
+            if let Some(result) = self.result(index)? {
+                results.push(result);
+            }
+        }
+        Ok(results)
+    }
+
+    /// The objective values of the measured points among `results`.
+    fn objective_values<'r>(
+        &self,
+        results: impl Iterator<Item = &'r PointResult>,
+    ) -> Vec<Vec<f64>> {
+        results
+            .filter(|r| r.status == Status::Ok)
+            .filter_map(|r| {
+                let metrics = r.metrics.as_ref()?;
+                self.space
+                    .objectives
+                    .iter()
+                    .map(|o| metrics.get(o))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// How this run's front compares with `other`'s (typically an exhaustive
+    /// run of the same space): hypervolumes with costs on a log scale,
+    /// normalised by the front of both runs' measured points, and, after each
+    /// generation of this run's search, the fraction of `other`'s hypervolume it
+    /// had reached.
+    pub fn compare(&self, other: &Explorer) -> Result<Comparison, DriverError> {
+        let objectives = &self.space.objectives;
+        if objectives != &other.space.objectives {
+            return Err(DriverError::Usage(format!(
+                "--against {}: its objectives ({}) are not this run's ({})",
+                other.dir.display(),
+                other.space.objectives.join(", "),
+                objectives.join(", ")
+            )));
+        }
+        let ours = self.results()?;
+        let theirs = other.results()?;
+        let (our_values, their_values) = (
+            self.objective_values(ours.iter()),
+            self.objective_values(theirs.iter()),
+        );
+        let all: Vec<Vec<f64>> = our_values.iter().chain(&their_values).cloned().collect();
+        if their_values.is_empty() {
+            return Err(DriverError::Usage(format!(
+                "--against {}: it has no measured point to compare with",
+                other.dir.display()
+            )));
+        }
+        let bounds = front::bounds(objectives, &all);
+        let volume =
+            |values: &[Vec<f64>]| front::normalised_hypervolume(objectives, values, &bounds);
+        let reference = volume(&their_values);
+        let fraction = |values: &[Vec<f64>]| {
+            if reference > 0.0 {
+                volume(values) / reference
+            } else {
+                1.0
+            }
+        };
+        let log_path = self.dir.join("search.json");
+        let log: search::SearchLog = if log_path.exists() {
+            let text =
+                std::fs::read_to_string(&log_path).map_err(|error| file_error(&log_path, error))?;
+            serde_json::from_str(&text).map_err(|error| file_error(&log_path, error))?
+        } else {
+            search::SearchLog {
+                order: ours.iter().map(|r| r.index).collect(),
+                generations: vec![ours.len()],
+                measured: vec![ours.len()],
+            }
+        };
+        let by_index: std::collections::BTreeMap<usize, &PointResult> =
+            ours.iter().map(|r| (r.index, r)).collect();
+        let mut progress = Vec::new();
+        for &evaluated in &log.generations {
+            let prefix: Vec<&PointResult> = log.order[..evaluated.min(log.order.len())]
+                .iter()
+                .filter_map(|index| by_index.get(index).copied())
+                .collect();
+            let measured = prefix
+                .iter()
+                .filter(|r| r.metrics.as_ref().is_some_and(|m| m.accuracy.is_some()))
+                .count();
+            progress.push(Progress {
+                evaluated,
+                measured,
+                fraction: fraction(&self.objective_values(prefix.into_iter())),
+            });
+        }
+        let reached = |goal: f64| progress.iter().find(|p| p.fraction >= goal).cloned();
+        Ok(Comparison {
+            against: other.dir.display().to_string(),
+            hypervolume: volume(&our_values),
+            against_hypervolume: reference,
+            fraction: fraction(&our_values),
+            reached_95: reached(0.95),
+            progress,
+        })
     }
 
     fn write_outputs(&self, results: &[PointResult], front: &[usize]) -> Result<(), DriverError> {
@@ -776,6 +933,122 @@ fn csv_value(value: &toml::Value) -> String {
     }
 }
 
+/// The evolutionary search's view of an exploration: estimating is preparing
+/// (saved results stand in for work done before), measuring is measuring or
+/// pruning; points passed over are recorded `pruned` with their estimates.
+struct Searching<'e, 'c, 'p> {
+    explorer: &'e mut Explorer<'c>,
+    /// Results so far (what prunes).
+    done: Vec<PointResult>,
+    /// Points estimated and not yet measured or passed over.
+    compiled: Vec<Compiled>,
+    progress: &'p mut dyn FnMut(usize, usize),
+}
+
+impl search::Evaluator for Searching<'_, '_, '_> {
+    type Error = DriverError;
+
+    fn estimate(&mut self, points: &[usize]) -> Result<Vec<search::Fitness>, DriverError> {
+        let mut estimates = Vec::with_capacity(points.len());
+        for &index in points {
+            let (status, metrics) = match self.explorer.result(index)? {
+                Some(result) => (result.status, result.metrics),
+                None => match self.explorer.prepare(index)? {
+                    Prepared::Finished(result) => {
+                        self.explorer.save(&result)?;
+                        let finished = (result.status, result.metrics.clone());
+                        self.done.push(result);
+                        (self.progress)(self.done.len(), self.explorer.plan.points);
+                        finished
+                    }
+                    Prepared::Compiled(point) => {
+                        let estimated = (Status::Ok, Some(point.metrics.clone()));
+                        self.compiled.push(point);
+                        estimated
+                    }
+                },
+            };
+            estimates
+                .push(metrics.and_then(|metrics| self.explorer.fitness(status, &metrics, true)));
+        }
+        Ok(estimates)
+    }
+
+    fn measure(
+        &mut self,
+        chosen: &[usize],
+        passed_over: &[usize],
+    ) -> Result<Vec<search::Fitness>, DriverError> {
+        let total = self.explorer.plan.points;
+        for &index in passed_over {
+            let Some(at) = self.compiled.iter().position(|p| p.index == index) else {
+                continue; // passed over before this rerun: its result is saved
+            };
+            let point = self.compiled.swap_remove(at);
+            self.explorer.drop_artifact(&point.artifact);
+            let result = PointResult {
+                schema: SCHEMA,
+                index,
+                choices: point.choices,
+                status: Status::Pruned,
+                reason: Some(
+                    "passed over by the search: other candidates' estimates ranked higher".into(),
+                ),
+                metrics: Some(point.metrics),
+                seconds: point.seconds,
+            };
+            self.explorer.save(&result)?;
+            self.done.push(result);
+            (self.progress)(self.done.len(), total);
+        }
+        // Best estimate first, as on one machine: what is measured early prunes
+        // the most.
+        let mut points: Vec<Compiled> = Vec::new();
+        for &index in chosen {
+            if let Some(at) = self.compiled.iter().position(|p| p.index == index) {
+                points.push(self.compiled.swap_remove(at));
+            }
+        }
+        let estimate = |point: &Compiled| point.metrics.quantized_accuracy.unwrap_or(0.0);
+        points.sort_by(|a, b| {
+            estimate(b)
+                .total_cmp(&estimate(a))
+                .then(a.index.cmp(&b.index))
+        });
+        for point in points {
+            let result = match self.explorer.prune(&point, &self.done) {
+                Some(result) => {
+                    self.explorer.drop_artifact(&point.artifact);
+                    result
+                }
+                None => self.explorer.measure(point)?,
+            };
+            self.explorer.save(&result)?;
+            self.done.push(result);
+            (self.progress)(self.done.len(), total);
+        }
+        chosen
+            .iter()
+            .map(|&index| {
+                let result = self
+                    .explorer
+                    .result(index)?
+                    .expect("every chosen point has a result");
+                Ok(result
+                    .metrics
+                    .as_ref()
+                    .and_then(|metrics| self.explorer.fitness(result.status, metrics, false)))
+            })
+            .collect()
+    }
+
+    fn generation_done(&mut self, log: &search::SearchLog) -> Result<(), DriverError> {
+        let path = self.explorer.dir.join("search.json");
+        let text = serde_json::to_string(log).map_err(|error| file_error(&path, error))?;
+        write_whole(&path, text.as_bytes())
+    }
+}
+
 /// A point after its first stage on one machine.
 enum Prepared {
     /// Done already (failed, or outside a cost constraint).
@@ -816,4 +1089,35 @@ pub struct Merged {
     pub objectives: Vec<String>,
     /// The front's points, by index.
     pub front: Vec<usize>,
+}
+
+/// How one run's front compares with another's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// The other run directory.
+    pub against: String,
+    /// This run's front hypervolume ([`front::normalised_hypervolume`]: costs on
+    /// a log scale, each objective scaled to the best (0) and worst (1) of the
+    /// front of both runs' measured points, up to 1.1).
+    pub hypervolume: f64,
+    /// The other run's, scaled alike.
+    pub against_hypervolume: f64,
+    /// Their ratio.
+    pub fraction: f64,
+    /// The first generation at which this run had reached 95% of the other's.
+    pub reached_95: Option<Progress>,
+    /// After each generation (one for an exhaustive run).
+    pub progress: Vec<Progress>,
+}
+
+/// A search's state after a generation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Progress {
+    /// Points evaluated so far (compiled, reported and estimated at quantized
+    /// fidelity; or found infeasible or failed).
+    pub evaluated: usize,
+    /// Of which measured on chips at full fidelity.
+    pub measured: usize,
+    /// Their front's hypervolume as a fraction of the other run's.
+    pub fraction: f64,
 }

@@ -23,10 +23,28 @@
 //! [evaluate]
 //! chips = 4
 //! drift_times = [86400]
+//!
+//! [search]                                        # default: every point
+//! method = "evolutionary"
+//! budget = 96                                     # points measured on chips
+//! population = 16
+//! screen = 3                                      # candidates estimated per point measured
+//! seed = 1
 //! ```
 //!
 //! A choice's value is always a list of the values to try (a key whose values are
 //! lists, such as `dac.input_range`, takes a list of lists) or a range table.
+//! Keys that only make sense together are one linked choice, each value a table
+//! of the keys it sets:
+//!
+//! ```toml
+//! [linked]
+//! cells = [
+//!     { "target.array.devices" = "pair", "compile.encoding" = "pair" },
+//!     { "target.array.devices" = "single", "compile.encoding" = "differential" },
+//!     { "target.array.devices" = "single", "compile.encoding" = "offset" },
+//! ]
+//! ```
 
 use crate::{DriverError, pipeline::CompileOptions};
 use cim_sim::Digital;
@@ -116,6 +134,63 @@ impl Default for EvaluateSpec {
     }
 }
 
+/// How the points to evaluate are chosen.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Every point.
+    #[default]
+    Exhaustive,
+    /// A seeded multi-objective evolutionary search ([`super::search`]) with a
+    /// budget of points.
+    Evolutionary,
+}
+
+/// The `[search]` table.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSpec {
+    /// Every point, or an evolutionary search.
+    #[serde(default)]
+    pub method: Method,
+    /// The evolutionary search measures at most this many points on chips.
+    #[serde(default = "sixty_four")]
+    pub budget: usize,
+    /// Its population: the points kept from one generation to the next, and the
+    /// most new points a generation evaluates.
+    #[serde(default = "sixteen")]
+    pub population: usize,
+    /// Its seed (the chips' seeds are `evaluate.seed`).
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Candidates estimated (compiled, quantized fidelity) per point measured on
+    /// chips: the best by their estimates are measured.
+    #[serde(default = "three")]
+    pub screen: usize,
+}
+
+fn three() -> usize {
+    3
+}
+fn sixty_four() -> usize {
+    64
+}
+fn sixteen() -> usize {
+    16
+}
+
+impl Default for SearchSpec {
+    fn default() -> Self {
+        Self {
+            method: Method::default(),
+            budget: sixty_four(),
+            population: sixteen(),
+            seed: one(),
+            screen: three(),
+        }
+    }
+}
+
 /// A design space, as read from its file.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Space {
@@ -132,6 +207,8 @@ pub struct Space {
     pub constraints: BTreeMap<String, Bound>,
     /// How points are evaluated.
     pub evaluate: EvaluateSpec,
+    /// Which points are evaluated.
+    pub search: SearchSpec,
 }
 
 /// One point: a value for each choice, keyed as in [`Space::choices`].
@@ -184,6 +261,45 @@ impl Space {
                         format!("{other}: give a table of choices ([{section}])"),
                     ));
                 }
+            }
+        }
+        match table.remove("linked") {
+            None => {}
+            Some(toml::Value::Table(linked)) => {
+                for (name, values) in linked {
+                    let (key, list) = linked_choice(file, &name, values)?;
+                    // A key set by a linked choice and by another choice would
+                    // have two values.
+                    let twice = list
+                        .iter()
+                        .filter_map(toml::Value::as_table)
+                        .flat_map(|keys| keys.keys())
+                        .find(|setting| {
+                            choices.iter().any(|(other, values)| {
+                                *other == **setting
+                                    || (other.starts_with("linked.")
+                                        && values
+                                            .iter()
+                                            .filter_map(toml::Value::as_table)
+                                            .any(|keys| keys.contains_key(setting.as_str())))
+                            })
+                        });
+                    if let Some(setting) = twice {
+                        return Err(invalid(
+                            file,
+                            &format!("{key}.{setting}"),
+                            "also set by another choice: give each key in one choice",
+                        ));
+                    }
+                    choices.push((key, list));
+                }
+            }
+            Some(other) => {
+                return Err(invalid(
+                    file,
+                    "linked",
+                    format!("{other}: give a table of linked choices ([linked])"),
+                ));
             }
         }
         let objectives: Vec<String> = match table.remove("objectives") {
@@ -263,11 +379,31 @@ impl Space {
                 "give a finite number",
             ));
         }
+        let search: SearchSpec = match table.remove("search") {
+            None => SearchSpec::default(),
+            Some(value) => value
+                .try_into()
+                .map_err(|error: toml::de::Error| invalid(file, "search", error.message()))?,
+        };
+        if search.population < 2 {
+            return Err(invalid(
+                file,
+                "search.population",
+                "give at least 2 (parents are drawn in pairs)",
+            ));
+        }
+        if search.screen == 0 {
+            return Err(invalid(
+                file,
+                "search.screen",
+                "give at least 1 (1: measure every candidate)",
+            ));
+        }
         if let Some(key) = table.keys().next() {
             return Err(invalid(
                 file,
                 key,
-                "unknown key: a space has base_target, objectives, [target], [compile], [constraints], [evaluate]",
+                "unknown key: a space has base_target, objectives, [target], [compile], [linked], [constraints], [evaluate], [search]",
             ));
         }
         let space = Self {
@@ -277,6 +413,7 @@ impl Space {
             objectives,
             constraints,
             evaluate,
+            search,
         };
         let size = space.size();
         if size > MAX_POINTS {
@@ -295,6 +432,14 @@ impl Space {
             .iter()
             .map(|(_, values)| values.len())
             .fold(1usize, |n, k| n.saturating_mul(k))
+    }
+
+    /// How many values each choice has, in the order of [`Space::choices`].
+    pub fn radices(&self) -> Vec<usize> {
+        self.choices
+            .iter()
+            .map(|(_, values)| values.len())
+            .collect()
     }
 
     /// The point of index `index` (the last choice varies fastest).
@@ -316,7 +461,12 @@ impl Space {
             .map_err(|error: toml::de::Error| error.message().to_owned())?;
         let mut options =
             serde_json::to_value(CompileOptions::default()).map_err(|error| error.to_string())?;
-        for (key, value) in point {
+        // A linked choice's value sets several keys at once.
+        let settings = point.iter().flat_map(|(key, value)| match value {
+            toml::Value::Table(keys) if key.starts_with("linked.") => keys.iter().collect(),
+            _ => vec![(key, value)],
+        });
+        for (key, value) in settings {
             if let Some(path) = key.strip_prefix("target.") {
                 set(&mut target, path, value.clone());
             } else if let Some(option) = key.strip_prefix("compile.") {
@@ -400,6 +550,67 @@ fn flatten(
         choices.push((key, list));
     }
     Ok(())
+}
+
+/// A linked choice `linked.NAME`: a list of tables, each setting several keys
+/// (`"target.array.devices"`, `"compile.encoding"`) together.
+fn linked_choice(
+    file: &str,
+    name: &str,
+    values: toml::Value,
+) -> Result<(String, Vec<toml::Value>), DriverError> {
+    let key = format!("linked.{name}");
+    let toml::Value::Array(list) = values else {
+        return Err(invalid(
+            file,
+            &key,
+            format!(
+                "{values}: give a list of tables of keys set together ([{{ \"target.array.devices\" = \"single\", \"compile.encoding\" = \"offset\" }}, ...])"
+            ),
+        ));
+    };
+    if list.is_empty() {
+        return Err(invalid(
+            file,
+            &key,
+            "an empty list: give at least one value",
+        ));
+    }
+    for value in &list {
+        let toml::Value::Table(keys) = value else {
+            return Err(invalid(
+                file,
+                &key,
+                format!("{value}: each value is a table of keys set together"),
+            ));
+        };
+        for (setting, setting_value) in keys {
+            let known = setting
+                .strip_prefix("target.")
+                .is_some_and(|k| !k.is_empty())
+                || setting
+                    .strip_prefix("compile.")
+                    .is_some_and(|k| COMPILE_KEYS.contains(&k));
+            if !known {
+                return Err(invalid(
+                    file,
+                    &format!("{key}.{setting}"),
+                    format!(
+                        "not a target key (target.SECTION.KEY) or compile option (compile.{})",
+                        COMPILE_KEYS.join(", compile.")
+                    ),
+                ));
+            }
+            if !finite(setting_value) {
+                return Err(invalid(
+                    file,
+                    &format!("{key}.{setting}"),
+                    format!("{setting_value}: numbers must be finite (no nan or inf)"),
+                ));
+            }
+        }
+    }
+    Ok((key, list))
 }
 
 /// Whether every number in `value` is finite.
