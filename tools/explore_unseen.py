@@ -7,10 +7,16 @@ committed from it).
 
     cargo build --release --bin cimc
     $VENV/bin/python tools/explore_unseen.py --seed 7 --space spaces/digits-cnn-pcm.toml --out RUN
+
+With `--search SPACE --search-seeds 1,2,3`, it then searches SPACE (a space with
+a `[search]` table, such as spaces/digits-cnn-pcm-search.toml, over the points of
+--space) on the same model once per seed, into RUN-search-SEED, each compared
+with RUN (`--against`).
 """
 
 import argparse
 import pathlib
+import re
 import subprocess
 import tempfile
 
@@ -53,6 +59,8 @@ def main():
     parser.add_argument("--space", default=str(ROOT / "spaces" / "digits-cnn-pcm.toml"))
     parser.add_argument("--out", required=True)
     parser.add_argument("--cimc", default=str(ROOT / "target" / "release" / "cimc"))
+    parser.add_argument("--search", help="a space with a [search] table, searched after --space")
+    parser.add_argument("--search-seeds", default="1", help="the search's seeds, comma-separated")
     args = parser.parse_args()
     model, width = train(args.seed)
     test = np.load(FIXTURES / "digits-test-images.npy")
@@ -64,11 +72,22 @@ def main():
         onnx = pathlib.Path(tmp) / "unseen-cnn.onnx"
         torch.onnx.export(model, torch.tensor(test[:1]), onnx, dynamo=False, opset_version=17,
                           input_names=["x"], dynamic_axes={"x": {0: "batch"}})
-        subprocess.run([args.cimc, "explore", str(onnx), "--space", args.space,
-                        "--data", str(FIXTURES / "digits-test-images.npy"),
-                        "--labels", str(FIXTURES / "digits-test-y.npy"),
-                        "--calibration", str(FIXTURES / "digits-calib-images.npy"),
-                        "-o", args.out], check=True)
+        def explore(space, out, *extra):
+            subprocess.run([args.cimc, "explore", str(onnx), "--space", str(space),
+                            "--data", str(FIXTURES / "digits-test-images.npy"),
+                            "--labels", str(FIXTURES / "digits-test-y.npy"),
+                            "--calibration", str(FIXTURES / "digits-calib-images.npy"),
+                            "-o", out, *extra], check=True)
+
+        explore(args.space, args.out)
+        if args.search:
+            text = pathlib.Path(args.search).read_text()
+            for seed in args.search_seeds.split(","):
+                seeded = pathlib.Path(tmp) / f"search-{seed}.toml"
+                head, search = text.split("[search]", 1)
+                search = re.sub(r"(?m)^seed\s*=.*$", "", search)
+                seeded.write_text(f"{head}[search]\nseed = {int(seed)}{search}")
+                explore(seeded, f"{args.out}-search-{seed}", "--against", args.out)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def compile_model(model, target, *options):
 
 def evaluate(artifact, model, *options):
     rows = json.loads(cimc("eval", artifact, "--data", str(FIXTURES / model[2]),
-                           "--labels", LABELS, "--json", *options))
+                           "--labels", LABELS, "--json", *options))["rows"]
     return rows
 
 

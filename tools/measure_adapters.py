@@ -50,7 +50,7 @@ def accuracy(binary, artifact, test, chips, time_s, *extra):
         "--labels", os.path.join(FIXTURES, "digits-test-y.npy"), "--fidelity", "full",
         "--repeats", str(chips), "--drift-time", str(time_s), "--json", *extra,
     )
-    row = json.loads(out)[0]
+    row = json.loads(out)["rows"][0]
     return row["accuracy"], row["std"]
 
 
@@ -84,7 +84,7 @@ def main():
                 out = cimc(args.cimc, "eval", artifact, "--data", os.path.join(FIXTURES, test),
                            "--labels", os.path.join(FIXTURES, "digits-test-y.npy"),
                            "--fidelity", "float", "--json")
-                float_accuracy = json.loads(out)[0]["accuracy"]
+                float_accuracy = json.loads(out)["rows"][0]["accuracy"]
             for label, seconds in TIMES.items():
                 if label not in none:
                     none[label] = accuracy(args.cimc, artifact, test, args.chips, seconds,

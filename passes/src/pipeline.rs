@@ -335,6 +335,9 @@ fn add_upstream(manager: OperationPassManager, text: &str) -> Result<(), Pipelin
 pub struct RunOptions {
     /// Run MLIR's verifier and `cim-verify` after every step.
     pub verify_each: bool,
+    /// Have MLIR print its pass statistics (the counters passes keep) to stderr
+    /// after each step, as a list (`--mlir-pass-statistics`).
+    pub statistics: bool,
 }
 
 /// Why a run stopped.
@@ -361,7 +364,19 @@ pub fn run(
     mut after_step: impl FnMut(&Element, &Module),
 ) -> Result<(), RunError> {
     for element in &pipeline.elements {
-        let manager = PassManager::new(context);
+        let manager = if options.statistics {
+            // SAFETY: a new pass manager on a live context, owned by `manager`.
+            unsafe {
+                let raw = mlir_sys::mlirPassManagerCreate(context.to_raw());
+                mlir_sys::mlirPassManagerEnableStatistics(
+                    raw,
+                    mlir_sys::MlirPassDisplayMode_MLIR_PASS_DISPLAY_MODE_LIST,
+                );
+                PassManager::from_raw(raw)
+            }
+        } else {
+            PassManager::new(context)
+        };
         manager.enable_verifier(options.verify_each);
         add_element(manager.as_operation_pass_manager(), element)?;
         let failed = || RunError::Failed {

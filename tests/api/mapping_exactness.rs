@@ -48,7 +48,10 @@ fn interpret_after(
         cim.context(),
         &mut module,
         &pipeline,
-        &RunOptions { verify_each: true },
+        &RunOptions {
+            verify_each: true,
+            ..RunOptions::default()
+        },
         |_, _| {},
     )
     .unwrap_or_else(|error| panic!("{error}: {:?}", sink.take()));

@@ -67,7 +67,7 @@ fn accuracy_agrees(preset: &serde_json::Value, repeats: u64, times: &[f64]) {
         ]);
         assert_eq!(code, 0, "{stdout}{stderr}");
         let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        for (time, row) in times.iter().zip(rows.as_array().unwrap()) {
+        for (time, row) in times.iter().zip(rows["rows"].as_array().unwrap()) {
             let theirs = mean_std(&floats(&model["accuracy"][format!("{time:?}")]));
             let ours = (
                 row["accuracy"].as_f64().unwrap(),

@@ -1,14 +1,16 @@
 //! `cimc eval --drift-sweep`: accuracy over drift times on PCM chips, written as CSV
-//! and plotted as SVG and PNG.
+//! and plotted as SVG and PNG, and streamed as JSON Lines (`--json-out`).
 
 use crate::support::{accuracies, calibrated_mlp};
 
-/// `--drift-sweep`: a CSV row per time with its chips' mean and spread, and the
-/// same points plotted as SVG and PNG (the series' colour where the points are).
+/// `--drift-sweep`: a CSV row per time with its chips' mean and spread, the
+/// same points plotted as SVG and PNG (the series' colour where the points are),
+/// and, with `--json-out`, a JSON line per time with the `--json` row.
 #[test]
 fn drift_sweep_writes_csv_svg_and_png() {
     let artifact = calibrated_mlp("sweep", "pcm");
     let prefix = artifact.parent().unwrap().join("sweep");
+    let stream = artifact.parent().unwrap().join("sweep.jsonl");
     let rows = accuracies(
         &artifact,
         "digits-test-x.npy",
@@ -19,9 +21,22 @@ fn drift_sweep_writes_csv_svg_and_png() {
             "1,86400,31557600",
             "--repeats",
             "2",
+            "--json-out",
+            stream.to_str().unwrap(),
         ],
     );
     assert_eq!(rows.as_array().unwrap().len(), 3, "{rows}");
+    let streamed = std::fs::read_to_string(&stream).unwrap();
+    let streamed: Vec<serde_json::Value> = streamed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(streamed.len(), 3);
+    for (line, row) in streamed.iter().zip(rows.as_array().unwrap()) {
+        assert_eq!(line["schema"], 1, "{line}");
+        assert_eq!(line["kind"], "accuracy", "{line}");
+        assert_eq!(&line["data"], row);
+    }
     let csv = std::fs::read_to_string(prefix.with_extension("csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "drift_time_s,accuracy,std,chips");

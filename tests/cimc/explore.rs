@@ -90,9 +90,29 @@ fn a_space_explores_to_the_same_front_twice_and_a_rerun_skips_what_is_done() {
     let (code, stdout, stderr) = explore(&space, &first, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("12 of 12 points evaluated"), "{stdout}");
-    let (code, stdout, stderr) = explore(&space, &second, &["--json"]);
+    let stream = dir.join("second.jsonl");
+    let (code, stdout, stderr) = explore(
+        &space,
+        &second,
+        &["--json", "--json-out", stream.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
     let merged: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(merged["schema"], 1, "{stdout}");
+    // A JSON line per point as it was saved, holding its result file.
+    let streamed = read(&stream);
+    assert_eq!(streamed.lines().count(), 12, "{streamed}");
+    for line in streamed.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            (line["schema"].as_u64(), line["kind"].as_str()),
+            (Some(1), Some("point"))
+        );
+        let index = line["data"]["index"].as_u64().unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&read(&second.join(format!("points/{index:06}.json")))).unwrap();
+        assert_eq!(line["data"], saved);
+    }
     let csv = read(&first.join("points.csv"));
     assert_eq!(csv, read(&second.join("points.csv")));
     assert_eq!(

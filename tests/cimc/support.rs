@@ -123,7 +123,9 @@ pub fn accuracies(artifact: &Path, data: &str, extra: &[&str]) -> serde_json::Va
     arguments.extend_from_slice(extra);
     let (code, stdout, stderr) = cimc(&arguments);
     assert_eq!(code, 0, "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["schema"], 1, "{stdout}");
+    json["rows"].clone()
 }
 
 /// The MLP compiled for `target`, converters calibrated, for test `name`.

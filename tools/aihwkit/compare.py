@@ -57,7 +57,7 @@ def main():
                                   ",".join(str(t) for t in times), "--repeats", str(repeats), "--json"],
                                  check=True, capture_output=True, text=True)
             seconds = time.perf_counter() - start
-            rows = json.loads(out.stdout)
+            rows = json.loads(out.stdout)["rows"]
             cells = []
             for t, row in zip(times, rows):
                 theirs = mean_std(model["accuracy"][str(t)])

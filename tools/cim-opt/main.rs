@@ -6,18 +6,26 @@ use cim_ir::{
     diagnostics::{Diagnostic, DiagnosticSink},
     expected::{check, parse_expectations},
     melior::ir::{Module, operation::OperationLike, operation::OperationPrintingFlags},
-    source::{parse_module, split_input},
+    source::{is_bytecode, parse_bytecode, parse_module, split_input, write_bytecode},
 };
 use cim_passes::{
     pipeline::{self, Element, Pipeline, RunOptions},
     registry::PASSES,
     verify,
 };
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, ValueEnum};
 use std::{
     io::{Read, Write},
     process::ExitCode,
+    time::{Duration, Instant},
 };
+
+/// The format of reports (`--mlir-timing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
 
 /// Exit status: the input failed (parse, verification, a pass, or unmatched
 /// expected diagnostics).
@@ -63,6 +71,43 @@ pub(crate) struct Cli {
     /// Print the IR to stderr after each step that runs the named passes.
     #[arg(long, value_delimiter = ',', value_name = "PASS")]
     mlir_print_ir_after: Vec<String>,
+    /// Print the IR to stderr before every pipeline step.
+    #[arg(long)]
+    mlir_print_ir_before_all: bool,
+    /// Print the IR to stderr before each step that runs the named passes.
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    mlir_print_ir_before: Vec<String>,
+    /// With --mlir-print-ir-after(-all): print only after steps that changed the IR.
+    #[arg(long)]
+    mlir_print_ir_after_change: bool,
+    /// Print the IR to stderr after the step that failed.
+    #[arg(long)]
+    mlir_print_ir_after_failure: bool,
+    /// Print the wall time of parsing, of each pipeline step and of printing to
+    /// stderr.
+    #[arg(long)]
+    mlir_timing: bool,
+    /// The format of --mlir-timing's report.
+    #[arg(long, value_enum, default_value = "text")]
+    mlir_output_format: OutputFormat,
+    /// Print MLIR's pass statistics (the counters passes keep) to stderr after
+    /// each pipeline step.
+    #[arg(long)]
+    mlir_pass_statistics: bool,
+    /// Accept operations of dialects that are not registered (kept as they are).
+    #[arg(long)]
+    allow_unregistered_dialect: bool,
+    /// Write MLIR bytecode instead of text (the input may be either).
+    #[arg(long)]
+    emit_bytecode: bool,
+    /// When a step fails (or cim-opt panics in it), write the IR before that
+    /// step and the step to FILE: `cim-opt --run-reproducer FILE` replays it.
+    #[arg(long, value_name = "FILE")]
+    mlir_pass_pipeline_crash_reproducer: Option<String>,
+    /// Replay a reproducer written by --mlir-pass-pipeline-crash-reproducer (its
+    /// pipeline on its IR).
+    #[arg(long)]
+    run_reproducer: bool,
     /// Print elements attributes with more than N elements as `dense_resource<__elided__>`.
     #[arg(long, value_name = "N")]
     mlir_elide_elementsattrs_if_larger: Option<usize>,
@@ -129,7 +174,18 @@ pub(crate) fn cim_opt(
         let _ = write!(out, "{}", list_passes());
         return 0;
     }
-    let pipeline = match (&cli.pass_pipeline, flag_passes.is_empty()) {
+    let reproduced = if cli.run_reproducer {
+        match reproducer_pipeline(&cli) {
+            Ok(text) => Some(text),
+            Err(message) => return usage_error(err, &message),
+        }
+    } else {
+        None
+    };
+    let pipeline = match (
+        reproduced.as_ref().or(cli.pass_pipeline.as_ref()),
+        flag_passes.is_empty(),
+    ) {
         (Some(_), false) => {
             return usage_error(
                 err,
@@ -244,7 +300,22 @@ fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<bool, String> {
-    let (file, source) = read_input(&cli.input)?;
+    let (file, bytes) = read_input(&cli.input)?;
+    let bytecode = is_bytecode(&bytes);
+    if cli.emit_bytecode && cli.split_input_file {
+        return Err("--emit-bytecode writes one module: drop --split-input-file".into());
+    }
+    if bytecode && (cli.split_input_file || cli.verify_diagnostics) {
+        return Err(format!(
+            "{file} is MLIR bytecode: --split-input-file and --verify-diagnostics read text"
+        ));
+    }
+    let source = if bytecode {
+        String::new()
+    } else {
+        String::from_utf8(bytes.clone())
+            .map_err(|_| format!("{file} is neither MLIR text (UTF-8) nor MLIR bytecode"))?
+    };
     cim.set_print_op_on_diagnostic(!cli.verify_diagnostics);
     let context = cim.context();
     if !pipeline.elements.is_empty() {
@@ -255,43 +326,57 @@ fn run(
     if cli.dump_pass_pipeline {
         let _ = writeln!(err, "{pipeline}");
     }
+    // The context may serve other runs (the fuzzing campaign): put it back after.
+    let allowed = context.allow_unregistered_dialects();
+    context.set_allow_unregistered_dialects(cli.allow_unregistered_dialect || allowed);
     let sink = DiagnosticSink::attach(context);
     let verify_each = cli.verify_each;
     let cim_verify = verify_each && !cli.no_cim_verify;
-    let options = RunOptions { verify_each };
-    let mut outputs = Vec::new();
+    let options = RunOptions {
+        verify_each,
+        statistics: cli.mlir_pass_statistics,
+    };
+    let mut timing = Timing::new(pipeline);
+    let mut statistics = Vec::new();
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
     let mut all_ok = true;
 
-    for chunk in split_input(&source, cli.split_input_file) {
+    let chunks = if bytecode {
+        split_input("", false)
+    } else {
+        split_input(&source, cli.split_input_file)
+    };
+    for chunk in chunks {
         let mut output = None;
-        if let Some(mut module) = parse_module(context, &chunk.padded_text(), &file) {
+        let parsing = Instant::now();
+        let parsed = if bytecode {
+            parse_bytecode(context, &bytes, &file)
+        } else {
+            parse_module(context, &chunk.padded_text(), &file)
+        };
+        timing.parser += parsing.elapsed();
+        if let Some(mut module) = parsed {
             let verified = !verify_each
                 || (module.as_operation().verify()
                     && (!cim_verify || verify::verify(module.as_operation()).is_ok()));
             let ran = verified
-                && pipeline::run(
+                && run_steps(
+                    cli,
+                    pipeline,
                     context,
                     &mut module,
-                    pipeline,
                     &options,
-                    |element, module| {
-                        if cli.mlir_print_ir_after_all
-                            || cli
-                                .mlir_print_ir_after
-                                .iter()
-                                .any(|name| element.mentions(name))
-                        {
-                            let _ = writeln!(
-                                err,
-                                "// -----// IR Dump After {element} //----- //\n{}",
-                                print(cli, module)
-                            );
-                        }
-                    },
-                )
-                .is_ok();
+                    (&mut timing, &mut statistics),
+                    err,
+                );
             if ran {
-                output = Some(print(cli, &module));
+                let printing = Instant::now();
+                output = Some(if cli.emit_bytecode {
+                    write_bytecode(&module)
+                } else {
+                    print(cli, &module).into_bytes()
+                });
+                timing.output += printing.elapsed();
             }
         }
         let diagnostics = sink.take();
@@ -311,29 +396,277 @@ fn run(
         all_ok &= chunk_ok;
         outputs.push(output.unwrap_or_default());
     }
-    write_output(out, &cli.output, &outputs.join("// -----\n"))?;
+    drop(sink);
+    context.set_allow_unregistered_dialects(allowed);
+    write_output(out, &cli.output, &outputs.join(&b"// -----\n"[..]))?;
+    if cli.mlir_pass_statistics {
+        let _ = write!(err, "{}", statistics_report(&statistics));
+    }
+    if cli.mlir_timing {
+        let _ = write!(err, "{}", timing.report(cli.mlir_output_format));
+    }
     Ok(all_ok)
 }
 
-fn read_input(path: &str) -> Result<(String, String), String> {
+/// The first line of a reproducer, and the prefix of the line naming its pipeline.
+const REPRODUCER_HEADER: &str =
+    "// cim-opt reproducer: replay with `cim-opt --run-reproducer FILE`";
+const REPRODUCER_PIPELINE: &str = "// pipeline: ";
+
+/// A reproducer of running `element` on `module`.
+fn reproducer_text(element: &Element, module: &Module) -> String {
+    let mut flags = OperationPrintingFlags::new();
+    flags = flags.enable_debug_info(true, false);
+    let ir = module
+        .as_operation()
+        .to_string_with_flags(flags)
+        .unwrap_or_default();
+    format!("{REPRODUCER_HEADER}\n{REPRODUCER_PIPELINE}builtin.module({element})\n{ir}\n")
+}
+
+/// The pipeline of the reproducer `cli.input` (its second line).
+fn reproducer_pipeline(cli: &Cli) -> Result<String, String> {
+    if cli.pass_pipeline.is_some() {
+        return Err(
+            "--run-reproducer runs the reproducer's own pipeline: drop --pass-pipeline".into(),
+        );
+    }
+    let (file, bytes) = read_input(&cli.input)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    match (
+        lines.next(),
+        lines
+            .next()
+            .and_then(|l| l.strip_prefix(REPRODUCER_PIPELINE)),
+    ) {
+        (Some(REPRODUCER_HEADER), Some(pipeline)) => Ok(pipeline.to_owned()),
+        _ => Err(format!(
+            "{file} is not a reproducer written by cim-opt --mlir-pass-pipeline-crash-reproducer"
+        )),
+    }
+}
+
+/// Runs the pipeline's steps on `module` one by one, printing the IR before and
+/// after them as the flags ask and timing each: whether every step succeeded.
+fn run_steps(
+    cli: &Cli,
+    pipeline: &Pipeline,
+    context: &cim_ir::melior::Context,
+    module: &mut Module,
+    options: &RunOptions,
+    (timing, statistics): (&mut Timing, &mut Vec<StepStatistics>),
+    err: &mut dyn Write,
+) -> bool {
+    let dump = |err: &mut dyn Write, when: &str, element: &Element, module: &Module| {
+        let (when, failed) = when.split_once(' ').unwrap_or((when, ""));
+        let failed = if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" {failed}")
+        };
+        let _ = writeln!(
+            err,
+            "// -----// IR Dump {when} {element}{failed} //----- //\n{}",
+            print(cli, module)
+        );
+    };
+    for (step, element) in pipeline.elements.iter().enumerate() {
+        let named = |names: &[String]| names.iter().any(|name| element.mentions(name));
+        if cli.mlir_print_ir_before_all || named(&cli.mlir_print_ir_before) {
+            dump(err, "Before", element, module);
+        }
+        let print_after = cli.mlir_print_ir_after_all || named(&cli.mlir_print_ir_after);
+        let before = (print_after && cli.mlir_print_ir_after_change).then(|| print(cli, module));
+        let single = Pipeline {
+            elements: vec![element.clone()],
+        };
+        let counted = cli.mlir_pass_statistics.then(|| count_ops(module));
+        let reproducer = cli
+            .mlir_pass_pipeline_crash_reproducer
+            .as_ref()
+            .map(|path| {
+                (
+                    std::path::PathBuf::from(path),
+                    reproducer_text(element, module),
+                )
+            });
+        cim_driver::guard::reproducer(reproducer.clone());
+        let start = Instant::now();
+        let ran = pipeline::run(context, module, &single, options, |_, _| {}).is_ok();
+        timing.steps[step] += start.elapsed();
+        cim_driver::guard::reproducer(None);
+        if !ran && let Some((path, text)) = &reproducer {
+            match std::fs::write(path, text) {
+                Ok(()) => {
+                    let _ = writeln!(
+                        err,
+                        "cim-opt: step {element} failed: wrote a reproducer to {} (replay: cim-opt --run-reproducer {0})",
+                        path.display()
+                    );
+                }
+                Err(error) => {
+                    let _ = writeln!(
+                        err,
+                        "cim-opt: cannot write the reproducer {}: {error}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        if let Some(before) = counted {
+            statistics.push(StepStatistics {
+                step: element.to_string(),
+                before,
+                after: count_ops(module),
+            });
+        }
+        if !ran {
+            if cli.mlir_print_ir_after_failure {
+                dump(err, "After Failed", element, module);
+            }
+            return false;
+        }
+        if print_after && before.is_none_or(|before| before != print(cli, module)) {
+            dump(err, "After", element, module);
+        }
+    }
+    true
+}
+
+/// Operations of each name in a module.
+fn count_ops(module: &Module) -> std::collections::BTreeMap<String, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for op in cim_ir::query::ops_in(module.as_operation()) {
+        *counts.entry(cim_ir::query::op_name(&op)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// What a step did to the IR's operations (`--mlir-pass-statistics`).
+struct StepStatistics {
+    step: String,
+    before: std::collections::BTreeMap<String, i64>,
+    after: std::collections::BTreeMap<String, i64>,
+}
+
+/// cim-opt's own statistics, in the form of MLIR's pass statistics: for each
+/// step, the operations before and after, and the change of each kind. (MLIR's
+/// own pass counters, which it prints first, exist only in LLVM builds with
+/// statistics enabled; Debian's release packages have them compiled out.)
+fn statistics_report(steps: &[StepStatistics]) -> String {
+    let rule = "===-------------------------------------------------------------------------===";
+    let mut text =
+        format!("{rule}\n                         ... cim-opt step statistics ...\n{rule}\n");
+    for step in steps {
+        let total = |counts: &std::collections::BTreeMap<String, i64>| counts.values().sum::<i64>();
+        text += &format!(
+            "{}\n  (S) {} ops-before - operations before the step\n  (S) {} ops-after - operations after the step\n",
+            step.step,
+            total(&step.before),
+            total(&step.after)
+        );
+        let names: std::collections::BTreeSet<&String> =
+            step.before.keys().chain(step.after.keys()).collect();
+        for name in names {
+            let change = step.after.get(name).unwrap_or(&0) - step.before.get(name).unwrap_or(&0);
+            if change != 0 {
+                text += &format!("  (S) {change:+} {name} - change in {name} operations\n");
+            }
+        }
+    }
+    text
+}
+
+/// Wall time spent parsing, in each pipeline step and printing (`--mlir-timing`).
+struct Timing {
+    names: Vec<String>,
+    parser: Duration,
+    steps: Vec<Duration>,
+    output: Duration,
+}
+
+impl Timing {
+    fn new(pipeline: &Pipeline) -> Self {
+        Self {
+            names: pipeline.elements.iter().map(ToString::to_string).collect(),
+            parser: Duration::ZERO,
+            steps: vec![Duration::ZERO; pipeline.elements.len()],
+            output: Duration::ZERO,
+        }
+    }
+
+    /// The report, as mlir-opt's `--mlir-timing` (list display) prints it.
+    fn report(&self, format: OutputFormat) -> String {
+        let mut rows: Vec<(&str, Duration)> = vec![("Parser", self.parser)];
+        rows.extend(
+            self.names
+                .iter()
+                .map(String::as_str)
+                .zip(self.steps.iter().copied()),
+        );
+        rows.push(("Output", self.output));
+        let total: Duration = rows.iter().map(|(_, time)| *time).sum();
+        rows.push(("Total", total));
+        let percent = |time: Duration| {
+            if total.is_zero() {
+                0.0
+            } else {
+                100.0 * time.as_secs_f64() / total.as_secs_f64()
+            }
+        };
+        match format {
+            OutputFormat::Text => {
+                let rule = "===-------------------------------------------------------------------------===";
+                let mut text = format!(
+                    "{rule}\n                         ... Execution time report ...\n{rule}\n  Total Execution Time: {:.4} seconds\n\n  ----Wall Time----  ----Name----\n",
+                    total.as_secs_f64()
+                );
+                for (name, time) in rows {
+                    text += &format!(
+                        "  {:>8.4} ({:>5.1}%)  {name}\n",
+                        time.as_secs_f64(),
+                        percent(time)
+                    );
+                }
+                text
+            }
+            OutputFormat::Json => {
+                let rows: Vec<serde_json::Value> = rows
+                    .into_iter()
+                    .map(|(name, time)| {
+                        serde_json::json!({
+                            "wall": { "duration": time.as_secs_f64(), "percentage": percent(time) },
+                            "name": name,
+                        })
+                    })
+                    .collect();
+                serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+            }
+        }
+    }
+}
+
+/// The input's name and bytes (text or bytecode).
+fn read_input(path: &str) -> Result<(String, Vec<u8>), String> {
     if path == "-" {
-        let mut source = String::new();
+        let mut source = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut source)
+            .read_to_end(&mut source)
             .map_err(|error| format!("cannot read standard input: {error}"))?;
         Ok(("<stdin>".to_owned(), source))
     } else {
-        let source = std::fs::read_to_string(path)
+        let source = std::fs::read(path)
             .map_err(|error| format!("cannot read input file '{path}': {error}"))?;
         Ok((path.to_owned(), source))
     }
 }
 
-fn write_output(out: &mut dyn Write, path: &str, text: &str) -> Result<(), String> {
+fn write_output(out: &mut dyn Write, path: &str, bytes: &[u8]) -> Result<(), String> {
     let result = if path == "-" {
-        out.write_all(text.as_bytes())
+        out.write_all(bytes)
     } else {
-        std::fs::write(path, text)
+        std::fs::write(path, bytes)
     };
     result.map_err(|error| format!("cannot write output '{path}': {error}"))
 }

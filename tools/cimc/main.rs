@@ -8,6 +8,7 @@ use cim_driver::{
     calibrate,
     evaluate::{Accuracy, Evaluation, PerChip},
     explore::{self, Explorer},
+    json_lines::{JSON_SCHEMA, JsonLines},
     npy,
     pipeline::{CompileOptions, EncodingChoice, Mapper},
     report,
@@ -235,6 +236,10 @@ pub(crate) enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also write each row as it is measured to this file as JSON Lines
+        /// (`{"schema": 1, "kind": "accuracy", "data": {...}}`), for long runs.
+        #[arg(long, value_name = "FILE")]
+        json_out: Option<PathBuf>,
     },
     /// Search a design space: compile, report and measure every point of SPACE
     /// on chips, and find the Pareto front of its objectives (results in -o RUN:
@@ -278,6 +283,10 @@ pub(crate) enum Command {
         /// space): hypervolume fraction, after each generation of a search.
         #[arg(long, value_name = "RUN", conflicts_with_all = ["plan", "task"])]
         against: Option<PathBuf>,
+        /// Also write each point's result as it is saved to this file as JSON
+        /// Lines (`{"schema": 1, "kind": "point", "data": {...}}`).
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        json_out: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -338,7 +347,7 @@ fn context() -> Result<CimContext, DriverError> {
 
 fn print_accuracies(out: &mut dyn Write, rows: &[Accuracy], json: bool) {
     if json {
-        print_json(out, &rows);
+        print_json_rows(out, &rows);
         return;
     }
     for row in rows {
@@ -374,12 +383,34 @@ fn print_accuracies(out: &mut dyn Write, rows: &[Accuracy], json: bool) {
 }
 
 /// Prints `value` as pretty JSON.
+/// A `--json` object with its schema version first.
+#[derive(serde::Serialize)]
+struct Versioned<'a, T: serde::Serialize> {
+    schema: u32,
+    #[serde(flatten)]
+    value: &'a T,
+}
+
+/// Prints `value` (a struct or map) as JSON with its schema version.
 fn print_json(out: &mut dyn Write, value: &impl serde::Serialize) {
+    let versioned = Versioned {
+        schema: JSON_SCHEMA,
+        value,
+    };
     let _ = writeln!(
         out,
         "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
+        serde_json::to_string_pretty(&versioned).unwrap_or_default()
     );
+}
+
+/// Prints a list as JSON: `{"schema": N, "rows": [...]}`.
+fn print_json_rows(out: &mut dyn Write, rows: &impl serde::Serialize) {
+    #[derive(serde::Serialize)]
+    struct Rows<'a, T: serde::Serialize> {
+        rows: &'a T,
+    }
+    print_json(out, &Rows { rows });
 }
 
 /// Whether progress is shown: on a terminal only.
@@ -687,7 +718,10 @@ pub(crate) fn run(
             )?;
             let path = calibrate::save(&artifact, set.clone())?;
             if json {
-                print_json(out, &set.quality);
+                print_json(
+                    out,
+                    &serde_json::json!({ "set": set.name, "file": path, "layers": set.quality }),
+                );
             } else {
                 print_set(out, &set, &path);
             }
@@ -740,6 +774,7 @@ pub(crate) fn run(
             calibrate_each_chip,
             periphery,
             json,
+            json_out,
         } => {
             let artifact = read_artifact(cim, &artifact)?;
             let periphery = periphery.periphery();
@@ -770,20 +805,28 @@ pub(crate) fn run(
                 }),
             };
             evaluation.check()?;
+            let mut lines = json_out.as_deref().map(JsonLines::create).transpose()?;
+            let mut stream = |row: &Accuracy| match &mut lines {
+                Some(lines) => lines.write("accuracy", row),
+                None => Ok(()),
+            };
             let rows = match drift_sweep {
-                Some(prefix) => {
-                    evaluation.drift_sweep(&drift_times, &prefix, |time, chip, chips| {
-                        progress(RunFidelity::Full, time, chip, chips)
-                    })
-                }
+                Some(prefix) => evaluation.drift_sweep(
+                    &drift_times,
+                    &prefix,
+                    |time, chip, chips| progress(RunFidelity::Full, time, chip, chips),
+                    stream,
+                ),
                 None => fidelity
                     .into_iter()
                     .map(|level| {
-                        evaluation.accuracy(level, drift_time, |chip, chips| {
+                        let row = evaluation.accuracy(level, drift_time, |chip, chips| {
                             progress(level, drift_time, chip, chips)
-                        })
+                        })?;
+                        stream(&row)?;
+                        Ok(row)
                     })
-                    .collect::<Result<_, _>>(),
+                    .collect::<Result<_, DriverError>>(),
             };
             if repeats > 1 {
                 clear_progress();
@@ -824,6 +867,7 @@ pub(crate) fn run(
             keep_artifacts,
             against,
             json,
+            json_out,
         } => {
             let mut explorer = if task.is_some() || merge {
                 Explorer::open(cim, &output)?
@@ -852,10 +896,7 @@ pub(crate) fn run(
             if plan {
                 let points = explorer.points();
                 if json {
-                    print_json(
-                        out,
-                        &serde_json::json!({ "schema": explore::SCHEMA, "tasks": points }),
-                    );
+                    print_json(out, &serde_json::json!({ "tasks": points }));
                 } else {
                     let _ = writeln!(
                         out,
@@ -869,7 +910,12 @@ pub(crate) fn run(
             if let Some(index) = task {
                 let result = explorer.run_task(index)?;
                 if json {
-                    print_json(out, &result);
+                    // A point's result carries its own schema (that of RUN/points/).
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&result).unwrap_or_default()
+                    );
                 } else {
                     let _ = writeln!(
                         out,
@@ -885,12 +931,27 @@ pub(crate) fn run(
                 return Ok(());
             }
             if !merge {
-                let total = explorer.points();
-                explorer.run_all(|done, _| {
+                let mut lines = json_out.as_deref().map(JsonLines::create).transpose()?;
+                let searching =
+                    explorer.space().search.method == explore::space::Method::Evolutionary;
+                let mut unwritten = None;
+                explorer.run_all(|result, done, total| {
+                    if let Some(lines) = &mut lines
+                        && let Err(error) = lines.write("point", result)
+                    {
+                        unwritten.get_or_insert(error);
+                    }
                     if on_terminal() {
-                        eprint!("\rexplore: {done}/{total} points");
+                        if searching {
+                            eprint!("\rexplore: {done} points evaluated by the search");
+                        } else {
+                            eprint!("\rexplore: {done}/{total} points");
+                        }
                     }
                 })?;
+                if let Some(error) = unwritten {
+                    return Err(error);
+                }
                 if on_terminal() {
                     clear_progress();
                 }
@@ -901,16 +962,20 @@ pub(crate) fn run(
                 None => None,
             };
             if json {
-                let mut value = serde_json::json!({ "schema": explore::SCHEMA });
-                if let (Ok(serde_json::Value::Object(fields)), Some(object)) =
-                    (serde_json::to_value(&merged), value.as_object_mut())
-                {
-                    object.extend(fields);
-                    if let Some(comparison) = &comparison {
-                        object.insert("comparison".into(), serde_json::json!(comparison));
-                    }
+                #[derive(serde::Serialize)]
+                struct WithComparison<'a> {
+                    #[serde(flatten)]
+                    merged: &'a explore::Merged,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    comparison: Option<&'a explore::Comparison>,
                 }
-                print_json(out, &value);
+                print_json(
+                    out,
+                    &WithComparison {
+                        merged: &merged,
+                        comparison: comparison.as_ref(),
+                    },
+                );
             } else {
                 print_front(out, &explorer, &merged, &output)?;
                 if let Some(comparison) = &comparison {

@@ -176,18 +176,22 @@ impl Evaluation<'_, '_> {
     }
 
     /// Full-fidelity accuracy at each of `times`, written to `prefix` as CSV
-    /// (`.csv`) and plots (`.svg`, `.png`).
+    /// (`.csv`) and plots (`.svg`, `.png`); `on_row` hears of each time's row as
+    /// it is measured.
     pub fn drift_sweep(
         &self,
         times: &[f64],
         prefix: &Path,
         mut progress: impl FnMut(f64, u64, u64),
+        mut on_row: impl FnMut(&Accuracy) -> Result<(), DriverError>,
     ) -> Result<Vec<Accuracy>, DriverError> {
         let mut rows = Vec::new();
         for &time in times {
-            rows.push(self.accuracy(RunFidelity::Full, time, |chip, chips| {
+            let row = self.accuracy(RunFidelity::Full, time, |chip, chips| {
                 progress(time, chip, chips)
-            })?);
+            })?;
+            on_row(&row)?;
+            rows.push(row);
         }
         let mut csv = String::from("drift_time_s,accuracy,std,chips\n");
         for row in &rows {

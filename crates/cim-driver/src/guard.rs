@@ -11,6 +11,18 @@ pub const EXIT_INTERNAL: u8 = 3;
 /// What the tool is doing, named in an internal error.
 static STAGE: Mutex<String> = Mutex::new(String::new());
 
+/// A file to write if the tool panics now, and its contents: the reproducer of
+/// the step running (`cim-opt --mlir-pass-pipeline-crash-reproducer`).
+static REPRODUCER: Mutex<Option<(std::path::PathBuf, String)>> = Mutex::new(None);
+
+/// Sets (or clears) the reproducer written if the tool panics.
+pub fn reproducer(what: Option<(std::path::PathBuf, String)>) {
+    match REPRODUCER.lock() {
+        Ok(mut slot) => *slot = what,
+        Err(poisoned) => *poisoned.into_inner() = what,
+    }
+}
+
 /// Installs the guard for `tool` (`cimc`, `cim-opt`, ...). Set `RUST_BACKTRACE=1`
 /// to get the panic's backtrace as well, when debugging cim itself.
 pub fn install(tool: &'static str) {
@@ -33,6 +45,19 @@ pub fn install(tool: &'static str) {
         eprintln!(
             "{tool}: internal error in {stage}: {message}{place}; please report it with the command and its inputs"
         );
+        let reproducer = REPRODUCER
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        if let Some((path, text)) = reproducer {
+            match std::fs::write(&path, text) {
+                Ok(()) => eprintln!("{tool}: wrote a reproducer to {}", path.display()),
+                Err(error) => eprintln!(
+                    "{tool}: cannot write the reproducer {}: {error}",
+                    path.display()
+                ),
+            }
+        }
         if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }

@@ -22,6 +22,7 @@ pub mod digital_work;
 pub mod evaluate;
 pub mod explore;
 pub mod guard;
+pub mod json_lines;
 pub mod occupancy;
 pub mod pipeline;
 pub mod plot;

@@ -377,7 +377,10 @@ fn run_text(
         cim.context(),
         module,
         &pipeline,
-        &RunOptions { verify_each: true },
+        &RunOptions {
+            verify_each: true,
+            ..RunOptions::default()
+        },
         after_step,
     )
     .map_err(|error| {

@@ -106,6 +106,79 @@ pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<
     Some(module)
 }
 
+/// The first bytes of MLIR bytecode.
+pub const BYTECODE_MAGIC: &[u8] = b"ML\xefR";
+
+/// Whether `bytes` are MLIR bytecode (rather than text).
+pub fn is_bytecode(bytes: &[u8]) -> bool {
+    bytes.starts_with(BYTECODE_MAGIC)
+}
+
+/// Parses MLIR bytecode (`mlir-opt --emit-bytecode`, `cim-opt --emit-bytecode`)
+/// as a module whose diagnostics name `file`. On failure the reader's
+/// diagnostics have gone to the context's handler.
+pub fn parse_bytecode<'c>(context: &'c Context, bytes: &[u8], file: &str) -> Option<Module<'c>> {
+    // The reader wants its buffer aligned as the largest alignment a resource in
+    // it asks for: copy into 64-byte-aligned storage.
+    #[repr(C, align(64))]
+    #[derive(Clone, Copy)]
+    struct Block([u8; 64]);
+    let mut blocks = vec![Block([0; 64]); bytes.len().div_ceil(64)];
+    // SAFETY: `blocks` holds at least `bytes.len()` bytes and does not overlap it.
+    let aligned = unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            blocks.as_mut_ptr().cast::<u8>(),
+            bytes.len(),
+        );
+        std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), bytes.len())
+    };
+    let source = mlir_sys::MlirStringRef {
+        data: aligned.as_ptr().cast(),
+        length: aligned.len(),
+    };
+    // SAFETY: both buffers outlive the call (the reader copies what it keeps); a
+    // null module means failure, otherwise we own it.
+    let module = unsafe {
+        let raw = cimParseModuleNamed(context.to_raw(), source, StringRef::new(file).to_raw());
+        Module::from_option_raw(raw)
+    }?;
+    if let Some((op, count)) = oversized_constant(&module) {
+        let message = std::ffi::CString::new(format!(
+            "a constant of {count} elements: cim reads constants of at most {MAX_CONSTANT_ELEMENTS} (weights are expanded in memory)"
+        ))
+        .expect("no NUL in the message");
+        // SAFETY: a valid location; MLIR copies the message.
+        unsafe { mlir_sys::mlirEmitError(op.to_raw(), message.as_ptr()) };
+        return None;
+    }
+    Some(module)
+}
+
+/// `module` as MLIR bytecode.
+pub fn write_bytecode(module: &Module) -> Vec<u8> {
+    unsafe extern "C" fn append(chunk: mlir_sys::MlirStringRef, bytes: *mut std::ffi::c_void) {
+        // SAFETY: `bytes` is the Vec passed below; the chunk is valid for the call.
+        unsafe {
+            let bytes = &mut *bytes.cast::<Vec<u8>>();
+            bytes.extend_from_slice(std::slice::from_raw_parts(
+                chunk.data.cast::<u8>(),
+                chunk.length,
+            ));
+        }
+    }
+    let mut bytes: Vec<u8> = Vec::new();
+    // SAFETY: a live operation; the callback only appends to `bytes`.
+    unsafe {
+        mlir_sys::mlirOperationWriteBytecode(
+            module.as_operation().to_raw(),
+            Some(append),
+            (&mut bytes as *mut Vec<u8>).cast(),
+        );
+    }
+    bytes
+}
+
 /// The most elements a constant may hold: reading weights expands splats, and
 /// tiling copies them.
 pub const MAX_CONSTANT_ELEMENTS: i64 = 1 << 28;

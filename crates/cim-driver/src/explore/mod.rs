@@ -528,8 +528,12 @@ impl<'c> Explorer<'c> {
 
     /// Evaluates every pending point on this machine (each point of the space, or
     /// those an evolutionary search chooses), pruning those that cannot be on the
-    /// front; `progress` hears of each point (done, of how many).
-    pub fn run_all(&mut self, mut progress: impl FnMut(usize, usize)) -> Result<(), DriverError> {
+    /// front; `progress` hears of each point's result as it is saved (with how
+    /// many are done, of how many).
+    pub fn run_all(
+        &mut self,
+        mut progress: impl FnMut(&PointResult, usize, usize),
+    ) -> Result<(), DriverError> {
         match self.space.search.method {
             Method::Exhaustive => {
                 let mut done = Vec::new();
@@ -585,7 +589,7 @@ impl<'c> Explorer<'c> {
         &mut self,
         points: &[usize],
         done: &mut Vec<PointResult>,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn FnMut(&PointResult, usize, usize),
     ) -> Result<(), DriverError> {
         let mut pending = Vec::new();
         for &index in points {
@@ -600,8 +604,8 @@ impl<'c> Explorer<'c> {
             match self.prepare(index)? {
                 Prepared::Finished(result) => {
                     self.save(&result)?;
+                    progress(&result, done.len() + 1, total);
                     done.push(result);
-                    progress(done.len(), total);
                 }
                 Prepared::Compiled(point) => compiled.push(point),
             }
@@ -622,8 +626,8 @@ impl<'c> Explorer<'c> {
                 None => self.measure(point)?,
             };
             self.save(&result)?;
+            progress(&result, done.len() + 1, total);
             done.push(result);
-            progress(done.len(), total);
         }
         Ok(())
     }
@@ -942,7 +946,15 @@ struct Searching<'e, 'c, 'p> {
     done: Vec<PointResult>,
     /// Points estimated and not yet measured or passed over.
     compiled: Vec<Compiled>,
-    progress: &'p mut dyn FnMut(usize, usize),
+    progress: &'p mut dyn FnMut(&PointResult, usize, usize),
+}
+
+impl Searching<'_, '_, '_> {
+    /// Keeps a saved result, and says so.
+    fn record(&mut self, result: PointResult) {
+        (self.progress)(&result, self.done.len() + 1, self.explorer.plan.points);
+        self.done.push(result);
+    }
 }
 
 impl search::Evaluator for Searching<'_, '_, '_> {
@@ -957,8 +969,7 @@ impl search::Evaluator for Searching<'_, '_, '_> {
                     Prepared::Finished(result) => {
                         self.explorer.save(&result)?;
                         let finished = (result.status, result.metrics.clone());
-                        self.done.push(result);
-                        (self.progress)(self.done.len(), self.explorer.plan.points);
+                        self.record(result);
                         finished
                     }
                     Prepared::Compiled(point) => {
@@ -979,7 +990,6 @@ impl search::Evaluator for Searching<'_, '_, '_> {
         chosen: &[usize],
         passed_over: &[usize],
     ) -> Result<Vec<search::Fitness>, DriverError> {
-        let total = self.explorer.plan.points;
         for &index in passed_over {
             let Some(at) = self.compiled.iter().position(|p| p.index == index) else {
                 continue; // passed over before this rerun: its result is saved
@@ -998,8 +1008,7 @@ impl search::Evaluator for Searching<'_, '_, '_> {
                 seconds: point.seconds,
             };
             self.explorer.save(&result)?;
-            self.done.push(result);
-            (self.progress)(self.done.len(), total);
+            self.record(result);
         }
         // Best estimate first, as on one machine: what is measured early prunes
         // the most.
@@ -1024,8 +1033,7 @@ impl search::Evaluator for Searching<'_, '_, '_> {
                 None => self.explorer.measure(point)?,
             };
             self.explorer.save(&result)?;
-            self.done.push(result);
-            (self.progress)(self.done.len(), total);
+            self.record(result);
         }
         chosen
             .iter()
