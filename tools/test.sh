@@ -10,3 +10,5 @@ export CIM_CI_PYTHON="$PWD/${CARGO_TARGET_DIR:-target}/ci-venv/bin/python"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The Python wheel, installed into a fresh venv, running the cim module's API.
+tools/test-wheel.sh
