@@ -30,6 +30,9 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// Show no progress bars (they are drawn on stderr, and only on a terminal).
+    #[arg(long, global = true)]
+    pub(crate) quiet: bool,
 }
 
 /// Converters other than the artifact's, behind the same programmed arrays.
@@ -308,6 +311,7 @@ fn main() -> ExitCode {
     cim_driver::guard::install("cimc");
     cim_driver::keep_freed_buffers();
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     cim_driver::guard::stage(cli.command.stage());
     let result = context().and_then(|cim| run(cli.command, &cim, &mut std::io::stdout().lock()));
     match result {
@@ -413,22 +417,56 @@ fn print_json_rows(out: &mut dyn Write, rows: &impl serde::Serialize) {
     print_json(out, &Rows { rows });
 }
 
-/// Whether progress is shown: on a terminal only.
-fn on_terminal() -> bool {
-    std::io::IsTerminal::is_terminal(&std::io::stderr())
-}
+/// `--quiet`: no progress bars.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Shows which chip runs, when there are several.
-fn progress(level: RunFidelity, drift_time: f64, chip: u64, chips: u64) {
-    if chips > 1 && on_terminal() {
-        eprint!("\r{level:?} at {drift_time} s: chip {}/{chips}", chip + 1);
+/// A progress bar on stderr, of `length` steps (a counter when unknown): indicatif
+/// draws it only when stderr is a terminal, and `--quiet` hides it.
+fn progress_bar(length: Option<u64>, message: String) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return ProgressBar::hidden();
     }
+    let template = match length {
+        Some(_) => "{msg} [{bar:30}] {pos}/{len} ({elapsed}, {eta} left)",
+        None => "{msg} {pos} ({elapsed})",
+    };
+    let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
 }
 
-/// Clears the progress line.
-fn clear_progress() {
-    if on_terminal() {
-        eprint!("\r\x1b[K");
+/// The chips of `cimc eval`'s rows: a bar per fidelity and drift time, when there
+/// are several chips.
+#[derive(Default)]
+struct ChipProgress {
+    bar: Option<((RunFidelity, u64), indicatif::ProgressBar)>,
+}
+
+impl ChipProgress {
+    /// Chip `chip` of `chips` starts at `level` and `drift_time`.
+    fn chip(&mut self, level: RunFidelity, drift_time: f64, chip: u64, chips: u64) {
+        if chips < 2 {
+            return;
+        }
+        let key = (level, drift_time.to_bits());
+        if self.bar.as_ref().is_none_or(|(current, _)| *current != key) {
+            self.finish();
+            let message = format!("{level:?} at {drift_time} s: chips");
+            self.bar = Some((key, progress_bar(Some(chips), message)));
+        }
+        if let Some((_, bar)) = &self.bar {
+            bar.set_position(chip);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some((_, bar)) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -810,27 +848,26 @@ pub(crate) fn run(
                 Some(lines) => lines.write("accuracy", row),
                 None => Ok(()),
             };
+            let mut chips = ChipProgress::default();
             let rows = match drift_sweep {
                 Some(prefix) => evaluation.drift_sweep(
                     &drift_times,
                     &prefix,
-                    |time, chip, chips| progress(RunFidelity::Full, time, chip, chips),
+                    |time, chip, count| chips.chip(RunFidelity::Full, time, chip, count),
                     stream,
                 ),
                 None => fidelity
                     .into_iter()
                     .map(|level| {
-                        let row = evaluation.accuracy(level, drift_time, |chip, chips| {
-                            progress(level, drift_time, chip, chips)
+                        let row = evaluation.accuracy(level, drift_time, |chip, count| {
+                            chips.chip(level, drift_time, chip, count)
                         })?;
                         stream(&row)?;
                         Ok(row)
                     })
                     .collect::<Result<_, DriverError>>(),
             };
-            if repeats > 1 {
-                clear_progress();
-            }
+            chips.finish();
             let rows = rows?;
             if !json && !artifact.manifest.converters.is_empty() {
                 let _ = writeln!(out, "converters: {}", artifact.manifest.converters);
@@ -932,28 +969,25 @@ pub(crate) fn run(
             }
             if !merge {
                 let mut lines = json_out.as_deref().map(JsonLines::create).transpose()?;
-                let searching =
-                    explorer.space().search.method == explore::space::Method::Evolutionary;
+                // A search's length is not known in advance: it shows a count.
+                let bar = if explorer.space().search.method == explore::space::Method::Evolutionary
+                {
+                    progress_bar(None, "explore: points evaluated by the search".into())
+                } else {
+                    progress_bar(Some(explorer.points() as u64), "explore: points".into())
+                };
                 let mut unwritten = None;
-                explorer.run_all(|result, done, total| {
+                explorer.run_all(|result, done, _| {
                     if let Some(lines) = &mut lines
                         && let Err(error) = lines.write("point", result)
                     {
                         unwritten.get_or_insert(error);
                     }
-                    if on_terminal() {
-                        if searching {
-                            eprint!("\rexplore: {done} points evaluated by the search");
-                        } else {
-                            eprint!("\rexplore: {done}/{total} points");
-                        }
-                    }
+                    bar.set_position(done as u64);
                 })?;
+                bar.finish_and_clear();
                 if let Some(error) = unwritten {
                     return Err(error);
-                }
-                if on_terminal() {
-                    clear_progress();
                 }
             }
             let merged = explorer.merge()?;

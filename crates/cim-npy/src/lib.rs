@@ -1,7 +1,7 @@
 #![warn(missing_docs)]
-//! NumPy `.npy` files: read any numeric dtype into `f64`, write `float32`.
-//!
-//! Format version 1.0 to 3.0, little-endian or single-byte dtypes, C order.
+//! NumPy `.npy` files: read any numeric dtype into `f64`, write `float32`, with
+//! errors that name the file and say what to do. The format itself is npyz's
+//! (versions 1.0 to 3.0, either byte order, C or Fortran order).
 
 use ndarray::{ArrayD, IxDyn};
 use std::path::Path;
@@ -28,19 +28,9 @@ pub enum NpyError {
     },
 }
 
-fn header_value<'h>(header: &'h str, key: &str) -> Option<&'h str> {
-    let start = header.find(&format!("'{key}'"))? + key.len() + 2;
-    let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
-    let end = if rest.starts_with('(') {
-        rest.find(')')? + 1
-    } else {
-        rest.find([',', '}']).unwrap_or(rest.len())
-    };
-    Some(rest[..end].trim())
-}
-
 /// Reads a `.npy` file as `f64` (integers and booleans convert exactly).
 pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
+    use npyz::{DType, Order, TypeChar};
     let name = path.display().to_string();
     let format = |message: String| NpyError::Format {
         path: name.clone(),
@@ -50,80 +40,59 @@ pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
         path: name.clone(),
         source,
     })?;
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+    if !bytes.starts_with(b"\x93NUMPY") {
         return Err(format(
             "not a .npy file (no \\x93NUMPY magic): save arrays with numpy.save".into(),
         ));
     }
-    let (header_length, header_start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        version => return Err(format(format!("unsupported .npy format version {version}"))),
-    };
-    let header = bytes
-        .get(header_start..header_start + header_length)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| format("truncated or non-UTF-8 header".into()))?;
-    let descr =
-        header_value(header, "descr").ok_or_else(|| format("header without 'descr'".into()))?;
-    let descr = descr.trim_matches(['\'', '"']);
-    let fortran_order = match header_value(header, "fortran_order") {
-        Some("False") => false,
-        Some("True") => true,
-        other => {
-            return Err(format(format!(
-                "'fortran_order' is {}: a .npy header says True or False",
-                other.unwrap_or("missing")
-            )));
-        }
-    };
-    let shape_text =
-        header_value(header, "shape").ok_or_else(|| format("header without 'shape'".into()))?;
-    let shape = shape_text
-        .trim_matches(['(', ')'])
-        .split(',')
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim().parse::<usize>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| format(format!("bad shape {shape_text}")))?;
-    let data = &bytes[header_start + header_length..];
-    let count = shape
+    let file = npyz::NpyFile::new(&bytes[..])
+        .map_err(|error| format(format!("not a valid .npy header: {error}")))?;
+    let shape = file
+        .shape()
         .iter()
-        .try_fold(1usize, |count, &d| count.checked_mul(d))
-        .ok_or_else(|| format(format!("shape {shape_text} holds too many elements")))?;
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<Vec<usize>, _>>()
+        .map_err(|_| format(format!("shape {:?} is too large", file.shape())))?;
+    let fortran_order = file.order() == Order::Fortran;
+    let DType::Plain(dtype) = file.dtype() else {
+        return Err(format(
+            "a structured dtype: save a plain numeric array (float32, float64 or integers)".into(),
+        ));
+    };
+    let data = |error: std::io::Error| {
+        format(format!(
+            "its data does not fit shape {shape:?} of dtype {dtype}: {error}"
+        ))
+    };
     macro_rules! decode {
-        ($ty:ty) => {{
-            let size = std::mem::size_of::<$ty>();
-            let needed = count.checked_mul(size).unwrap_or(usize::MAX);
-            if data.len() < needed {
-                return Err(format(format!(
-                    "holds {} bytes of data, the shape {shape_text} needs {needed}",
-                    data.len(),
-                )));
-            }
-            data.chunks_exact(size)
-                .take(count)
-                .map(|chunk| <$ty>::from_le_bytes(chunk.try_into().expect("chunk size")) as f64)
+        ($ty:ty) => {
+            file.into_vec::<$ty>()
+                .map_err(data)?
+                .into_iter()
+                .map(|v| v as f64)
                 .collect::<Vec<f64>>()
-        }};
+        };
     }
-    let values = match descr {
-        "<f4" => decode!(f32),
-        "<f8" => decode!(f64),
-        "<i8" => decode!(i64),
-        "<i4" => decode!(i32),
-        "<i2" => decode!(i16),
-        "|i1" => decode!(i8),
-        "|u1" | "|b1" => decode!(u8),
-        "<u2" => decode!(u16),
-        "<u4" => decode!(u32),
-        "<u8" => decode!(u64),
-        other => {
+    let values = match (dtype.type_char(), dtype.size_field()) {
+        (TypeChar::Float, 4) => decode!(f32),
+        (TypeChar::Float, 8) => decode!(f64),
+        (TypeChar::Int, 1) => decode!(i8),
+        (TypeChar::Int, 2) => decode!(i16),
+        (TypeChar::Int, 4) => decode!(i32),
+        (TypeChar::Int, 8) => decode!(i64),
+        (TypeChar::Uint, 1) => decode!(u8),
+        (TypeChar::Uint, 2) => decode!(u16),
+        (TypeChar::Uint, 4) => decode!(u32),
+        (TypeChar::Uint, 8) => decode!(u64),
+        (TypeChar::Bool, 1) => file
+            .into_vec::<bool>()
+            .map_err(data)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        _ => {
             return Err(format(format!(
-                "dtype {other} is not supported: use float32, float64 or a little-endian integer type"
+                "dtype {dtype} is not supported: use float32, float64, an integer type or bool"
             )));
         }
     };
@@ -143,33 +112,25 @@ pub fn read(path: &Path) -> Result<ArrayD<f64>, NpyError> {
     array.map_err(|error| format(error.to_string()))
 }
 
-/// Writes `array` as a `float32` `.npy` (version 1.0).
+/// Writes `array` as a `float32` `.npy`.
 pub fn write_f32(path: &Path, array: &ArrayD<f64>) -> Result<(), NpyError> {
-    let shape = match array.shape() {
-        [single] => format!("({single},)"),
-        dims => format!(
-            "({})",
-            dims.iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-    // Pad so that the data starts at a multiple of 64 bytes, ending with a newline.
-    let total = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for value in array.as_standard_layout().iter() {
-        bytes.extend_from_slice(&(*value as f32).to_le_bytes());
-    }
-    std::fs::write(path, bytes).map_err(|source| NpyError::Io {
+    use npyz::WriterBuilder;
+    let io = |source: std::io::Error| NpyError::Io {
         path: path.display().to_string(),
         source,
-    })
+    };
+    let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(std::io::BufWriter::new(file))
+        .begin_nd()
+        .map_err(io)?;
+    writer
+        .extend(array.as_standard_layout().iter().map(|&v| v as f32))
+        .map_err(io)?;
+    writer.finish().map_err(io)
 }
 
 #[cfg(test)]
@@ -198,20 +159,26 @@ mod tests {
                 .to_string()
                 .contains("not a .npy file")
         );
+        // Big-endian data reads the same values.
         let mut big_endian = bytes.clone();
         let at = big_endian.windows(3).position(|w| w == b"<f4").unwrap();
         big_endian[at] = b'>';
+        let data = big_endian.len() - 24;
+        for value in big_endian[data..].chunks_exact_mut(4) {
+            value.reverse();
+        }
         std::fs::write(&path, &big_endian).unwrap();
-        assert!(
-            read(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("dtype >f4 is not supported")
-        );
+        assert_eq!(read(&path).unwrap(), array);
+        let mut complex = bytes.clone();
+        complex[at..at + 3].copy_from_slice(b"<c8");
+        std::fs::write(&path, &complex).unwrap();
+        let error = read(&path).unwrap_err().to_string();
+        assert!(error.contains("dtype <c8 is not supported"), "{error}");
         let mut truncated = bytes.clone();
         truncated.truncate(bytes.len() - 4);
         std::fs::write(&path, &truncated).unwrap();
-        assert!(read(&path).unwrap_err().to_string().contains("needs 24"));
+        let error = read(&path).unwrap_err().to_string();
+        assert!(error.contains("does not fit shape [2, 3]"), "{error}");
         // Fortran order: column-major data, read into its rows.
         let with_order = |order: &[u8; 5]| {
             let mut edited = bytes.clone();
@@ -224,12 +191,8 @@ mod tests {
         let rows: Vec<f64> = fortran.iter().copied().collect();
         assert_eq!(rows, [0.5, 2.0, 4.0, -1.0, 3.25, -0.125]);
         std::fs::write(&path, with_order(b"1    ")).unwrap();
-        assert!(
-            read(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("'fortran_order' is 1")
-        );
+        let error = read(&path).unwrap_err().to_string();
+        assert!(error.contains("not a valid .npy header"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
