@@ -173,12 +173,18 @@ fn a_space_explores_to_the_same_front_twice_and_a_rerun_skips_what_is_done() {
     assert!(stderr.contains("holds another exploration"), "{stderr}");
 }
 
-/// Planned, run as one task per point in separate processes (in reverse order,
-/// as a cluster may) and merged, a space gives what one machine gives when
-/// nothing is pruned.
-#[test]
-fn plan_tasks_and_merge_give_what_one_machine_gives() {
-    let dir = scratch("explore-tasks");
+/// The small space with nothing pruned (so every point is measured however the
+/// points are split) run on this machine into `DIR/local` and planned into
+/// `DIR/cluster`: the directories, and the plan's task count (checked: 12).
+fn run_here_and_plan(
+    name: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    u64,
+) {
+    let dir = scratch(name);
     let space = write_space(
         &dir,
         &SPACE.replace("chips = 2", "chips = 2\nprune_margin = -1.0"),
@@ -192,6 +198,15 @@ fn plan_tasks_and_merge_give_what_one_machine_gives() {
         .as_u64()
         .unwrap();
     assert_eq!(tasks, 12);
+    (dir, local, cluster, tasks)
+}
+
+/// Planned, run as one task per point in separate processes (in reverse order,
+/// as a cluster may) and merged, a space gives what one machine gives when
+/// nothing is pruned.
+#[test]
+fn plan_tasks_and_merge_give_what_one_machine_gives() {
+    let (dir, local, cluster, tasks) = run_here_and_plan("explore-tasks");
     let run = cluster.to_str().unwrap();
     for task in (0..tasks).rev() {
         let (code, stdout, stderr) = cimc(&["explore", "-o", run, "--task", &task.to_string()]);
@@ -241,16 +256,7 @@ fn tasks_run_through_a_local_hyperqueue() {
     let Some(python) = ci_python() else {
         return;
     };
-    let dir = scratch("explore-hyperqueue");
-    let space = write_space(
-        &dir,
-        &SPACE.replace("chips = 2", "chips = 2\nprune_margin = -1.0"),
-    );
-    let (local, cluster) = (dir.join("local"), dir.join("cluster"));
-    let (code, stdout, stderr) = explore(&space, &local, &[]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let (code, stdout, stderr) = explore(&space, &cluster, &["--plan"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (_, local, cluster, _) = run_here_and_plan("explore-hyperqueue");
     let output = std::process::Command::new(python)
         .arg(root().join("tools/explore_hyperqueue.py"))
         .args(["--cimc", env!("CARGO_BIN_EXE_cimc"), "--run"])

@@ -83,15 +83,27 @@ pub fn parse_module<'c>(context: &'c Context, text: &str, file: &str) -> Option<
     let mut terminated = String::with_capacity(text.len() + 1);
     terminated.push_str(text);
     terminated.push('\0');
-    // SAFETY: both strings outlive the call (the parser copies what it keeps), and
-    // the byte after the source is a NUL; a null module means failure, otherwise we
+    // `terminated` outlives the call, and the byte after the source is a NUL.
+    parse_named(
+        context,
+        StringRef::new(&terminated[..text.len()]).to_raw(),
+        file,
+    )
+}
+
+/// Parses `source` (MLIR text or bytecode, which MLIR tells apart by its first
+/// bytes) as a module whose locations name `file`, refusing constants larger than
+/// cim reads. `source` must stay valid for the call.
+fn parse_named<'c>(
+    context: &'c Context,
+    source: mlir_sys::MlirStringRef,
+    file: &str,
+) -> Option<Module<'c>> {
+    // SAFETY: the caller keeps `source` valid, `file` outlives the call (the
+    // parser copies what it keeps); a null module means failure, otherwise we
     // own it.
     let module = unsafe {
-        let raw = cimParseModuleNamed(
-            context.to_raw(),
-            StringRef::new(&terminated[..text.len()]).to_raw(),
-            StringRef::new(file).to_raw(),
-        );
+        let raw = cimParseModuleNamed(context.to_raw(), source, StringRef::new(file).to_raw());
         Module::from_option_raw(raw)
     }?;
     if let Some((op, count)) = oversized_constant(&module) {
@@ -137,22 +149,7 @@ pub fn parse_bytecode<'c>(context: &'c Context, bytes: &[u8], file: &str) -> Opt
         data: aligned.as_ptr().cast(),
         length: aligned.len(),
     };
-    // SAFETY: both buffers outlive the call (the reader copies what it keeps); a
-    // null module means failure, otherwise we own it.
-    let module = unsafe {
-        let raw = cimParseModuleNamed(context.to_raw(), source, StringRef::new(file).to_raw());
-        Module::from_option_raw(raw)
-    }?;
-    if let Some((op, count)) = oversized_constant(&module) {
-        let message = std::ffi::CString::new(format!(
-            "a constant of {count} elements: cim reads constants of at most {MAX_CONSTANT_ELEMENTS} (weights are expanded in memory)"
-        ))
-        .expect("no NUL in the message");
-        // SAFETY: a valid location; MLIR copies the message.
-        unsafe { mlir_sys::mlirEmitError(op.to_raw(), message.as_ptr()) };
-        return None;
-    }
-    Some(module)
+    parse_named(context, source, file)
 }
 
 /// `module` as MLIR bytecode.
