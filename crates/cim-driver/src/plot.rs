@@ -525,6 +525,12 @@ impl ScatterLayout {
     }
 }
 
+/// The points unmarked first, so that the marked points are drawn over them.
+fn drawing_order(points: &[Marked]) -> impl Iterator<Item = &Marked> {
+    let unmarked = points.iter().filter(|p| !p.marked);
+    unmarked.chain(points.iter().filter(|p| p.marked))
+}
+
 /// A scatter plot of `points` as SVG (a front over more than two objectives is
 /// not a curve in two of them: its points are marked, not joined).
 pub fn scatter_svg(points: &[Marked], title: &str, x_label: &str, y_label: &str) -> String {
@@ -532,12 +538,7 @@ pub fn scatter_svg(points: &[Marked], title: &str, x_label: &str, y_label: &str)
     let mut svg = l
         .frame()
         .svg(title, (x_label, &l.x_ticks()), (y_label, &l.y_ticks()));
-    // Unmarked first, so the marked points are drawn over them.
-    for p in points
-        .iter()
-        .filter(|p| !p.marked)
-        .chain(points.iter().filter(|p| p.marked))
-    {
+    for p in drawing_order(points) {
         let colour = if p.marked { "#4e79a7" } else { "#b0b0b0" };
         let _ = writeln!(
             svg,
@@ -566,11 +567,7 @@ pub fn scatter_png(
     let mut canvas = l
         .frame()
         .canvas(title, (x_label, &l.x_ticks()), (y_label, &l.y_ticks()));
-    for p in points
-        .iter()
-        .filter(|p| !p.marked)
-        .chain(points.iter().filter(|p| p.marked))
-    {
+    for p in drawing_order(points) {
         let colour = if p.marked { SERIES } else { MUTED };
         canvas.disc((l.x(p.x), l.y(p.y)), 3.0, colour);
     }

@@ -598,19 +598,42 @@ impl<'c> Explorer<'c> {
                 None => pending.push(index),
             }
         }
-        let total = self.plan.points;
         let mut compiled = Vec::new();
         for index in pending {
-            match self.prepare(index)? {
-                Prepared::Finished(result) => {
-                    self.save(&result)?;
-                    progress(&result, done.len() + 1, total);
-                    done.push(result);
-                }
-                Prepared::Compiled(point) => compiled.push(point),
-            }
+            compiled.extend(self.prepare_or_finish(index, done, progress)?);
         }
-        // Best estimate first: what is measured early prunes the most.
+        self.measure_best_first(compiled, done, progress)
+    }
+
+    /// Prepares point `index`: a point finished there (failed, or outside a cost
+    /// constraint) is saved and appended to `done`; a compiled one is returned,
+    /// to be measured.
+    fn prepare_or_finish(
+        &mut self,
+        index: usize,
+        done: &mut Vec<PointResult>,
+        progress: &mut dyn FnMut(&PointResult, usize, usize),
+    ) -> Result<Option<Compiled>, DriverError> {
+        match self.prepare(index)? {
+            Prepared::Finished(result) => {
+                self.save(&result)?;
+                progress(&result, done.len() + 1, self.plan.points);
+                done.push(result);
+                Ok(None)
+            }
+            Prepared::Compiled(point) => Ok(Some(point)),
+        }
+    }
+
+    /// Measures `compiled` on chips, best estimate first (what is measured early
+    /// prunes the most), unless a result in `done` prunes a point; each result is
+    /// saved and appended to `done`.
+    fn measure_best_first(
+        &mut self,
+        mut compiled: Vec<Compiled>,
+        done: &mut Vec<PointResult>,
+        progress: &mut dyn FnMut(&PointResult, usize, usize),
+    ) -> Result<(), DriverError> {
         let estimate = |point: &Compiled| point.metrics.quantized_accuracy.unwrap_or(0.0);
         compiled.sort_by(|a, b| {
             estimate(b)
@@ -626,7 +649,7 @@ impl<'c> Explorer<'c> {
                 None => self.measure(point)?,
             };
             self.save(&result)?;
-            progress(&result, done.len() + 1, total);
+            progress(&result, done.len() + 1, self.plan.points);
             done.push(result);
         }
         Ok(())
@@ -696,16 +719,7 @@ impl<'c> Explorer<'c> {
         let objectives = &self.space.objectives;
         let eligible: Vec<&PointResult> =
             results.iter().filter(|r| r.status == Status::Ok).collect();
-        let values: Vec<Vec<f64>> = eligible
-            .iter()
-            .map(|r| {
-                let metrics = r.metrics.as_ref().expect("ok points have metrics");
-                objectives
-                    .iter()
-                    .map(|o| metrics.get(o).unwrap_or(f64::NAN))
-                    .collect()
-            })
-            .collect();
+        let values = self.objective_values(eligible.iter().copied());
         let front: Vec<usize> = front::pareto_front(objectives, &values)
             .into_iter()
             .map(|i| eligible[i].index)
@@ -742,12 +756,12 @@ impl<'c> Explorer<'c> {
     ) -> Vec<Vec<f64>> {
         results
             .filter(|r| r.status == Status::Ok)
-            .filter_map(|r| {
-                let metrics = r.metrics.as_ref()?;
+            .map(|r| {
+                let metrics = r.metrics.as_ref().expect("ok points have metrics");
                 self.space
                     .objectives
                     .iter()
-                    .map(|o| metrics.get(o))
+                    .map(|o| metrics.get(o).unwrap_or(f64::NAN))
                     .collect()
             })
             .collect()
@@ -785,9 +799,9 @@ impl<'c> Explorer<'c> {
         let volume =
             |values: &[Vec<f64>]| front::normalised_hypervolume(objectives, values, &bounds);
         let reference = volume(&their_values);
-        let fraction = |values: &[Vec<f64>]| {
+        let fraction = |volume: f64| {
             if reference > 0.0 {
-                volume(values) / reference
+                volume / reference
             } else {
                 1.0
             }
@@ -819,15 +833,16 @@ impl<'c> Explorer<'c> {
             progress.push(Progress {
                 evaluated,
                 measured,
-                fraction: fraction(&self.objective_values(prefix.into_iter())),
+                fraction: fraction(volume(&self.objective_values(prefix.into_iter()))),
             });
         }
         let reached = |goal: f64| progress.iter().find(|p| p.fraction >= goal).cloned();
+        let our_volume = volume(&our_values);
         Ok(Comparison {
             against: other.dir.display().to_string(),
-            hypervolume: volume(&our_values),
+            hypervolume: our_volume,
             against_hypervolume: reference,
-            fraction: fraction(&our_values),
+            fraction: fraction(our_volume),
             reached_95: reached(0.95),
             progress,
         })
@@ -949,38 +964,31 @@ struct Searching<'e, 'c, 'p> {
     progress: &'p mut dyn FnMut(&PointResult, usize, usize),
 }
 
-impl Searching<'_, '_, '_> {
-    /// Keeps a saved result, and says so.
-    fn record(&mut self, result: PointResult) {
-        (self.progress)(&result, self.done.len() + 1, self.explorer.plan.points);
-        self.done.push(result);
-    }
-}
-
 impl search::Evaluator for Searching<'_, '_, '_> {
     type Error = DriverError;
 
     fn estimate(&mut self, points: &[usize]) -> Result<Vec<search::Fitness>, DriverError> {
         let mut estimates = Vec::with_capacity(points.len());
         for &index in points {
-            let (status, metrics) = match self.explorer.result(index)? {
-                Some(result) => (result.status, result.metrics),
-                None => match self.explorer.prepare(index)? {
-                    Prepared::Finished(result) => {
-                        self.explorer.save(&result)?;
-                        let finished = (result.status, result.metrics.clone());
-                        self.record(result);
-                        finished
-                    }
-                    Prepared::Compiled(point) => {
-                        let estimated = (Status::Ok, Some(point.metrics.clone()));
-                        self.compiled.push(point);
-                        estimated
-                    }
-                },
+            // A result saved before a rerun counts in pruning as it did then.
+            let compiled = match self.explorer.result(index)? {
+                Some(result) => {
+                    self.done.push(result);
+                    None
+                }
+                None => self
+                    .explorer
+                    .prepare_or_finish(index, &mut self.done, self.progress)?,
             };
-            estimates
-                .push(metrics.and_then(|metrics| self.explorer.fitness(status, &metrics, true)));
+            let estimate = match &compiled {
+                Some(point) => self.explorer.fitness(Status::Ok, &point.metrics, true),
+                None => self.done.last().and_then(|result| {
+                    let metrics = result.metrics.as_ref()?;
+                    self.explorer.fitness(result.status, metrics, true)
+                }),
+            };
+            estimates.push(estimate);
+            self.compiled.extend(compiled);
         }
         Ok(estimates)
     }
@@ -990,15 +998,18 @@ impl search::Evaluator for Searching<'_, '_, '_> {
         chosen: &[usize],
         passed_over: &[usize],
     ) -> Result<Vec<search::Fitness>, DriverError> {
-        for &index in passed_over {
-            let Some(at) = self.compiled.iter().position(|p| p.index == index) else {
-                continue; // passed over before this rerun: its result is saved
-            };
-            let point = self.compiled.swap_remove(at);
+        let mut take = |index: usize| {
+            let at = self.compiled.iter().position(|p| p.index == index)?;
+            Some(self.compiled.swap_remove(at))
+        };
+        // Points without a compiled entry were evaluated before this rerun.
+        let passed: Vec<Compiled> = passed_over.iter().filter_map(|&i| take(i)).collect();
+        let points: Vec<Compiled> = chosen.iter().filter_map(|&i| take(i)).collect();
+        for point in passed {
             self.explorer.drop_artifact(&point.artifact);
             let result = PointResult {
                 schema: SCHEMA,
-                index,
+                index: point.index,
                 choices: point.choices,
                 status: Status::Pruned,
                 reason: Some(
@@ -1008,46 +1019,19 @@ impl search::Evaluator for Searching<'_, '_, '_> {
                 seconds: point.seconds,
             };
             self.explorer.save(&result)?;
-            self.record(result);
+            (self.progress)(&result, self.done.len() + 1, self.explorer.plan.points);
+            self.done.push(result);
         }
-        // Best estimate first, as on one machine: what is measured early prunes
-        // the most.
-        let mut points: Vec<Compiled> = Vec::new();
-        for &index in chosen {
-            if let Some(at) = self.compiled.iter().position(|p| p.index == index) {
-                points.push(self.compiled.swap_remove(at));
-            }
-        }
-        let estimate = |point: &Compiled| point.metrics.quantized_accuracy.unwrap_or(0.0);
-        points.sort_by(|a, b| {
-            estimate(b)
-                .total_cmp(&estimate(a))
-                .then(a.index.cmp(&b.index))
-        });
-        for point in points {
-            let result = match self.explorer.prune(&point, &self.done) {
-                Some(result) => {
-                    self.explorer.drop_artifact(&point.artifact);
-                    result
-                }
-                None => self.explorer.measure(point)?,
-            };
-            self.explorer.save(&result)?;
-            self.record(result);
-        }
-        chosen
+        self.explorer
+            .measure_best_first(points, &mut self.done, self.progress)?;
+        Ok(chosen
             .iter()
             .map(|&index| {
-                let result = self
-                    .explorer
-                    .result(index)?
-                    .expect("every chosen point has a result");
-                Ok(result
-                    .metrics
-                    .as_ref()
-                    .and_then(|metrics| self.explorer.fitness(result.status, metrics, false)))
+                let result = self.done.iter().rev().find(|r| r.index == index)?;
+                let metrics = result.metrics.as_ref()?;
+                self.explorer.fitness(result.status, metrics, false)
             })
-            .collect()
+            .collect())
     }
 
     fn generation_done(&mut self, log: &search::SearchLog) -> Result<(), DriverError> {

@@ -325,12 +325,7 @@ impl Space {
         if objectives.is_empty() {
             return Err(invalid(file, "objectives", "name at least one metric"));
         }
-        let constraints: BTreeMap<String, Bound> = match table.remove("constraints") {
-            None => BTreeMap::new(),
-            Some(value) => value
-                .try_into()
-                .map_err(|error: toml::de::Error| invalid(file, "constraints", error.message()))?,
-        };
+        let constraints: BTreeMap<String, Bound> = section(&mut table, file, "constraints")?;
         for (metric, bound) in &constraints {
             if !METRICS.contains(&metric.as_str()) {
                 return Err(invalid(
@@ -351,12 +346,7 @@ impl Space {
                 ));
             }
         }
-        let evaluate: EvaluateSpec = match table.remove("evaluate") {
-            None => EvaluateSpec::default(),
-            Some(value) => value
-                .try_into()
-                .map_err(|error: toml::de::Error| invalid(file, "evaluate", error.message()))?,
-        };
+        let evaluate: EvaluateSpec = section(&mut table, file, "evaluate")?;
         if evaluate.chips == 0 {
             return Err(invalid(file, "evaluate.chips", "give at least one chip"));
         }
@@ -379,12 +369,7 @@ impl Space {
                 "give a finite number",
             ));
         }
-        let search: SearchSpec = match table.remove("search") {
-            None => SearchSpec::default(),
-            Some(value) => value
-                .try_into()
-                .map_err(|error: toml::de::Error| invalid(file, "search", error.message()))?,
-        };
+        let search: SearchSpec = section(&mut table, file, "search")?;
         if search.population < 2 {
             return Err(invalid(
                 file,
@@ -480,6 +465,20 @@ impl Space {
         let options: CompileOptions =
             serde_json::from_value(options).map_err(|error| format!("compile options: {error}"))?;
         Ok((text, options))
+    }
+}
+
+/// Table `key` of a space (its default when absent), removed from `table`.
+fn section<T: Default + serde::de::DeserializeOwned>(
+    table: &mut toml::Table,
+    file: &str,
+    key: &str,
+) -> Result<T, DriverError> {
+    match table.remove(key) {
+        None => Ok(T::default()),
+        Some(value) => value
+            .try_into()
+            .map_err(|error: toml::de::Error| invalid(file, key, error.message())),
     }
 }
 
