@@ -207,11 +207,15 @@ impl Evaluation<'_, '_> {
             .iter()
             .map(|row| (row.drift_time, row.accuracy, row.std))
             .collect();
+        // The model by its file's name: a path says where it was, not what it is.
+        let model = Path::new(&self.artifact.manifest.model);
         let title = format!(
             "{} on '{}', {} chips per point",
-            self.artifact.manifest.model, self.artifact.manifest.target_name, self.repeats
+            model.file_name().unwrap_or(model.as_os_str()).display(),
+            self.artifact.manifest.target_name,
+            self.repeats
         );
-        let svg = plot::accuracy_over_time_svg(&points, &title);
+        let svg = plot::accuracy_over_time_svg(&points, &title).map_err(DriverError::Run)?;
         let png = plot::accuracy_over_time_png(&points, &title).map_err(DriverError::Run)?;
         for (extension, bytes) in [
             ("csv", csv.into_bytes()),

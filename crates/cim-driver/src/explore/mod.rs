@@ -919,15 +919,20 @@ impl<'c> Explorer<'c> {
                             x: m.get(cost)?,
                             y: m.accuracy?,
                             marked: front.contains(&r.index),
-                            label: format!("point {}", r.index),
                         })
                     })
                     .collect();
                 let title = format!("accuracy against {cost} (front marked)");
-                let svg = plot::scatter_svg(&points, &title, cost, "accuracy");
+                let labels = plot::Labels {
+                    title: &title,
+                    x: cost,
+                    y: "accuracy",
+                };
+                let svg =
+                    plot::scatter_svg(&points, &labels).map_err(|e| file_error(&self.dir, e))?;
                 write_whole(&self.dir.join(format!("front-{cost}.svg")), svg.as_bytes())?;
-                let png = plot::scatter_png(&points, &title, cost, "accuracy")
-                    .map_err(|e| file_error(&self.dir, e))?;
+                let png =
+                    plot::scatter_png(&points, &labels).map_err(|e| file_error(&self.dir, e))?;
                 write_whole(&self.dir.join(format!("front-{cost}.png")), &png)?;
             }
         }
