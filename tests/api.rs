@@ -10,6 +10,7 @@
 //! - [`interpreter_errors`]: what the interpreter refuses to run, and how it says so.
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
 //! - [`adapter_fit`]: the closed-form calibration of a layer's correction.
+//! - [`chips_at_once`]: the chips of a Monte Carlo run on several threads at once.
 //! - [`converter_levels`]: the simulator's converter levels, uniform and symmetric.
 //! - [`explore_front`]: the Pareto front and hypervolume of design-space search.
 //! - [`explore_search`]: the evolutionary search on synthetic spaces.
@@ -39,6 +40,8 @@ mod fuzz_cases;
 
 #[path = "api/adapter_fit.rs"]
 mod adapter_fit;
+#[path = "api/chips_at_once.rs"]
+mod chips_at_once;
 #[path = "api/converter_levels.rs"]
 mod converter_levels;
 #[path = "api/dialect.rs"]

@@ -26,10 +26,7 @@ use std::{
     cell::{Cell, RefCell},
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
     time::Instant,
 };
 
@@ -44,11 +41,7 @@ thread_local! {
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// MLIR's global registrations are not meant to race.
-static CONTEXT_CREATION: Mutex<()> = Mutex::new(());
-
 fn new_context() -> CimContext {
-    let _serial = CONTEXT_CREATION.lock().unwrap_or_else(|p| p.into_inner());
     CimContext::new().expect("the cim dialect loads")
 }
 

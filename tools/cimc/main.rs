@@ -211,6 +211,10 @@ pub(crate) enum Command {
         /// Seed of the first chip (full fidelity).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Chips measured at once, each on a thread of its own with its own copy
+        /// of the program (0: one per core); the results do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
         /// Seconds between programming and evaluation (full fidelity).
         #[arg(long, default_value_t = 0.0)]
         drift_time: f64,
@@ -804,6 +808,7 @@ pub(crate) fn run(
             fidelity,
             repeats,
             seed,
+            jobs,
             drift_time,
             drift_sweep,
             drift_times,
@@ -836,6 +841,7 @@ pub(crate) fn run(
                 labels_path: &labels_path,
                 repeats,
                 seed,
+                jobs,
                 digital,
                 calibrate_each_chip: calibration_inputs.as_deref().map(|inputs| PerChip {
                     inputs,

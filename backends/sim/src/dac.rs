@@ -91,24 +91,29 @@ pub fn narrow(input: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Sync) -> Array2<f
 /// `f(row, x)` of every value `x` of `input` (batch × rows) in row `row`, as f32, in
 /// parallel.
 pub fn narrow_rows(input: ArrayView2<f64>, f: impl Fn(usize, f64) -> f64 + Sync) -> Array2<f32> {
-    let input = input.as_standard_layout();
-    let x = input.as_slice().expect("standard layout");
+    narrow_gathered(input, None, f)
+}
+
+/// [`narrow_rows`] of the rows `rows` of `input`, in that order (`None`: every
+/// row); `f` is told each value's row of `input`.
+pub fn narrow_gathered(
+    input: ArrayView2<f64>,
+    rows: Option<&[usize]>,
+    f: impl Fn(usize, f64) -> f64 + Sync,
+) -> Array2<f32> {
+    let count = rows.map_or(input.nrows(), <[usize]>::len);
     let width = input.ncols().max(1);
-    let mut out = Array2::<f32>::zeros(input.raw_dim());
+    let mut out = Array2::<f32>::zeros((count, input.ncols()));
     let piece = CHUNK_ROWS * width;
     for_chunks(
         out.as_slice_mut().expect("a new array is contiguous"),
         piece,
         |index, chunk| {
-            let start = index * piece;
-            for (r, (row, x)) in chunk
-                .chunks_mut(width)
-                .zip(x[start..].chunks(width))
-                .enumerate()
-            {
+            for (r, row) in chunk.chunks_mut(width).enumerate() {
                 let at = index * CHUNK_ROWS + r;
-                for (y, &x) in row.iter_mut().zip(x) {
-                    *y = f(at, x) as f32;
+                let source = rows.map_or(at, |rows| rows[at]);
+                for (y, &x) in row.iter_mut().zip(input.row(source)) {
+                    *y = f(source, x) as f32;
                 }
             }
         },

@@ -298,7 +298,8 @@ fn managed(
     let full_scale = dac
         .and_then(|dac| dac.range())
         .map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
-    let mut output = Array2::<f64>::zeros((batch, cols));
+    // Filled by the passes (vectors of zero scale stay zero).
+    let mut output: Option<Array2<f64>> = None;
     // Vectors still to convert: all but those a zero scale leaves at zero.
     let mut pending: Vec<usize> = (0..batch).filter(|&b| scales[b] > 0.0).collect();
     for pass in 0..passes {
@@ -307,13 +308,9 @@ fn managed(
         }
         let reduction = f64::from(1u32 << pass.min(30));
         // The first pass drives every vector in order: no gather needed.
-        let driven = if pending.len() == batch {
-            dac::narrow_rows(x, |b, v| drive(v * (1.0 / scales[b]) / reduction))
-        } else {
-            Array2::from_shape_fn((pending.len(), x.ncols()), |(i, j)| {
-                drive(x[[pending[i], j]] * (1.0 / scales[pending[i]]) / reduction) as f32
-            })
-        };
+        let gather = (pending.len() < batch).then_some(pending.as_slice());
+        let driven =
+            dac::narrow_gathered(x, gather, |b, v| drive(v * (1.0 / scales[b]) / reduction));
         let sums = product(sim, op, block, driven.view(), full_scale)?;
         // What each converted row is multiplied back by.
         let back: Vec<f64> = pending.iter().map(|&b| scales[b] * reduction).collect();
@@ -349,21 +346,25 @@ fn managed(
             }
         };
         let last = pass + 1 == passes;
-        if pending.len() == batch && (last || !saturated.contains(&true)) {
-            // Every vector converted in this pass and none to redo: the output.
-            return Ok(converted);
-        }
-        let mut still = Vec::new();
-        for (i, &b) in pending.iter().enumerate() {
-            if saturated[i] && !last {
-                still.push(b);
-                continue;
+        let redo = |i: usize| saturated[i] && !last;
+        let still: Vec<usize> = (0..pending.len())
+            .filter(|&i| redo(i))
+            .map(|i| pending[i])
+            .collect();
+        match output.as_mut() {
+            // Every vector converted in this pass: the output, its rows to redo
+            // overwritten by the later passes.
+            None if pending.len() == batch => output = Some(converted),
+            _ => {
+                let output = output.get_or_insert_with(|| Array2::zeros((batch, cols)));
+                for (i, &b) in pending.iter().enumerate().filter(|&(i, _)| !redo(i)) {
+                    output.row_mut(b).assign(&converted.row(i));
+                }
             }
-            output.row_mut(b).assign(&converted.row(i));
         }
         pending = still;
     }
-    Ok(output)
+    Ok(output.unwrap_or_else(|| Array2::zeros((batch, cols))))
 }
 
 /// Multiplies each row of `values` by its `scale`, in parallel.

@@ -9,31 +9,57 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
-use std::sync::OnceLock;
 
 /// Layers of the ziggurat.
 const LAYERS: usize = 128;
 /// Where the tail starts.
 const TAIL: f64 = 3.442_619_855_899;
-/// The area of each layer.
+/// The area of each layer (the table [`EDGES`] is derived from it).
+#[cfg(test)]
 const AREA: f64 = 9.912_563_035_262_17e-3;
 
 /// The layers' right edges `x[0] > x[1] = TAIL > ... > x[128] = 0`; `x[0]` is the
-/// width of the base layer's rectangle of the same area as the others.
-fn edges() -> &'static [f64; LAYERS + 1] {
-    static EDGES: OnceLock<[f64; LAYERS + 1]> = OnceLock::new();
-    EDGES.get_or_init(|| {
-        let density = |x: f64| (-0.5 * x * x).exp();
-        let mut x = [0.0; LAYERS + 1];
-        x[0] = AREA / density(TAIL);
-        x[1] = TAIL;
-        for i in 2..LAYERS {
-            x[i] = (-2.0 * (AREA / x[i - 1] + density(x[i - 1])).ln()).sqrt();
-        }
-        x[LAYERS] = 0.0;
-        x
-    })
-}
+/// width of the base layer's rectangle of the same area as the others. Written out
+/// (from `x[i] = sqrt(-2 ln(AREA / x[i-1] + f(x[i-1])))`, `f(x) = exp(-x²/2)`,
+/// checked by `edges_follow_from_the_layers_area`): a constant table is read
+/// without a call in the normals' loop, and its bits do not depend on the libm of
+/// the machine.
+#[rustfmt::skip]
+const EDGES: [f64; LAYERS + 1] = [
+    3.7130862467425505, 3.442619855899, 3.2230849845811416, 3.0832288582168683,
+    2.9786962526477803, 2.894344007021529, 2.8231253505489105, 2.761169372387177,
+    2.7061135731218195, 2.6564064112613597, 2.6109722484318474, 2.569033625924938,
+    2.5300096723888275, 2.493454522095372, 2.4590181774118305, 2.42642064553375,
+    2.3954342780110625, 2.3658713701176386, 2.3375752413392368, 2.310413683698763,
+    2.2842740596774718, 2.2590595738691985, 2.2346863955909795, 2.2110814088787034,
+    2.188180432076049, 2.165926793748922, 2.1442701823603953, 2.1231657086739766,
+    2.1025731351892385, 2.082456237992017, 2.0627822745083084, 2.0435215366550676,
+    2.0246469733773855, 2.006133869963472, 1.98795957412762, 1.9701032608543265,
+    1.9525457295535567, 1.9352692282966228, 1.9182573008645099, 1.901494653105151,
+    1.884967035707759, 1.8686611409944887, 1.8525645117280911, 1.836665460258446,
+    1.8209529965961255, 1.8054167642192285, 1.7900469825998586, 1.7748343955860695,
+    1.7597702248995934, 1.7448461281138004, 1.7300541605637305, 1.7153867407136676,
+    1.7008366185699169, 1.6863968467791681, 1.672060754097601, 1.6578219209540241,
+    1.6436741568628686, 1.6296114794706347, 1.615628095043161, 1.6017183802213781,
+    1.5878768648905761, 1.5740982160230008, 1.560377222366169, 1.5467087798599104,
+    1.5330878776740433, 1.5195095847659401, 1.5059690368632033, 1.492461423781354,
+    1.4789819769899242, 1.4655259573427108, 1.4520886428892246, 1.4386653166845635,
+    1.42525125451406, 1.4118417124470577, 1.3984319141310053, 1.3850170377326518,
+    1.3715922024273426, 1.3581524543301435, 1.344692751753547, 1.3312079496656273,
+    1.317692783209414, 1.3041418501286168, 1.2905495919261964, 1.2769102735601556,
+    1.263217961454621, 1.2494664995730682, 1.2356494832633627, 1.2217602305399964,
+    1.2077917504159497, 1.1937367078331287, 1.1795873846639882, 1.1653356361647524,
+    1.1509728421488674, 1.1364898520131608, 1.1218769225825422, 1.107123647534036,
+    1.0922188769072774, 1.0771506248928957, 1.0619059636948243, 1.0464709007640454,
+    1.0308302360681956, 1.0149673952513305, 0.9988642334929836, 0.982500803515429,
+    0.9658550794011499, 0.9489026255113064, 0.9316161966151508, 0.9139652510230323,
+    0.8959153525809377, 0.8774274291129234, 0.8584568431938132, 0.8389522142975774,
+    0.8188539067003573, 0.7980920606440569, 0.7765839878947599, 0.7542306644540556,
+    0.7309119106424888, 0.7064796113354365, 0.6807479186691546, 0.6534786387399752,
+    0.6243585973360507, 0.5929629424714483, 0.5586921784081852, 0.5206560387620606,
+    0.4774378372966898, 0.4265479863554235, 0.36287143109703196, 0.27232086481396467,
+    0.0,
+];
 
 /// A deterministic random source.
 #[derive(Clone, Debug)]
@@ -82,7 +108,7 @@ impl DeviceRng {
     /// of draws) is inlined into the caller's loop; the rest is out of line.
     #[inline]
     pub fn normal(&mut self) -> f64 {
-        let x = edges();
+        let x = &EDGES;
         let bits = self.next_u64();
         // The low 7 bits pick a layer, the top 53 a point across it.
         let layer = (bits & (LAYERS as u64 - 1)) as usize;
@@ -99,7 +125,7 @@ impl DeviceRng {
     #[cold]
     #[inline(never)]
     fn normal_beyond(&mut self, mut layer: usize, mut u: f64, mut candidate: f64) -> f64 {
-        let x = edges();
+        let x = &EDGES;
         loop {
             if layer == 0 {
                 // The tail beyond TAIL (Marsaglia's method).
@@ -184,6 +210,22 @@ mod tests {
             let normal = a.normal().to_bits();
             assert_eq!([drawn[0], drawn[1], fork, normal], expected, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn edges_follow_from_the_layers_area() {
+        let density = |x: f64| (-0.5 * x * x).exp();
+        assert!((EDGES[0] - AREA / density(TAIL)).abs() < 1e-14 * EDGES[0]);
+        assert_eq!(EDGES[1], TAIL);
+        for i in 2..LAYERS {
+            let edge = (-2.0 * (AREA / EDGES[i - 1] + density(EDGES[i - 1])).ln()).sqrt();
+            assert!(
+                (EDGES[i] - edge).abs() < 1e-14,
+                "layer {i}: {} vs {edge}",
+                EDGES[i]
+            );
+        }
+        assert_eq!(EDGES[LAYERS], 0.0);
     }
 
     #[test]

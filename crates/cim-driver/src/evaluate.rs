@@ -8,10 +8,7 @@ use crate::{
     calibrate, plot,
     run::{Prepared, RunFidelity, RunSettings},
 };
-use cim_sim::{
-    Digital,
-    montecarlo::{self, Spread},
-};
+use cim_sim::{Digital, montecarlo::Spread};
 use ndarray::{ArrayD, Axis};
 use serde::Serialize;
 use std::path::Path;
@@ -51,6 +48,9 @@ pub struct Evaluation<'a, 'c> {
     pub repeats: u64,
     /// Seed of the first chip.
     pub seed: u64,
+    /// Chips measured at once (0: one per core), each on a thread of its own;
+    /// the results do not depend on it.
+    pub jobs: usize,
     /// Where the digital work runs at quantized and full fidelity.
     pub digital: Digital,
     /// At full fidelity, fit every chip's own corrections on these inputs after it
@@ -99,7 +99,7 @@ impl Evaluation<'_, '_> {
         &self,
         level: RunFidelity,
         drift_time: f64,
-        progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64) + Send,
     ) -> Result<Accuracy, DriverError> {
         let chips = if level == RunFidelity::Full {
             self.repeats
@@ -128,32 +128,33 @@ impl Evaluation<'_, '_> {
             }
             _ => None,
         };
-        let correct = montecarlo::over_chips(self.seed, chips, progress, |seed| {
-            let settings = RunSettings {
-                drift_time,
-                seed,
-                digital,
-            };
-            let outputs = match &per_chip {
-                Some((per_chip, targets, ranks)) => {
-                    let fitted = calibrate::fit(
-                        &mut prepared,
-                        per_chip.inputs,
-                        targets,
-                        ranks,
-                        std::slice::from_ref(&settings),
-                        per_chip.options,
-                    )?;
-                    prepared.run_hooked(
-                        self.inputs,
-                        &settings,
-                        Some(&calibrate::Applying(&fitted.layers)),
-                    )?
-                }
-                None => prepared.run(self.inputs, &settings)?,
-            };
-            count_correct(&outputs[0], self.labels, self.labels_path)
-        })?;
+        let correct =
+            prepared.over_chips((self.seed, chips), self.jobs, progress, |prepared, seed| {
+                let settings = RunSettings {
+                    drift_time,
+                    seed,
+                    digital,
+                };
+                let outputs = match &per_chip {
+                    Some((per_chip, targets, ranks)) => {
+                        let fitted = calibrate::fit(
+                            prepared,
+                            per_chip.inputs,
+                            targets,
+                            ranks,
+                            std::slice::from_ref(&settings),
+                            per_chip.options,
+                        )?;
+                        prepared.run_hooked(
+                            self.inputs,
+                            &settings,
+                            Some(&calibrate::Applying(&fitted.layers)),
+                        )?
+                    }
+                    None => prepared.run(self.inputs, &settings)?,
+                };
+                count_correct(&outputs[0], self.labels, self.labels_path)
+            })?;
         let accuracies: Vec<f64> = correct
             .iter()
             .map(|&correct| correct as f64 / self.labels.len().max(1) as f64)
@@ -182,7 +183,7 @@ impl Evaluation<'_, '_> {
         &self,
         times: &[f64],
         prefix: &Path,
-        mut progress: impl FnMut(f64, u64, u64),
+        mut progress: impl FnMut(f64, u64, u64) + Send,
         mut on_row: impl FnMut(&Accuracy) -> Result<(), DriverError>,
     ) -> Result<Vec<Accuracy>, DriverError> {
         let mut rows = Vec::new();

@@ -3,8 +3,10 @@
 //! artifact's target, seeded), with its digital work in f64 or on the NMDU.
 
 use crate::{DriverError, artifact::Artifact, npy};
+use cim_ir::CimContext;
 use cim_sim::{Digital, Fidelity, Simulator, adapters::AdapterHook};
 use cim_target::Target;
+use melior::ir::Module;
 use ndarray::ArrayD;
 
 cim_choices::choice! {
@@ -79,11 +81,14 @@ pub fn run_artifact_on(
 /// An artifact's program ready to run at one fidelity: its arrays read and its
 /// target loaded once, then run on as many chips as asked (each programmed anew).
 pub struct Prepared<'m, 'c> {
-    artifact: &'m Artifact<'c>,
+    module: &'m Module<'c>,
     simulator: Simulator<'m, 'c>,
     fidelity: Option<Fidelity>,
+    digital: Digital,
     /// The target, for full fidelity (its devices) and the NMDU (its formats).
     target: Option<Target>,
+    /// The function it runs.
+    function: String,
 }
 
 impl<'m, 'c> Prepared<'m, 'c> {
@@ -99,15 +104,33 @@ impl<'m, 'c> Prepared<'m, 'c> {
             Some(Fidelity::Exact) => artifact.exact()?,
             Some(Fidelity::Quantized | Fidelity::Full) => artifact.mapped()?,
         };
-        let mut simulator = Simulator::new(module)
-            .map_err(|error| DriverError::Run(error.to_string()))?
-            .with_fidelity(fidelity.unwrap_or_default());
         let needs_target = digital != Digital::Float || fidelity == Some(Fidelity::Full);
         let target = if needs_target {
             Some(artifact.target()?)
         } else {
             None
         };
+        Self::of_module(
+            module,
+            fidelity,
+            digital,
+            target,
+            artifact.manifest.function.clone(),
+        )
+    }
+
+    /// `module`'s `@function` at `fidelity`, its digital work as `digital` says;
+    /// `target` is needed at full fidelity and on the NMDU.
+    fn of_module(
+        module: &'m Module<'c>,
+        fidelity: Option<Fidelity>,
+        digital: Digital,
+        target: Option<Target>,
+        function: String,
+    ) -> Result<Self, DriverError> {
+        let mut simulator = Simulator::new(module)
+            .map_err(|error| DriverError::Run(error.to_string()))?
+            .with_fidelity(fidelity.unwrap_or_default());
         if digital != Digital::Float {
             if !matches!(fidelity, Some(Fidelity::Quantized | Fidelity::Full)) {
                 return Err(DriverError::Usage(
@@ -115,17 +138,99 @@ impl<'m, 'c> Prepared<'m, 'c> {
                         .into(),
                 ));
             }
-            let formats = nmdu_format(target.as_ref().expect("loaded for the NMDU"));
+            let Some(target) = &target else {
+                return Err(DriverError::Run(
+                    "the NMDU's formats come from the target: none was given".into(),
+                ));
+            };
             simulator = simulator
-                .with_digital(digital, formats)
+                .with_digital(digital, nmdu_format(target))
                 .map_err(|error| DriverError::Run(error.to_string()))?;
         }
+        if fidelity == Some(Fidelity::Full) && target.is_none() {
+            return Err(DriverError::Run(
+                "a chip's devices come from the target: none was given".into(),
+            ));
+        }
         Ok(Self {
-            artifact,
+            module,
             simulator,
             fidelity,
+            digital,
             target,
+            function,
         })
+    }
+
+    /// What another thread needs to prepare the same program (as it is now, the
+    /// converters and corrections set on it included) in a context of its own:
+    /// MLIR's in-memory IR belongs to one thread.
+    pub fn portable(&self) -> Portable {
+        Portable {
+            bytecode: cim_ir::source::write_bytecode(self.module),
+            fidelity: self.fidelity,
+            digital: self.digital,
+            target: self.target.clone(),
+            function: self.function.clone(),
+        }
+    }
+
+    /// Runs `each` on the chips of a Monte Carlo run (seeded `seed`, `seed + 1`,
+    /// ...: [`cim_sim::montecarlo`]), this program running some and up to
+    /// `jobs - 1` other threads the rest (`jobs` 0: one per core), each with the
+    /// program prepared again in an MLIR context of its own. A chip's result
+    /// depends on its seed alone, not on which thread ran it; they come back in
+    /// chip order. With generated NMDU code the chips run here one at a time
+    /// (every thread that JIT-compiles keeps an LLVM context for the process's
+    /// life). `progress` hears of each chip as it starts.
+    pub fn over_chips<T: Send>(
+        &mut self,
+        (seed, chips): (u64, u64),
+        jobs: usize,
+        progress: impl FnMut(u64, u64) + Send,
+        each: impl for<'a, 'b> Fn(&mut Prepared<'a, 'b>, u64) -> Result<T, DriverError> + Sync,
+    ) -> Result<Vec<T>, DriverError> {
+        let jobs = match jobs {
+            0 => cim_interp::kernels::threads(),
+            jobs => jobs,
+        };
+        let helpers = if self.digital == Digital::Generated {
+            0
+        } else {
+            jobs.saturating_sub(1).min(chips.saturating_sub(1) as usize)
+        };
+        let queue = cim_sim::montecarlo::ChipQueue::new(seed, chips);
+        let progress = std::sync::Mutex::new(progress);
+        let work = |prepared: &mut Prepared<'_, '_>| {
+            while let Some((chip, seed)) = queue.take() {
+                (progress.lock().unwrap_or_else(|e| e.into_inner()))(chip, chips);
+                queue.put(chip, each(prepared, seed));
+            }
+        };
+        let portable = (helpers > 0).then(|| self.portable());
+        // Helpers run on the kernels' pool (what they leave to it, the pool's other
+        // threads take), this program on this thread.
+        rayon::in_place_scope(|scope| {
+            if let Some(portable) = &portable {
+                for _ in 0..helpers {
+                    scope.spawn(|_| {
+                        let started = CimContext::new()
+                            .map_err(|error| DriverError::Run(error.to_string()))
+                            .and_then(|cim| {
+                                let module = portable.module(&cim)?;
+                                let mut prepared = portable.prepare(&module)?;
+                                work(&mut prepared);
+                                Ok(())
+                            });
+                        if let Err(error) = started {
+                            queue.unstarted(error);
+                        }
+                    });
+                }
+            }
+            work(self);
+        });
+        queue.gather()
     }
 
     /// Runs `inputs`; at full fidelity on a chip programmed as `chip` says.
@@ -163,13 +268,46 @@ impl<'m, 'c> Prepared<'m, 'c> {
                 })
                 .map_err(|error| DriverError::Run(error.to_string()))?;
         }
-        let function = &self.artifact.manifest.function;
+        let function = &self.function;
         let simulator = &self.simulator;
         crate::guarded("the simulator", || match hook {
             Some(hook) => simulator.run_hooked(function, inputs, hook),
             None => simulator.run(function, inputs),
         })?
         .map_err(|error| DriverError::Run(format!("@{function}: {error}")))
+    }
+}
+
+/// A [`Prepared`] program as bytes, to prepare again on another thread
+/// ([`Prepared::portable`]).
+pub struct Portable {
+    bytecode: Vec<u8>,
+    fidelity: Option<Fidelity>,
+    digital: Digital,
+    target: Option<Target>,
+    function: String,
+}
+
+impl Portable {
+    /// The program, parsed into `cim`'s context (this thread's).
+    pub fn module<'c>(&self, cim: &'c CimContext) -> Result<Module<'c>, DriverError> {
+        cim_ir::source::parse_bytecode(cim.context(), &self.bytecode, "the prepared program")
+            .ok_or_else(|| {
+                DriverError::Run(
+                    "the prepared program did not parse again (please report it)".into(),
+                )
+            })
+    }
+
+    /// The program of `module` (from [`Self::module`]) prepared as it was.
+    pub fn prepare<'m, 'c>(&self, module: &'m Module<'c>) -> Result<Prepared<'m, 'c>, DriverError> {
+        Prepared::of_module(
+            module,
+            self.fidelity,
+            self.digital,
+            self.target.clone(),
+            self.function.clone(),
+        )
     }
 }
 

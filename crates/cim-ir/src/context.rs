@@ -32,6 +32,10 @@ impl CimContext {
     /// Creates the context. Multithreading is off: diagnostics then arrive in a
     /// deterministic order, which `--verify-diagnostics` and snapshots rely on.
     pub fn new() -> Result<Self, ContextError> {
+        // MLIR's global registrations (dialects' type ids, IRDL's) are not meant
+        // to race: contexts are made one at a time, whichever threads make them.
+        static CREATION: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = CREATION.lock().unwrap_or_else(|e| e.into_inner());
         let registry = DialectRegistry::new();
         register_all_dialects(&registry);
         let context = Context::new_with_registry(&registry, false);

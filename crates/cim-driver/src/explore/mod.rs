@@ -414,6 +414,8 @@ impl<'c> Explorer<'c> {
             labels_path: &self.plan.labels,
             repeats: self.space.evaluate.chips,
             seed: self.space.evaluate.seed,
+            // One chip per core at once: a point's chips are its largest work.
+            jobs: 0,
             digital: self.space.evaluate.digital,
             calibrate_each_chip: per_chip,
         }
