@@ -65,11 +65,29 @@ pub(crate) fn step(
                 i64_array_attribute(op, "shifts").ok_or_else(|| malformed(op, "no shifts"))?;
             let slices = operands.tensors()?;
             let first = slices.first().ok_or_else(|| malformed(op, "no operands"))?;
-            let mut sum = ArrayD::zeros(first.raw_dim());
-            for (slice, shift) in slices.iter().zip(shifts) {
-                // A power of two scales exactly: the same bits as a product and a sum.
-                sum.scaled_add(2f64.powi(shift as i32), *slice);
+            if slices.iter().any(|slice| slice.shape() != first.shape()) {
+                return Err(malformed(op, "slices of different shapes"));
             }
+            let slices: Vec<(f64, CowArray<f64, IxDyn>)> = slices
+                .iter()
+                .zip(shifts)
+                .map(|(slice, shift)| (2f64.powi(shift as i32), slice.as_standard_layout()))
+                .collect();
+            let mut sum = ArrayD::zeros(first.raw_dim());
+            let values = sum.as_slice_mut().expect("a new array is contiguous");
+            // In pieces over the cores, each value summed from 0 slice by slice (a
+            // power of two scales exactly: the same bits as a product and a sum).
+            let piece =
+                crate::kernels::CHUNK_ROWS * first.shape().last().copied().unwrap_or(1).max(1);
+            crate::kernels::for_chunks(values, piece, |index, chunk| {
+                let start = index * piece;
+                for (worth, slice) in &slices {
+                    let slice = &slice.as_slice().expect("standard layout")[start..];
+                    for (y, x) in chunk.iter_mut().zip(slice) {
+                        *y += worth * x;
+                    }
+                }
+            });
             one(sum)
         }
         ops::AFFINE => {
@@ -90,20 +108,22 @@ pub(crate) fn step(
             };
             let (scale, offset) = (column_vector("scale")?, column_vector("offset")?);
             // y = x · scale + offset per column, in one parallel pass.
-            let mut output = input.as_standard_layout().into_owned();
-            if let Some(values) = output.as_slice_mut() {
-                crate::kernels::for_chunks(
-                    values,
-                    crate::kernels::CHUNK_ROWS * width,
-                    |_, chunk| {
-                        for row in chunk.chunks_mut(width) {
-                            for ((y, s), o) in row.iter_mut().zip(&scale).zip(&offset) {
-                                *y = *y * s + o;
-                            }
+            let input = input.as_standard_layout();
+            let x = input.as_slice().expect("standard layout");
+            let mut output = ArrayD::zeros(input.raw_dim());
+            let piece = crate::kernels::CHUNK_ROWS * width;
+            crate::kernels::for_chunks(
+                output.as_slice_mut().expect("a new array is contiguous"),
+                piece,
+                |index, chunk| {
+                    let x = &x[index * piece..];
+                    for (row, x) in chunk.chunks_mut(width).zip(x.chunks(width)) {
+                        for (((y, x), s), o) in row.iter_mut().zip(x).zip(&scale).zip(&offset) {
+                            *y = x * s + o;
                         }
-                    },
-                );
-            }
+                    }
+                },
+            );
             one(output)
         }
         ops::ADAPTER => adapter(backend, operands),
