@@ -364,9 +364,27 @@ fn worker(
     findings
 }
 
-/// The in-process campaign: no case panics or hangs.
+/// The in-process campaign: no case panics or hangs. It serves its forks from a
+/// process of its own: a thread pool another test of this binary started
+/// (matrixmultiply's is global and made once) has no threads in a fork, and a
+/// child's product would wait on it forever; there, products run on the child's
+/// one thread (`MATMUL_NUM_THREADS=1`).
 #[test]
 fn fuzz_in_process_finds_no_panic() {
+    const SERVER: &str = "CIM_FUZZ_SERVER";
+    if std::env::var_os(SERVER).is_none() {
+        let name = "fuzz_in_process::fuzz_in_process_finds_no_panic";
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+            .env(SERVER, "1")
+            .env("MATMUL_NUM_THREADS", "1")
+            .output()
+            .expect("the test binary runs again");
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "the campaign's process failed");
+        return;
+    }
     let cases = env_number("CIM_FUZZ_IN_PROCESS_CASES", 300);
     let seed = env_number("CIM_FUZZ_SEED", 20261201);
     // Replaying from a case on (the one an abort names, say).

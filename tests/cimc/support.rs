@@ -34,12 +34,13 @@ pub fn cimc(arguments: &[&str]) -> (i32, String, String) {
     cimc_on_threads(arguments, None)
 }
 
-/// Runs cimc on `threads` threads (`RAYON_NUM_THREADS`), or as many as the machine
-/// has.
+/// Runs cimc on `threads` threads (`RAYON_NUM_THREADS` for the kernels' pool,
+/// `MATMUL_NUM_THREADS` for matrixmultiply's), or as many as the machine has.
 pub fn cimc_on_threads(arguments: &[&str], threads: Option<usize>) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cimc"));
     if let Some(threads) = threads {
         command.env("RAYON_NUM_THREADS", threads.to_string());
+        command.env("MATMUL_NUM_THREADS", threads.to_string());
     }
     let output = command
         .args(arguments)

@@ -93,6 +93,7 @@ def main():
     parser.add_argument("--markdown", action="store_true")
     arguments = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(arguments.threads)
+    os.environ["MATMUL_NUM_THREADS"] = str(arguments.threads)
     catalogue = json.loads((FIXTURES / "aihwkit" / "reference.json").read_text())
     preset = next(p for p in catalogue["presets"] if p["preset"] == arguments.target)
     # cim first, from this small process: a child forked from a process holding

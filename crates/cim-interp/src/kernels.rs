@@ -9,10 +9,6 @@ use ndarray::{Array2, ArrayD, IxDyn};
 /// machine, so results never depend on how many cores there are.
 pub const CHUNK_ROWS: usize = 128;
 
-/// Fewest rows per piece of a matrix product (each piece packs the whole weight
-/// block again).
-const GEMM_MIN_ROWS: usize = 64;
-
 /// Threads the kernels spread work over (rayon's global pool: `RAYON_NUM_THREADS`,
 /// else one per core).
 pub fn threads() -> usize {
@@ -68,32 +64,19 @@ pub fn matmul<S: ndarray::Data<Elem = f64>>(
         .map_err(|error| malformed(op, error.to_string()))
 }
 
-/// `a · b` (m × k by k × n), in one piece of rows per core: each piece is one call
-/// of matrixmultiply's kernel (`sgemm` for f32, `dgemm` for f64), which sums every
-/// output over k in the same order whatever rows the piece holds, so the bits do
-/// not depend on the core count. For f32 this runs at the speed of OpenBLAS's
-/// `sgemm` on the same cores (measured against numpy, and the `gemm` and `faer`
-/// crates: `cargo bench --bench runtime` prints the runtime beside this bound).
+/// `a · b` (m × k by k × n): one call of matrixmultiply's kernel (`sgemm` for
+/// f32, `dgemm` for f64) on its own threads (`MATMUL_NUM_THREADS`, else one per
+/// core up to 4), which cut the rows of the output into blocks and sum every
+/// output over k in the same order whichever block holds it, so the bits do not
+/// depend on the thread count. For f32 this runs at the speed of OpenBLAS's `sgemm`
+/// on the same cores, at the arrays' shapes too (measured against numpy, torch and
+/// the `gemm` and `faer` crates: `cargo bench --bench runtime` prints the runtime
+/// beside this bound; `tools/gemm-reference.py` times numpy and torch).
 pub fn gemm<A: ndarray::LinalgScalar + Send + Sync>(
     a: ndarray::ArrayView2<A>,
     b: ndarray::ArrayView2<A>,
 ) -> Array2<A> {
-    let (m, n) = (a.nrows(), b.ncols());
-    let mut product = Array2::<A>::zeros((m, n));
-    let rows = m.div_ceil(threads().max(1)).max(GEMM_MIN_ROWS);
-    let values = product.as_slice_mut().expect("a new array is contiguous");
-    for_chunks(values, rows * n.max(1), |index, chunk| {
-        let start = index * rows;
-        let count = chunk.len() / n.max(1);
-        let mut target =
-            ndarray::ArrayViewMut2::from_shape((count, n), chunk).expect("chunks hold whole rows");
-        ndarray::linalg::general_mat_mul(
-            A::one(),
-            &a.slice(ndarray::s![start..start + count, ..]),
-            &b,
-            A::zero(),
-            &mut target,
-        );
-    });
+    let mut product = Array2::<A>::zeros((a.nrows(), b.ncols()));
+    ndarray::linalg::general_mat_mul(A::one(), &a, &b, A::zero(), &mut product);
     product
 }
