@@ -169,3 +169,35 @@ fn full_fidelity_bits_do_not_depend_on_the_thread_count() {
         assert_ne!(one, run_on(artifact, "quantized", input));
     }
 }
+
+/// `cimc eval --jobs`: the chips of `--repeats` measured one, two or four at a
+/// time give the same rows (each chip's accuracy, in chip order), with per-chip
+/// calibration too.
+#[test]
+fn eval_rows_do_not_depend_on_the_jobs() {
+    let calibration = fixture("digits-calib-x.npy");
+    let artifact = compile_model(
+        "digits-mlp.mlir",
+        "eval-jobs",
+        &[
+            "--target",
+            "pcm",
+            "--calibration",
+            &calibration,
+            "--adapter-rank",
+            "2",
+        ],
+    );
+    let rows = |jobs: &str, extra: &[&str]| {
+        let mut arguments = vec!["--fidelity", "full", "--repeats", "5", "--seed", "4"];
+        arguments.extend_from_slice(&["--drift-time", "86400", "--jobs", jobs]);
+        arguments.extend_from_slice(extra);
+        accuracies(&artifact, "digits-test-x.npy", &arguments)
+    };
+    let one = rows("1", &[]);
+    assert_eq!(one[0]["chips"].as_array().unwrap().len(), 5, "{one}");
+    assert_eq!(one, rows("2", &[]));
+    assert_eq!(one, rows("4", &[]));
+    let each = ["--calibrate-each-chip", calibration.as_str()];
+    assert_eq!(rows("1", &each), rows("3", &each));
+}

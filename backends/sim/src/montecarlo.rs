@@ -7,28 +7,6 @@ use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
-/// The seeds of `chips` chips, the first seeded `seed`.
-pub fn seeds(seed: u64, chips: u64) -> impl Iterator<Item = u64> {
-    (0..chips).map(move |chip| seed.wrapping_add(chip))
-}
-
-/// Runs `each` on every chip's seed in order (`progress` hears of each chip, as
-/// `(chip, chips)`, before it runs) and gathers what they give.
-pub fn over_chips<T, E>(
-    seed: u64,
-    chips: u64,
-    mut progress: impl FnMut(u64, u64),
-    mut each: impl FnMut(u64) -> Result<T, E>,
-) -> Result<Vec<T>, E> {
-    seeds(seed, chips)
-        .enumerate()
-        .map(|(chip, seed)| {
-            progress(chip as u64, chips);
-            each(seed)
-        })
-        .collect()
-}
-
 /// The chips of a Monte Carlo run handed out to workers running at once (threads
 /// of their own: a worker may hold what only its thread may touch): each worker
 /// [`take`](Self::take)s the next chip in order while any is left, runs it and
