@@ -2,8 +2,8 @@
 //! with seeds and drift, IR drop on resistive lines, converter offsets and S-curves.
 
 use crate::support::{
-    accuracies, accuracy, calibrated_mlp, compile_model, fixture, ideal_variant, preset_variant,
-    run, run_on, run_on_threads, run_with,
+    accuracies, accuracy, calibrated_mlp, cimc, compile_model, fixture, ideal_variant,
+    preset_variant, run, run_on, run_on_threads, run_with,
 };
 use std::path::Path;
 
@@ -200,4 +200,11 @@ fn eval_rows_do_not_depend_on_the_jobs() {
     assert_eq!(one, rows("4", &[]));
     let each = ["--calibrate-each-chip", calibration.as_str()];
     assert_eq!(rows("1", &each), rows("3", &each));
+    // Each job holds a copy of the program: a count past any machine is refused.
+    let data = fixture("digits-test-x.npy");
+    let labels = fixture("digits-test-y.npy");
+    let arguments = ["--data", &data, "--labels", &labels, "--jobs", "100000"];
+    let (code, _, stderr) = cimc(&[&["eval", artifact.to_str().unwrap()], &arguments[..]].concat());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("100000 is not in 0..=256"), "{stderr}");
 }

@@ -212,9 +212,10 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Chips measured at once, each on a thread of its own with its own copy
-        /// of the program (0: one per core); the results do not depend on it.
-        #[arg(long, default_value_t = 0)]
-        jobs: usize,
+        /// of the program (0: one per core; at most 256); the results do not
+        /// depend on it.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+        jobs: u16,
         /// Seconds between programming and evaluation (full fidelity).
         #[arg(long, default_value_t = 0.0)]
         drift_time: f64,
@@ -841,7 +842,7 @@ pub(crate) fn run(
                 labels_path: &labels_path,
                 repeats,
                 seed,
-                jobs,
+                jobs: usize::from(jobs),
                 digital,
                 calibrate_each_chip: calibration_inputs.as_deref().map(|inputs| PerChip {
                     inputs,
