@@ -11,7 +11,10 @@ use cim_driver::{
 use cim_ir::CimContext;
 use cim_sim::{Digital, Fidelity};
 use ndarray::ArrayD;
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,26 +23,38 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// The digits CNN on `pcm` (managed converters, bound management, drift
-/// compensation), its converters calibrated, in a directory of its own.
-fn cnn_artifact(cim: &CimContext, name: &str) -> PathBuf {
-    let output = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("api")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&output);
-    let options = CompileOptions {
-        target: "pcm".into(),
-        ..CompileOptions::default()
-    };
-    compile(
-        cim,
-        &fixture("digits-cnn.onnx"),
-        &options,
-        Some(&fixture("digits-calib-images.npy")),
-        None,
-        &output,
-    )
-    .expect("the CNN compiles");
-    output
+/// compensation), its converters calibrated: compiled once for this file's tests.
+fn cnn_artifact() -> &'static Path {
+    static ARTIFACT: OnceLock<PathBuf> = OnceLock::new();
+    ARTIFACT.get_or_init(|| {
+        let output = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("api")
+            .join("chips-at-once");
+        let _ = std::fs::remove_dir_all(&output);
+        let options = CompileOptions {
+            target: "pcm".into(),
+            ..CompileOptions::default()
+        };
+        compile(
+            &CimContext::new().unwrap(),
+            &fixture("digits-cnn.onnx"),
+            &options,
+            Some(&fixture("digits-calib-images.npy")),
+            None,
+            &output,
+        )
+        .expect("the CNN compiles");
+        output
+    })
+}
+
+/// A chip seeded `seed`, read `drift_time` seconds after programming.
+fn chip(seed: u64, drift_time: f64) -> RunSettings {
+    RunSettings {
+        drift_time,
+        seed,
+        digital: Digital::Float,
+    }
 }
 
 fn images() -> Vec<ArrayD<f64>> {
@@ -58,14 +73,7 @@ fn outputs(prepared: &mut Prepared, inputs: &[ArrayD<f64>], jobs: usize) -> Vec<
             (11, 5),
             jobs,
             |_, _| {},
-            |prepared, seed| {
-                let settings = RunSettings {
-                    drift_time: 86400.0,
-                    seed,
-                    digital: Digital::Float,
-                };
-                Ok(prepared.run(inputs, &settings)?.remove(0))
-            },
+            |prepared, seed| Ok(prepared.run(inputs, &chip(seed, 86400.0))?.remove(0)),
         )
         .expect("the chips run")
 }
@@ -73,27 +81,20 @@ fn outputs(prepared: &mut Prepared, inputs: &[ArrayD<f64>], jobs: usize) -> Vec<
 #[test]
 fn chips_at_once_give_the_bits_of_chips_one_after_another() {
     let cim = CimContext::new().unwrap();
-    let artifact = read_artifact(&cim, &cnn_artifact(&cim, "chips-at-once")).unwrap();
+    let artifact = read_artifact(&cim, cnn_artifact()).unwrap();
     let inputs = images();
     let mut prepared = Prepared::new(&artifact, Some(Fidelity::Full), Digital::Float).unwrap();
     let one = outputs(&mut prepared, &inputs, 1);
     assert_eq!(one, outputs(&mut prepared, &inputs, 2));
     assert_eq!(one, outputs(&mut prepared, &inputs, 4));
     // Each chip is its own: seeds 11..16, in order.
-    for (chip, output) in one.iter().enumerate() {
+    for (index, output) in one.iter().enumerate() {
         let alone = Prepared::new(&artifact, Some(Fidelity::Full), Digital::Float)
             .unwrap()
-            .run(
-                &inputs,
-                &RunSettings {
-                    drift_time: 86400.0,
-                    seed: 11 + chip as u64,
-                    digital: Digital::Float,
-                },
-            )
+            .run(&inputs, &chip(11 + index as u64, 86400.0))
             .unwrap()
             .remove(0);
-        assert_eq!(output, &alone, "chip {chip}");
+        assert_eq!(output, &alone, "chip {index}");
     }
     assert_ne!(one[0], one[1]);
 }
@@ -101,7 +102,7 @@ fn chips_at_once_give_the_bits_of_chips_one_after_another() {
 #[test]
 fn the_first_failing_chip_is_the_error_whichever_thread_ran_it() {
     let cim = CimContext::new().unwrap();
-    let artifact = read_artifact(&cim, &cnn_artifact(&cim, "chips-at-once-failing")).unwrap();
+    let artifact = read_artifact(&cim, cnn_artifact()).unwrap();
     let inputs = images();
     let mut prepared = Prepared::new(&artifact, Some(Fidelity::Full), Digital::Float).unwrap();
     for jobs in [1, 3] {
@@ -115,12 +116,7 @@ fn the_first_failing_chip_is_the_error_whichever_thread_ran_it() {
                     if seed >= 2 {
                         return Err(DriverError::Run(format!("chip {seed} failed")));
                     }
-                    let settings = RunSettings {
-                        drift_time: 1.0,
-                        seed,
-                        digital: Digital::Float,
-                    };
-                    prepared.run(&inputs, &settings)
+                    prepared.run(&inputs, &chip(seed, 1.0))
                 },
             )
             .unwrap_err();

@@ -351,15 +351,14 @@ fn managed(
             .filter(|&i| redo(i))
             .map(|i| pending[i])
             .collect();
-        match output.as_mut() {
+        if output.is_none() && pending.len() == batch {
             // Every vector converted in this pass: the output, its rows to redo
             // overwritten by the later passes.
-            None if pending.len() == batch => output = Some(converted),
-            _ => {
-                let output = output.get_or_insert_with(|| Array2::zeros((batch, cols)));
-                for (i, &b) in pending.iter().enumerate().filter(|&(i, _)| !redo(i)) {
-                    output.row_mut(b).assign(&converted.row(i));
-                }
+            output = Some(converted);
+        } else {
+            let output = output.get_or_insert_with(|| Array2::zeros((batch, cols)));
+            for (i, &b) in pending.iter().enumerate().filter(|&(i, _)| !redo(i)) {
+                output.row_mut(b).assign(&converted.row(i));
             }
         }
         pending = still;

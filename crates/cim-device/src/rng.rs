@@ -7,8 +7,8 @@
 //! value stability only within one), and this one is pinned, so a seed gives the
 //! same bits on every platform and in every version of cim (`pinned_bits` below).
 
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 /// Layers of the ziggurat.
 const LAYERS: usize = 128;
@@ -74,12 +74,7 @@ pub struct DeviceRng {
 impl DeviceRng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        let key = {
-            let z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
+        let key = SplitMix64::seed_from_u64(seed).next_u64();
         Self {
             bits: Xoshiro256PlusPlus::seed_from_u64(seed),
             key,

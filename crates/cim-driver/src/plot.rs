@@ -75,21 +75,34 @@ fn failed(error: impl std::fmt::Display) -> String {
     format!("drawing a plot: {error}")
 }
 
-/// `range` widened by 5% each side, or by 0.5 when empty; (0, 1) when not finite.
-fn padded(values: impl Iterator<Item = f64>) -> Range<f64> {
-    let (lo, hi) = values
+/// The lowest and highest of the finite `values`, if there are any.
+fn span(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !(lo.is_finite() && hi.is_finite()) {
-        0.0..1.0
-    } else if hi > lo {
-        let pad = 0.05 * (hi - lo);
-        lo - pad..hi + pad
-    } else {
-        lo - 0.5..hi + 0.5
+        .fold(None, |span, v| match span {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((f64::min(lo, v), f64::max(hi, v))),
+        })
+}
+
+/// The span of `values` widened by 5% each side, or by 0.5 when it is one value;
+/// (0, 1) when there are no finite values.
+fn padded(values: impl Iterator<Item = f64>) -> Range<f64> {
+    match span(values) {
+        None => 0.0..1.0,
+        Some((lo, hi)) if hi > lo => {
+            let pad = 0.05 * (hi - lo);
+            lo - pad..hi + pad
+        }
+        Some((lo, hi)) => lo - 0.5..hi + 0.5,
     }
+}
+
+/// `lo..hi` (both positive) widened by 5% of its span each side in log terms, so
+/// the end points show whole.
+fn log_padded(lo: f64, hi: f64) -> Range<f64> {
+    let pad = (hi / lo).powf(0.05);
+    lo / pad..hi * pad
 }
 
 /// Draws accuracy against time since programming: `points` are (seconds, mean,
@@ -102,19 +115,10 @@ fn draw_accuracy_over_time<DB: DrawingBackend>(
     // Times from a millisecond (a sweep may start at 0 s), a decade each side of
     // a single time.
     let times: Vec<f64> = points.iter().map(|p| p.0.max(1e-3)).collect();
-    let (t0, t1) = times
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| {
-            (lo.min(t), hi.max(t))
-        });
-    let (t0, t1) = match (t0.is_finite(), t1 > t0) {
-        // 5% of the span each side, in log terms, so the end points show whole.
-        (true, true) => {
-            let pad = (t1 / t0).powf(0.05);
-            (t0 / pad, t1 * pad)
-        }
-        (true, false) => (t0 / 10.0, t0 * 10.0),
-        (false, _) => (1.0, 10.0),
+    let time_axis = match span(times.iter().copied()) {
+        Some((t0, t1)) if t1 > t0 => log_padded(t0, t1),
+        Some((t0, _)) => t0 / 10.0..t0 * 10.0,
+        None => 1.0..10.0,
     };
     // The accuracy axis from a round tenth below the lowest bar to 1.
     let low = points
@@ -129,7 +133,7 @@ fn draw_accuracy_over_time<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d((t0..t1).log_scale(), a0..1.0)
+        .build_cartesian_2d(time_axis.log_scale(), a0..1.0)
         .map_err(failed)?;
     chart
         .configure_mesh()
@@ -244,19 +248,11 @@ fn draw_scatter<DB: DrawingBackend>(
     points: &[Marked],
     labels: &Labels,
 ) -> Result<(), String> {
-    let (lo, hi) = points
-        .iter()
-        .map(|p| p.x)
-        .filter(|x| x.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-            (lo.min(x), hi.max(x))
-        });
-    if lo > 0.0 && hi / lo > 10.0 {
-        // 5% of the span each side, in log terms.
-        let pad = (hi / lo).powf(0.05);
-        draw_scatter_on(root, points, labels, (lo / pad..hi * pad).log_scale())
-    } else {
-        draw_scatter_on(root, points, labels, padded(points.iter().map(|p| p.x)))
+    match span(points.iter().map(|p| p.x)) {
+        Some((lo, hi)) if lo > 0.0 && hi / lo > 10.0 => {
+            draw_scatter_on(root, points, labels, log_padded(lo, hi).log_scale())
+        }
+        _ => draw_scatter_on(root, points, labels, padded(points.iter().map(|p| p.x))),
     }
 }
 

@@ -182,7 +182,7 @@ impl<'m, 'c> Prepared<'m, 'c> {
     /// depends on its seed alone, not on which thread ran it; they come back in
     /// chip order. With generated NMDU code the chips run here one at a time
     /// (every thread that JIT-compiles keeps an LLVM context for the process's
-    /// life). `progress` hears of each chip as it starts.
+    /// life). `progress` hears of each chip as it starts, in chip order.
     pub fn over_chips<T: Send>(
         &mut self,
         (seed, chips): (u64, u64),
@@ -201,9 +201,18 @@ impl<'m, 'c> Prepared<'m, 'c> {
         };
         let queue = cim_sim::montecarlo::ChipQueue::new(seed, chips);
         let progress = std::sync::Mutex::new(progress);
+        // A chip is taken and announced under one lock: `progress` hears of the
+        // chips in order.
+        let next = || {
+            let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+            let next = queue.take();
+            if let Some((chip, _)) = next {
+                progress(chip, chips);
+            }
+            next
+        };
         let work = |prepared: &mut Prepared<'_, '_>| {
-            while let Some((chip, seed)) = queue.take() {
-                (progress.lock().unwrap_or_else(|e| e.into_inner()))(chip, chips);
+            while let Some((chip, seed)) = next() {
                 queue.put(chip, each(prepared, seed));
             }
         };
