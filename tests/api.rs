@@ -8,6 +8,8 @@
 //! - [`mapping_exactness`]: mapping passes keep the function (property tests) and the
 //!   bundled MLP, mapped and placed, stays exact.
 //! - [`interpreter_errors`]: what the interpreter refuses to run, and how it says so.
+//! - [`interpreter_kernels`]: gathers, row-major copies and `linalg.generic`s run by
+//!   blocks of output elements, against element-by-element references.
 //! - [`nmdu_digital`]: digital work (softmax, GELU, products, pooling) on the NMDU.
 //! - [`adapter_fit`]: the closed-form calibration of a layer's correction.
 //! - [`chips_at_once`]: the chips of a Monte Carlo run on several threads at once.
@@ -54,6 +56,8 @@ mod explore_search;
 mod fuzz_in_process;
 #[path = "api/interpreter_errors.rs"]
 mod interpreter_errors;
+#[path = "api/interpreter_kernels.rs"]
+mod interpreter_kernels;
 #[path = "api/mapping_exactness.rs"]
 mod mapping_exactness;
 #[path = "api/nmdu_digital.rs"]

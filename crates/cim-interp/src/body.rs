@@ -112,6 +112,18 @@ pub struct Body {
     pub tensors: Vec<ndarray::ArrayD<f64>>,
 }
 
+impl Body {
+    /// Whether the body reads its block argument `slot`.
+    pub fn reads(&self, slot: usize) -> bool {
+        let is_slot = |source: &Source| matches!(*source, Source::Argument(i) if i == slot);
+        self.yields.iter().any(is_slot)
+            || self
+                .instructions
+                .iter()
+                .any(|instruction| instruction.sources.iter().any(is_slot))
+    }
+}
+
 /// Compiles the body of `op` as [`compile_reading`] does, for a body that reads
 /// no tensor from outside.
 pub fn compile(
@@ -507,17 +519,17 @@ impl Lane<'_> {
 /// dispatch per instruction and point): `arguments[slot][k]` is operand `slot` at
 /// point `k`; instruction `i`'s values are left in `temporaries[i][..n]`. The same
 /// arithmetic as [`evaluate`], so the same bits.
-pub fn evaluate_lanes(
+pub fn evaluate_lanes<A: AsRef<[f64]>>(
     instructions: &[Instruction],
     tensors: &[ndarray::ArrayD<f64>],
-    arguments: &[Vec<f64>],
+    arguments: &[A],
     temporaries: &mut [Vec<f64>],
     n: usize,
 ) {
     for (at, instruction) in instructions.iter().enumerate() {
         let (done, rest) = temporaries.split_at_mut(at);
         let lane = |index: usize| match instruction.sources.get(index) {
-            Some(Source::Argument(index)) => Lane::Values(&arguments[*index][..n]),
+            Some(Source::Argument(index)) => Lane::Values(&arguments[*index].as_ref()[..n]),
             Some(Source::Outer(value)) => Lane::Constant(*value),
             Some(Source::Temporary(index)) => Lane::Values(&done[*index][..n]),
             None => Lane::Constant(0.0),

@@ -14,6 +14,7 @@
 use crate::{
     Env, InterpError, RtValue, ScalarUnit,
     body::{Body, Source, compile_reading, evaluate, evaluate_lanes},
+    gather::Gather,
     malformed,
 };
 use cim_ir::query::{attribute, i64_array_attribute};
@@ -223,7 +224,7 @@ pub fn run(
             if operand.is_standard_layout() {
                 std::borrow::Cow::Borrowed(operand)
             } else {
-                std::borrow::Cow::Owned(operand.as_standard_layout().into_owned())
+                std::borrow::Cow::Owned(crate::kernels::standard_layout(operand.view()))
             }
         })
         .collect();
@@ -232,10 +233,6 @@ pub fn run(
         .zip(&operands)
         .map(|((_, results), operand)| Strides::new(op, results, operand.shape(), &bounds, total))
         .collect::<Result<_, _>>()?;
-    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..]
-        .iter()
-        .map(|operand| operand.as_ref().clone())
-        .collect();
     let inputs_of: Vec<&[f64]> = operands[..inputs]
         .iter()
         .map(|operand| operand.as_slice().expect("standard layout"))
@@ -252,6 +249,47 @@ pub fn run(
                 .all(|r| r.terms.iter().all(|&(d, _)| d != dim))
         })
     };
+    // By blocks of output elements ([`run_by_output_blocks`]): when every output is
+    // indexed by the parallel dimensions in order and a reduction (a pooling
+    // window) is short beside them.
+    let parallel: Vec<usize> = (0..dims).filter(|&dim| !reduction(dim)).collect();
+    let reduced: Vec<usize> = (0..dims).filter(|&dim| reduction(dim)).collect();
+    let parallel_points: usize = parallel.iter().map(|&dim| bounds[dim]).product();
+    let reduction_points: usize = reduced.iter().map(|&dim| bounds[dim]).product();
+    let by_output_blocks = unit.is_none()
+        && !parallel.is_empty()
+        && (reduced.is_empty() || reduction_points * 64 <= parallel_points)
+        && parsed[inputs..].iter().all(|(_, results)| {
+            results.len() == parallel.len()
+                && results
+                    .iter()
+                    .zip(&parallel)
+                    .all(|(result, &dim)| result.single_dim() == Some(dim))
+        });
+    let mut outputs: Vec<ArrayD<f64>> = operands[inputs..]
+        .iter()
+        .enumerate()
+        .map(|(output, operand)| {
+            if by_output_blocks && !body.reads(inputs + output) {
+                // Every element is written before it could be read.
+                ArrayD::zeros(operand.raw_dim())
+            } else {
+                operand.as_ref().clone()
+            }
+        })
+        .collect();
+    if by_output_blocks && total > 0 {
+        let domain = Blocks {
+            body: &body,
+            inputs: &inputs_of,
+            strides: &strides[..inputs],
+            bounds: &bounds,
+            parallel: &parallel,
+            reduced: &reduced,
+        };
+        domain.run(&mut outputs);
+        return Ok(outputs.into_iter().map(RtValue::Tensor).collect());
+    }
     let order: Vec<usize> = (0..dims)
         .filter(|&dim| reduction(dim))
         .chain((0..dims).filter(|&dim| !reduction(dim)))
@@ -350,6 +388,149 @@ pub fn run(
 
 /// Points of the iteration domain worth spreading over the cores.
 const PARALLEL_POINTS: usize = 1 << 14;
+
+/// Output elements of a [`Blocks`] computed at once.
+const OUTPUT_BLOCK: usize = 2048;
+
+/// A `linalg.generic` whose outputs are indexed by its parallel dimensions in
+/// order, so the parallel dimensions in row-major order are each output's element
+/// order. It runs in blocks of [`OUTPUT_BLOCK`] consecutive output elements,
+/// spread over the cores: for each point of the reduction (in the op's loop
+/// order), each input's elements over the block are read in place or gathered
+/// ([`Gather`]), the body runs over the block one instruction at a time, and its
+/// yields are the outputs' elements. A body that yields an input unchanged (im2col,
+/// a transpose) gathers straight into the output. Every element is computed by the
+/// same operations in the same order as in the op's own loop nest, so the bits are
+/// the same, however the blocks fall on the cores.
+struct Blocks<'a> {
+    body: &'a Body,
+    inputs: &'a [&'a [f64]],
+    strides: &'a [Strides],
+    bounds: &'a [usize],
+    /// The dimensions the outputs are indexed by, in order.
+    parallel: &'a [usize],
+    /// The others, in order.
+    reduced: &'a [usize],
+}
+
+impl Blocks<'_> {
+    fn run(&self, outputs: &mut [ArrayD<f64>]) {
+        let inputs = self.inputs.len();
+        let parallel_bounds: Vec<usize> = self.parallel.iter().map(|&d| self.bounds[d]).collect();
+        let gathers: Vec<Gather> = self
+            .strides
+            .iter()
+            .map(|strides| {
+                let steps: Vec<i64> = self.parallel.iter().map(|&d| strides.step[d]).collect();
+                Gather::new(strides.base, &steps, &parallel_bounds)
+            })
+            .collect();
+        // Each input's shift at each point of the reduction, in loop order.
+        let reduction_points: usize = self.reduced.iter().map(|&d| self.bounds[d]).product();
+        let shifts: Vec<Vec<i64>> = (0..reduction_points)
+            .map(|point| {
+                let mut rest = point;
+                let mut shift = vec![0i64; inputs];
+                for &dim in self.reduced.iter().rev() {
+                    let at = (rest % self.bounds[dim]) as i64;
+                    rest /= self.bounds[dim];
+                    for (shift, strides) in shift.iter_mut().zip(self.strides) {
+                        *shift += strides.step[dim] * at;
+                    }
+                }
+                shift
+            })
+            .collect();
+        let outputs_read: Vec<bool> = (0..outputs.len())
+            .map(|output| self.body.reads(inputs + output))
+            .collect();
+        let copies = match (
+            self.body.instructions.is_empty(),
+            self.body.yields.as_slice(),
+        ) {
+            (true, [Source::Argument(slot)]) if *slot < inputs && self.reduced.is_empty() => {
+                Some(*slot)
+            }
+            _ => None,
+        };
+        let points: usize = parallel_bounds.iter().product();
+        let mut blocks: Vec<Vec<&mut [f64]>> = Vec::with_capacity(points.div_ceil(OUTPUT_BLOCK));
+        for output in outputs.iter_mut() {
+            let values = output.as_slice_mut().expect("standard layout");
+            for (index, block) in values.chunks_mut(OUTPUT_BLOCK).enumerate() {
+                if blocks.len() <= index {
+                    blocks.push(Vec::new());
+                }
+                blocks[index].push(block);
+            }
+        }
+        let block = |index: usize, outputs: &mut Vec<&mut [f64]>| {
+            let start = index * OUTPUT_BLOCK;
+            let count = outputs[0].len();
+            if let Some(slot) = copies {
+                gathers[slot].copy(self.inputs[slot], 0, start, outputs[0]);
+                return;
+            }
+            let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); inputs + outputs.len()];
+            let mut temporaries = vec![vec![0.0; count]; self.body.instructions.len()];
+            for shift in &shifts {
+                // The inputs' values at the block's points (in place when they lie
+                // one after another), then the outputs' values the body reads.
+                let mut in_place = vec![None; inputs];
+                for (slot, gather) in gathers.iter().enumerate() {
+                    in_place[slot] = gather.contiguous_from(shift[slot], start);
+                    if in_place[slot].is_none() {
+                        gathered[slot].resize(count, 0.0);
+                        gather.copy(self.inputs[slot], shift[slot], start, &mut gathered[slot]);
+                    }
+                }
+                for ((values, output), &read) in gathered[inputs..]
+                    .iter_mut()
+                    .zip(outputs.iter())
+                    .zip(&outputs_read)
+                {
+                    if read {
+                        values.clear();
+                        values.extend_from_slice(output);
+                    }
+                }
+                let arguments: Vec<&[f64]> = gathered
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, values)| match in_place.get(slot) {
+                        Some(&Some(from)) => &self.inputs[slot][from..from + count],
+                        _ => values.as_slice(),
+                    })
+                    .collect();
+                evaluate_lanes(
+                    &self.body.instructions,
+                    &self.body.tensors,
+                    &arguments,
+                    &mut temporaries,
+                    count,
+                );
+                for (output, source) in outputs.iter_mut().zip(&self.body.yields) {
+                    match *source {
+                        Source::Argument(slot) => output.copy_from_slice(arguments[slot]),
+                        Source::Temporary(i) => output.copy_from_slice(&temporaries[i]),
+                        Source::Outer(value) => output.fill(value),
+                    }
+                }
+            }
+        };
+        if points * reduction_points >= PARALLEL_POINTS {
+            use rayon::prelude::*;
+            blocks
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(index, mut outputs)| block(index, &mut outputs));
+        } else {
+            for (index, mut outputs) in blocks.into_iter().enumerate() {
+                block(index, &mut outputs);
+            }
+        }
+    }
+}
 
 /// Where an operand's element lies in its (standard-layout) buffer, as a linear
 /// function of the loop point: `base + sum(step[d] * point[d])`. The maps are

@@ -21,6 +21,7 @@
 pub mod backend;
 pub mod body;
 mod error;
+pub mod gather;
 pub mod generic;
 pub mod kernels;
 pub mod ops;
@@ -55,6 +56,18 @@ pub(crate) fn operations<'c, 'a>(
     block: melior::ir::BlockRef<'c, 'a>,
 ) -> impl Iterator<Item = OperationRef<'c, 'a>> {
     std::iter::successors(block.first_operation(), |op| op.next_in_block())
+}
+
+/// The source of a `tensor.collapse_shape` or `tensor.expand_shape` that is its
+/// only reader (a function argument too: the run holds a copy of it).
+fn reshape_source_dies<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a>> {
+    let name = op_name(op);
+    if name != "tensor.collapse_shape" && name != "tensor.expand_shape" {
+        return None;
+    }
+    let source = op.operand(0).ok()?;
+    let users = cim_ir::query::users(source);
+    (users.len() == 1).then_some(source)
 }
 
 impl<'m, 'c> Interpreter<'m, 'c> {
@@ -175,7 +188,16 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             let operands = Operands { op: &op, env: &env };
             let results = match backend.run(operands) {
                 Some(results) => results?,
-                None => ops::step(self, backend, operands, observer)?,
+                None => match reshape_source_dies(&op) {
+                    // Its only reader: the reshape keeps the elements in place.
+                    Some(source) => match env.take(source) {
+                        Some(RtValue::Tensor(source)) => {
+                            ops::tensor::reshape_in_place(&op, source)?
+                        }
+                        _ => return Err(malformed(&op, "operand has no tensor value")),
+                    },
+                    None => ops::step(self, backend, operands, observer)?,
+                },
             };
             for (index, result) in results.into_iter().enumerate() {
                 let value: Value = op

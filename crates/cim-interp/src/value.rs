@@ -40,6 +40,11 @@ impl Env {
         self.values.insert(value_id(value), runtime);
     }
 
+    /// Takes the value of `value` out (a value no later op reads).
+    pub(crate) fn take(&mut self, value: Value) -> Option<RtValue> {
+        self.values.remove(&value_id(value))
+    }
+
     /// The scalar `value` holds, when it is one (integers as floats).
     pub fn scalar(&self, value: Value) -> Option<f64> {
         match self.get(value) {

@@ -40,14 +40,13 @@ pub(crate) fn step(
             let permutation = i64_array_attribute(op, "permutation")
                 .ok_or_else(|| malformed(op, "no permutation"))?;
             let axes: Vec<usize> = permutation.iter().map(|&axis| axis as usize).collect();
-            let source = operands.owned(0)?;
+            let source = operands.tensor(0)?;
             if axes.len() != source.ndim() {
                 return Err(malformed(op, "permutation length differs from the rank"));
             }
-            one(source
-                .permuted_axes(IxDyn(&axes))
-                .as_standard_layout()
-                .into_owned())
+            one(crate::kernels::standard_layout(
+                source.view().permuted_axes(IxDyn(&axes)),
+            ))
         }
         "linalg.conv_2d_nchw_fchw" | "linalg.pooling_nchw_max" | "linalg.pooling_nchw_sum" => {
             window(backend, operands, name)
@@ -107,7 +106,7 @@ pub(crate) fn step(
                     ),
                 )
             })?;
-            one(broadcast.to_owned())
+            one(crate::kernels::standard_layout(broadcast))
         }
         other => Err(InterpError::Unsupported(other.to_owned())),
     }

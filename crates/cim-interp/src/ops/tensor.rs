@@ -86,18 +86,12 @@ pub(crate) fn step(
             one(ArrayD::zeros(IxDyn(&shape)))
         }
         "tensor.collapse_shape" | "tensor.expand_shape" => {
-            // Both keep the row-major order of the elements: a reshape.
             let source = operands.tensor(0)?;
-            let shape =
-                TensorShape::of_value(op.result(0).map_err(|_| malformed(op, "no result"))?.into())
-                    .ok_or_else(|| malformed(op, "result is not a ranked tensor"))?;
-            let known: usize = shape.dims.iter().flatten().map(|&d| d as usize).product();
-            let dims: Vec<usize> = shape
-                .dims
-                .iter()
-                .map(|dim| dim.map_or(source.len() / known.max(1), |d| d as usize))
-                .collect();
-            one(reshaped(op, source.view(), &dims)?)
+            one(reshaped(
+                op,
+                source.view(),
+                &reshape_dims(op, source.len())?,
+            )?)
         }
         "tensor.pad" => pad(operands),
         "tensor.extract_slice" => {
@@ -154,7 +148,7 @@ pub(crate) fn step(
             }
             let result = operands.result_dims(Some(1))?;
             if result.len() == sizes.len() {
-                return one(view.to_owned());
+                return one(crate::kernels::standard_layout(view));
             }
             // Rank-reducing: unit dimensions the result type does not have are dropped.
             let mut to_drop = sizes.len().saturating_sub(result.len());
@@ -358,15 +352,44 @@ fn integer_op(op: &OperationRef, name: &str, a: i64, b: i64) -> Result<i64, Inte
     })
 }
 
+/// The result shape of a `tensor.collapse_shape` or `tensor.expand_shape` of a
+/// source of `len` elements (both keep the row-major order of the elements: a
+/// reshape).
+fn reshape_dims(op: &OperationRef, len: usize) -> Result<Vec<usize>, InterpError> {
+    let shape = TensorShape::of_value(op.result(0).map_err(|_| malformed(op, "no result"))?.into())
+        .ok_or_else(|| malformed(op, "result is not a ranked tensor"))?;
+    let known: usize = shape.dims.iter().flatten().map(|&d| d as usize).product();
+    Ok(shape
+        .dims
+        .iter()
+        .map(|dim| dim.map_or(len / known.max(1), |d| d as usize))
+        .collect())
+}
+
+/// A `tensor.collapse_shape` or `tensor.expand_shape` of a source no other op
+/// reads: its elements are given the result's shape where they lie (no copy), when
+/// they are in row-major order.
+pub(crate) fn reshape_in_place(
+    op: &OperationRef,
+    source: ArrayD<f64>,
+) -> Result<Vec<RtValue>, InterpError> {
+    let dims = reshape_dims(op, source.len())?;
+    if source.is_standard_layout() {
+        one(source
+            .into_shape_with_order(IxDyn(&dims))
+            .map_err(|error| malformed(op, error.to_string()))?)
+    } else {
+        one(reshaped(op, source.view(), &dims)?)
+    }
+}
+
 /// `source` in row-major order with shape `dims` (what every reshape computes).
 fn reshaped(
     op: &OperationRef,
     source: ndarray::ArrayViewD<f64>,
     dims: &[usize],
 ) -> Result<ArrayD<f64>, InterpError> {
-    source
-        .as_standard_layout()
-        .into_owned()
+    crate::kernels::standard_layout(source)
         .into_shape_with_order(IxDyn(dims))
         .map_err(|error| malformed(op, error.to_string()))
 }
