@@ -1,7 +1,8 @@
 //! The closed-form calibration of a layer's correction (`cim_sim::adapters::fit`):
-//! what it removes exactly, and that it never makes the calibration rows worse.
+//! what it removes exactly, that it never makes the calibration rows worse, and the
+//! float map its targets come from (`cim_sim::adapters::float_map`).
 
-use cim_sim::adapters::{Correction, FitOptions, fit, loss};
+use cim_sim::adapters::{Correction, FitOptions, fit, float_map, loss};
 use ndarray::Array2;
 use proptest::prelude::*;
 
@@ -34,6 +35,25 @@ fn largest_difference(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The float map of a layer comes back from its own rows: exactly when the
+    /// inputs span every input direction, and with nothing along a direction they
+    /// never take (an always-zero input).
+    #[test]
+    fn float_map_recovers_the_layer_from_its_rows(
+        k in 2usize..24, n in 1usize..16, seed in 0u64..1000,
+    ) {
+        let w = matrix(k, n, seed + 1);
+        let x = matrix(2 * k + 4, k, seed);
+        let map = float_map(x.view(), x.dot(&w).view()).unwrap();
+        prop_assert!(largest_difference(&map, &w) < 1e-6, "off by {}", largest_difference(&map, &w));
+        let mut silent = x.clone();
+        silent.column_mut(0).fill(0.0);
+        let map = float_map(silent.view(), silent.dot(&w).view()).unwrap();
+        prop_assert!(map.row(0).iter().all(|v| v.abs() < 1e-12), "{:?}", map.row(0));
+        prop_assert!(largest_difference(&map.slice(ndarray::s![1.., ..]).to_owned(),
+            &w.slice(ndarray::s![1.., ..]).to_owned()) < 1e-6);
+    }
 
     /// A chip whose weights are off by a rank-r matrix, and nothing else: a
     /// rank-r adapter removes the error exactly, and the affine stays the identity.

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Given calibration rows of the layer's input `X` (m x K), the chip's output `C`
-//! and the float model's output `T` (m x N), [`fit`] minimises `|T - y|²` over the
+//! and what the float layer makes of that input, `T = X . W` (m x N;
+//! [`float_map`] recovers `W` from the float model's own rows), [`fit`] minimises `|T - y|²` over the
 //! affine and the rank-r product `M = down . up` by alternating its two exact
 //! block minimisers, from the identity:
 //!
@@ -236,6 +237,43 @@ pub fn fit<'a>(
         .map(|(_, c)| c);
     Ok(best.expect("three candidates"))
 }
+
+/// The linear map a layer computes in the float model, from its own rows there:
+/// the least-squares `W` (K x N) with `input . W = output` (exact when the float
+/// inputs span the K input directions; a ridge of 1e-9 of the mean diagonal picks
+/// the smallest map otherwise). A chip's rows are then fitted to what the float
+/// layer makes of the chip's own input (`chip input . W`), so a correction removes
+/// the layer's own error rather than regress the float output on inputs the
+/// chip's earlier layers moved (which biases every correction toward none).
+pub fn float_map(
+    input: ArrayView2<f64>,
+    output: ArrayView2<f64>,
+) -> Result<Array2<f64>, InterpError> {
+    let (k, n) = (input.ncols(), output.ncols());
+    if input.nrows() != output.nrows() {
+        return Err(InterpError::Digital(format!(
+            "float rows disagree: input {:?}, output {:?}",
+            input.dim(),
+            output.dim()
+        )));
+    }
+    let gram = input.t().dot(&input);
+    let mean_diagonal = gram.diag().sum() / k.max(1) as f64;
+    let ridge = FLOAT_MAP_RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
+    let mut regularised = DMatrix::from_fn(k, k, |i, j| gram[[i, j]]);
+    for i in 0..k {
+        regularised[(i, i)] += ridge;
+    }
+    let cholesky = regularised.cholesky().ok_or_else(|| {
+        InterpError::Digital("the float inputs' Gram matrix is not positive definite".into())
+    })?;
+    let moments = input.t().dot(&output);
+    let solved = cholesky.solve(&DMatrix::from_fn(k, n, |i, j| moments[[i, j]]));
+    Ok(Array2::from_shape_fn((k, n), |(i, j)| solved[(i, j)]))
+}
+
+/// [`float_map`]'s ridge, relative to the mean diagonal of the Gram matrix.
+const FLOAT_MAP_RIDGE: f64 = 1e-9;
 
 /// The calibration rows of one fit, with the factor of their Gram matrix.
 struct Rows<'a, 'f> {

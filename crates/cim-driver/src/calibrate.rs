@@ -2,12 +2,17 @@
 //! low-rank adapters `cim-adapters` wrote) on simulated chips, without retraining,
 //! and the adapter sets an artifact keeps.
 //!
-//! The float model's output of every corrected layer on the calibration inputs is
-//! the target: the exact program's value where each `cim.adapter` reads it.
-//! Then layer by layer in program order, each layer seeing the chip's earlier
-//! layers already corrected, the chip's rows of the layer (its input and its
-//! output) are captured and [`cim_sim::adapters::fit`] solves the correction in
-//! closed form. The rows come from one chip at one drift time (per chip: what a
+//! The target of a corrected layer is what the float layer makes of the input
+//! the chip gives it: the exact program is run on the calibration inputs once,
+//! and each layer's linear map is recovered from its rows there (where each
+//! `cim.adapter` reads it: [`cim_sim::adapters::float_map`]). Then layer by layer
+//! in program order, each layer seeing the chip's earlier layers already
+//! corrected, the chip's rows of the layer (its input and its output) are
+//! captured and [`cim_sim::adapters::fit`] solves the correction in closed form,
+//! towards that map of the chip's input. (Fitted to the float model's own output
+//! instead, a layer regresses on inputs the chip's earlier layers moved, which
+//! shrinks its correction towards none: a recurrent layer, whose state moves
+//! most, then kept about half of its loss; see the README's measurements.) The rows come from one chip at one drift time (per chip: what a
 //! chip team does with every chip it ships), or are pooled over several chips
 //! and drift times (across chips: one set for every chip of the technology, as a
 //! trained adapter is used).
@@ -314,50 +319,78 @@ pub fn apply(module: &Module, set: &AdapterSet, periphery: Periphery) -> Result<
     Ok(())
 }
 
-/// The float model's output of every corrected layer, at each use, in program order.
+/// What the float model computes at every corrected layer, in program order.
 pub struct Targets {
     /// Layers in the order the program first reads them.
     pub order: Vec<String>,
-    /// Per layer, the output at each use (rows x columns).
-    pub outputs: HashMap<String, Vec<Array2<f64>>>,
+    /// Per layer, how often a run reads it (a recurrence: once per step).
+    pub reads: HashMap<String, usize>,
+    /// Per layer, the linear map it computes in the float model
+    /// ([`adapters::float_map`]): the target of a chip's rows is this map of the
+    /// chip's own input.
+    pub maps: HashMap<String, Array2<f64>>,
 }
 
-/// Records the base every adapter reads.
+/// A layer's rows at one read: its name, output and input.
+type LayerRows = (String, Array2<f64>, Array2<f64>);
+
+/// Records the input and the base every adapter reads.
 #[derive(Default)]
 struct Recorder {
-    targets: RefCell<Vec<(String, Array2<f64>)>>,
+    /// Per read: the layer, its output and its input.
+    reads: RefCell<Vec<LayerRows>>,
 }
 
 impl AdapterHook for Recorder {
     fn at_adapter(
         &self,
         layer: &str,
-        _input: &ArrayD<f64>,
+        input: &ArrayD<f64>,
         base: &ArrayD<f64>,
     ) -> Option<Result<ArrayD<f64>, InterpError>> {
-        match adapters::rows(base) {
-            Ok(rows) => self.targets.borrow_mut().push((layer.to_owned(), rows)),
-            Err(error) => return Some(Err(error)),
+        match (adapters::rows(base), adapters::rows(input)) {
+            (Ok(output), Ok(input)) => {
+                self.reads
+                    .borrow_mut()
+                    .push((layer.to_owned(), output, input))
+            }
+            (Err(error), _) | (_, Err(error)) => return Some(Err(error)),
         }
         None
     }
 }
 
-/// The float outputs of `artifact`'s corrected layers on `inputs` (its exact
-/// program, where the corrections are the identity).
-pub fn float_outputs(artifact: &Artifact, inputs: &[ArrayD<f64>]) -> Result<Targets, DriverError> {
+/// The float maps of `artifact`'s corrected layers, from their rows on `inputs`
+/// (its exact program, where the corrections are the identity).
+pub fn float_maps(artifact: &Artifact, inputs: &[ArrayD<f64>]) -> Result<Targets, DriverError> {
     let mut exact = Prepared::new(artifact, Some(Fidelity::Exact), Digital::Float)?;
     let recorder = Recorder::default();
     exact.run_hooked(inputs, &RunSettings::default(), Some(&recorder))?;
-    let mut targets = Targets {
-        order: Vec::new(),
-        outputs: HashMap::new(),
-    };
-    for (layer, rows) in recorder.targets.into_inner() {
-        if !targets.outputs.contains_key(&layer) {
-            targets.order.push(layer.clone());
+    let mut order = Vec::new();
+    // Per layer, its inputs and its outputs at every read.
+    let mut rows: HashMap<String, [Vec<Array2<f64>>; 2]> = HashMap::new();
+    for (layer, output, input) in recorder.reads.into_inner() {
+        if !rows.contains_key(&layer) {
+            order.push(layer.clone());
         }
-        targets.outputs.entry(layer).or_default().push(rows);
+        let [inputs, outputs] = rows.entry(layer).or_default();
+        inputs.push(input);
+        outputs.push(output);
+    }
+    let mut targets = Targets {
+        order,
+        reads: HashMap::new(),
+        maps: HashMap::new(),
+    };
+    for (layer, [inputs, outputs]) in rows {
+        let map = adapters::stack(&inputs)
+            .and_then(|inputs| {
+                adapters::stack(&outputs)
+                    .and_then(|outputs| adapters::float_map(inputs.view(), outputs.view()))
+            })
+            .map_err(|error| DriverError::Run(format!("layer '{layer}': {error}")))?;
+        targets.reads.insert(layer.clone(), outputs.len());
+        targets.maps.insert(layer, map);
     }
     if targets.order.is_empty() {
         return Err(DriverError::Usage(
@@ -466,7 +499,7 @@ impl Fitting<'_> {
     /// to new chips and inputs is not applied.
     fn fit_captured(&self, layer: &str) -> Result<(), InterpError> {
         let captured = std::mem::take(&mut *self.captured.borrow_mut());
-        let outputs = &self.targets.outputs[layer];
+        let (reads, map) = (self.targets.reads[layer], &self.targets.maps[layer]);
         let mut parts = Vec::new();
         for Captured {
             input,
@@ -475,11 +508,13 @@ impl Fitting<'_> {
             chip,
         } in captured
         {
-            let target = outputs.get(use_index).ok_or_else(|| {
-                InterpError::Digital(format!(
+            if use_index >= reads {
+                return Err(InterpError::Digital(format!(
                     "layer '{layer}' is read more often on the chip than in the exact program"
-                ))
-            })?;
+                )));
+            }
+            // What the float layer makes of the chip's own input.
+            let target = input.dot(map);
             // Rows follow the batch (then pixels or tokens): halves split inputs.
             let middle = input.nrows() / 2;
             for (half, range) in [(0, 0..middle), (1, middle..input.nrows())] {
@@ -487,7 +522,7 @@ impl Fitting<'_> {
                 parts.push(Part {
                     input: slice(&input),
                     chip_output: slice(&chip_output),
-                    target: slice(target),
+                    target: slice(&target),
                     chip,
                     half,
                 });
@@ -605,11 +640,7 @@ impl AdapterHook for Fitting<'_> {
             let fitted = self.fitted.borrow();
             return Some(apply_rows(&fitted[layer], input, base));
         }
-        let read_once = self
-            .targets
-            .outputs
-            .get(layer)
-            .is_some_and(|o| o.len() == 1);
+        let read_once = self.targets.reads.get(layer) == Some(&1);
         if self.single_source && read_once {
             if let Err(error) = self.fit_captured(layer) {
                 return Some(Err(error));
@@ -667,11 +698,7 @@ pub fn fit(
         // A layer read more than once (a recurrence) was captured uncorrected at
         // every step; once more with its correction, its steps see the states
         // they will see.
-        if targets
-            .outputs
-            .get(&frontier)
-            .is_some_and(|uses| uses.len() > 1)
-        {
+        if targets.reads.get(&frontier).is_some_and(|&reads| reads > 1) {
             *fitting.refitting.borrow_mut() = Some(frontier.clone());
             for source in sources {
                 fitting.uses.borrow_mut().clear();
@@ -726,7 +753,7 @@ pub fn calibrate(
             "--drift-time {time}: give the seconds since programming, >= 0"
         )));
     }
-    let targets = float_outputs(artifact, calibration.inputs)?;
+    let targets = float_maps(artifact, calibration.inputs)?;
     let ranks = corrected_layers(artifact.mapped()?);
     let mut prepared = Prepared::new(artifact, Some(Fidelity::Full), Digital::Float)?;
     let sources: Vec<RunSettings> = calibration

@@ -122,7 +122,7 @@ impl Evaluation<'_, '_> {
                             .into(),
                     ));
                 }
-                let targets = calibrate::float_outputs(self.artifact, per_chip.inputs)?;
+                let targets = calibrate::float_maps(self.artifact, per_chip.inputs)?;
                 let ranks = calibrate::corrected_layers(self.artifact.mapped()?);
                 Some((per_chip, targets, ranks))
             }
