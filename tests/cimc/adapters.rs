@@ -125,12 +125,10 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
     assert_ne!(chip(&corrected, "default", "default"), fitted);
 }
 
-/// Monte Carlo with each chip calibrated on its own: over the same chips, never
-/// less accurate than global drift compensation alone, on inputs the fit never saw.
-#[test]
-fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
-    let calibration = fixture("digits-calib-x.npy");
-    let artifact = compile_with_adapters("adapters-each-chip", "pcm", "4");
+/// The accuracy of `artifact` on `data` over 4 chips a year after programming:
+/// uncorrected (global drift compensation only), then with each chip calibrated
+/// on its own on `calibration`.
+fn uncorrected_and_each_chip(artifact: &Path, data: &str, calibration: &str) -> (f64, f64) {
     let common = [
         "--fidelity",
         "full",
@@ -141,10 +139,21 @@ fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
     ];
     let mut plain = common.to_vec();
     plain.extend_from_slice(&["--adapters", "none"]);
-    let none = accuracy(&accuracies(&artifact, "digits-test-x.npy", &plain), "full");
     let mut each = common.to_vec();
-    each.extend_from_slice(&["--calibrate-each-chip", &calibration]);
-    let fitted = accuracy(&accuracies(&artifact, "digits-test-x.npy", &each), "full");
+    each.extend_from_slice(&["--calibrate-each-chip", calibration]);
+    (
+        accuracy(&accuracies(artifact, data, &plain), "full"),
+        accuracy(&accuracies(artifact, data, &each), "full"),
+    )
+}
+
+/// Monte Carlo with each chip calibrated on its own: over the same chips, never
+/// less accurate than global drift compensation alone, on inputs the fit never saw.
+#[test]
+fn calibrating_each_chip_recovers_accuracy_lost_to_drift() {
+    let calibration = fixture("digits-calib-x.npy");
+    let artifact = compile_with_adapters("adapters-each-chip", "pcm", "4");
+    let (none, fitted) = uncorrected_and_each_chip(&artifact, "digits-test-x.npy", &calibration);
     assert!(fitted >= none, "{fitted} < {none}");
 }
 
@@ -172,20 +181,7 @@ fn calibrating_each_chip_recovers_most_of_a_recurrent_networks_loss() {
         &accuracies(&artifact, data, &["--fidelity", "float"]),
         "float",
     );
-    let common = [
-        "--fidelity",
-        "full",
-        "--repeats",
-        "4",
-        "--drift-time",
-        "31536000",
-    ];
-    let mut plain = common.to_vec();
-    plain.extend_from_slice(&["--adapters", "none"]);
-    let none = accuracy(&accuracies(&artifact, data, &plain), "full");
-    let mut each = common.to_vec();
-    each.extend_from_slice(&["--calibrate-each-chip", &calibration]);
-    let fitted = accuracy(&accuracies(&artifact, data, &each), "full");
+    let (none, fitted) = uncorrected_and_each_chip(&artifact, data, &calibration);
     let recovered = (fitted - none) / (float - none);
     assert!(
         float - none > 0.01 && recovered >= 0.65,
