@@ -3,7 +3,11 @@
 //! on a backend's [`ScalarUnit`].
 //!
 //! The maps are affine, so every operand is read at `base + sum(step[d] * d)` of its
-//! buffer, and the bounds of every read are checked once, before the loop. The
+//! buffer, and the bounds of every read are checked once, before the loop. When
+//! the outputs are indexed by the parallel dimensions in order and any reduction
+//! is short (elementwise ops, pooling windows, im2col), the op runs by blocks of
+//! output elements ([`Blocks`]), its operands read in place or gathered in runs
+//! ([`crate::gather`]). Otherwise the
 //! loop nest runs reductions outermost; the rest is computed in blocks of points,
 //! one body instruction over the whole block at a time ([`evaluate_lanes`]); a body
 //! that yields an input unchanged (im2col) is a gather; the outer dimension is cut
