@@ -200,14 +200,7 @@ pub fn fit<'a>(
         }
     }
     let rank = options.rank.min(k).min(n).max(1);
-    let gram = input.t().dot(&input);
-    let mean_diagonal = gram.diag().sum() / k.max(1) as f64;
-    let ridge = options.ridge.max(0.0) * mean_diagonal.max(f64::MIN_POSITIVE);
-    let mut regularised = DMatrix::from_fn(k, k, |i, j| gram[[i, j]]);
-    for i in 0..k {
-        regularised[(i, i)] += ridge;
-    }
-    let cholesky = regularised.cholesky().ok_or_else(|| {
+    let cholesky = ridged_gram_factor(input, options.ridge.max(0.0)).ok_or_else(|| {
         InterpError::Digital(
             "the calibration inputs' Gram matrix is singular: give a ridge > 0 or more rows".into(),
         )
@@ -257,19 +250,30 @@ pub fn float_map(
             output.dim()
         )));
     }
-    let gram = input.t().dot(&input);
-    let mean_diagonal = gram.diag().sum() / k.max(1) as f64;
-    let ridge = FLOAT_MAP_RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
-    let mut regularised = DMatrix::from_fn(k, k, |i, j| gram[[i, j]]);
-    for i in 0..k {
-        regularised[(i, i)] += ridge;
-    }
-    let cholesky = regularised.cholesky().ok_or_else(|| {
+    let cholesky = ridged_gram_factor(input, FLOAT_MAP_RIDGE).ok_or_else(|| {
         InterpError::Digital("the float inputs' Gram matrix is not positive definite".into())
     })?;
     let moments = input.t().dot(&output);
     let solved = cholesky.solve(&DMatrix::from_fn(k, n, |i, j| moments[[i, j]]));
     Ok(Array2::from_shape_fn((k, n), |(i, j)| solved[(i, j)]))
+}
+
+/// The Cholesky factor of `XᵀX + λI`, `λ` being `ridge` times the mean diagonal
+/// of `XᵀX` (what [`fit`] and [`float_map`] solve with); `None` when it is not
+/// positive definite.
+fn ridged_gram_factor(
+    input: ArrayView2<f64>,
+    ridge: f64,
+) -> Option<nalgebra::Cholesky<f64, nalgebra::Dyn>> {
+    let k = input.ncols();
+    let gram = input.t().dot(&input);
+    let mean_diagonal = gram.diag().sum() / k.max(1) as f64;
+    let ridge = ridge * mean_diagonal.max(f64::MIN_POSITIVE);
+    let mut regularised = DMatrix::from_fn(k, k, |i, j| gram[[i, j]]);
+    for i in 0..k {
+        regularised[(i, i)] += ridge;
+    }
+    regularised.cholesky()
 }
 
 /// [`float_map`]'s ridge, relative to the mean diagonal of the Gram matrix.

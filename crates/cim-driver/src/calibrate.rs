@@ -12,7 +12,8 @@
 //! towards that map of the chip's input. (Fitted to the float model's own output
 //! instead, a layer regresses on inputs the chip's earlier layers moved, which
 //! shrinks its correction towards none: a recurrent layer, whose state moves
-//! most, then kept about half of its loss; see the README's measurements.) The rows come from one chip at one drift time (per chip: what a
+//! most, then kept about half of its loss; see the README's measurements.)
+//! The rows come from one chip at one drift time (per chip: what a
 //! chip team does with every chip it ships), or are pooled over several chips
 //! and drift times (across chips: one set for every chip of the technology, as a
 //! trained adapter is used).

@@ -113,6 +113,15 @@ pub struct Body {
 }
 
 impl Body {
+    /// The input (of the first `inputs` block arguments) the body yields unchanged
+    /// when that is all it does: the op is then a gather (im2col, a transpose).
+    pub fn copied_input(&self, inputs: usize) -> Option<usize> {
+        match (self.instructions.is_empty(), self.yields.as_slice()) {
+            (true, [Source::Argument(slot)]) if *slot < inputs => Some(*slot),
+            _ => None,
+        }
+    }
+
     /// Whether the body reads its block argument `slot`.
     pub fn reads(&self, slot: usize) -> bool {
         let is_slot = |source: &Source| matches!(*source, Source::Argument(i) if i == slot);

@@ -253,7 +253,7 @@ pub fn run(
                 .all(|r| r.terms.iter().all(|&(d, _)| d != dim))
         })
     };
-    // By blocks of output elements ([`run_by_output_blocks`]): when every output is
+    // By blocks of output elements ([`Blocks`]): when every output is
     // indexed by the parallel dimensions in order and a reduction (a pooling
     // window) is short beside them.
     let parallel: Vec<usize> = (0..dims).filter(|&dim| !reduction(dim)).collect();
@@ -448,15 +448,10 @@ impl Blocks<'_> {
         let outputs_read: Vec<bool> = (0..outputs.len())
             .map(|output| self.body.reads(inputs + output))
             .collect();
-        let copies = match (
-            self.body.instructions.is_empty(),
-            self.body.yields.as_slice(),
-        ) {
-            (true, [Source::Argument(slot)]) if *slot < inputs && self.reduced.is_empty() => {
-                Some(*slot)
-            }
-            _ => None,
-        };
+        let copies = self
+            .body
+            .copied_input(inputs)
+            .filter(|_| self.reduced.is_empty());
         let points: usize = parallel_bounds.iter().product();
         let mut blocks: Vec<Vec<&mut [f64]>> = Vec::with_capacity(points.div_ceil(OUTPUT_BLOCK));
         for output in outputs.iter_mut() {
@@ -477,10 +472,10 @@ impl Blocks<'_> {
             }
             let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); inputs + outputs.len()];
             let mut temporaries = vec![vec![0.0; count]; self.body.instructions.len()];
+            let mut in_place = vec![None; inputs];
             for shift in &shifts {
                 // The inputs' values at the block's points (in place when they lie
                 // one after another), then the outputs' values the body reads.
-                let mut in_place = vec![None; inputs];
                 for (slot, gather) in gathers.iter().enumerate() {
                     in_place[slot] = gather.contiguous_from(shift[slot], start);
                     if in_place[slot].is_none() {
@@ -699,13 +694,7 @@ impl Domain<'_> {
         let mut at = vec![0i64; offsets.len()];
         // A body that yields one of its inputs unchanged (a gather: im2col, a
         // transpose written as a generic) copies.
-        let copies = match (
-            self.body.instructions.is_empty(),
-            self.body.yields.as_slice(),
-        ) {
-            (true, [Source::Argument(slot)]) if *slot < inputs && unit.is_none() => Some(*slot),
-            _ => None,
-        };
+        let copies = self.body.copied_input(inputs).filter(|_| unit.is_none());
         let mut lanes = (self.independent && unit.is_none() && copies.is_none()).then(|| Lanes {
             offsets: vec![vec![0; LANES]; self.strides.len()],
             arguments: vec![vec![0.0; LANES]; self.strides.len()],
