@@ -1,8 +1,9 @@
 //! The closed-form calibration of a layer's correction (`cim_sim::adapters::fit`):
-//! what it removes exactly, that it never makes the calibration rows worse, and the
-//! float map its targets come from (`cim_sim::adapters::float_map`).
+//! what it removes exactly, that it never makes the calibration rows worse, the
+//! float map its targets come from (`cim_sim::adapters::float_map`), and the weight
+//! held-out rows give it (`cim_sim::adapters::weight_towards`).
 
-use cim_sim::adapters::{Correction, FitOptions, fit, float_map, loss};
+use cim_sim::adapters::{Correction, FitOptions, fit, float_map, loss, weight_towards};
 use ndarray::Array2;
 use proptest::prelude::*;
 
@@ -89,6 +90,26 @@ proptest! {
         let before = loss(chip.view(), target.view());
         let after = loss(correction.apply(x.view(), chip.view()).view(), target.view());
         prop_assert!(after <= before * (1.0 + 1e-9) + 1e-12, "{after} > {before}");
+    }
+
+    /// A correction weighted towards a goal (the held-out rows' float output) is
+    /// never farther from it than the identity or the full correction, and a step
+    /// straight to the goal is taken whole.
+    #[test]
+    fn weighted_step_is_never_farther_from_its_goal(
+        rows in 1usize..30, n in 1usize..10, seed in 0u64..1000, reach in -2.0f64..3.0,
+    ) {
+        let base = matrix(rows, n, seed);
+        let goal = matrix(rows, n, seed + 1);
+        let moved = &base + &((&goal - &base) * reach) + &(matrix(rows, n, seed + 2) * 0.3);
+        let w = weight_towards(base.view(), moved.view(), goal.view());
+        prop_assert!((0.0..=1.0).contains(&w), "{w}");
+        let weighted = &base + &((&moved - &base) * w);
+        let error = loss(weighted.view(), goal.view());
+        let slack = 1e-9 * loss(base.view(), goal.view()) + 1e-12;
+        prop_assert!(error <= loss(base.view(), goal.view()) + slack, "worse than none");
+        prop_assert!(error <= loss(moved.view(), goal.view()) + slack, "worse than the step");
+        prop_assert_eq!(weight_towards(base.view(), goal.view(), goal.view()), 1.0);
     }
 }
 

@@ -170,6 +170,25 @@ pub fn loss(output: ArrayView2<f64>, target: ArrayView2<f64>) -> f64 {
         .sum()
 }
 
+/// How far (0 to 1) to go from `base` towards `moved` to come nearest `goal`:
+/// the squared error of `base + w (moved - base)` to `goal` is quadratic in `w`,
+/// and the weight kept is its least in `0..=1` (0 when `moved` is `base`). So a
+/// correction weighted by it is never farther from `goal` than the identity or
+/// the full correction.
+pub fn weight_towards(base: ArrayView2<f64>, moved: ArrayView2<f64>, goal: ArrayView2<f64>) -> f64 {
+    let (mut along, mut norm) = (0.0, 0.0);
+    for ((b, m), g) in base.iter().zip(moved).zip(goal) {
+        let step = m - b;
+        along += (g - b) * step;
+        norm += step * step;
+    }
+    if norm > 0.0 {
+        (along / norm).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 /// Fits the correction of a layer from calibration rows: its `input` (m x K), the
 /// chip's output `chip` (m x N) and the float model's `target` (m x N).
 pub fn fit<'a>(

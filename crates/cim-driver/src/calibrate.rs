@@ -330,6 +330,9 @@ pub struct Targets {
     /// ([`adapters::float_map`]): the target of a chip's rows is this map of the
     /// chip's own input.
     pub maps: HashMap<String, Array2<f64>>,
+    /// Per layer, its rows in the float model at each read: what the network
+    /// needs there, against which a correction's reach is weighed.
+    pub outputs: HashMap<String, Vec<Array2<f64>>>,
 }
 
 /// A layer's rows at one read: its name, output and input.
@@ -382,6 +385,7 @@ pub fn float_maps(artifact: &Artifact, inputs: &[ArrayD<f64>]) -> Result<Targets
         order,
         reads: HashMap::new(),
         maps: HashMap::new(),
+        outputs: HashMap::new(),
     };
     for (layer, [inputs, outputs]) in rows {
         let map = adapters::stack(&inputs)
@@ -391,7 +395,8 @@ pub fn float_maps(artifact: &Artifact, inputs: &[ArrayD<f64>]) -> Result<Targets
             })
             .map_err(|error| DriverError::Run(format!("layer '{layer}': {error}")))?;
         targets.reads.insert(layer.clone(), outputs.len());
-        targets.maps.insert(layer, map);
+        targets.maps.insert(layer.clone(), map);
+        targets.outputs.insert(layer, outputs);
     }
     if targets.order.is_empty() {
         return Err(DriverError::Usage(
@@ -440,6 +445,9 @@ struct Part {
     input: Array2<f64>,
     chip_output: Array2<f64>,
     target: Array2<f64>,
+    /// The float model's rows of the layer (its output where the float model's
+    /// earlier layers feed it).
+    float_output: Array2<f64>,
     /// The chip's seed.
     chip: u64,
     /// Which half of the calibration inputs (0 or 1).
@@ -492,12 +500,17 @@ impl Fitting<'_> {
     /// The correction is then weighted by what rows held out of the fit say of it:
     /// fitted without one chip's rows (all chips' when there is one) and without
     /// one half of the inputs, and applied to that chip's half, a weight `w` of the
-    /// way from the identity leaves a squared error quadratic in `w`, least at some
-    /// `w*`; the smallest `w*` over the held-out parts (in 0..=1) is kept, so the
-    /// correction goes as far as it helps every held-out chip.
+    /// way from the identity leaves a squared error to the float model's rows of
+    /// the layer quadratic in `w`, least at some `w*`; the smallest `w*` over the
+    /// held-out parts (in 0..=1) is kept, so the correction goes as far as it
+    /// helps every held-out chip.
     /// So a chip's own error is not learnt as the technology's, the calibration
     /// inputs are not learnt by heart, and a correction that does not carry over
-    /// to new chips and inputs is not applied.
+    /// to new chips and inputs is not applied. The fit aims at the float map of
+    /// the chip's input, the weight at the float model's rows: a correction goes
+    /// only as far as it brings the layer nearer what the network needs there
+    /// (on a transformer, whose layers' float maps of a drifted input can lead
+    /// away from the float rows, a full correction did worse than none).
     fn fit_captured(&self, layer: &str) -> Result<(), InterpError> {
         let captured = std::mem::take(&mut *self.captured.borrow_mut());
         let (reads, map) = (self.targets.reads[layer], &self.targets.maps[layer]);
@@ -516,6 +529,14 @@ impl Fitting<'_> {
             }
             // What the float layer makes of the chip's own input.
             let target = input.dot(map);
+            let float_output = &self.targets.outputs[layer][use_index];
+            if float_output.dim() != chip_output.dim() {
+                return Err(InterpError::Digital(format!(
+                    "layer '{layer}' gives {:?} rows on the chip and {:?} in the exact program",
+                    chip_output.dim(),
+                    float_output.dim()
+                )));
+            }
             // Rows follow the batch (then pixels or tokens): halves split inputs.
             let middle = input.nrows() / 2;
             for (half, range) in [(0, 0..middle), (1, middle..input.nrows())] {
@@ -524,6 +545,7 @@ impl Fitting<'_> {
                     input: slice(&input),
                     chip_output: slice(&chip_output),
                     target: slice(&target),
+                    float_output: slice(float_output),
                     chip,
                     half,
                 });
@@ -534,8 +556,8 @@ impl Fitting<'_> {
             rank,
             ..self.options
         };
-        // The rows of the parts `keep` takes, stacked: (input, chip, target).
-        let pooled = |keep: &dyn Fn(&Part) -> bool| -> Result<[Array2<f64>; 3], InterpError> {
+        // The rows of the parts `keep` takes, stacked: (input, chip, target, float).
+        let pooled = |keep: &dyn Fn(&Part) -> bool| -> Result<[Array2<f64>; 4], InterpError> {
             let chosen: Vec<&Part> = parts.iter().filter(|part| keep(part)).collect();
             let stack_of = |pick: fn(&Part) -> &Array2<f64>| {
                 adapters::stack(
@@ -549,9 +571,10 @@ impl Fitting<'_> {
                 stack_of(|p| &p.input)?,
                 stack_of(|p| &p.chip_output)?,
                 stack_of(|p| &p.target)?,
+                stack_of(|p| &p.float_output)?,
             ])
         };
-        let [x, c, t] = pooled(&|_| true)?;
+        let [x, c, t, _] = pooled(&|_| true)?;
         let correction = adapters::fit(x.view(), c.view(), t.view(), options)?;
         let mut chips: Vec<u64> = parts.iter().map(|part| part.chip).collect();
         chips.sort_unstable();
@@ -561,17 +584,19 @@ impl Fitting<'_> {
             for half in 0..2 {
                 let trained =
                     |part: &Part| (chips.len() == 1 || part.chip != held) && part.half != half;
-                let [x, c, t] = pooled(&trained)?;
+                let [x, c, t, _] = pooled(&trained)?;
                 if x.nrows() == 0 {
                     continue;
                 }
                 let without = adapters::fit(x.view(), c.view(), t.view(), options)?;
-                let [x, c, t] = pooled(&|part: &Part| part.chip == held && part.half == half)?;
-                let step = without.apply(x.view(), c.view()) - &c;
-                let residual = &t - &c;
-                let (along, norm) = ((&residual * &step).sum(), (&step * &step).sum());
-                let best = if norm > 0.0 { along / norm } else { 0.0 };
-                weight = weight.min(best.clamp(0.0, 1.0));
+                let [x, c, _, float] =
+                    pooled(&|part: &Part| part.chip == held && part.half == half)?;
+                let moved = without.apply(x.view(), c.view());
+                weight = weight.min(adapters::weight_towards(
+                    c.view(),
+                    moved.view(),
+                    float.view(),
+                ));
             }
         }
         let correction = correction.weighted(weight);
