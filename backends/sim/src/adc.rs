@@ -10,7 +10,7 @@ use cim_device::{
 };
 use cim_interp::kernels::CHUNK_ROWS;
 use ndarray::{Array2, ArrayView2};
-use std::{cell::Cell, collections::HashMap};
+use std::{cell::Cell, collections::HashMap, mem::MaybeUninit};
 
 /// An ADC setting: resolution and range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,7 +99,9 @@ fn through(
     let x = sums.as_slice().expect("standard layout");
     let (batch, width) = (sums.nrows(), sums.ncols().max(1));
     let piece = CHUNK_ROWS * width;
-    let mut output = Array2::<f64>::zeros(sums.raw_dim());
+    // Every element is written once below (a row of the output for each row of
+    // the sums), so it is not cleared first.
+    let mut output = Array2::<f64>::uninit(sums.raw_dim());
     let mut saturated = vec![false; batch];
     // What a chip adds: this block's columns' gains and offsets, and a stream.
     let analog = chip.filter(|chip| !chip.model.is_ideal()).map(|chip| {
@@ -123,11 +125,13 @@ fn through(
     if let Some(chip) = chip {
         chip.vectors.set(chip.vectors.get() + batch as u64);
     }
-    let convert_piece = |index: usize, chunk: &mut [f64], flags: &mut [bool]| {
+    let convert_piece = |index: usize, chunk: &mut [MaybeUninit<f64>], flags: &mut [bool]| {
         let x = &x[index * piece..];
         let mut rng = analog
             .as_ref()
             .map(|(_, _, stream)| stream.fork(index as u64));
+        // What reaches the converter, a row at a time.
+        let mut reached = vec![0.0f64; width];
         for (r, ((row, x), flag)) in chunk
             .chunks_mut(width)
             .zip(x.chunks(width))
@@ -143,27 +147,27 @@ fn through(
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
-                        for (y, &x) in row.iter_mut().zip(x) {
+                        for (y, &x) in reached.iter_mut().zip(x) {
                             *y = f64::from(x) + sigma * rng.normal();
                         }
                     } else {
-                        for ((y, &x), error) in row.iter_mut().zip(x).zip(errors) {
+                        for ((y, &x), error) in reached.iter_mut().zip(x).zip(errors) {
                             let draw = if model.noise > 0.0 { rng.normal() } else { 0.0 };
                             *y = model.analog(f64::from(x), lo, hi, *error, draw);
                         }
                     }
                 }
                 _ => {
-                    for (y, &x) in row.iter_mut().zip(x) {
+                    for (y, &x) in reached.iter_mut().zip(x) {
                         *y = f64::from(x);
                     }
                 }
             }
             let mut top = 0u8;
-            for y in row.iter_mut() {
-                let (level, at_top) = levels(*y);
+            for (y, &v) in row.iter_mut().zip(&reached) {
+                let (level, at_top) = levels(v);
                 top |= u8::from(at_top);
-                *y = level * scale;
+                y.write(level * scale);
             }
             *flag |= top != 0;
         }
@@ -178,5 +182,7 @@ fn through(
             .enumerate()
             .for_each(|(index, (chunk, flags))| convert_piece(index, chunk, flags));
     }
-    (output, saturated)
+    // SAFETY: each piece wrote every element of its rows (the rows of `x` and of
+    // the output have the same width), and the pieces cover the output.
+    (unsafe { output.assume_init() }, saturated)
 }

@@ -283,11 +283,23 @@ fn managed(
         Some(Converter::Dac { bits, lo, hi, .. }) => (None, Some(Uniform::new(bits, lo, hi))),
         _ => (None, None),
     };
-    let drive = |value: f64| -> f64 {
+    // Each vector's factor onto the DAC's range (a multiply per value, not a
+    // division: the same bits, as `v * (1 / scale)` was always computed).
+    let inverse: Vec<f64> = scales.iter().map(|scale| 1.0 / scale).collect();
+    // The vectors of `rows` (all, in order, for `None`) through the DAC, each
+    // scaled and then divided by `reduction` (a power of two, so multiplying by
+    // its inverse gives the same bits); one loop per kind of levels, so the
+    // compiler sees the rounding it vectorises.
+    let drive = |rows: Option<&[usize]>, reduction: f64| -> Array2<f32> {
+        let shrink = 1.0 / reduction;
         match (symmetric, uniform) {
-            (Some(levels), _) => levels.quantize(value).0,
-            (_, Some(levels)) => levels.quantize(value),
-            _ => value,
+            (Some(levels), _) => {
+                dac::narrow_gathered(x, rows, |b, v| levels.quantize(v * inverse[b] * shrink).0)
+            }
+            (_, Some(levels)) => {
+                dac::narrow_gathered(x, rows, |b, v| levels.quantize(v * inverse[b] * shrink))
+            }
+            _ => dac::narrow_gathered(x, rows, |b, v| v * inverse[b] * shrink),
         }
     };
     let passes = match adc {
@@ -309,8 +321,7 @@ fn managed(
         let reduction = f64::from(1u32 << pass.min(30));
         // The first pass drives every vector in order: no gather needed.
         let gather = (pending.len() < batch).then_some(pending.as_slice());
-        let driven =
-            dac::narrow_gathered(x, gather, |b, v| drive(v * (1.0 / scales[b]) / reduction));
+        let driven = drive(gather, reduction);
         let sums = product(sim, op, block, driven.view(), full_scale)?;
         // What each converted row is multiplied back by.
         let back: Vec<f64> = pending.iter().map(|&b| scales[b] * reduction).collect();

@@ -72,13 +72,72 @@ pub fn matmul<S: ndarray::Data<Elem = f64>>(
 /// on the same cores, at the arrays' shapes too (measured against numpy, torch and
 /// the `gemm` and `faer` crates: `cargo bench --bench runtime` prints the runtime
 /// beside this bound; `tools/gemm-reference.py` times numpy and torch).
-pub fn gemm<A: ndarray::LinalgScalar + Send + Sync>(
-    a: ndarray::ArrayView2<A>,
-    b: ndarray::ArrayView2<A>,
-) -> Array2<A> {
-    let mut product = Array2::<A>::zeros((a.nrows(), b.ncols()));
-    ndarray::linalg::general_mat_mul(A::one(), &a, &b, A::zero(), &mut product);
-    product
+pub fn gemm<A: GemmScalar>(a: ndarray::ArrayView2<A>, b: ndarray::ArrayView2<A>) -> Array2<A> {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    assert_eq!(k, b.nrows(), "gemm of {m}x{k} by {}x{n}", b.nrows());
+    let mut product = Array2::<A>::uninit((m, n));
+    let (rsc, csc) = (product.strides()[0], product.strides()[1]);
+    // SAFETY: the pointers and strides are the views' own and the new array's,
+    // sized as checked above; with β = 0 the kernel writes every element of the
+    // product without reading it (matrixmultiply's contract, also for k = 0), so
+    // the product is initialised, without a pass clearing it first.
+    unsafe {
+        A::gemm(
+            (m, k, n),
+            (a.as_ptr(), a.strides()[0], a.strides()[1]),
+            (b.as_ptr(), b.strides()[0], b.strides()[1]),
+            (product.as_mut_ptr().cast::<A>(), rsc, csc),
+        );
+        product.assume_init()
+    }
+}
+
+/// The element types [`gemm`] multiplies: matrixmultiply's `sgemm` and `dgemm`.
+pub trait GemmScalar: ndarray::LinalgScalar + Send + Sync {
+    /// `c ← a · b` (m × k by k × n), each matrix a pointer and its row and column
+    /// strides in elements.
+    ///
+    /// # Safety
+    /// The pointers and strides must address matrices of those shapes; `c` need
+    /// not be initialised.
+    unsafe fn gemm(
+        shape: (usize, usize, usize),
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        c: (*mut Self, isize, isize),
+    );
+}
+
+impl GemmScalar for f32 {
+    unsafe fn gemm(
+        (m, k, n): (usize, usize, usize),
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        c: (*mut Self, isize, isize),
+    ) {
+        // SAFETY: as the caller promised.
+        unsafe {
+            matrixmultiply::sgemm(
+                m, k, n, 1.0, a.0, a.1, a.2, b.0, b.1, b.2, 0.0, c.0, c.1, c.2,
+            )
+        }
+    }
+}
+
+impl GemmScalar for f64 {
+    unsafe fn gemm(
+        (m, k, n): (usize, usize, usize),
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        c: (*mut Self, isize, isize),
+    ) {
+        // SAFETY: as the caller promised.
+        unsafe {
+            matrixmultiply::dgemm(
+                m, k, n, 1.0, a.0, a.1, a.2, b.0, b.1, b.2, 0.0, c.0, c.1, c.2,
+            )
+        }
+    }
 }
 
 /// `view`'s elements in row-major order, as an array of its own (a transpose or a
