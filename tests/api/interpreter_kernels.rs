@@ -1,12 +1,17 @@
-//! The interpreter's data-movement kernels against element-by-element references:
-//! gathering an operand along an iteration domain ([`Gather`]), a view copied to
-//! row-major order ([`standard_layout`]), and `linalg.generic`s run by blocks of
+//! The interpreter's kernels against element-by-element references: the matrix
+//! product ([`gemm`], written into an uninitialised array, for any strides and
+//! empty shapes), gathering an operand along an iteration domain ([`Gather`]), a
+//! view copied to row-major order ([`standard_layout`]), and `linalg.generic`s run by blocks of
 //! output elements (elementwise with broadcasts, a pooling window, a body that
 //! reads its output, an im2col gather), bit for bit.
 
-use cim_interp::{Interpreter, gather::Gather, kernels::standard_layout};
+use cim_interp::{
+    Interpreter,
+    gather::Gather,
+    kernels::{gemm, standard_layout},
+};
 use cim_ir::CimContext;
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{Array2, ArrayD, Dimension, IxDyn, s};
 
 /// Every point's element read one by one: the reference of [`Gather::copy`].
 fn pointwise(base: i64, steps: &[i64], bounds: &[usize], values: &[f64]) -> Vec<f64> {
@@ -22,6 +27,67 @@ fn pointwise(base: i64, steps: &[i64], bounds: &[usize], values: &[f64]) -> Vec<
             values[offset as usize]
         })
         .collect()
+}
+
+/// `a · b` summed element by element, in f64.
+fn product_reference(a: ndarray::ArrayView2<f64>, b: ndarray::ArrayView2<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+        (0..a.ncols()).map(|l| a[[i, l]] * b[[l, j]]).sum()
+    })
+}
+
+#[test]
+fn gemm_matches_the_sum_of_products_for_any_strides_and_empty_shapes() {
+    let values = |rows: usize, cols: usize, seed: usize| {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            (((i * 31 + j * 17 + seed * 7) % 23) as f64 - 11.0) / 8.0
+        })
+    };
+    let a = values(37, 29, 1);
+    let b = values(29, 41, 2);
+    let wide = values(41, 29, 3);
+    // Row-major, a transposed operand, strided and reversed slices.
+    let cases = [
+        (a.view(), b.view()),
+        (a.view(), wide.t()),
+        (a.slice(s![..;2, ..]), b.view()),
+        (a.slice(s![..;-1, ..]), b.slice(s![.., ..;-3])),
+    ];
+    for (index, (x, y)) in cases.into_iter().enumerate() {
+        let expected = product_reference(x, y);
+        let got = gemm(x, y);
+        let off = (&got - &expected)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(off < 1e-12, "case {index}: off by {off}");
+        let narrow = gemm(x.mapv(|v| v as f32).view(), y.mapv(|v| v as f32).view());
+        let off = (&narrow.mapv(f64::from) - &expected)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(off < 1e-4, "case {index}, f32: off by {off}");
+    }
+    // An empty inner dimension gives zeros (not what the memory held); empty
+    // outer ones an empty product.
+    for _ in 0..3 {
+        let product = gemm(
+            Array2::<f32>::zeros((64, 0)).view(),
+            Array2::zeros((0, 48)).view(),
+        );
+        assert_eq!(product.dim(), (64, 48));
+        assert!(product.iter().all(|&v| v == 0.0));
+        drop(gemm(
+            Array2::<f32>::from_elem((64, 64), 3.0).view(),
+            Array2::from_elem((64, 48), 5.0).view(),
+        ));
+    }
+    assert_eq!(
+        gemm(Array2::<f64>::zeros((0, 5)).view(), b.slice(s![..5, ..])).dim(),
+        (0, 41)
+    );
+    assert_eq!(
+        gemm(a.view(), Array2::<f64>::zeros((29, 0)).view()).dim(),
+        (37, 0)
+    );
 }
 
 #[test]

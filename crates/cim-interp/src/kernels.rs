@@ -108,37 +108,29 @@ pub trait GemmScalar: ndarray::LinalgScalar + Send + Sync {
     );
 }
 
-impl GemmScalar for f32 {
-    unsafe fn gemm(
-        (m, k, n): (usize, usize, usize),
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: as the caller promised.
-        unsafe {
-            matrixmultiply::sgemm(
-                m, k, n, 1.0, a.0, a.1, a.2, b.0, b.1, b.2, 0.0, c.0, c.1, c.2,
-            )
+/// The impl for an element type and matrixmultiply's kernel of it.
+macro_rules! gemm_scalar {
+    ($element:ty, $kernel:path) => {
+        impl GemmScalar for $element {
+            unsafe fn gemm(
+                (m, k, n): (usize, usize, usize),
+                a: (*const Self, isize, isize),
+                b: (*const Self, isize, isize),
+                c: (*mut Self, isize, isize),
+            ) {
+                // SAFETY: as the caller promised.
+                unsafe {
+                    $kernel(
+                        m, k, n, 1.0, a.0, a.1, a.2, b.0, b.1, b.2, 0.0, c.0, c.1, c.2,
+                    )
+                }
+            }
         }
-    }
+    };
 }
 
-impl GemmScalar for f64 {
-    unsafe fn gemm(
-        (m, k, n): (usize, usize, usize),
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: as the caller promised.
-        unsafe {
-            matrixmultiply::dgemm(
-                m, k, n, 1.0, a.0, a.1, a.2, b.0, b.1, b.2, 0.0, c.0, c.1, c.2,
-            )
-        }
-    }
-}
+gemm_scalar!(f32, matrixmultiply::sgemm);
+gemm_scalar!(f64, matrixmultiply::dgemm);
 
 /// `view`'s elements in row-major order, as an array of its own (a transpose or a
 /// strided slice materialised). ndarray walks an `IxDyn` view through a dynamic
