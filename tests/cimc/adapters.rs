@@ -240,6 +240,57 @@ fn fitted_adapters_run_bit_exact_on_the_nmdu() {
     assert_ne!(none, generated);
 }
 
+/// Sets belong to the program they were fitted for: compiling again into the same
+/// directory removes them (says so), so the new program runs uncorrected rather
+/// than with another program's corrections.
+#[test]
+fn compiling_again_removes_the_previous_programs_sets() {
+    let artifact = compile_with_adapters("adapters-recompiled", "pcm", "2");
+    calibrate(&artifact, &["--chip", "3", "--name", "chip3"]);
+    let calibrated = run_with(
+        &artifact,
+        "digits-test-x.npy",
+        "chip3",
+        &["--fidelity", "quantized"],
+    );
+    let model = fixture("digits-mlp.mlir");
+    let arguments = [
+        "compile",
+        model.as_str(),
+        "-o",
+        artifact.to_str().unwrap(),
+        "--target",
+        "pcm",
+        "--adapter-rank",
+        "2",
+    ];
+    let (code, stdout, stderr) = cimc(&arguments);
+    assert_eq!(code, 0, "{stderr}");
+    // The set of compile's own calibration and chip3's.
+    assert!(stdout.contains("removed 2 adapter sets"), "{stdout}");
+    assert!(!artifact.join("adapters").exists());
+    let (code, stderr) = run_refused(
+        &artifact,
+        &["--fidelity", "quantized", "--adapters", "chip3"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no adapter set 'chip3'"), "{stderr}");
+    let fresh = run_with(
+        &artifact,
+        "digits-test-x.npy",
+        "fresh",
+        &["--fidelity", "quantized"],
+    );
+    let none = run_with(
+        &artifact,
+        "digits-test-x.npy",
+        "none",
+        &["--fidelity", "quantized", "--adapters", "none"],
+    );
+    assert_eq!(fresh, none);
+    assert_ne!(fresh, calibrated);
+}
+
 /// What cannot be calibrated or applied says so and what to do.
 #[test]
 fn adapter_errors_name_what_to_do() {

@@ -702,6 +702,14 @@ pub(crate) fn run(
                     compiled.converters,
                     output.display()
                 );
+                if compiled.removed_adapter_sets > 0 {
+                    let _ = writeln!(
+                        out,
+                        "removed {} adapter sets of the program {} held before: sets belong to one program",
+                        compiled.removed_adapter_sets,
+                        output.display()
+                    );
+                }
             }
             if let (true, Some(data)) = (adapter_rank > 0, &calibration) {
                 let artifact = read_artifact(cim, &output)?;

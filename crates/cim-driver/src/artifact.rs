@@ -74,13 +74,20 @@ pub fn print_with_locations(module: &Module) -> String {
         .unwrap_or_else(|_| module.as_operation().to_string())
 }
 
-/// Writes an artifact directory.
+/// The directory of an artifact that holds its adapter sets
+/// ([`crate::calibrate`]).
+pub const ADAPTERS_DIR: &str = "adapters";
+
+/// Writes an artifact directory; returns how many adapter sets it removed. Sets
+/// are fitted to one program, so those of a program the directory held before
+/// are removed (applied by default to the new one, a set whose layers happen to
+/// have the same shapes would silently change its results).
 pub fn write_artifact(
     dir: &Path,
     manifest: &Manifest,
     target_text: &str,
     programs: &Programs,
-) -> Result<(), DriverError> {
+) -> Result<usize, DriverError> {
     let file = |name: &str| dir.join(name);
     let error = |path: &Path, message: String| DriverError::File {
         path: path.display().to_string(),
@@ -99,7 +106,12 @@ pub fn write_artifact(
     for (name, text) in files {
         std::fs::write(file(name), text).map_err(|e| error(&file(name), e.to_string()))?;
     }
-    Ok(())
+    let stale = file(ADAPTERS_DIR);
+    let removed = std::fs::read_dir(&stale).map_or(0, |entries| entries.count());
+    if stale.is_dir() {
+        std::fs::remove_dir_all(&stale).map_err(|e| error(&stale, e.to_string()))?;
+    }
+    Ok(removed)
 }
 
 /// A loaded artifact: its manifest, and its programs parsed when first asked for (a
@@ -230,6 +242,8 @@ pub struct Compiled {
     pub converters: String,
     /// The mapping's report.
     pub report: Report,
+    /// Adapter sets of the program the output directory held before, removed.
+    pub removed_adapter_sets: usize,
 }
 
 /// Compiles `model` with `options` into the artifact directory `output`: the float
@@ -322,7 +336,7 @@ pub fn compile(
         exact: print_with_locations(&exact),
         mapped: print_with_locations(&module),
     };
-    write_artifact(output, &manifest, &target_text, &programs)?;
+    let removed_adapter_sets = write_artifact(output, &manifest, &target_text, &programs)?;
     cim_sim::program::write(&module, &manifest.function, &output.join("program"))
         .map_err(DriverError::from)?;
     let report = report::report(&module, &target);
@@ -331,6 +345,7 @@ pub fn compile(
         calibrated,
         converters,
         report,
+        removed_adapter_sets,
     })
 }
 

@@ -122,7 +122,7 @@ impl AdapterSet {
 
 /// Where an artifact keeps its sets.
 fn sets_dir(artifact: &Artifact) -> PathBuf {
-    artifact.dir().join("adapters")
+    artifact.dir().join(crate::artifact::ADAPTERS_DIR)
 }
 
 fn file_error(path: &std::path::Path, message: impl ToString) -> DriverError {
