@@ -556,25 +556,25 @@ impl Fitting<'_> {
             rank,
             ..self.options
         };
-        // The rows of the parts `keep` takes, stacked: (input, chip, target, float).
-        let pooled = |keep: &dyn Fn(&Part) -> bool| -> Result<[Array2<f64>; 4], InterpError> {
-            let chosen: Vec<&Part> = parts.iter().filter(|part| keep(part)).collect();
-            let stack_of = |pick: fn(&Part) -> &Array2<f64>| {
-                adapters::stack(
-                    &chosen
-                        .iter()
-                        .map(|part| pick(part).clone())
-                        .collect::<Vec<_>>(),
-                )
-            };
+        // The rows `pick` names of the parts `keep` takes, stacked.
+        let pooled = |keep: &dyn Fn(&Part) -> bool, pick: fn(&Part) -> &Array2<f64>| {
+            adapters::stack(
+                &parts
+                    .iter()
+                    .filter(|part| keep(part))
+                    .map(|part| pick(part).clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        // What a fit reads: (input, chip, target).
+        let fit_rows = |keep: &dyn Fn(&Part) -> bool| -> Result<[Array2<f64>; 3], InterpError> {
             Ok([
-                stack_of(|p| &p.input)?,
-                stack_of(|p| &p.chip_output)?,
-                stack_of(|p| &p.target)?,
-                stack_of(|p| &p.float_output)?,
+                pooled(keep, |p| &p.input)?,
+                pooled(keep, |p| &p.chip_output)?,
+                pooled(keep, |p| &p.target)?,
             ])
         };
-        let [x, c, t, _] = pooled(&|_| true)?;
+        let [x, c, t] = fit_rows(&|_| true)?;
         let correction = adapters::fit(x.view(), c.view(), t.view(), options)?;
         let mut chips: Vec<u64> = parts.iter().map(|part| part.chip).collect();
         chips.sort_unstable();
@@ -584,13 +584,15 @@ impl Fitting<'_> {
             for half in 0..2 {
                 let trained =
                     |part: &Part| (chips.len() == 1 || part.chip != held) && part.half != half;
-                let [x, c, t, _] = pooled(&trained)?;
+                let [x, c, t] = fit_rows(&trained)?;
                 if x.nrows() == 0 {
                     continue;
                 }
                 let without = adapters::fit(x.view(), c.view(), t.view(), options)?;
-                let [x, c, _, float] =
-                    pooled(&|part: &Part| part.chip == held && part.half == half)?;
+                let held_out = |part: &Part| part.chip == held && part.half == half;
+                let x = pooled(&held_out, |p| &p.input)?;
+                let c = pooled(&held_out, |p| &p.chip_output)?;
+                let float = pooled(&held_out, |p| &p.float_output)?;
                 let moved = without.apply(x.view(), c.view());
                 weight = weight.min(adapters::weight_towards(
                     c.view(),
