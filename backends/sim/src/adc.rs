@@ -10,7 +10,7 @@ use cim_device::{
 };
 use cim_interp::kernels::CHUNK_ROWS;
 use ndarray::{Array2, ArrayView2};
-use std::{cell::Cell, collections::HashMap, mem::MaybeUninit};
+use std::{cell::Cell, collections::HashMap};
 
 /// An ADC setting: resolution and range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,10 +51,46 @@ pub fn convert(
 ) -> Array2<f64> {
     let Adc { bits, lo, hi } = adc;
     let levels = Uniform::new(bits, lo, hi);
-    through(sums, chip, (array, c0), (lo, hi), None, |y| {
-        (levels.quantize(y), false)
-    })
-    .0
+    let mut output = Array2::<f64>::uninit(sums.raw_dim());
+    through(
+        sums,
+        chip,
+        (array, c0),
+        (lo, hi),
+        None,
+        move |y| (levels.quantize(y), false),
+        output.as_slice_mut().expect("a new array is contiguous"),
+        |slot, level| {
+            slot.write(level);
+        },
+    );
+    // SAFETY: `through` wrote every element (one output row per row of the sums).
+    unsafe { output.assume_init() }
+}
+
+/// [`convert`], adding `worth` times each conversion to `total` (batch × columns,
+/// standard layout) instead of returning them: a bit plane's conversions summed as
+/// they are made, bit for bit what converting and then adding gives.
+pub fn convert_accumulating(
+    sums: ArrayView2<f32>,
+    chip: Option<&ChipAdcs>,
+    (array, c0): (&str, usize),
+    adc: Adc,
+    (total, worth): (&mut Array2<f64>, f64),
+) {
+    let Adc { bits, lo, hi } = adc;
+    let levels = Uniform::new(bits, lo, hi);
+    assert_eq!(total.dim(), sums.dim(), "one sum per total");
+    through(
+        sums,
+        chip,
+        (array, c0),
+        (lo, hi),
+        None,
+        move |y| (levels.quantize(y), false),
+        total.as_slice_mut().expect("totals in standard layout"),
+        move |slot, level| *slot += worth * level,
+    );
 }
 
 /// Converts `sums` (an MVM's column sums on columns `c0..` of `array`) through a
@@ -71,37 +107,47 @@ pub fn convert_managed(
     row_scale: &[f64],
 ) -> (Array2<f64>, Vec<bool>) {
     let levels = Symmetric::new(bits, bound);
-    through(
+    let mut output = Array2::<f64>::uninit(sums.raw_dim());
+    let saturated = through(
         sums,
         chip,
         (array, c0),
         (-bound, bound),
         Some(row_scale),
-        |y| levels.quantize(y),
-    )
+        move |y| levels.quantize(y),
+        output.as_slice_mut().expect("a new array is contiguous"),
+        |slot, value| {
+            slot.write(value);
+        },
+    );
+    // SAFETY: `through` wrote every element (one output row per row of the sums).
+    (unsafe { output.assume_init() }, saturated)
 }
 
 /// `sums` through an ADC over [lo, hi] whose levels `levels` rounds to (and says
 /// whether it saturated): on a chip, each conversion draws its noise (its own
 /// stream, by the conversion's place in the chip's life) and goes through its
 /// column's gain, offset and curve first; each row is multiplied by its
-/// `row_scale`. Pieces of rows run in parallel, each with its own stream.
-fn through(
+/// `row_scale`; `store` puts each result in its slot of `output` (batch × columns,
+/// every slot visited once). Returns, per row, whether any of its values
+/// saturated. Pieces of rows run in parallel, each with its own stream.
+#[allow(clippy::too_many_arguments)]
+fn through<Slot: Send>(
     sums: ArrayView2<f32>,
     chip: Option<&ChipAdcs>,
     (array, c0): (&str, usize),
     (lo, hi): (f64, f64),
     row_scale: Option<&[f64]>,
     levels: impl Fn(f64) -> (f64, bool) + Sync,
-) -> (Array2<f64>, Vec<bool>) {
+    output: &mut [Slot],
+    store: impl Fn(&mut Slot, f64) + Sync,
+) -> Vec<bool> {
     use rayon::prelude::*;
     let sums = sums.as_standard_layout();
     let x = sums.as_slice().expect("standard layout");
     let (batch, width) = (sums.nrows(), sums.ncols().max(1));
     let piece = CHUNK_ROWS * width;
-    // Every element is written once below (a row of the output for each row of
-    // the sums), so it is not cleared first.
-    let mut output = Array2::<f64>::uninit(sums.raw_dim());
+    assert_eq!(output.len(), x.len(), "one output slot per sum");
     let mut saturated = vec![false; batch];
     // What a chip adds: this block's columns' gains and offsets, and a stream.
     let analog = chip.filter(|chip| !chip.model.is_ideal()).map(|chip| {
@@ -125,7 +171,7 @@ fn through(
     if let Some(chip) = chip {
         chip.vectors.set(chip.vectors.get() + batch as u64);
     }
-    let convert_piece = |index: usize, chunk: &mut [MaybeUninit<f64>], flags: &mut [bool]| {
+    let convert_piece = |index: usize, chunk: &mut [Slot], flags: &mut [bool]| {
         let x = &x[index * piece..];
         let mut rng = analog
             .as_ref()
@@ -167,22 +213,19 @@ fn through(
             for (y, &v) in row.iter_mut().zip(&reached) {
                 let (level, at_top) = levels(v);
                 top |= u8::from(at_top);
-                y.write(level * scale);
+                store(y, level * scale);
             }
             *flag |= top != 0;
         }
     };
-    let values = output.as_slice_mut().expect("a new array is contiguous");
-    if values.len() <= piece {
-        convert_piece(0, values, &mut saturated);
+    if output.len() <= piece {
+        convert_piece(0, output, &mut saturated);
     } else {
-        values
+        output
             .par_chunks_mut(piece)
             .zip(saturated.par_chunks_mut(CHUNK_ROWS))
             .enumerate()
             .for_each(|(index, (chunk, flags))| convert_piece(index, chunk, flags));
     }
-    // SAFETY: each piece wrote every element of its rows (the rows of `x` and of
-    // the output have the same width), and the pieces cover the output.
-    (unsafe { output.assume_init() }, saturated)
+    saturated
 }

@@ -216,16 +216,3 @@ impl BitPlanes {
         stacked
     }
 }
-
-/// `acc += worth · sums`, in parallel (the same sums as `scaled_add`).
-pub fn accumulate(acc: &mut Array2<f64>, worth: f64, sums: &Array2<f64>) {
-    let piece = CHUNK_ROWS * sums.ncols().max(1);
-    let (Some(acc), Some(sums)) = (acc.as_slice_mut(), sums.as_slice()) else {
-        return;
-    };
-    for_chunks(acc, piece, |index, chunk| {
-        for (a, s) in chunk.iter_mut().zip(&sums[index * piece..]) {
-            *a += worth * s;
-        }
-    });
-}

@@ -128,14 +128,13 @@ pub fn convert(
         let mut total = Array2::<f64>::zeros((batch, block.values.ncols()));
         for b in 0..planes.count() {
             let rows = b as usize * batch..(b as usize + 1) * batch;
-            let converted = adc::convert(
+            adc::convert_accumulating(
                 sums.slice(s![rows, ..]),
                 adcs,
-                block.array,
-                c0,
+                (block.array, c0),
                 Adc { bits, lo, hi },
+                (&mut total, planes.worth(b)),
             );
-            dac::accumulate(&mut total, planes.worth(b), &converted);
         }
         return Ok(total);
     }

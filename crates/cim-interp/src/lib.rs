@@ -70,6 +70,37 @@ fn reshape_source_dies<'c, 'a>(op: &OperationRef<'c, 'a>) -> Option<Value<'c, 'a
     (users.len() == 1).then_some(source)
 }
 
+/// For each op of a block, the values (by [`value_id`](cim_ir::query::value_id))
+/// that no later op reads, operands of ops nested in its regions included. A value
+/// an op the backend skips reads stays to the end: the backend reads it when it
+/// runs the op the skipped one is part of.
+fn last_readers(ops: &[OperationRef], backend: &dyn Backend) -> Vec<Vec<usize>> {
+    const TO_THE_END: usize = usize::MAX;
+    let mut last: HashMap<usize, usize> = HashMap::new();
+    for (position, op) in ops.iter().enumerate() {
+        let reader = if backend.skips(op) {
+            TO_THE_END
+        } else {
+            position
+        };
+        let nested = cim_ir::query::ops_in(*op);
+        for reading in std::iter::once(op).chain(nested.iter()) {
+            for operand in reading.operands() {
+                let entry = last.entry(cim_ir::query::value_id(operand)).or_insert(0);
+                *entry = (*entry).max(reader);
+            }
+        }
+    }
+    let mut dying = vec![Vec::new(); ops.len() + 1];
+    for (id, reader) in last {
+        if reader != TO_THE_END {
+            // Freed before the op after its last reader runs.
+            dying[reader + 1].push(id);
+        }
+    }
+    dying
+}
+
 impl<'m, 'c> Interpreter<'m, 'c> {
     /// Reads the module's `cim.crossbar` arrays.
     pub fn new(module: &'m Module<'c>) -> Result<Self, InterpError> {
@@ -177,7 +208,14 @@ impl<'m, 'c> Interpreter<'m, 'c> {
             }
             env.set(argument, RtValue::Tensor(input.clone()));
         }
-        for op in operations(block) {
+        let ops: Vec<OperationRef> = operations(block).collect();
+        let dying = last_readers(&ops, backend);
+        for (position, op) in ops.into_iter().enumerate() {
+            // What no later op reads is freed now: the run's memory stays at what
+            // is live, and the allocator hands the freed blocks to the next ops.
+            for id in &dying[position] {
+                env.remove_id(*id);
+            }
             if op_name(&op) == "func.return" {
                 let operands = Operands { op: &op, env: &env };
                 return operands.owned_all();

@@ -45,6 +45,11 @@ impl Env {
         self.values.remove(&value_id(value))
     }
 
+    /// Frees the value with identity `id` ([`value_id`]), if computed.
+    pub(crate) fn remove_id(&mut self, id: usize) {
+        self.values.remove(&id);
+    }
+
     /// The scalar `value` holds, when it is one (integers as floats).
     pub fn scalar(&self, value: Value) -> Option<f64> {
         match self.get(value) {
