@@ -17,10 +17,11 @@ With --adapter-rank R, every projection gets a rank-R digital correction
 corrections fitted on the 64 calibration sentences (`cimc calibrate --chip`), and
 with one set fitted across other chips (`cimc calibrate --chips`, at 1 day).
 
-Needs numpy only (and the cimc binary in target/release).
+Needs numpy only (and the cimc binary in target/release; CIMC=path overrides it).
 """
 
 import argparse
+import os
 import pathlib
 import subprocess
 import time
@@ -28,7 +29,7 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CIMC = ROOT / "target" / "release" / "cimc"
+CIMC = pathlib.Path(os.environ.get("CIMC", ROOT / "target" / "release" / "cimc"))
 
 
 def cimc(*arguments):

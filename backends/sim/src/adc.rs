@@ -6,7 +6,7 @@
 use crate::levels::{Symmetric, Uniform};
 use cim_device::{
     adc::{AdcModel, ColumnError},
-    rng::DeviceRng,
+    rng::{DeviceRng, Normals},
 };
 use cim_interp::kernels::CHUNK_ROWS;
 use ndarray::{Array2, ArrayView2};
@@ -173,11 +173,12 @@ fn through<Slot: Send>(
     }
     let convert_piece = |index: usize, chunk: &mut [Slot], flags: &mut [bool]| {
         let x = &x[index * piece..];
-        let mut rng = analog
+        let mut normals = analog
             .as_ref()
-            .map(|(_, _, stream)| stream.fork(index as u64));
-        // What reaches the converter, a row at a time.
+            .map(|(_, _, stream)| Normals::new(&mut stream.fork(index as u64)));
+        // What reaches the converter, a row at a time, and the row's noise draws.
         let mut reached = vec![0.0f64; width];
+        let mut draws = vec![0.0f64; width];
         for (r, ((row, x), flag)) in chunk
             .chunks_mut(width)
             .zip(x.chunks(width))
@@ -188,18 +189,22 @@ fn through<Slot: Send>(
             // First what reaches the converter (a loop over the noise stream alone),
             // then the levels (a loop without a carried dependence, which the
             // compiler can vectorise).
-            match (&analog, rng.as_mut()) {
-                (Some((model, errors, _)), Some(rng)) => {
+            match (&analog, normals.as_mut()) {
+                (Some((model, errors, _)), Some(normals)) => {
+                    if model.noise > 0.0 {
+                        normals.fill(&mut draws);
+                    }
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
-                        for (y, &x) in reached.iter_mut().zip(x) {
-                            *y = f64::from(x) + sigma * rng.normal();
+                        for ((y, &x), draw) in reached.iter_mut().zip(x).zip(&draws) {
+                            *y = f64::from(x) + sigma * draw;
                         }
                     } else {
-                        for ((y, &x), error) in reached.iter_mut().zip(x).zip(errors) {
-                            let draw = if model.noise > 0.0 { rng.normal() } else { 0.0 };
-                            *y = model.analog(f64::from(x), lo, hi, *error, draw);
+                        for (((y, &x), error), draw) in
+                            reached.iter_mut().zip(x).zip(errors).zip(&draws)
+                        {
+                            *y = model.analog(f64::from(x), lo, hi, *error, *draw);
                         }
                     }
                 }

@@ -57,7 +57,11 @@ impl Symmetric {
         // No branch on the value: a loop over a row runs without mispredictions.
         let level = (value / self.step).round_ties_even();
         let saturated = level.abs() >= self.top;
-        (level.clamp(-self.top, self.top) * self.step, saturated)
+        // `clamp` without its check of the bounds at every call (a loop of these
+        // then vectorises); a NaN stays NaN, as with `clamp`.
+        let low = if level < -self.top { -self.top } else { level };
+        let clipped = if low > self.top { self.top } else { low };
+        (clipped * self.step, saturated)
     }
 }
 

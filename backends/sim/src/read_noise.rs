@@ -3,7 +3,7 @@
 //! fresh normal times `forward_noise · sqrt(Σ_j |w_ij| x_j²)`, weights in units of
 //! the block's largest, inputs in units of the DAC's full scale.
 
-use cim_device::rng::DeviceRng;
+use cim_device::rng::{DeviceRng, Normals};
 use cim_interp::kernels::gemm;
 use ndarray::{Array2, ArrayView2};
 
@@ -21,7 +21,9 @@ pub fn add(
     let squares = driven.mapv(|x| x * x);
     let magnitude = block.mapv(|w| (f64::from(w).abs() / top) as f32);
     let spread = gemm(squares.view(), magnitude.view());
-    for (y, &spread) in sums.iter_mut().zip(spread.iter()) {
-        *y += (top * noise * f64::from(spread).sqrt() * rng.normal()) as f32;
+    let mut draws = vec![0.0; spread.len()];
+    Normals::new(rng).fill(&mut draws);
+    for ((y, &spread), draw) in sums.iter_mut().zip(spread.iter()).zip(draws) {
+        *y += (top * noise * f64::from(spread).sqrt() * draw) as f32;
     }
 }
