@@ -49,16 +49,12 @@ pub fn convert(
     c0: usize,
     adc: Adc,
 ) -> Array2<f64> {
-    let Adc { bits, lo, hi } = adc;
-    let levels = Uniform::new(bits, lo, hi);
     let mut output = Array2::<f64>::uninit(sums.raw_dim());
-    through(
+    through_uniform(
         sums,
         chip,
         (array, c0),
-        (lo, hi),
-        None,
-        move |y| (levels.quantize(y), false),
+        adc,
         output.as_slice_mut().expect("a new array is contiguous"),
         |slot, level| {
             slot.write(level);
@@ -78,18 +74,37 @@ pub fn convert_accumulating(
     adc: Adc,
     (total, worth): (&mut Array2<f64>, f64),
 ) {
-    let Adc { bits, lo, hi } = adc;
-    let levels = Uniform::new(bits, lo, hi);
     assert_eq!(total.dim(), sums.dim(), "one sum per total");
-    through(
+    through_uniform(
         sums,
         chip,
         (array, c0),
+        adc,
+        total.as_slice_mut().expect("totals in standard layout"),
+        move |slot, level| *slot += worth * level,
+    );
+}
+
+/// `sums` through an ADC's uniform levels (it never reports saturation: only a
+/// managed ADC's bound management asks); `store` as in [`through`].
+fn through_uniform<Slot: Send>(
+    sums: ArrayView2<f32>,
+    chip: Option<&ChipAdcs>,
+    place: (&str, usize),
+    Adc { bits, lo, hi }: Adc,
+    output: &mut [Slot],
+    store: impl Fn(&mut Slot, f64) + Sync,
+) {
+    let levels = Uniform::new(bits, lo, hi);
+    through(
+        sums,
+        chip,
+        place,
         (lo, hi),
         None,
         move |y| (levels.quantize(y), false),
-        total.as_slice_mut().expect("totals in standard layout"),
-        move |slot, level| *slot += worth * level,
+        output,
+        store,
     );
 }
 
