@@ -11,7 +11,7 @@
 use crate::{
     faults::StuckAt,
     hermes::HermesModel,
-    pcm::{PcmModel, PhaseChange},
+    pcm::{PcmModel, PhaseChange, TargetStatistics},
     rng::DeviceRng,
     rram::RramModel,
 };
@@ -248,13 +248,20 @@ impl Devices {
         Ok(())
     }
 
-    /// One device at target `target` µS: as programmed and `t` seconds later (µS),
-    /// and whether it is stuck (then it holds that end at every read).
-    fn device(&self, target: f64, t: f64, rng: &mut DeviceRng) -> (f64, f64) {
-        let (at_programming, at_t) = match (self.technology, self.phase_change()) {
-            (_, Some(model)) => {
-                let g_prog = model.program(target, rng);
-                let nu = model.drift_exponent(target, rng);
+    /// One device at target `target` µS (of `model`, the technology's
+    /// phase-change model if it is one, and the target's statistics): as
+    /// programmed and `t` seconds later (µS); a stuck cell holds its end at every
+    /// read.
+    fn device(
+        &self,
+        (target, model): (f64, Option<(&(dyn PhaseChange + Sync), &TargetStatistics)>),
+        t: f64,
+        rng: &mut DeviceRng,
+    ) -> (f64, f64) {
+        let (at_programming, at_t) = match (self.technology, model) {
+            (_, Some((model, statistics))) => {
+                let g_prog = model.program(statistics, rng);
+                let nu = model.drift_exponent(statistics, rng);
                 (g_prog, model.read(g_prog, nu, t, rng))
             }
             (Technology::Rram, None) => {
@@ -293,6 +300,11 @@ impl Devices {
         self.check_time(t)?;
         let span = self.g_max - self.g_min;
         let to_level = |g: f64| (g - self.g_min) / span * max_level;
+        let target = |level: f64| self.g_min + level / max_level * span;
+        let model = self.phase_change();
+        let table = model
+            .as_deref()
+            .map(|model| Targets::new(model, levels.len(), max_level, target));
         let cells = in_pieces(levels, rng, PROGRAMMING, |level, rng| {
             let level = level.clamp(0.0, max_level);
             if self.technology == Technology::Ideal {
@@ -300,8 +312,9 @@ impl Devices {
                 let held = self.faults.stuck_at(0.0, max_level, rng).unwrap_or(level);
                 return (held, held);
             }
-            let target = self.g_min + level / max_level * span;
-            let (g_prog, g_now) = self.device(target, t, rng);
+            let statistics = table.as_ref().map(|table| table.at(level));
+            let model = model.as_deref().zip(statistics.as_ref());
+            let (g_prog, g_now) = self.device((target(level), model), t, rng);
             (to_level(g_prog), to_level(g_now))
         });
         Ok(Readout::of(cells))
@@ -336,8 +349,8 @@ impl Devices {
                     let difference = held(positive) - held(negative);
                     return (difference, difference);
                 }
-                let (p_prog, p_now) = self.device(target(positive), t, rng);
-                let (n_prog, n_now) = self.device(target(negative), t, rng);
+                let (p_prog, p_now) = self.device((target(positive), None), t, rng);
+                let (n_prog, n_now) = self.device((target(negative), None), t, rng);
                 (
                     (p_prog - n_prog) / span * max_level,
                     (p_now - n_now) / span * max_level,
@@ -345,6 +358,7 @@ impl Devices {
             });
             return Ok(Readout::of(cells));
         };
+        let table = Targets::new(model.as_ref(), 2 * levels.len(), max_level, target);
         // Programming: both devices of every pair, each with its drift exponent.
         struct Pair {
             difference: f64,
@@ -353,9 +367,9 @@ impl Devices {
         }
         let pairs: Vec<Pair> = in_pieces(levels, rng, PROGRAMMING, |level, rng| {
             let level = level.clamp(-max_level, max_level);
-            let targets = [target(level.max(0.0)), target((-level).max(0.0))];
-            let programmed = targets.map(|g| model.program(g, rng));
-            let nu = targets.map(|g| model.drift_exponent(g, rng));
+            let targets = [level.max(0.0), (-level).max(0.0)].map(|level| table.at(level));
+            let programmed = targets.map(|at| model.program(&at, rng));
+            let nu = targets.map(|at| model.drift_exponent(&at, rng));
             let stuck = [0, 1].map(|_| self.faults.stuck_at(self.g_min, self.g_max, rng));
             let held = |k: usize| stuck[k].unwrap_or(programmed[k]);
             Pair {
@@ -386,6 +400,42 @@ impl Devices {
             )
         });
         Ok(Readout::of(cells))
+    }
+}
+
+/// The target statistics of every level `0..=max_level` a phase-change device of
+/// an array may be programmed to, when the array has at least as many devices as
+/// levels (an array's levels are whole numbers: its cells' logarithms are then
+/// computed once per level, not once per device).
+struct Targets<'m, F> {
+    model: &'m (dyn PhaseChange + Sync),
+    target: F,
+    table: Vec<TargetStatistics>,
+}
+
+impl<'m, F: Fn(f64) -> f64> Targets<'m, F> {
+    fn new(model: &'m (dyn PhaseChange + Sync), devices: usize, max_level: f64, target: F) -> Self {
+        let table = if max_level + 1.0 <= devices as f64 {
+            (0..=max_level as usize)
+                .map(|level| model.statistics(target(level as f64)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            model,
+            target,
+            table,
+        }
+    }
+
+    /// The statistics of level `level` (`>= 0`), from the table when it holds it.
+    fn at(&self, level: f64) -> TargetStatistics {
+        if level.fract() == 0.0 && level < self.table.len() as f64 {
+            self.table[level as usize]
+        } else {
+            self.model.statistics((self.target)(level))
+        }
     }
 }
 
@@ -455,6 +505,44 @@ mod tests {
         assert!(early > 0.005 && early < 0.2, "{early}");
         assert!(late > early, "{early} then {late}");
         assert_eq!(pcm.cell_error(3.0, 1.0, 0), Ok(early), "seeded");
+    }
+
+    #[test]
+    fn a_level_table_gives_the_statistics_computed_per_device() {
+        for technology in [Technology::Pcm, Technology::Hermes] {
+            let devices = Devices {
+                technology,
+                g_min: 0.5,
+                ..Devices::default()
+            };
+            let model = devices.phase_change().unwrap();
+            let target = |level: f64| devices.g_min + level / 15.0 * (devices.g_max - 0.5);
+            let table = Targets::new(model.as_ref(), 100, 15.0, target);
+            assert_eq!(
+                table.table.len(),
+                16,
+                "a table once the devices outnumber the levels"
+            );
+            for level in [0.0, -0.0, 1.0, 7.0, 15.0, 2.5, 16.0] {
+                let (tabled, direct) = (table.at(level), model.statistics(target(level)));
+                assert_eq!(
+                    (tabled.g_target, tabled.programming_sigma, tabled.drift),
+                    (direct.g_target, direct.programming_sigma, direct.drift),
+                    "{technology:?} at level {level}"
+                );
+            }
+            let few = Targets::new(model.as_ref(), 15, 15.0, target);
+            assert!(few.table.is_empty(), "fewer devices than levels: no table");
+        }
+    }
+
+    #[test]
+    fn a_device_at_zero_reads_zero_and_draws_as_any_other() {
+        let model = PcmModel::default();
+        let (mut a, mut b) = (DeviceRng::new(5), DeviceRng::new(5));
+        assert_eq!(model.read(0.0, 0.06, 86400.0, &mut a), 0.0);
+        model.read(3.0, 0.06, 86400.0, &mut b);
+        assert_eq!(a.normal(), b.normal(), "the same draws follow");
     }
 
     #[test]

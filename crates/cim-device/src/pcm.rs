@@ -80,14 +80,24 @@ pub trait PhaseChange {
     /// programming, for a device programmed to `g_prog`.
     fn read_sigma(&self, g_prog: f64, t: f64) -> f64;
 
-    /// A programmed conductance for target `g_target`.
-    fn program(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
-        (g_target + self.programming_sigma(g_target) * rng.normal()).max(0.0)
+    /// What programming a device to `g_target` draws from.
+    fn statistics(&self, g_target: f64) -> TargetStatistics {
+        TargetStatistics {
+            g_target,
+            programming_sigma: self.programming_sigma(g_target),
+            drift: self.drift_parameters(g_target),
+        }
     }
 
-    /// A device's drift exponent ν, drawn once when it is programmed.
-    fn drift_exponent(&self, g_target: f64, rng: &mut DeviceRng) -> f64 {
-        let (mean, sigma) = self.drift_parameters(g_target);
+    /// A programmed conductance for the target of `at`.
+    fn program(&self, at: &TargetStatistics, rng: &mut DeviceRng) -> f64 {
+        (at.g_target + at.programming_sigma * rng.normal()).max(0.0)
+    }
+
+    /// A device's drift exponent ν, drawn once when it is programmed to the
+    /// target of `at`.
+    fn drift_exponent(&self, at: &TargetStatistics, rng: &mut DeviceRng) -> f64 {
+        let (mean, sigma) = at.drift;
         (mean + sigma * rng.normal()).abs() * self.drift_scale()
     }
 
@@ -103,9 +113,29 @@ pub trait PhaseChange {
     /// What a device programmed to `g_prog`, with drift exponent `nu`, reads `t`
     /// seconds after programming: drifted, with read noise.
     fn read(&self, g_prog: f64, nu: f64, t: f64, rng: &mut DeviceRng) -> f64 {
+        let draw = rng.normal();
+        // A device at zero reads zero (drift and read noise scale with it): one of
+        // every pair's devices, and no powers to compute.
+        if g_prog == 0.0 {
+            return 0.0;
+        }
         let drifted = self.drifted(g_prog, nu, t);
-        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * rng.normal()).max(0.0)
+        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * draw).max(0.0)
     }
+}
+
+/// What programming a device to one target draws from: the target and the
+/// statistics that depend on it alone. An array's cells take few distinct levels,
+/// so these are computed once per level ([`PhaseChange::statistics`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TargetStatistics {
+    /// The target conductance, µS.
+    pub g_target: f64,
+    /// Standard deviation of programming noise, µS.
+    pub programming_sigma: f64,
+    /// Mean and standard deviation of the normal whose magnitude is the drift
+    /// exponent.
+    pub drift: (f64, f64),
 }
 
 impl PhaseChange for PcmModel {

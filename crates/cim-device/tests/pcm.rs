@@ -61,7 +61,7 @@ fn programming_noise_matches_the_polynomial() {
     let mut rng = DeviceRng::new(11);
     for g_target in [2.0, 8.0, 15.0, 25.0] {
         let samples: Vec<f64> = (0..SAMPLES)
-            .map(|_| model.program(g_target, &mut rng))
+            .map(|_| model.program(&model.statistics(g_target), &mut rng))
             .collect();
         let (mean, std) = moments(&samples);
         assert_within(
@@ -92,7 +92,7 @@ fn drift_exponents_are_folded_normals() {
                 + mu * libm::erf(mu / (sigma * std::f64::consts::SQRT_2));
         let std = (mu * mu + sigma * sigma - mean * mean).sqrt();
         let samples: Vec<f64> = (0..SAMPLES)
-            .map(|_| model.drift_exponent(g_target, &mut rng))
+            .map(|_| model.drift_exponent(&model.statistics(g_target), &mut rng))
             .collect();
         let (got_mean, got_std) = moments(&samples);
         assert_within(&format!("mean ν at {g_target} µS"), got_mean, mean, 0.02);
@@ -133,8 +133,8 @@ fn scales_turn_effects_off() {
         ..PcmModel::default()
     };
     let mut rng = DeviceRng::new(14);
-    let g = model.program(17.0, &mut rng);
-    let nu = model.drift_exponent(17.0, &mut rng);
+    let g = model.program(&model.statistics(17.0), &mut rng);
+    let nu = model.drift_exponent(&model.statistics(17.0), &mut rng);
     assert_eq!((g, nu), (17.0, 0.0));
     assert_eq!(model.read(g, nu, 1e7, &mut rng), 17.0);
 }
