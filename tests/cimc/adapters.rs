@@ -393,4 +393,24 @@ fn adapters_refit_for_a_changed_periphery_without_reprogramming() {
     let (code, stderr) = run_refused(&artifact, &["--fidelity", "full", "--adapters", "adc5"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("was fitted for ADC bits 5"), "{stderr}");
+    // An evaluation says which converters it changed, beside the compiled ones.
+    let (code, stdout, stderr) = cimc(&[
+        "eval",
+        artifact.to_str().unwrap(),
+        "--data",
+        &fixture(input),
+        "--labels",
+        &fixture("digits-test-y.npy"),
+        "--fidelity",
+        "quantized",
+        "--adc-bits",
+        "5",
+        "--adapters",
+        "none",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("converters changed for this run: ADC bits 5, DAC bits as compiled"),
+        "{stdout}"
+    );
 }

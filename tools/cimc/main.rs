@@ -887,6 +887,9 @@ pub(crate) fn run(
             if !json && !artifact.manifest.converters.is_empty() {
                 let _ = writeln!(out, "converters: {}", artifact.manifest.converters);
             }
+            if !json && periphery != Periphery::default() {
+                let _ = writeln!(out, "converters changed for this run: {periphery}");
+            }
             if !json {
                 if let Some(set) = &applied {
                     let fitted = &set.fitted;

@@ -251,18 +251,9 @@ pub fn corrected_layers(module: &Module) -> BTreeMap<String, (usize, usize, usiz
 /// `periphery`.
 pub fn apply(module: &Module, set: &AdapterSet, periphery: Periphery) -> Result<(), DriverError> {
     if set.fitted.periphery != periphery {
-        let describe = |p: &Periphery| {
-            format!(
-                "ADC bits {}, DAC bits {}",
-                p.adc_bits.map_or("as compiled".into(), |b| b.to_string()),
-                p.dac_bits.map_or("as compiled".into(), |b| b.to_string())
-            )
-        };
         return Err(DriverError::Usage(format!(
-            "adapter set '{}' was fitted for {}, this run has {}: run with the set's converters or fit a set for these (`cimc calibrate --adc-bits/--dac-bits`)",
-            set.name,
-            describe(&set.fitted.periphery),
-            describe(&periphery)
+            "adapter set '{}' was fitted for {}, this run has {periphery}: run with the set's converters or fit a set for these (`cimc calibrate --adc-bits/--dac-bits`)",
+            set.name, set.fitted.periphery
         )));
     }
     let program = corrected_layers(module);

@@ -333,6 +333,18 @@ pub struct Periphery {
     pub dac_bits: Option<i64>,
 }
 
+impl std::fmt::Display for Periphery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bits = |b: Option<i64>| b.map_or("as compiled".into(), |b| b.to_string());
+        write!(
+            f,
+            "ADC bits {}, DAC bits {}",
+            bits(self.adc_bits),
+            bits(self.dac_bits)
+        )
+    }
+}
+
 impl Periphery {
     /// Sets the resolutions of every MVM of the artifact's mapped program.
     pub fn apply(self, artifact: &Artifact) -> Result<(), DriverError> {
