@@ -8,7 +8,7 @@ use cim_device::{
     adc::{AdcModel, ColumnError},
     rng::{DeviceRng, Normals},
 };
-use cim_interp::kernels::CHUNK_ROWS;
+use cim_interp::kernels::{CHUNK_ROWS, wide_vectors};
 use ndarray::{Array2, ArrayView2};
 use std::{cell::Cell, collections::HashMap};
 
@@ -186,10 +186,61 @@ fn through<Slot: Send>(
     if let Some(chip) = chip {
         chip.vectors.set(chip.vectors.get() + batch as u64);
     }
+    let conversion = Conversion {
+        x,
+        width,
+        piece,
+        analog: analog.as_ref(),
+        row_scale,
+        range: (lo, hi),
+        levels,
+        store,
+    };
     let convert_piece = |index: usize, chunk: &mut [Slot], flags: &mut [bool]| {
-        let x = &x[index * piece..];
-        let mut normals = analog
-            .as_ref()
+        wide_vectors(
+            #[inline(always)]
+            || conversion.piece(index, chunk, flags),
+        )
+    };
+    if output.len() <= piece {
+        convert_piece(0, output, &mut saturated);
+    } else {
+        output
+            .par_chunks_mut(piece)
+            .zip(saturated.par_chunks_mut(CHUNK_ROWS))
+            .enumerate()
+            .for_each(|(index, (chunk, flags))| convert_piece(index, chunk, flags));
+    }
+    saturated
+}
+
+/// What [`through`] converts, for its pieces.
+struct Conversion<'a, L, S> {
+    /// The sums, batch × columns.
+    x: &'a [f32],
+    width: usize,
+    /// Sums per piece.
+    piece: usize,
+    /// On a chip: its ADC model, the block's columns' errors, the stream.
+    analog: Option<&'a (&'a AdcModel, Vec<ColumnError>, DeviceRng)>,
+    row_scale: Option<&'a [f64]>,
+    range: (f64, f64),
+    levels: L,
+    store: S,
+}
+
+impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
+    /// Converts piece `index` into `chunk`, marking the rows that saturated in
+    /// `flags`. Inlined into [`wide_vectors`]' AVX2 copy, loops and all.
+    #[inline(always)]
+    fn piece<Slot>(&self, index: usize, chunk: &mut [Slot], flags: &mut [bool])
+    where
+        S: Fn(&mut Slot, f64),
+    {
+        let (width, (lo, hi)) = (self.width, self.range);
+        let x = &self.x[index * self.piece..];
+        let mut normals = self
+            .analog
             .map(|(_, _, stream)| Normals::new(&mut stream.fork(index as u64)));
         // What reaches the converter, a row at a time, and the row's noise draws.
         let mut reached = vec![0.0f64; width];
@@ -200,11 +251,13 @@ fn through<Slot: Send>(
             .zip(flags.iter_mut())
             .enumerate()
         {
-            let scale = row_scale.map_or(1.0, |scales| scales[index * CHUNK_ROWS + r]);
+            let scale = self
+                .row_scale
+                .map_or(1.0, |scales| scales[index * CHUNK_ROWS + r]);
             // First what reaches the converter (a loop over the noise stream alone),
             // then the levels (a loop without a carried dependence, which the
             // compiler can vectorise).
-            match (&analog, normals.as_mut()) {
+            match (self.analog, normals.as_mut()) {
                 (Some((model, errors, _)), Some(normals)) => {
                     if model.noise > 0.0 {
                         normals.fill(&mut draws);
@@ -231,21 +284,11 @@ fn through<Slot: Send>(
             }
             let mut top = 0u8;
             for (y, &v) in row.iter_mut().zip(&reached) {
-                let (level, at_top) = levels(v);
+                let (level, at_top) = (self.levels)(v);
                 top |= u8::from(at_top);
-                store(y, level * scale);
+                (self.store)(y, level * scale);
             }
             *flag |= top != 0;
         }
-    };
-    if output.len() <= piece {
-        convert_piece(0, output, &mut saturated);
-    } else {
-        output
-            .par_chunks_mut(piece)
-            .zip(saturated.par_chunks_mut(CHUNK_ROWS))
-            .enumerate()
-            .for_each(|(index, (chunk, flags))| convert_piece(index, chunk, flags));
     }
-    saturated
 }

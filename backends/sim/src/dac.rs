@@ -4,7 +4,7 @@
 //! whose planes are converted one by one, the input's bit planes.
 
 use crate::levels::Uniform;
-use cim_interp::kernels::{CHUNK_ROWS, for_chunks};
+use cim_interp::kernels::{CHUNK_ROWS, for_chunks, wide_vectors};
 use ndarray::{Array2, ArrayView2};
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
@@ -110,24 +110,29 @@ pub fn narrow_gathered(
         out.as_slice_mut().expect("a new array is contiguous"),
         piece,
         |index, chunk| {
-            for (r, row) in chunk.chunks_mut(width).enumerate() {
-                let at = index * CHUNK_ROWS + r;
-                let source = rows.map_or(at, |rows| rows[at]);
-                let values = input.row(source);
-                // A contiguous row as a slice: a loop the compiler can vectorise.
-                match values.as_slice() {
-                    Some(values) => {
-                        for (y, &x) in row.iter_mut().zip(values) {
-                            y.write(f(source, x) as f32);
+            wide_vectors(
+                #[inline(always)]
+                || {
+                    for (r, row) in chunk.chunks_mut(width).enumerate() {
+                        let at = index * CHUNK_ROWS + r;
+                        let source = rows.map_or(at, |rows| rows[at]);
+                        let values = input.row(source);
+                        // A contiguous row as a slice: a loop the compiler can vectorise.
+                        match values.as_slice() {
+                            Some(values) => {
+                                for (y, &x) in row.iter_mut().zip(values) {
+                                    y.write(f(source, x) as f32);
+                                }
+                            }
+                            None => {
+                                for (y, &x) in row.iter_mut().zip(values) {
+                                    y.write(f(source, x) as f32);
+                                }
+                            }
                         }
                     }
-                    None => {
-                        for (y, &x) in row.iter_mut().zip(values) {
-                            y.write(f(source, x) as f32);
-                        }
-                    }
-                }
-            }
+                },
+            )
         },
     );
     // SAFETY: every row of the output was written whole (it has the input's

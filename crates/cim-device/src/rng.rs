@@ -204,7 +204,9 @@ impl Normals {
         }
     }
 
-    /// Writes a normal into every element of `out`.
+    /// Writes a normal into every element of `out`. Inlined where it is called
+    /// (the ADC's conversions compile it with their AVX2 copy).
+    #[inline]
     pub fn fill(&mut self, out: &mut [f64]) {
         let mut out = out;
         while !out.is_empty() {

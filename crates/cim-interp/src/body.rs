@@ -535,6 +535,21 @@ pub fn evaluate_lanes<A: AsRef<[f64]>>(
     temporaries: &mut [Vec<f64>],
     n: usize,
 ) {
+    crate::kernels::wide_vectors(
+        #[inline(always)]
+        || evaluate_lanes_here(instructions, tensors, arguments, temporaries, n),
+    )
+}
+
+/// [`evaluate_lanes`]' work, inlined into its AVX2 copy.
+#[inline(always)]
+fn evaluate_lanes_here<A: AsRef<[f64]>>(
+    instructions: &[Instruction],
+    tensors: &[ndarray::ArrayD<f64>],
+    arguments: &[A],
+    temporaries: &mut [Vec<f64>],
+    n: usize,
+) {
     for (at, instruction) in instructions.iter().enumerate() {
         let (done, rest) = temporaries.split_at_mut(at);
         let lane = |index: usize| match instruction.sources.get(index) {
