@@ -11,7 +11,7 @@
 use crate::{
     faults::StuckAt,
     hermes::HermesModel,
-    pcm::{PcmModel, PhaseChange, TargetStatistics},
+    pcm::{PcmModel, PhaseChange, ReadTime, TargetStatistics},
     rng::DeviceRng,
     rram::RramModel,
 };
@@ -248,21 +248,20 @@ impl Devices {
         Ok(())
     }
 
-    /// One device at target `target` µS (of `model`, the technology's
-    /// phase-change model if it is one, and the target's statistics): as
-    /// programmed and `t` seconds later (µS); a stuck cell holds its end at every
-    /// read.
+    /// One device at target `target` µS (with `model` when the technology is a
+    /// phase-change one): as programmed and `t` seconds later (µS); a stuck cell
+    /// holds its end at every read.
     fn device(
         &self,
-        (target, model): (f64, Option<(&(dyn PhaseChange + Sync), &TargetStatistics)>),
+        (target, model): (f64, Option<PhaseChangeDevice<'_>>),
         t: f64,
         rng: &mut DeviceRng,
     ) -> (f64, f64) {
         let (at_programming, at_t) = match (self.technology, model) {
-            (_, Some((model, statistics))) => {
+            (_, Some((model, statistics, at))) => {
                 let g_prog = model.program(statistics, rng);
                 let nu = model.drift_exponent(statistics, rng);
-                (g_prog, model.read(g_prog, nu, t, rng))
+                (g_prog, model.read(g_prog, nu, at, rng))
             }
             (Technology::Rram, None) => {
                 // Where a cell stands at a fitted time is drawn afresh around its
@@ -302,6 +301,7 @@ impl Devices {
         let to_level = |g: f64| (g - self.g_min) / span * max_level;
         let target = |level: f64| self.g_min + level / max_level * span;
         let model = self.phase_change();
+        let at = model.as_deref().map(|model| model.read_time(t));
         let table = model
             .as_deref()
             .map(|model| Targets::new(model, levels.len(), max_level, target));
@@ -313,7 +313,11 @@ impl Devices {
                 return (held, held);
             }
             let statistics = table.as_ref().map(|table| table.at(level));
-            let model = model.as_deref().zip(statistics.as_ref());
+            let model = model
+                .as_deref()
+                .zip(statistics.as_ref())
+                .zip(at.as_ref())
+                .map(|((model, statistics), at)| (model, statistics, at));
             let (g_prog, g_now) = self.device((target(level), model), t, rng);
             (to_level(g_prog), to_level(g_now))
         });
@@ -386,13 +390,14 @@ impl Devices {
             .fold(0.0f64, f64::max)
             .max(1e-7 * span);
         let rebuild = span / largest;
+        let at = model.read_time(t);
         let cells = in_pieces(&pairs, rng, READING, |pair, rng| {
             let rebuilt = [
                 self.g_min + (pair.difference * rebuild).clamp(0.0, span),
                 self.g_min + (-pair.difference * rebuild).clamp(0.0, span),
             ];
             let read = [0, 1].map(|k| {
-                pair.stuck[k].unwrap_or_else(|| model.read(rebuilt[k], pair.nu[k], t, rng))
+                pair.stuck[k].unwrap_or_else(|| model.read(rebuilt[k], pair.nu[k], &at, rng))
             });
             (
                 pair.difference / span * max_level,
@@ -402,6 +407,14 @@ impl Devices {
         Ok(Readout::of(cells))
     }
 }
+
+/// A phase-change device to program: the technology's model, its target's
+/// statistics, and the time it is read at.
+type PhaseChangeDevice<'a> = (
+    &'a (dyn PhaseChange + Sync),
+    &'a TargetStatistics,
+    &'a ReadTime,
+);
 
 /// The target statistics of every level `0..=max_level` a phase-change device of
 /// an array may be programmed to, when the array has at least as many devices as
@@ -540,8 +553,11 @@ mod tests {
     fn a_device_at_zero_reads_zero_and_draws_as_any_other() {
         let model = PcmModel::default();
         let (mut a, mut b) = (DeviceRng::new(5), DeviceRng::new(5));
-        assert_eq!(model.read(0.0, 0.06, 86400.0, &mut a), 0.0);
-        model.read(3.0, 0.06, 86400.0, &mut b);
+        assert_eq!(
+            model.read(0.0, 0.06, &model.read_time(86400.0), &mut a),
+            0.0
+        );
+        model.read(3.0, 0.06, &model.read_time(86400.0), &mut b);
         assert_eq!(a.normal(), b.normal(), "the same draws follow");
     }
 

@@ -93,14 +93,18 @@ impl PhaseChange for HermesModel {
         self.drift_scale
     }
 
-    fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
+    fn read_noise_growth(&self, t: f64) -> f64 {
+        let time = t + self.t0;
+        ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt()
+    }
+
+    fn read_sigma_grown(&self, g_prog: f64, growth: f64) -> f64 {
         let x = (g_prog.abs() / self.g_max).max(ZERO_CLIP);
         let q = if x < 0.16 {
             (-0.0117 * x.ln() - 0.0069).clamp(0.015, 0.04)
         } else {
             x * (x * (0.0069 * x - 0.0280) + 0.0211) + 0.0123
         };
-        let time = t + self.t0;
-        q * ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt() * self.read_noise_scale
+        q * growth * self.read_noise_scale
     }
 }

@@ -76,9 +76,27 @@ pub trait PhaseChange {
     /// Scales the drift exponents.
     fn drift_scale(&self) -> f64;
 
+    /// How the 1/f noise has grown `t` seconds after programming (the same for
+    /// every device: [`ReadTime`] computes it once).
+    fn read_noise_growth(&self, t: f64) -> f64;
+
+    /// Relative standard deviation of the 1/f noise of a device programmed to
+    /// `g_prog`, once it has grown by `growth` ([`Self::read_noise_growth`]).
+    fn read_sigma_grown(&self, g_prog: f64, growth: f64) -> f64;
+
     /// Relative standard deviation of the 1/f noise accumulated `t` seconds after
     /// programming, for a device programmed to `g_prog`.
-    fn read_sigma(&self, g_prog: f64, t: f64) -> f64;
+    fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
+        self.read_sigma_grown(g_prog, self.read_noise_growth(t))
+    }
+
+    /// What reading every device `t` seconds after programming shares.
+    fn read_time(&self, t: f64) -> ReadTime {
+        ReadTime {
+            t,
+            growth: self.read_noise_growth(t),
+        }
+    }
 
     /// What programming a device to `g_target` draws from.
     fn statistics(&self, g_target: f64) -> TargetStatistics {
@@ -110,18 +128,27 @@ pub trait PhaseChange {
         }
     }
 
-    /// What a device programmed to `g_prog`, with drift exponent `nu`, reads `t`
-    /// seconds after programming: drifted, with read noise.
-    fn read(&self, g_prog: f64, nu: f64, t: f64, rng: &mut DeviceRng) -> f64 {
+    /// What a device programmed to `g_prog`, with drift exponent `nu`, reads at
+    /// `at`: drifted, with read noise.
+    fn read(&self, g_prog: f64, nu: f64, at: &ReadTime, rng: &mut DeviceRng) -> f64 {
         let draw = rng.normal();
         // A device at zero reads zero (drift and read noise scale with it): one of
         // every pair's devices, and no powers to compute.
         if g_prog == 0.0 {
             return 0.0;
         }
-        let drifted = self.drifted(g_prog, nu, t);
-        (drifted + drifted.abs() * self.read_sigma(g_prog, t) * draw).max(0.0)
+        let drifted = self.drifted(g_prog, nu, at.t);
+        (drifted + drifted.abs() * self.read_sigma_grown(g_prog, at.growth) * draw).max(0.0)
     }
+}
+
+/// A read time and what every device read then shares ([`PhaseChange::read_time`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ReadTime {
+    /// Seconds since programming.
+    pub t: f64,
+    /// The 1/f noise's growth by then ([`PhaseChange::read_noise_growth`]).
+    pub growth: f64,
 }
 
 /// What programming a device to one target draws from: the target and the
@@ -164,9 +191,13 @@ impl PhaseChange for PcmModel {
         self.drift_scale
     }
 
-    fn read_sigma(&self, g_prog: f64, t: f64) -> f64 {
+    fn read_noise_growth(&self, t: f64) -> f64 {
         let time = t + self.t0;
+        ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt()
+    }
+
+    fn read_sigma_grown(&self, g_prog: f64, growth: f64) -> f64 {
         let q = (0.0088 / (g_prog.abs() / self.g_max).powf(0.65).max(1e-3)).min(0.2);
-        q * ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt() * self.read_noise_scale
+        q * growth * self.read_noise_scale
     }
 }

@@ -109,7 +109,7 @@ fn read_noise_and_drift_over_time() {
         for t in [1.0, 3600.0, 86_400.0, 365.25 * 86_400.0] {
             let drifted = model.drifted(g_prog, nu, t);
             let samples: Vec<f64> = (0..SAMPLES)
-                .map(|_| model.read(g_prog, nu, t, &mut rng))
+                .map(|_| model.read(g_prog, nu, &model.read_time(t), &mut rng))
                 .collect();
             let (mean, std) = moments(&samples);
             let what = format!("{g_prog} µS after {t} s");
@@ -136,5 +136,5 @@ fn scales_turn_effects_off() {
     let g = model.program(&model.statistics(17.0), &mut rng);
     let nu = model.drift_exponent(&model.statistics(17.0), &mut rng);
     assert_eq!((g, nu), (17.0, 0.0));
-    assert_eq!(model.read(g, nu, 1e7, &mut rng), 17.0);
+    assert_eq!(model.read(g, nu, &model.read_time(1e7), &mut rng), 17.0);
 }
