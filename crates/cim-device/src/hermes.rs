@@ -67,6 +67,10 @@ impl PhaseChange for HermesModel {
         self.t0
     }
 
+    fn t_read(&self) -> f64 {
+        self.t_read
+    }
+
     fn programming_sigma(&self, g_target: f64) -> f64 {
         let x = g_target / self.g_max;
         let [c0, c1, c2, c3] = self.prog_coeff;
@@ -91,11 +95,6 @@ impl PhaseChange for HermesModel {
 
     fn drift_scale(&self) -> f64 {
         self.drift_scale
-    }
-
-    fn read_noise_growth(&self, t: f64) -> f64 {
-        let time = t + self.t0;
-        ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt()
     }
 
     fn read_sigma_grown(&self, g_prog: f64, growth: f64) -> f64 {

@@ -66,6 +66,9 @@ pub trait PhaseChange {
     /// First reading time of the drift fit, s.
     fn t0(&self) -> f64;
 
+    /// Read time of the 1/f noise fit, s.
+    fn t_read(&self) -> f64;
+
     /// Standard deviation of programming noise at target `g_target`, µS.
     fn programming_sigma(&self, g_target: f64) -> f64;
 
@@ -78,7 +81,10 @@ pub trait PhaseChange {
 
     /// How the 1/f noise has grown `t` seconds after programming (the same for
     /// every device: [`ReadTime`] computes it once).
-    fn read_noise_growth(&self, t: f64) -> f64;
+    fn read_noise_growth(&self, t: f64) -> f64 {
+        let time = t + self.t0();
+        ((time + self.t_read()) / (2.0 * self.t_read())).ln().sqrt()
+    }
 
     /// Relative standard deviation of the 1/f noise of a device programmed to
     /// `g_prog`, once it has grown by `growth` ([`Self::read_noise_growth`]).
@@ -174,6 +180,10 @@ impl PhaseChange for PcmModel {
         self.t0
     }
 
+    fn t_read(&self) -> f64 {
+        self.t_read
+    }
+
     fn programming_sigma(&self, g_target: f64) -> f64 {
         let x = g_target / self.g_max;
         let [c0, c1, c2] = self.prog_coeff;
@@ -189,11 +199,6 @@ impl PhaseChange for PcmModel {
 
     fn drift_scale(&self) -> f64 {
         self.drift_scale
-    }
-
-    fn read_noise_growth(&self, t: f64) -> f64 {
-        let time = t + self.t0;
-        ((time + self.t_read) / (2.0 * self.t_read)).ln().sqrt()
     }
 
     fn read_sigma_grown(&self, g_prog: f64, growth: f64) -> f64 {
