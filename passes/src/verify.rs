@@ -31,12 +31,10 @@ use cim_ir::{
     dialect::ops,
     query::{
         TensorShape, attribute, attribute_shape, defining_op, float_attribute, format_dims,
-        i64_array_attribute, int_attribute, op_name, ops_in, string_attribute,
+        i64_array_attribute, int_attribute, op_name, ops_in, string_attribute, symbol_attribute,
     },
 };
-use melior::ir::{
-    OperationRef, Value, ValueLike, attribute::FlatSymbolRefAttribute, operation::OperationLike,
-};
+use melior::ir::{OperationRef, Value, ValueLike, operation::OperationLike};
 use std::collections::HashMap;
 
 static ID: PassId = PassId;
@@ -462,10 +460,7 @@ impl Checker {
     }
 
     fn check_mvm(&mut self, op: &OperationRef) {
-        let Some(array) = attribute(op, "array")
-            .and_then(|attribute| FlatSymbolRefAttribute::try_from(attribute).ok())
-            .map(|symbol| symbol.value().to_owned())
-        else {
+        let Some(array) = symbol_attribute(op, "array") else {
             self.error(op, "array must be a flat symbol reference (@name)");
             return;
         };
@@ -610,8 +605,8 @@ impl Checker {
         let def = defining_op(value)?;
         match op_name(&def).as_str() {
             ops::MVM => {
-                let array = FlatSymbolRefAttribute::try_from(attribute(&def, "array")?).ok()?;
-                self.arrays.get(array.value()).map(|info| info.slice.shift)
+                let array = symbol_attribute(&def, "array")?;
+                self.arrays.get(&array).map(|info| info.slice.shift)
             }
             ops::ACCUMULATE | ops::CONCAT | ops::DIFF => {
                 let shifts: Vec<Option<i64>> =

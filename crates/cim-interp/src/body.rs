@@ -4,11 +4,8 @@
 //! elementwise unit (`backends/nmdu`).
 
 use crate::{InterpError, malformed};
-use cim_ir::query::{attribute, op_name, value_id};
-use melior::ir::{
-    BlockLike, OperationRef, RegionLike, Value, attribute::IntegerAttribute,
-    operation::OperationLike,
-};
+use cim_ir::query::{int_attribute, op_name, value_id};
+use melior::ir::{BlockLike, OperationRef, RegionLike, Value, operation::OperationLike};
 use std::collections::HashMap;
 
 /// The scalar operations a body computes (arith and math ops, the sigmoid
@@ -233,9 +230,7 @@ pub fn compile_reading(
         }
         if name == "linalg.index" {
             // The point's coordinate along a loop dimension, read like an argument.
-            let dim = attribute(&inner, "dim")
-                .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
-                .map(|attribute| attribute.value())
+            let dim = int_attribute(&inner, "dim")
                 .filter(|&dim| dim >= 0)
                 .ok_or_else(|| malformed(op, "linalg.index without a dimension"))?;
             let result: Value = inner
@@ -288,17 +283,13 @@ pub fn compile_reading(
             "arith.ori" => Kind::Op(ScalarOp::Or),
             "arith.xori" => Kind::Op(ScalarOp::Xor),
             "arith.cmpi" => {
-                let predicate = attribute(&inner, "predicate")
-                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
-                    .map(|attribute| attribute.value())
+                let predicate = int_attribute(&inner, "predicate")
                     .ok_or_else(|| malformed(op, "cmpi without a predicate"))?;
                 Kind::Op(ScalarOp::CompareInt(predicate as u8))
             }
             "arith.select" => Kind::Op(ScalarOp::Select),
             "arith.cmpf" => {
-                let predicate = attribute(&inner, "predicate")
-                    .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
-                    .map(|attribute| attribute.value())
+                let predicate = int_attribute(&inner, "predicate")
                     .ok_or_else(|| malformed(op, "cmpf without a predicate"))?;
                 Kind::Op(ScalarOp::Compare(predicate as u8))
             }

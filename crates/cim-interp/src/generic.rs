@@ -21,8 +21,8 @@ use crate::{
     gather::Gather,
     malformed,
 };
-use cim_ir::query::{attribute, i64_array_attribute};
-use melior::ir::{OperationRef, attribute::ArrayAttribute};
+use cim_ir::query::{as_kind, attribute, i64_array_attribute};
+use melior::ir::{Attribute, AttributeLike, OperationRef, attribute::ArrayAttribute};
 use ndarray::ArrayD;
 
 /// One result of an indexing map: `sum(coefficient * d_k) + constant`.
@@ -110,10 +110,11 @@ pub fn run(
         })
         .ok_or_else(|| malformed(op, "no operandSegmentSizes"))?;
     let mut inputs = segments.first().copied().unwrap_or(0) as usize;
-    let maps = ArrayAttribute::try_from(
+    let maps: ArrayAttribute = as_kind(
         attribute(op, "indexing_maps").ok_or_else(|| malformed(op, "no indexing_maps"))?,
+        Attribute::is_array,
     )
-    .map_err(|_| malformed(op, "indexing_maps is not an array"))?;
+    .ok_or_else(|| malformed(op, "indexing_maps is not an array"))?;
     let mut parsed = Vec::new();
     for index in 0..maps.len() {
         let text = maps

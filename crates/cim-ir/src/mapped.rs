@@ -10,11 +10,11 @@ use crate::{
     marks,
     query::{
         TensorShape, attribute, attribute_shape, context_of, op_name, ops_in, string_attribute,
+        symbol_attribute,
     },
 };
 use melior::ir::{
     Attribute, BlockLike, BlockRef, Operation, OperationRef, RegionLike, Type, Value, ValueLike,
-    attribute::FlatSymbolRefAttribute,
     operation::{OperationLike, OperationMutLike, OperationRefMut},
 };
 use std::collections::HashSet;
@@ -192,9 +192,7 @@ impl<'c, 'a> MvmOp<'c, 'a> {
 
     /// The array it reads (its symbol's name); `None` if malformed.
     pub fn array(&self) -> Option<String> {
-        attribute(&self.op, "array")
-            .and_then(|symbol| FlatSymbolRefAttribute::try_from(symbol).ok())
-            .map(|symbol| symbol.value().to_owned())
+        symbol_attribute(&self.op, "array")
     }
 
     /// The top-left corner of the block it reads; `None` if malformed.

@@ -3,7 +3,10 @@
 
 use melior::ir::{
     Attribute, AttributeLike, OperationRef, Type, TypeLike, Value, ValueLike,
-    attribute::{DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute},
+    attribute::{
+        DenseI64ArrayAttribute, FlatSymbolRefAttribute, FloatAttribute, IntegerAttribute,
+        StringAttribute,
+    },
     operation::OperationLike,
     r#type::{DimSize, RankedTensorType, ShapedTypeLike},
 };
@@ -131,30 +134,49 @@ pub fn attribute<'c>(op: &OperationRef<'c, '_>, name: &str) -> Option<Attribute<
     op.attribute(name).ok()
 }
 
+/// `attribute` as a `T` when `is_kind` says it is one. The kind is asked first
+/// because melior's `TryFrom` of an attribute of another kind prints the attribute
+/// into the error it returns: a weight tensor asked whether it is an integer became
+/// megabytes of text, a tenth of a small network's ten-chip eval.
+pub fn as_kind<'c, T: TryFrom<Attribute<'c>>>(
+    attribute: Attribute<'c>,
+    is_kind: impl Fn(&Attribute<'c>) -> bool,
+) -> Option<T> {
+    if is_kind(&attribute) {
+        T::try_from(attribute).ok()
+    } else {
+        None
+    }
+}
+
 /// An integer attribute's value.
 pub fn int_attribute(op: &OperationRef, name: &str) -> Option<i64> {
-    attribute(op, name)
-        .and_then(|attribute| IntegerAttribute::try_from(attribute).ok())
+    as_kind::<IntegerAttribute>(attribute(op, name)?, Attribute::is_integer)
         .map(|attribute| attribute.value())
 }
 
 /// A float attribute's value.
 pub fn float_attribute(op: &OperationRef, name: &str) -> Option<f64> {
-    attribute(op, name)
-        .and_then(|attribute| FloatAttribute::try_from(attribute).ok())
+    as_kind::<FloatAttribute>(attribute(op, name)?, Attribute::is_float)
         .map(|attribute| attribute.value())
 }
 
 /// A string attribute's value.
 pub fn string_attribute(op: &OperationRef, name: &str) -> Option<String> {
-    attribute(op, name)
-        .and_then(|attribute| StringAttribute::try_from(attribute).ok())
+    as_kind::<StringAttribute>(attribute(op, name)?, Attribute::is_string)
         .map(|attribute| attribute.value().to_owned())
+}
+
+/// A flat symbol reference's name (`@name`).
+pub fn symbol_attribute(op: &OperationRef, name: &str) -> Option<String> {
+    as_kind::<FlatSymbolRefAttribute>(attribute(op, name)?, Attribute::is_flat_symbol_ref)
+        .map(|symbol| symbol.value().to_owned())
 }
 
 /// An `array<i64: ...>` attribute's values.
 pub fn i64_array_attribute(op: &OperationRef, name: &str) -> Option<Vec<i64>> {
-    let array = DenseI64ArrayAttribute::try_from(attribute(op, name)?).ok()?;
+    let array: DenseI64ArrayAttribute =
+        as_kind(attribute(op, name)?, Attribute::is_dense_i64_array)?;
     (0..array.len())
         .map(|index| array.element(index).ok())
         .collect()

@@ -2,7 +2,7 @@
 //! group, each the only reader of what it reads, join the group's kernel: the bias
 //! into its constant, the activation as the kernel's own.
 
-use cim_ir::query::{attribute, defining_op, op_id, op_name, value_id};
+use cim_ir::query::{attribute, defining_op, int_attribute, op_id, op_name, value_id};
 use melior::ir::{BlockLike, OperationRef, RegionLike, Value, operation::OperationLike};
 use std::collections::HashMap;
 
@@ -190,9 +190,7 @@ fn activation_of<'c, 'a>(body: &[OperationRef<'c, 'a>]) -> Option<FusedActivatio
         {
             let alpha = constant_of(other(ops[0])?)?;
             // x > 0 (ogt: 2) selects x, else the product.
-            let predicate = attribute(ops[1], "predicate")
-                .and_then(|a| melior::ir::attribute::IntegerAttribute::try_from(a).ok())
-                .map(|a| a.value())?;
+            let predicate = int_attribute(ops[1], "predicate")?;
             let compares_input = is_argument(ops[1].operand(0).ok()?, 0)
                 && constant_of(ops[1].operand(1).ok()?) == Some(0.0);
             let selects = ops[2].operand(0).ok() == result(ops[1])

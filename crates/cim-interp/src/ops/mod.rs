@@ -8,8 +8,7 @@ pub mod linalg;
 pub mod tensor;
 
 use crate::{Backend, InterpError, Interpreter, MvmObserver, Operands, RtValue, malformed};
-use cim_ir::query::{attribute, op_name};
-use melior::ir::attribute::FlatSymbolRefAttribute;
+use cim_ir::query::{op_name, symbol_attribute};
 use ndarray::ArrayD;
 
 /// One result, a tensor.
@@ -29,10 +28,7 @@ pub(crate) fn step(
     let op = operands.op;
     let name = op_name(op);
     if name == "func.call" {
-        let callee = attribute(op, "callee")
-            .and_then(|a| FlatSymbolRefAttribute::try_from(a).ok())
-            .map(|s| s.value().to_owned())
-            .ok_or_else(|| malformed(op, "no callee"))?;
+        let callee = symbol_attribute(op, "callee").ok_or_else(|| malformed(op, "no callee"))?;
         let arguments = operands.owned_all()?;
         return Ok(interpreter
             .call(backend, &callee, &arguments, observer)?

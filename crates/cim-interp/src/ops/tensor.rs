@@ -341,11 +341,7 @@ fn integer_op(op: &OperationRef, name: &str, a: i64, b: i64) -> Result<i64, Inte
         "arith.ori" => a | b,
         "arith.xori" => a ^ b,
         _ => {
-            let predicate = attribute(op, "predicate")
-                .and_then(|attribute| {
-                    melior::ir::attribute::IntegerAttribute::try_from(attribute).ok()
-                })
-                .map(|attribute| attribute.value())
+            let predicate = int_attribute(op, "predicate")
                 .ok_or_else(|| malformed(op, "cmpi without a predicate"))?;
             i64::from(crate::body::compare_integers(predicate as u8, a, b))
         }
