@@ -6,7 +6,11 @@
 //! set up for IR drop. Drift compensation is the runtime's, through readouts
 //! ([`crate::compensation`]). Each array draws from its own stream of the seed (by
 //! its place in the module), so a chip is the same whatever else the module holds
-//! after it.
+//! after it. Only the cells some MVM reads are programmed: the gaps of an array
+//! packed with several layers' blocks are never read (an MVM drives its block's
+//! rows and converts its block's columns, IR drop included), so they hold 0 and
+//! cost no draws (the random MLP of the speed table programs 11k of its array's
+//! 32k pairs, as aihwkit programs its 11k weights).
 
 use crate::{adc::ChipAdcs, irdrop::Lines};
 use cim_device::{
@@ -47,6 +51,33 @@ pub struct ArrayCells {
     pub pair: bool,
 }
 
+/// The cells of an array one MVM reads: `rows x cols` from (`row`, `col`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadBlock {
+    /// First row.
+    pub row: usize,
+    /// First column.
+    pub col: usize,
+    /// Rows (the MVM's input width).
+    pub rows: usize,
+    /// Columns (its output width).
+    pub cols: usize,
+}
+
+/// Which cells of a `shape` array `blocks` read, row-major; `None` when they read
+/// every cell.
+fn read_mask((rows, cols): (usize, usize), blocks: &[ReadBlock]) -> Option<Vec<bool>> {
+    let mut read = vec![false; rows * cols];
+    for block in blocks {
+        for row in block.row..block.row.saturating_add(block.rows).min(rows) {
+            let start = row * cols + block.col.min(cols);
+            let end = row * cols + block.col.saturating_add(block.cols).min(cols);
+            read[start..end].fill(true);
+        }
+    }
+    (!read.iter().all(|&read| read)).then_some(read)
+}
+
 /// A programmed chip: what its arrays hold, its ADCs, its lines.
 pub struct Programmed {
     /// Each array's cell levels as read at the chip's time (uncompensated; f32, as
@@ -65,10 +96,12 @@ pub struct Programmed {
     pub forward_noise: f64,
 }
 
-/// Programs `weights` (each array's cell levels) onto `chip`.
+/// Programs `weights` (each array's cell levels) onto `chip`: the cells `read`
+/// says MVMs read (by array).
 pub fn program<'w>(
     chip: &Chip,
     cells: &HashMap<String, ArrayCells>,
+    read: &HashMap<String, Vec<ReadBlock>>,
     weights: impl Fn(&str) -> Option<&'w Array2<f64>>,
 ) -> Result<Programmed, InterpError> {
     let root = DeviceRng::new(chip.seed);
@@ -86,7 +119,15 @@ pub fn program<'w>(
         };
         let block =
             weights(name).ok_or_else(|| InterpError::Chip(format!("no weights for @{name}")))?;
-        let levels: Vec<f64> = block.iter().copied().collect();
+        let mask = read_mask(block.dim(), read.get(name).map_or(&[], Vec::as_slice));
+        let levels: Vec<f64> = match &mask {
+            None => block.iter().copied().collect(),
+            Some(mask) => block
+                .iter()
+                .zip(mask)
+                .filter_map(|(&level, &read)| read.then_some(level))
+                .collect(),
+        };
         let max_level = ((1u64 << bits.clamp(1, 52)) - 1) as f64;
         let rng = root.fork(index as u64);
         let readout = if pair {
@@ -97,12 +138,22 @@ pub fn program<'w>(
                 .program_cells(&levels, max_level, chip.time, &rng)
         }
         .map_err(InterpError::Chip)?;
+        // The cells programmed, in place; the others hold 0.
         let shaped = |levels: Vec<f64>| {
-            Array2::from_shape_vec(
-                block.raw_dim(),
-                levels.into_iter().map(|level| level as f32).collect(),
-            )
-            .map_err(|error| InterpError::Unsupported(error.to_string()))
+            let cells = match &mask {
+                None => levels.into_iter().map(|level| level as f32).collect(),
+                Some(mask) => {
+                    let mut levels = levels.into_iter();
+                    mask.iter()
+                        .map(|&read| match read {
+                            true => levels.next().unwrap_or(0.0) as f32,
+                            false => 0.0,
+                        })
+                        .collect()
+                }
+            };
+            Array2::from_shape_vec(block.raw_dim(), cells)
+                .map_err(|error| InterpError::Unsupported(error.to_string()))
         };
         arrays.insert(name.clone(), shaped(readout.now)?);
         at_programming.insert(name.clone(), shaped(readout.programmed)?);

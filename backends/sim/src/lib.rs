@@ -41,9 +41,13 @@ pub mod read_noise;
 pub use chip::Chip;
 pub use digital::Digital;
 
-use chip::{ArrayCells, Programmed};
+use chip::{ArrayCells, Programmed, ReadBlock};
 use cim_interp::{Backend, Env, InterpError, Interpreter, Operands, RtValue, ScalarUnit};
-use cim_ir::{dialect::ops, mapped::CrossbarOp, query::op_name};
+use cim_ir::{
+    dialect::ops,
+    mapped::{CrossbarOp, MvmOp},
+    query::op_name,
+};
 use cim_nmdu::{Format, exec::Executor, lower::Plan};
 use melior::ir::{Module, OperationRef};
 use ndarray::{Array2, ArrayD};
@@ -69,6 +73,8 @@ pub enum Fidelity {
 pub struct Simulator<'m, 'c> {
     pub(crate) interpreter: Interpreter<'m, 'c>,
     pub(crate) cells: HashMap<String, ArrayCells>,
+    /// The blocks of each array the MVMs read (all a chip programs).
+    read: HashMap<String, Vec<ReadBlock>>,
     /// The module's cell levels as the quantized runtime reads them (f32).
     levels: HashMap<String, Array2<f32>>,
     fidelity: Fidelity,
@@ -96,9 +102,30 @@ impl<'m, 'c> Simulator<'m, 'c> {
                 (array.name, cells)
             })
             .collect();
+        let mut read: HashMap<String, Vec<ReadBlock>> = HashMap::new();
+        for mvm in MvmOp::all(module.as_operation()) {
+            // An MVM without a window (malformed: its run reports it) reads all.
+            let Some(array) = mvm.array() else { continue };
+            let block = match mvm.window() {
+                Some(window) => ReadBlock {
+                    row: window.row as usize,
+                    col: window.col as usize,
+                    rows: mvm.rows() as usize,
+                    cols: mvm.cols() as usize,
+                },
+                None => ReadBlock {
+                    row: 0,
+                    col: 0,
+                    rows: usize::MAX,
+                    cols: usize::MAX,
+                },
+            };
+            read.entry(array).or_default().push(block);
+        }
         Ok(Self {
             interpreter,
             cells,
+            read,
             levels: HashMap::new(),
             fidelity: Fidelity::Exact,
             chip: None,
@@ -136,7 +163,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
     /// module's arrays read once for every chip of a Monte Carlo run.
     pub fn reprogram(&mut self, chip: &Chip) -> Result<(), InterpError> {
         let interpreter = &self.interpreter;
-        self.chip = Some(chip::program(chip, &self.cells, |name| {
+        self.chip = Some(chip::program(chip, &self.cells, &self.read, |name| {
             interpreter.array(name)
         })?);
         self.fidelity = Fidelity::Full;
