@@ -96,10 +96,20 @@ pub trait PhaseChange {
         self.read_sigma_grown(g_prog, self.read_noise_growth(t))
     }
 
+    /// The logarithm of how far drift has gone `t` seconds after programming,
+    /// `ln((t + t0)/t0)` (0 at `t <= 0`): a device drifts by `exp(-ν·log)`.
+    fn drift_log(&self, t: f64) -> f64 {
+        if t > 0.0 {
+            ((t + self.t0()) / self.t0()).ln()
+        } else {
+            0.0
+        }
+    }
+
     /// What reading every device `t` seconds after programming shares.
     fn read_time(&self, t: f64) -> ReadTime {
         ReadTime {
-            t,
+            drift_log: self.drift_log(t),
             growth: self.read_noise_growth(t),
         }
     }
@@ -125,13 +135,10 @@ pub trait PhaseChange {
         (mean + sigma * rng.normal()).abs() * self.drift_scale()
     }
 
-    /// The drifted conductance `t` seconds after programming, before read noise.
+    /// The drifted conductance `t` seconds after programming, before read noise:
+    /// `g_prog·((t + t0)/t0)^(-ν)`.
     fn drifted(&self, g_prog: f64, nu: f64, t: f64) -> f64 {
-        if t > 0.0 {
-            g_prog * ((t + self.t0()) / self.t0()).powf(-nu)
-        } else {
-            g_prog
-        }
+        drifted_by(g_prog, nu, self.drift_log(t))
     }
 
     /// What a device programmed to `g_prog`, with drift exponent `nu`, reads at
@@ -143,16 +150,23 @@ pub trait PhaseChange {
         if g_prog == 0.0 {
             return 0.0;
         }
-        let drifted = self.drifted(g_prog, nu, at.t);
+        let drifted = drifted_by(g_prog, nu, at.drift_log);
         (drifted + drifted.abs() * self.read_sigma_grown(g_prog, at.growth) * draw).max(0.0)
     }
+}
+
+/// `g_prog` drifted with exponent `nu` to where `drift_log` says
+/// ([`PhaseChange::drift_log`]): the power as one exponential, its logarithm
+/// computed once per read time.
+fn drifted_by(g_prog: f64, nu: f64, drift_log: f64) -> f64 {
+    g_prog * (-nu * drift_log).exp()
 }
 
 /// A read time and what every device read then shares ([`PhaseChange::read_time`]).
 #[derive(Clone, Copy, Debug)]
 pub struct ReadTime {
-    /// Seconds since programming.
-    pub t: f64,
+    /// How far drift has gone ([`PhaseChange::drift_log`]).
+    pub drift_log: f64,
     /// The 1/f noise's growth by then ([`PhaseChange::read_noise_growth`]).
     pub growth: f64,
 }
