@@ -432,10 +432,10 @@ fn compute(kind: Kind, a: f64, b: f64, c: f64) -> f64 {
         }
         Kind::Op(ScalarOp::Neg) => -a,
         Kind::Op(ScalarOp::Abs) => a.abs(),
-        Kind::Op(ScalarOp::Exp) => a.exp(),
+        Kind::Op(ScalarOp::Exp) => crate::math::exp(a),
         Kind::Op(ScalarOp::Log) => a.ln(),
-        Kind::Op(ScalarOp::Tanh) => a.tanh(),
-        Kind::Op(ScalarOp::Sigmoid) => 1.0 / (1.0 + (-a).exp()),
+        Kind::Op(ScalarOp::Tanh) => crate::math::tanh(a),
+        Kind::Op(ScalarOp::Sigmoid) => crate::math::sigmoid(a),
         Kind::Op(ScalarOp::Sqrt) => a.sqrt(),
         Kind::Op(ScalarOp::Rsqrt) => 1.0 / a.sqrt(),
         Kind::Op(ScalarOp::Copy) => a,
@@ -559,15 +559,34 @@ fn evaluate_lanes_here<A: AsRef<[f64]>>(
         let (a, b, c) = (lane(0), lane(1), lane(2));
         let target = &mut rest[0][..n];
         let kind = instruction.kind;
-        // One loop per kind, so each compiles to straight-line code.
+        // One loop per kind and per shape of its sources (values or a constant),
+        // so each compiles to straight-line code over slices, which the compiler
+        // vectorises.
         macro_rules! each {
             ($($kind:pat),*) => {
                 match kind {
-                    $($kind => {
-                        for (k, value) in target.iter_mut().enumerate() {
-                            *value = compute(kind, a.at(k), b.at(k), c.at(k));
+                    $($kind => match (a, b, c) {
+                        (Lane::Values(a), Lane::Constant(b), Lane::Constant(c)) => {
+                            for (value, &a) in target.iter_mut().zip(a) {
+                                *value = compute(kind, a, b, c);
+                            }
                         }
-                    })*
+                        (Lane::Values(a), Lane::Values(b), Lane::Constant(c)) => {
+                            for ((value, &a), &b) in target.iter_mut().zip(a).zip(b) {
+                                *value = compute(kind, a, b, c);
+                            }
+                        }
+                        (Lane::Constant(a), Lane::Values(b), Lane::Constant(c)) => {
+                            for (value, &b) in target.iter_mut().zip(b) {
+                                *value = compute(kind, a, b, c);
+                            }
+                        }
+                        _ => {
+                            for (k, value) in target.iter_mut().enumerate() {
+                                *value = compute(kind, a.at(k), b.at(k), c.at(k));
+                            }
+                        }
+                    },)*
                     _ => {
                         for (k, value) in target.iter_mut().enumerate() {
                             *value = compute(kind, a.at(k), b.at(k), c.at(k));

@@ -24,6 +24,7 @@ mod error;
 pub mod gather;
 pub mod generic;
 pub mod kernels;
+pub mod math;
 pub mod ops;
 mod value;
 
