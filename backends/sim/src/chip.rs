@@ -191,3 +191,90 @@ pub fn program<'w>(
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cim_device::devices::Technology;
+
+    fn block(row: usize, col: usize, rows: usize, cols: usize) -> ReadBlock {
+        ReadBlock {
+            row,
+            col,
+            rows,
+            cols,
+        }
+    }
+
+    #[test]
+    fn the_mask_holds_the_blocks_read_and_nothing_when_they_cover_the_array() {
+        // Two layers packed on the diagonal of a 3x4 array.
+        let mask = read_mask((3, 4), &[block(0, 0, 2, 3), block(2, 3, 1, 1)]);
+        let cells = |rows: [[u8; 4]; 3]| rows.iter().flatten().map(|&c| c == 1).collect();
+        assert_eq!(
+            mask,
+            Some(cells([[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1]]))
+        );
+        assert_eq!(read_mask((3, 4), &[block(0, 0, 3, 4)]), None, "all read");
+        assert_eq!(
+            read_mask((2, 2), &[block(0, 0, 2, 1), block(0, 1, 2, usize::MAX)]),
+            None,
+            "blocks clipped to the array"
+        );
+        assert_eq!(
+            read_mask((1, 2), &[]),
+            Some(vec![false, false]),
+            "an array no MVM reads"
+        );
+    }
+
+    #[test]
+    fn gaps_hold_zero_and_do_not_move_the_cells_read() {
+        let devices = Devices {
+            technology: Technology::Pcm,
+            ..Devices::default()
+        };
+        let wires = Wires::default();
+        let chip = Chip {
+            devices: &devices,
+            time: 3600.0,
+            seed: 3,
+            adc: AdcModel::default(),
+            wires: &wires,
+        };
+        let cells = HashMap::from([(
+            "a".to_owned(),
+            ArrayCells {
+                bits: Some(4),
+                index: 0,
+                word_lines: 4,
+                pair: true,
+            },
+        )]);
+        let read = HashMap::from([("a".to_owned(), vec![block(0, 0, 2, 2), block(2, 2, 2, 2)])]);
+        let levels = |gap: f64| {
+            Array2::from_shape_fn((4, 4), |(r, c)| {
+                if (r < 2) == (c < 2) {
+                    (r * 4 + c) as f64 - 7.0
+                } else {
+                    gap
+                }
+            })
+        };
+        let (quiet, busy) = (levels(0.0), levels(15.0));
+        let programmed = |weights: &Array2<f64>| {
+            program(&chip, &cells, &read, |_| Some(weights))
+                .map(|chip| chip.arrays["a"].clone())
+                .unwrap()
+        };
+        let (quiet, busy) = (programmed(&quiet), programmed(&busy));
+        assert_eq!(quiet, busy, "what the gaps would hold changes nothing");
+        for ((r, c), &level) in quiet.indexed_iter() {
+            if (r < 2) != (c < 2) {
+                assert_eq!(level, 0.0, "gap cell ({r}, {c})");
+            } else {
+                assert_ne!(level, 0.0, "read cell ({r}, {c}) is programmed");
+            }
+        }
+    }
+}
