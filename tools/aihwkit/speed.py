@@ -15,8 +15,12 @@ aihwkit: the same ten chips as reference.py makes them (`torch.manual_seed(chip)
 `convert_to_analog` with the preset's configuration, `program_analog_weights`,
 `drift_analog_weights(86400)`, one forward pass over the test set), in this process
 after importing torch (its start-up is not counted). Both get `--threads` threads.
-Each side's time is the best of `--trials` runs (a run of a small network takes a
-tenth of a second, where a shared machine's noise is of that order).
+Each side's time is the best of `--trials` runs, the two sides' runs alternating (a
+run of a small network takes a tenth of a second, and a shared machine's speed
+drifts over minutes: alternating puts both sides' best in the same spells). cim's
+peak memory is measured first, from this small process (a child forked from a
+process holding torch counts torch's pages in its peak resident memory); its times
+after (Python forks its children with vfork, so torch's size costs them nothing).
 """
 
 import argparse
@@ -99,21 +103,20 @@ def main():
     os.environ["MATMUL_NUM_THREADS"] = str(arguments.threads)
     catalogue = json.loads((FIXTURES / "aihwkit" / "reference.json").read_text())
     preset = next(p for p in catalogue["presets"] if p["preset"] == arguments.target)
-    # cim first, from this small process: a child forked from a process holding
-    # torch would count torch's pages in its peak resident memory.
+    # cim's compile and peak memory first, from this small process: a child forked
+    # from a process holding torch would count torch's pages in its peak memory.
+    scratch = tempfile.TemporaryDirectory()
     rows = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for entry in preset["models"]:
-            artifact = pathlib.Path(scratch) / entry["name"]
-            data, labels = FIXTURES / entry["data"], FIXTURES / entry["labels"]
-            compile_seconds, _ = timed_child([arguments.cimc, "compile", str(ROOT / entry["onnx"]),
-                                              "--target", arguments.target, "-o", str(artifact)])
-            runs = [timed_child([arguments.cimc, "eval", str(artifact), "--data", str(data),
-                                 "--labels", str(labels), "--fidelity", "full", "--repeats",
-                                 str(arguments.repeats), "--drift-time", str(int(DRIFT))])
-                    for _ in range(arguments.trials)]
-            cim_seconds, peak = min(seconds for seconds, _ in runs), max(peak for _, peak in runs)
-            rows.append((entry, compile_seconds, cim_seconds, peak))
+    for entry in preset["models"]:
+        artifact = pathlib.Path(scratch.name) / entry["name"]
+        data, labels = FIXTURES / entry["data"], FIXTURES / entry["labels"]
+        compile_seconds, _ = timed_child([arguments.cimc, "compile", str(ROOT / entry["onnx"]),
+                                          "--target", arguments.target, "-o", str(artifact)])
+        evaluate = [arguments.cimc, "eval", str(artifact), "--data", str(data), "--labels",
+                    str(labels), "--fidelity", "full", "--repeats", str(arguments.repeats),
+                    "--drift-time", str(int(DRIFT))]
+        _, peak = timed_child(evaluate)
+        rows.append((entry, compile_seconds, evaluate, peak))
 
     import numpy as np
     import torch
@@ -125,18 +128,23 @@ def main():
         print("| network | test inputs | cim compile | cim eval, 10 chips | cim peak RSS | aihwkit, 10 chips "
               "| aihwkit / cim |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
-    for entry, compile_seconds, cim_seconds, peak in rows:
+    for entry, compile_seconds, evaluate, peak in rows:
         name = entry["name"]
         model = torch_model(name, entry["onnx"])
         x = torch.tensor(np.load(FIXTURES / entry["data"]))
         y = torch.tensor(np.load(FIXTURES / entry["labels"]).astype(np.int64))
-        theirs = min(aihwkit_seconds(model, x, y, arguments.repeats, config) for _ in range(arguments.trials))
+        ours, theirs = [], []
+        for _ in range(arguments.trials):
+            ours.append(timed_child(evaluate)[0])
+            theirs.append(aihwkit_seconds(model, x, y, arguments.repeats, config))
+        cim_seconds, theirs = min(ours), min(theirs)
         row = (name, len(y), compile_seconds, cim_seconds, peak, theirs, theirs / cim_seconds)
         if arguments.markdown:
             print("| {} | {} | {:.2f} s | {:.2f} s | {:.0f} MiB | {:.2f} s | {:.2f}x |".format(*row))
         else:
             print("{:<12} {} inputs  cim compile {:.2f} s, eval {:.2f} s, peak {:.0f} MiB;  "
                   "aihwkit {:.2f} s;  aihwkit/cim {:.2f}x".format(*row), flush=True)
+    scratch.cleanup()
 
 
 if __name__ == "__main__":
