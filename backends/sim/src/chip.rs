@@ -66,7 +66,7 @@ pub struct ReadBlock {
 
 /// Which cells of a `shape` array `blocks` read, row-major; `None` when they read
 /// every cell.
-fn read_mask((rows, cols): (usize, usize), blocks: &[ReadBlock]) -> Option<Vec<bool>> {
+pub(crate) fn read_mask((rows, cols): (usize, usize), blocks: &[ReadBlock]) -> Option<Vec<bool>> {
     let mut read = vec![false; rows * cols];
     for block in blocks {
         for row in block.row..block.row.saturating_add(block.rows).min(rows) {
@@ -96,12 +96,12 @@ pub struct Programmed {
     pub forward_noise: f64,
 }
 
-/// Programs `weights` (each array's cell levels) onto `chip`: the cells `read`
-/// says MVMs read (by array).
+/// Programs `weights` (each array's cell levels) onto `chip`: of an array in
+/// `read`, the cells its mask holds ([`read_mask`]); of the others, every cell.
 pub fn program<'w>(
     chip: &Chip,
     cells: &HashMap<String, ArrayCells>,
-    read: &HashMap<String, Vec<ReadBlock>>,
+    read: &HashMap<String, Vec<bool>>,
     weights: impl Fn(&str) -> Option<&'w Array2<f64>>,
 ) -> Result<Programmed, InterpError> {
     let root = DeviceRng::new(chip.seed);
@@ -119,8 +119,8 @@ pub fn program<'w>(
         };
         let block =
             weights(name).ok_or_else(|| InterpError::Chip(format!("no weights for @{name}")))?;
-        let mask = read_mask(block.dim(), read.get(name).map_or(&[], Vec::as_slice));
-        let levels: Vec<f64> = match &mask {
+        let mask = read.get(name);
+        let levels: Vec<f64> = match mask {
             None => block.iter().copied().collect(),
             Some(mask) => block
                 .iter()
@@ -140,7 +140,7 @@ pub fn program<'w>(
         .map_err(InterpError::Chip)?;
         // The cells programmed, in place; the others hold 0.
         let shaped = |levels: Vec<f64>| {
-            let cells = match &mask {
+            let cells = match mask {
                 None => levels.into_iter().map(|level| level as f32).collect(),
                 Some(mask) => {
                     let mut levels = levels.into_iter();
@@ -251,7 +251,8 @@ mod tests {
                 pair: true,
             },
         )]);
-        let read = HashMap::from([("a".to_owned(), vec![block(0, 0, 2, 2), block(2, 2, 2, 2)])]);
+        let mask = read_mask((4, 4), &[block(0, 0, 2, 2), block(2, 2, 2, 2)]);
+        let read = HashMap::from([("a".to_owned(), mask.unwrap())]);
         let levels = |gap: f64| {
             Array2::from_shape_fn((4, 4), |(r, c)| {
                 if (r < 2) == (c < 2) {

@@ -73,8 +73,9 @@ pub enum Fidelity {
 pub struct Simulator<'m, 'c> {
     pub(crate) interpreter: Interpreter<'m, 'c>,
     pub(crate) cells: HashMap<String, ArrayCells>,
-    /// The blocks of each array the MVMs read (all a chip programs).
-    read: HashMap<String, Vec<ReadBlock>>,
+    /// Which cells of each array the MVMs read, row-major (all a chip programs),
+    /// for the arrays they do not read whole.
+    read: HashMap<String, Vec<bool>>,
     /// The module's cell levels as the quantized runtime reads them (f32).
     levels: HashMap<String, Array2<f32>>,
     fidelity: Fidelity,
@@ -89,7 +90,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
     /// Reads the module's arrays; runs at exact fidelity until told otherwise.
     pub fn new(module: &'m Module<'c>) -> Result<Self, InterpError> {
         let interpreter = Interpreter::new(module)?;
-        let cells = CrossbarOp::all(module.as_operation())
+        let cells: HashMap<String, ArrayCells> = CrossbarOp::all(module.as_operation())
             .into_iter()
             .enumerate()
             .map(|(index, array)| {
@@ -102,7 +103,7 @@ impl<'m, 'c> Simulator<'m, 'c> {
                 (array.name, cells)
             })
             .collect();
-        let mut read: HashMap<String, Vec<ReadBlock>> = HashMap::new();
+        let mut blocks: HashMap<String, Vec<ReadBlock>> = HashMap::new();
         for mvm in MvmOp::all(module.as_operation()) {
             // An MVM without a window (malformed: its run reports it) reads all.
             let Some(array) = mvm.array() else { continue };
@@ -120,8 +121,16 @@ impl<'m, 'c> Simulator<'m, 'c> {
                     cols: usize::MAX,
                 },
             };
-            read.entry(array).or_default().push(block);
+            blocks.entry(array).or_default().push(block);
         }
+        let read = cells
+            .keys()
+            .filter_map(|name| {
+                let shape = interpreter.array(name)?.dim();
+                let blocks = blocks.get(name).map_or(&[][..], Vec::as_slice);
+                Some((name.clone(), chip::read_mask(shape, blocks)?))
+            })
+            .collect();
         Ok(Self {
             interpreter,
             cells,
