@@ -85,21 +85,18 @@ impl Driven {
 
 /// `f(x)` of every value of `input`, as f32, in parallel.
 pub fn narrow(input: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Sync) -> Array2<f32> {
-    narrow_rows(input, |_, x| f(x))
+    narrow_gathered(input, None, None, |x, _| f(x))
 }
 
-/// `f(row, x)` of every value `x` of `input` (batch × rows) in row `row`, as f32, in
-/// parallel.
-pub fn narrow_rows(input: ArrayView2<f64>, f: impl Fn(usize, f64) -> f64 + Sync) -> Array2<f32> {
-    narrow_gathered(input, None, f)
-}
-
-/// [`narrow_rows`] of the rows `rows` of `input`, in that order (`None`: every
-/// row); `f` is told each value's row of `input`.
+/// `f(x, factor)` of every value `x` of the rows `rows` of `input` (batch × rows),
+/// in that order (`None`: every row), as f32, in parallel; `factor` is the row's
+/// entry of `factors` (1 without). A row's factor is read once, outside the loop
+/// over its values, so that loop vectorises.
 pub fn narrow_gathered(
     input: ArrayView2<f64>,
     rows: Option<&[usize]>,
-    f: impl Fn(usize, f64) -> f64 + Sync,
+    factors: Option<&[f64]>,
+    f: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Array2<f32> {
     let count = rows.map_or(input.nrows(), <[usize]>::len);
     let width = input.ncols().max(1);
@@ -117,16 +114,17 @@ pub fn narrow_gathered(
                         let at = index * CHUNK_ROWS + r;
                         let source = rows.map_or(at, |rows| rows[at]);
                         let values = input.row(source);
+                        let factor = factors.map_or(1.0, |factors| factors[source]);
                         // A contiguous row as a slice: a loop the compiler can vectorise.
                         match values.as_slice() {
                             Some(values) => {
                                 for (y, &x) in row.iter_mut().zip(values) {
-                                    y.write(f(source, x) as f32);
+                                    y.write(f(x, factor) as f32);
                                 }
                             }
                             None => {
                                 for (y, &x) in row.iter_mut().zip(values) {
-                                    y.write(f(source, x) as f32);
+                                    y.write(f(x, factor) as f32);
                                 }
                             }
                         }

@@ -291,14 +291,15 @@ fn managed(
     // compiler sees the rounding it vectorises.
     let drive = |rows: Option<&[usize]>, reduction: f64| -> Array2<f32> {
         let shrink = 1.0 / reduction;
+        let factors = Some(inverse.as_slice());
         match (symmetric, uniform) {
-            (Some(levels), _) => {
-                dac::narrow_gathered(x, rows, |b, v| levels.quantize(v * inverse[b] * shrink).0)
-            }
-            (_, Some(levels)) => {
-                dac::narrow_gathered(x, rows, |b, v| levels.quantize(v * inverse[b] * shrink))
-            }
-            _ => dac::narrow_gathered(x, rows, |b, v| v * inverse[b] * shrink),
+            (Some(levels), _) => dac::narrow_gathered(x, rows, factors, |v, factor| {
+                levels.quantize(v * factor * shrink).0
+            }),
+            (_, Some(levels)) => dac::narrow_gathered(x, rows, factors, |v, factor| {
+                levels.quantize(v * factor * shrink)
+            }),
+            _ => dac::narrow_gathered(x, rows, factors, |v, factor| v * factor * shrink),
         }
     };
     let passes = match adc {
@@ -324,6 +325,7 @@ fn managed(
         let sums = product(sim, op, block, driven.view(), full_scale)?;
         // What each converted row is multiplied back by.
         let back: Vec<f64> = pending.iter().map(|&b| scales[b] * reduction).collect();
+        let last = pass + 1 == passes;
         let (converted, saturated) = match adc {
             Some(Converter::AdcManaged { bits, bound, .. }) => adc::convert_managed(
                 sums.view(),
@@ -355,7 +357,6 @@ fn managed(
                 (converted, vec![false; pending.len()])
             }
         };
-        let last = pass + 1 == passes;
         let redo = |i: usize| saturated[i] && !last;
         let still: Vec<usize> = (0..pending.len())
             .filter(|&i| redo(i))

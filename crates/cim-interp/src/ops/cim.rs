@@ -73,21 +73,33 @@ pub(crate) fn step(
                 .zip(shifts)
                 .map(|(slice, shift)| (2f64.powi(shift as i32), slice.as_standard_layout()))
                 .collect();
-            let mut sum = ArrayD::zeros(first.raw_dim());
+            let mut sum = ArrayD::<f64>::uninit(first.raw_dim());
             let values = sum.as_slice_mut().expect("a new array is contiguous");
             // In pieces over the cores, each value summed from 0 slice by slice (a
-            // power of two scales exactly: the same bits as a product and a sum).
+            // power of two scales exactly: the same bits as a product and a sum);
+            // the first slice writes `0 + worth · x`, so nothing is cleared first.
             let piece =
                 crate::kernels::CHUNK_ROWS * first.shape().last().copied().unwrap_or(1).max(1);
             crate::kernels::for_chunks(values, piece, |index, chunk| {
                 let start = index * piece;
-                for (worth, slice) in &slices {
+                let mut slices = slices.iter();
+                if let Some((worth, slice)) = slices.next() {
                     let slice = &slice.as_slice().expect("standard layout")[start..];
                     for (y, x) in chunk.iter_mut().zip(slice) {
-                        *y += worth * x;
+                        y.write(0.0 + worth * x);
+                    }
+                }
+                for (worth, slice) in slices {
+                    let slice = &slice.as_slice().expect("standard layout")[start..];
+                    for (y, x) in chunk.iter_mut().zip(slice) {
+                        // SAFETY: the first slice wrote every element of the chunk.
+                        unsafe { *y.assume_init_mut() += worth * x };
                     }
                 }
             });
+            // SAFETY: `first` has the output's shape and every slice has `first`'s
+            // (checked above), so the first slice wrote every element.
+            let sum = unsafe { sum.assume_init() };
             one(sum)
         }
         ops::AFFINE => {
