@@ -77,26 +77,27 @@ impl Driven {
             return driven.clone();
         }
         let levels = Uniform::new(dac.bits, dac.lo, dac.hi);
-        let driven = Rc::new(narrow(input, |x| levels.quantize(x)));
+        let driven = Rc::new(narrow(input, move |x| levels.quantize(x)));
         self.inputs.borrow_mut().insert(key, driven.clone());
         driven
     }
 }
 
 /// `f(x)` of every value of `input`, as f32, in parallel.
-pub fn narrow(input: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Sync) -> Array2<f32> {
-    narrow_gathered(input, None, None, |x, _| f(x))
+pub fn narrow(input: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Sync + Copy) -> Array2<f32> {
+    narrow_gathered(input, None, None, move |x, _| f(x))
 }
 
 /// `f(x, factor)` of every value `x` of the rows `rows` of `input` (batch × rows),
 /// in that order (`None`: every row), as f32, in parallel; `factor` is the row's
 /// entry of `factors` (1 without). A row's factor is read once, outside the loop
-/// over its values, so that loop vectorises.
+/// over its values, and each piece works on its own copy of `f`, so that loop
+/// vectorises (the compiler keeps what `f` captured in registers).
 pub fn narrow_gathered(
     input: ArrayView2<f64>,
     rows: Option<&[usize]>,
     factors: Option<&[f64]>,
-    f: impl Fn(f64, f64) -> f64 + Sync,
+    f: impl Fn(f64, f64) -> f64 + Sync + Copy,
 ) -> Array2<f32> {
     let count = rows.map_or(input.nrows(), <[usize]>::len);
     let width = input.ncols().max(1);
@@ -107,6 +108,8 @@ pub fn narrow_gathered(
         out.as_slice_mut().expect("a new array is contiguous"),
         piece,
         |index, chunk| {
+            #[allow(clippy::redundant_locals)] // a copy of its own: see above
+            let f = f;
             wide_vectors(
                 #[inline(always)]
                 || {

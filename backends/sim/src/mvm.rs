@@ -293,13 +293,13 @@ fn managed(
         let shrink = 1.0 / reduction;
         let factors = Some(inverse.as_slice());
         match (symmetric, uniform) {
-            (Some(levels), _) => dac::narrow_gathered(x, rows, factors, |v, factor| {
+            (Some(levels), _) => dac::narrow_gathered(x, rows, factors, move |v, factor| {
                 levels.quantize(v * factor * shrink).0
             }),
-            (_, Some(levels)) => dac::narrow_gathered(x, rows, factors, |v, factor| {
+            (_, Some(levels)) => dac::narrow_gathered(x, rows, factors, move |v, factor| {
                 levels.quantize(v * factor * shrink)
             }),
-            _ => dac::narrow_gathered(x, rows, factors, |v, factor| v * factor * shrink),
+            _ => dac::narrow_gathered(x, rows, factors, move |v, factor| v * factor * shrink),
         }
     };
     let passes = match adc {
