@@ -32,3 +32,67 @@ fn levels_span_the_range_and_clip() {
     assert_eq!(quantize(9.0, 2, 0.0, 3.0), 3.0);
     assert_eq!(quantize(-9.0, 2, 0.0, 3.0), 0.0);
 }
+
+#[test]
+fn the_levels_saturate_at_and_beyond_saturates_at() {
+    for (bits, bound) in [(3, 3.0), (9, 12.0), (7, 1.0)] {
+        let levels = cim_sim::levels::Symmetric::new(bits, bound);
+        let at = levels.saturates_at();
+        for x in [at, -at, at * 1.5, -at * 7.0] {
+            assert!(levels.quantize(x).1, "{bits} bits over ±{bound}: {x}");
+        }
+        // Within a hair of the top level: the bound is not loose.
+        assert!(at <= bound * (1.0 + 1e-6), "{at} vs {bound}");
+    }
+}
+
+/// Bound management's early passes skip the noise of rows that saturate whatever
+/// is drawn: which rows saturate, and what every other row converts to, are
+/// those of drawing every row (each row has its own stream).
+#[test]
+fn skipping_certain_saturations_changes_nothing_read() {
+    use cim_device::{adc::AdcModel, rng::DeviceRng};
+    use cim_sim::adc::{ChipAdcs, convert_managed};
+    use std::{cell::Cell, collections::HashMap};
+    let chip = || ChipAdcs {
+        model: AdcModel {
+            noise: 0.0025,
+            ..AdcModel::default()
+        },
+        columns: HashMap::new(),
+        stream: DeviceRng::new(11),
+        conversions: Cell::new(0),
+        vectors: Cell::new(0),
+    };
+    // 300 rows of 40 sums: far beyond the bound, just beyond, at it, inside.
+    let mut rng = DeviceRng::new(4);
+    let sums = ndarray::Array2::from_shape_fn((300, 40), |(r, _)| {
+        let reach = [30.0, 12.3, 12.0, 8.0][r % 4];
+        ((2.0 * rng.uniform() - 1.0) * reach) as f32
+    });
+    let scales = vec![1.0; 300];
+    let (all, all_saturated) = convert_managed(
+        sums.view(),
+        Some(&chip()),
+        ("a", 0),
+        (9, 12.0),
+        &scales,
+        false,
+    );
+    let (skipped, saturated) = convert_managed(
+        sums.view(),
+        Some(&chip()),
+        ("a", 0),
+        (9, 12.0),
+        &scales,
+        true,
+    );
+    assert_eq!(all_saturated, saturated);
+    assert!(saturated.iter().any(|&s| s) && saturated.iter().any(|&s| !s));
+    for (r, &saturated) in saturated.iter().enumerate() {
+        if !saturated {
+            let bits = |a: &ndarray::Array2<f64>| a.row(r).map(|x| x.to_bits());
+            assert_eq!(bits(&all), bits(&skipped), "row {r}");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use crate::levels::{Symmetric, Uniform};
 use cim_device::{
     adc::{AdcModel, ColumnError},
-    rng::{DeviceRng, Normals},
+    rng::{DeviceRng, LARGEST_NORMAL, Normals},
 };
 use cim_interp::kernels::{CHUNK_ROWS, wide_vectors};
 use ndarray::{Array2, ArrayView2};
@@ -102,6 +102,7 @@ fn through_uniform<Slot: Send>(
         place,
         (lo, hi),
         None,
+        None,
         move |y| (levels.quantize(y), false),
         output,
         store,
@@ -113,15 +114,20 @@ fn through_uniform<Slot: Send>(
 /// column errors, then the symmetric levels (ties to even), clipped; each row
 /// multiplied back by its input's `row_scale`. Returns the conversions and, per
 /// row, whether any of its values saturated (reached the top or bottom level:
-/// aihwkit's test for bound management). One pass over the output.
+/// aihwkit's test for bound management). One pass over the output. With
+/// `redone_if_saturated` (a pass of bound management before its last), a row the
+/// caller will convert again if it saturated draws no noise when no draw could
+/// keep it from saturating (what it converts to is then never read).
 pub fn convert_managed(
     sums: ArrayView2<f32>,
     chip: Option<&ChipAdcs>,
     (array, c0): (&str, usize),
     (bits, bound): (i64, f64),
     row_scale: &[f64],
+    redone_if_saturated: bool,
 ) -> (Array2<f64>, Vec<bool>) {
     let levels = Symmetric::new(bits, bound);
+    let saturates_at = redone_if_saturated.then(|| levels.saturates_at());
     let mut output = Array2::<f64>::uninit(sums.raw_dim());
     let saturated = through(
         sums,
@@ -129,6 +135,7 @@ pub fn convert_managed(
         (array, c0),
         (-bound, bound),
         Some(row_scale),
+        saturates_at,
         move |y| levels.quantize(y),
         output.as_slice_mut().expect("a new array is contiguous"),
         |slot, value| {
@@ -145,7 +152,11 @@ pub fn convert_managed(
 /// column's gain, offset and curve first; each row is multiplied by its
 /// `row_scale`; `store` puts each result in its slot of `output` (batch × columns,
 /// every slot visited once). Returns, per row, whether any of its values
-/// saturated. Pieces of rows run in parallel, each with its own stream.
+/// saturated. Each row draws from its own stream (the conversion's key and the
+/// row's index), so pieces of rows run in parallel and a row may skip its draws:
+/// with `saturates_at` (a magnitude at which `levels` surely saturates), a row of
+/// noise alone with a value beyond it by more than any draw can move it saturates
+/// whatever is drawn, and draws nothing.
 #[allow(clippy::too_many_arguments)]
 fn through<Slot: Send>(
     sums: ArrayView2<f32>,
@@ -153,6 +164,7 @@ fn through<Slot: Send>(
     (array, c0): (&str, usize),
     (lo, hi): (f64, f64),
     row_scale: Option<&[f64]>,
+    saturates_at: Option<f64>,
     levels: impl Fn(f64) -> (f64, bool) + Sync,
     output: &mut [Slot],
     store: impl Fn(&mut Slot, f64) + Sync,
@@ -179,9 +191,9 @@ fn through<Slot: Send>(
             })
             .collect();
         let count = &chip.conversions;
-        let stream = chip.stream.fork(count.get());
+        let key = chip.stream.fork(count.get()).next_u64();
         count.set(count.get() + 1);
-        (&chip.model, errors, stream)
+        (&chip.model, errors, key)
     });
     if let Some(chip) = chip {
         chip.vectors.set(chip.vectors.get() + batch as u64);
@@ -193,6 +205,7 @@ fn through<Slot: Send>(
         analog: analog.as_ref(),
         row_scale,
         range: (lo, hi),
+        saturates_at,
         levels,
         store,
     };
@@ -221,10 +234,12 @@ struct Conversion<'a, L, S> {
     width: usize,
     /// Sums per piece.
     piece: usize,
-    /// On a chip: its ADC model, the block's columns' errors, the stream.
-    analog: Option<&'a (&'a AdcModel, Vec<ColumnError>, DeviceRng)>,
+    /// On a chip: its ADC model, the block's columns' errors, the conversion's key.
+    analog: Option<&'a (&'a AdcModel, Vec<ColumnError>, u64)>,
     row_scale: Option<&'a [f64]>,
     range: (f64, f64),
+    /// Where the levels surely saturate, when a saturated row's draws do not matter.
+    saturates_at: Option<f64>,
     levels: L,
     store: S,
 }
@@ -239,9 +254,6 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
     {
         let (width, (lo, hi)) = (self.width, self.range);
         let x = &self.x[index * self.piece..];
-        let mut normals = self
-            .analog
-            .map(|(_, _, stream)| Normals::new(&mut stream.fork(index as u64)));
         // What reaches the converter, a row at a time, and the row's noise draws.
         let mut reached = vec![0.0f64; width];
         let mut draws = vec![0.0f64; width];
@@ -251,24 +263,34 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
             .zip(flags.iter_mut())
             .enumerate()
         {
-            let scale = self
-                .row_scale
-                .map_or(1.0, |scales| scales[index * CHUNK_ROWS + r]);
+            let at = index * CHUNK_ROWS + r;
+            let scale = self.row_scale.map_or(1.0, |scales| scales[at]);
             // First what reaches the converter (a loop over the noise stream alone),
             // then the levels (a loop without a carried dependence, which the
             // compiler can vectorise).
-            match (self.analog, normals.as_mut()) {
-                (Some((model, errors, _)), Some(normals)) => {
-                    if model.noise > 0.0 {
-                        normals.fill(&mut draws);
-                    }
+            match self.analog {
+                Some((model, errors, key)) => {
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
-                        for ((y, &x), draw) in reached.iter_mut().zip(x).zip(&draws) {
-                            *y = f64::from(x) + sigma * draw;
+                        let certain = self.saturates_at.is_some_and(|at| {
+                            let beyond = at + LARGEST_NORMAL * sigma;
+                            x.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64 >= beyond
+                        });
+                        if model.noise > 0.0 && !certain {
+                            Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);
+                            for ((y, &x), draw) in reached.iter_mut().zip(x).zip(&draws) {
+                                *y = f64::from(x) + sigma * draw;
+                            }
+                        } else {
+                            for (y, &x) in reached.iter_mut().zip(x) {
+                                *y = f64::from(x);
+                            }
                         }
                     } else {
+                        if model.noise > 0.0 {
+                            Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);
+                        }
                         for (((y, &x), error), draw) in
                             reached.iter_mut().zip(x).zip(errors).zip(&draws)
                         {
@@ -276,7 +298,7 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
                         }
                     }
                 }
-                _ => {
+                None => {
                     for (y, &x) in reached.iter_mut().zip(x) {
                         *y = f64::from(x);
                     }

@@ -63,6 +63,12 @@ impl Symmetric {
         let clipped = if low > self.top { self.top } else { low };
         (clipped * self.step, saturated)
     }
+
+    /// A magnitude at and beyond which [`Self::quantize`] surely reports
+    /// saturation: the top level, with room for the division's rounding.
+    pub fn saturates_at(&self) -> f64 {
+        self.top * self.step * (1.0 + 1e-9)
+    }
 }
 
 /// Rounds `value` to the nearest of the 2^bits levels spanning [lo, hi], clipping.

@@ -333,6 +333,7 @@ fn managed(
                 (block.array, block.corner.1),
                 (bits, bound),
                 &back,
+                !last,
             ),
             Some(Converter::Adc { bits, lo, hi }) => {
                 let mut converted = adc::convert(

@@ -8,10 +8,13 @@
 //! same bits on every platform and in every version of cim (`pinned_bits` below).
 //!
 //! [`Normals`] draws normals in bulk for the converters' noise, one per conversion:
-//! eight xoshiro256++ streams stepped side by side (a loop the compiler vectorises,
-//! where one stream is a chain of dependent steps), two normals from each 64-bit
-//! draw (7 bits pick the layer, 24 place the point: a step of 2^-23 of a layer's
-//! width, far below any noise it models).
+//! SplitMix64 used as a counter-based generator (word n of a stream keyed `k` is
+//! SplitMix64's mixing function of `k + n·γ`, no state carried from one word to
+//! the next), eight words side by side (a loop the compiler vectorises), two
+//! normals from each 64-bit word (7 bits pick the layer, 24 place the point: a step
+//! of 2^-23 of a layer's width, far below any noise it models). A stream is a key,
+//! so each row of a conversion has its own at the cost of one mixing step, and a
+//! row whose draws cannot matter is skipped without moving any other row's draws.
 
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
@@ -166,42 +169,69 @@ impl DeviceRng {
     }
 }
 
-/// Streams stepped side by side by [`Normals`].
+/// Words [`Normals`] makes side by side.
 const LANES: usize = 8;
-/// Normals a block of [`Normals`] holds: two from each lane's draw.
+/// Normals a block of [`Normals`] holds: two from each word.
 const BLOCK: usize = 2 * LANES;
+/// SplitMix64's increment (the golden ratio's fraction, odd).
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// Standard normals in bulk ([module docs](self)). The bits it gives depend only
-/// on the generator it was made from, not on how its draws are split into calls
-/// to [`Normals::fill`].
+/// SplitMix64's output function: a bijection of 64-bit words whose outputs at
+/// `k + γ`, `k + 2γ`, ... are SplitMix64's stream seeded with `k`.
+#[inline(always)]
+fn mix(z: u64) -> u64 {
+    let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The largest magnitude a normal of this module can have: the tail's
+/// `TAIL + a` with `a = -ln(1 - u) / TAIL` and `u` at most `1 - 2^-53`
+/// (`ln 2^53 = 36.74`), with room for rounding. A conversion whose value is this
+/// many standard deviations beyond its converter's top saturates whatever is
+/// drawn.
+pub const LARGEST_NORMAL: f64 = TAIL + 36.8 / TAIL;
+
+/// Standard normals in bulk ([module docs](self)): the stream of a key. The bits
+/// it gives depend only on its key, not on how its draws are split into calls to
+/// [`Normals::fill`].
 #[derive(Clone, Debug)]
 pub struct Normals {
-    /// The lanes' xoshiro256++ states, word by word (`state[w][lane]`).
-    state: [[u64; LANES]; 4],
-    /// Draws the rare candidate outside its layer's rectangle needs.
-    spill: DeviceRng,
+    /// The stream's key.
+    key: u64,
+    /// Words made so far.
+    counter: u64,
+    /// Draws the rare candidate outside its layer's rectangle needs (made from the
+    /// key when one first does).
+    spill: Option<DeviceRng>,
     block: [f64; BLOCK],
     /// How much of `block` was handed out.
     used: usize,
 }
 
 impl Normals {
-    /// Bulk normals seeded from `rng`'s next draws.
+    /// Bulk normals keyed by `rng`'s next draw.
     pub fn new(rng: &mut DeviceRng) -> Self {
-        let mut state = [[0u64; LANES]; 4];
-        for lane in 0..LANES {
-            let mut seeding = SplitMix64::seed_from_u64(rng.next_u64());
-            for word in &mut state {
-                word[lane] = seeding.next_u64();
-            }
-        }
-        let spill = rng.next_u64();
+        Self::keyed(rng.next_u64())
+    }
+
+    /// The normals of stream `key`.
+    #[inline]
+    pub fn keyed(key: u64) -> Self {
         Self {
-            state,
-            spill: rng.fork(spill),
+            key,
+            counter: 0,
+            spill: None,
             block: [0.0; BLOCK],
             used: BLOCK,
         }
+    }
+
+    /// The key of part `part` of the work keyed `key` (a row of a conversion):
+    /// SplitMix64's word `part + 1` of `key`, so the parts' streams are unrelated.
+    #[inline]
+    pub fn part_key(key: u64, part: u64) -> u64 {
+        mix(key.wrapping_add(part.wrapping_add(1).wrapping_mul(GOLDEN)))
     }
 
     /// Writes a normal into every element of `out`. Inlined where it is called
@@ -231,24 +261,14 @@ impl Normals {
         }
     }
 
-    /// One draw of every lane, two normals from each.
+    /// The next eight words, two normals from each.
     #[inline]
     fn next_block(&mut self, out: &mut [f64; BLOCK]) {
-        let [s0, s1, s2, s3] = &mut self.state;
+        let base = self.key.wrapping_add(self.counter.wrapping_mul(GOLDEN));
+        self.counter = self.counter.wrapping_add(LANES as u64);
         let mut bits = [0u64; LANES];
-        for lane in 0..LANES {
-            // xoshiro256++, lane by lane.
-            bits[lane] = s0[lane]
-                .wrapping_add(s3[lane])
-                .rotate_left(23)
-                .wrapping_add(s0[lane]);
-            let t = s1[lane] << 17;
-            s2[lane] ^= s0[lane];
-            s3[lane] ^= s1[lane];
-            s1[lane] ^= s2[lane];
-            s0[lane] ^= s3[lane];
-            s2[lane] ^= t;
-            s3[lane] = s3[lane].rotate_left(45);
+        for (lane, bits) in bits.iter_mut().enumerate() {
+            *bits = mix(base.wrapping_add((lane as u64 + 1).wrapping_mul(GOLDEN)));
         }
         let mut words = [0u32; BLOCK];
         for (pair, bits) in words.chunks_exact_mut(2).zip(bits) {
@@ -271,11 +291,15 @@ impl Normals {
     #[cold]
     #[inline(never)]
     fn finish_block(&mut self, words: &[u32; BLOCK], out: &mut [f64; BLOCK]) {
+        let key = self.key;
+        let spill = self
+            .spill
+            .get_or_insert_with(|| DeviceRng::new(mix(key ^ 0x5bd1_e995_5bd1_e995)));
         for (normal, &word) in out.iter_mut().zip(words) {
             let (candidate, edge) = candidate(word);
             if candidate.abs() >= edge {
                 let (layer, u) = point(word);
-                *normal = self.spill.normal_beyond(layer, u, candidate);
+                *normal = spill.normal_beyond(layer, u, candidate);
             }
         }
     }
@@ -302,6 +326,9 @@ fn point(word: u32) -> (usize, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PINNED_KEY_1: [u64; 3] = [0x3fbb6112029e538e, 0x3fbe8847cf4063ae, 0xbfc9fa9fec2257c7];
+    const PINNED_PART_2: [u64; 3] = [0xbfffa2354f2a8e5e, 0x3fe7d6b9dacf7062, 0x3fcd4b087dc9d49f];
 
     #[test]
     fn same_seed_same_bits_and_streams_differ() {
@@ -379,6 +406,38 @@ mod tests {
         let mut other = vec![0.0; 1000];
         Normals::new(&mut DeviceRng::new(6)).fill(&mut other);
         assert_ne!(whole, other);
+    }
+
+    /// The tail's largest value (its uniform draws at `1 - 2^-53`) is below
+    /// [`LARGEST_NORMAL`], and so is every normal of a long bulk stream.
+    #[test]
+    fn largest_normal_bounds_every_normal() {
+        let uniform_top = ((1u64 << 53) - 1) as f64 * (1.0 / (1u64 << 53) as f64);
+        let a = -(1.0 - uniform_top).ln() / TAIL;
+        assert!(
+            TAIL + a <= LARGEST_NORMAL,
+            "{} > {LARGEST_NORMAL}",
+            TAIL + a
+        );
+        assert!(LARGEST_NORMAL < TAIL + a + 0.05, "a tight bound");
+        let mut draws = vec![0.0; 1 << 20];
+        Normals::keyed(3).fill(&mut draws);
+        assert!(draws.iter().all(|x| x.abs() <= LARGEST_NORMAL));
+    }
+
+    /// A stream is its key: the first normals of key 1 and of part 2 of key 1 are
+    /// those of cim's first counter-based version (figures measured since depend
+    /// on them), and parts of one key differ.
+    #[test]
+    fn bulk_normals_are_pinned_by_their_key() {
+        let first = |key: u64| {
+            let mut draws = [0.0; 3];
+            Normals::keyed(key).fill(&mut draws);
+            draws.map(f64::to_bits)
+        };
+        assert_eq!(first(1), PINNED_KEY_1);
+        assert_eq!(first(Normals::part_key(1, 2)), PINNED_PART_2);
+        assert_ne!(first(Normals::part_key(1, 3)), PINNED_PART_2);
     }
 
     #[test]
