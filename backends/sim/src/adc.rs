@@ -8,7 +8,7 @@ use cim_device::{
     adc::{AdcModel, ColumnError},
     rng::{DeviceRng, LARGEST_NORMAL, Normals},
 };
-use cim_interp::kernels::{CHUNK_ROWS, wide_vectors};
+use cim_interp::kernels::{CHUNK_ROWS, abs_max, wide_vectors};
 use ndarray::{Array2, ArrayView2};
 use std::{cell::Cell, collections::HashMap};
 
@@ -275,7 +275,7 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
                         let sigma = model.noise * (hi - lo);
                         let certain = self.saturates_at.is_some_and(|at| {
                             let beyond = at + LARGEST_NORMAL * sigma;
-                            x.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64 >= beyond
+                            abs_max(x) >= beyond
                         });
                         if model.noise > 0.0 && !certain {
                             Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);

@@ -18,7 +18,7 @@ use crate::{
 };
 use cim_interp::{
     InterpError, Operands,
-    kernels::{CHUNK_ROWS, gemm},
+    kernels::{CHUNK_ROWS, abs_max, gemm, wide_vectors},
     malformed,
     ops::cim::Mvm,
 };
@@ -263,10 +263,18 @@ fn managed(
             InputScaling::AbsMax => {
                 let mut scales = vec![0.0; batch];
                 cim_interp::kernels::for_chunks(&mut scales, CHUNK_ROWS, |index, chunk| {
-                    for (r, scale) in chunk.iter_mut().enumerate() {
-                        let row = x.row(index * CHUNK_ROWS + r);
-                        *scale = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                    }
+                    wide_vectors(
+                        #[inline(always)]
+                        || {
+                            for (r, scale) in chunk.iter_mut().enumerate() {
+                                let row = x.row(index * CHUNK_ROWS + r);
+                                *scale = match row.as_slice() {
+                                    Some(row) => abs_max(row),
+                                    None => row.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                                };
+                            }
+                        },
+                    )
                 });
                 scales
             }

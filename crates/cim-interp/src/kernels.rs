@@ -52,6 +52,39 @@ pub fn wide_vectors<R>(work: impl FnOnce() -> R) -> R {
     work()
 }
 
+/// The largest magnitude among `values` (0 for none; a NaN is passed over, as
+/// `max` passes it over): eight running maxima side by side, a loop the compiler
+/// vectorises where a single running maximum is a chain of dependent steps. The
+/// maximum does not depend on the order it is taken in, so this is the value of a
+/// fold, bit for bit.
+#[inline(always)]
+pub fn abs_max<T: Copy + Into<f64>>(values: &[T]) -> f64 {
+    const LANES: usize = 8;
+    let mut lanes = [0.0f64; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(value.into().abs());
+        }
+    }
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(0.0f64, |m, &value| m.max(value.into().abs()));
+    lanes.into_iter().fold(rest, f64::max)
+}
+
+/// Whether any of `values` is NaN: in pieces without an exit inside each (a loop
+/// the compiler vectorises), stopping at the first piece with one.
+pub fn any_nan(values: &ArrayD<f64>) -> bool {
+    match values.as_slice_memory_order() {
+        Some(slice) => slice
+            .chunks(4096)
+            .any(|piece| piece.iter().fold(false, |nan, value| nan | value.is_nan())),
+        None => values.iter().any(|value| value.is_nan()),
+    }
+}
+
 /// `input . weight` over the last axis of `input`.
 pub fn matmul<S: ndarray::Data<Elem = f64>>(
     op: &OperationRef,

@@ -200,7 +200,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                         .zip(input.shape())
                         .all(|(dim, &got)| dim.is_none_or(|dim| dim as usize == got))
             });
-            if !fits || input.iter().any(|value| value.is_nan()) {
+            if !fits || kernels::any_nan(input) {
                 return Err(InterpError::InputShape {
                     index,
                     expected: argument.r#type().to_string(),
