@@ -205,7 +205,8 @@ pub struct Normals {
     /// key when one first does).
     spill: Option<DeviceRng>,
     block: [f64; BLOCK],
-    /// How much of `block` was handed out.
+    /// How much of `block` holds normals, and how much of it was handed out.
+    filled: usize,
     used: usize,
 }
 
@@ -223,7 +224,8 @@ impl Normals {
             counter: 0,
             spill: None,
             block: [0.0; BLOCK],
-            used: BLOCK,
+            filled: 0,
+            used: 0,
         }
     }
 
@@ -235,12 +237,13 @@ impl Normals {
     }
 
     /// Writes a normal into every element of `out`. Inlined where it is called
-    /// (the ADC's conversions compile it with their AVX2 copy).
+    /// (the ADC's conversions compile it with their AVX2 copy). Normal `2n` and
+    /// `2n + 1` of the stream come from its word `n`, whatever the calls.
     #[inline]
     pub fn fill(&mut self, out: &mut [f64]) {
         let mut out = out;
         while !out.is_empty() {
-            if self.used == BLOCK {
+            if self.used == self.filled {
                 if out.len() >= BLOCK {
                     // Whole blocks straight into `out`.
                     let (head, rest) = out.split_at_mut(BLOCK);
@@ -248,17 +251,50 @@ impl Normals {
                     out = rest;
                     continue;
                 }
-                let mut block = [0.0; BLOCK];
-                self.next_block(&mut block);
-                self.block = block;
-                self.used = 0;
+                // The words the rest needs, not a whole block: a row of a few
+                // columns makes no normals it does not use.
+                self.short_block(out.len().div_ceil(2));
             }
-            let take = (BLOCK - self.used).min(out.len());
+            let take = (self.filled - self.used).min(out.len());
             let (head, rest) = out.split_at_mut(take);
             head.copy_from_slice(&self.block[self.used..self.used + take]);
             self.used += take;
             out = rest;
         }
+    }
+
+    /// The next `words` (fewer than eight) words' normals into `self.block`.
+    #[inline(never)]
+    fn short_block(&mut self, words: usize) {
+        let base = self.key.wrapping_add(self.counter.wrapping_mul(GOLDEN));
+        self.counter = self.counter.wrapping_add(words as u64);
+        let mut pairs = [0u32; BLOCK];
+        for (lane, pair) in pairs.chunks_exact_mut(2).take(words).enumerate() {
+            let bits = mix(base.wrapping_add((lane as u64 + 1).wrapping_mul(GOLDEN)));
+            pair[0] = bits as u32;
+            pair[1] = (bits >> 32) as u32;
+        }
+        let count = 2 * words;
+        let mut block = [0.0; BLOCK];
+        for (normal, &word) in block.iter_mut().zip(&pairs).take(count) {
+            let (candidate, edge) = candidate(word);
+            *normal = if candidate.abs() < edge {
+                candidate
+            } else {
+                let (layer, u) = point(word);
+                self.spill().normal_beyond(layer, u, candidate)
+            };
+        }
+        self.block = block;
+        self.used = 0;
+        self.filled = count;
+    }
+
+    /// The generator of the rare candidates outside their layer's rectangle.
+    fn spill(&mut self) -> &mut DeviceRng {
+        let key = self.key;
+        self.spill
+            .get_or_insert_with(|| DeviceRng::new(mix(key ^ 0x5bd1_e995_5bd1_e995)))
     }
 
     /// The next eight words, two normals from each.
@@ -291,15 +327,11 @@ impl Normals {
     #[cold]
     #[inline(never)]
     fn finish_block(&mut self, words: &[u32; BLOCK], out: &mut [f64; BLOCK]) {
-        let key = self.key;
-        let spill = self
-            .spill
-            .get_or_insert_with(|| DeviceRng::new(mix(key ^ 0x5bd1_e995_5bd1_e995)));
         for (normal, &word) in out.iter_mut().zip(words) {
             let (candidate, edge) = candidate(word);
             if candidate.abs() >= edge {
                 let (layer, u) = point(word);
-                *normal = spill.normal_beyond(layer, u, candidate);
+                *normal = self.spill().normal_beyond(layer, u, candidate);
             }
         }
     }
