@@ -34,7 +34,8 @@ pub(crate) fn step(
                     return Err(malformed(op, "the fill value must be a scalar"));
                 }
             };
-            one(operands.tensor(1)?.mapv(|_| fill))
+            // The destination's shape, not its values (a `tensor.empty`'s, mostly).
+            one(ArrayD::from_elem(operands.tensor(1)?.raw_dim(), fill))
         }
         "linalg.transpose" => {
             let permutation = i64_array_attribute(op, "permutation")
