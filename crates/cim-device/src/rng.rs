@@ -327,11 +327,12 @@ impl Normals {
     #[cold]
     #[inline(never)]
     fn finish_block(&mut self, words: &[u32; BLOCK], out: &mut [f64; BLOCK]) {
+        // `out` holds the candidates: only their layers' edges are looked up again.
         for (normal, &word) in out.iter_mut().zip(words) {
-            let (candidate, edge) = candidate(word);
-            if candidate.abs() >= edge {
+            let layer = (word & (LAYERS as u32 - 1)) as usize;
+            if normal.abs() >= EDGES[layer + 1] {
                 let (layer, u) = point(word);
-                *normal = self.spill().normal_beyond(layer, u, candidate);
+                *normal = self.spill().normal_beyond(layer, u, *normal);
             }
         }
     }
