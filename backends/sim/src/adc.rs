@@ -273,10 +273,11 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
-                        let certain = self.saturates_at.is_some_and(|at| {
-                            let beyond = at + LARGEST_NORMAL * sigma;
-                            abs_max(x) >= beyond
-                        });
+                        // A row that saturates whatever is drawn, when that is all
+                        // that matters of it.
+                        let certain = self
+                            .saturates_at
+                            .is_some_and(|top| abs_max(x) >= top + LARGEST_NORMAL * sigma);
                         if model.noise > 0.0 && !certain {
                             Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);
                             for ((y, &x), draw) in reached.iter_mut().zip(x).zip(&draws) {
