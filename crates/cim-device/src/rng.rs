@@ -7,10 +7,10 @@
 //! value stability only within one), and this one is pinned, so a seed gives the
 //! same bits on every platform and in every version of cim (`pinned_bits` below).
 //!
-//! [`Normals`] draws normals in bulk for the converters' noise, one per conversion:
-//! SplitMix64 used as a counter-based generator (word n of a stream keyed `k` is
-//! SplitMix64's mixing function of `k + n·γ`, no state carried from one word to
-//! the next), eight words side by side (a loop the compiler vectorises), two
+//! [`Normals`] draws normals in bulk for the converters' noise, one per converted
+//! value: SplitMix64 used as a counter-based generator (word n, from 1, of a stream
+//! keyed `k` is SplitMix64's mixing function of `k + n·γ`, no state carried from
+//! one word to the next), eight words side by side (a loop the compiler vectorises), two
 //! normals from each 64-bit word (7 bits pick the layer, 24 place the point: a step
 //! of 2^-23 of a layer's width, far below any noise it models). A stream is a key,
 //! so each row of a conversion has its own at the cost of one mixing step, and a
