@@ -71,22 +71,18 @@ fn skipping_certain_saturations_changes_nothing_read() {
         ((2.0 * rng.uniform() - 1.0) * reach) as f32
     });
     let scales = vec![1.0; 300];
-    let (all, all_saturated) = convert_managed(
-        sums.view(),
-        Some(&chip()),
-        ("a", 0),
-        (9, 12.0),
-        &scales,
-        false,
-    );
-    let (skipped, saturated) = convert_managed(
-        sums.view(),
-        Some(&chip()),
-        ("a", 0),
-        (9, 12.0),
-        &scales,
-        true,
-    );
+    let convert = |redone_if_saturated| {
+        convert_managed(
+            sums.view(),
+            Some(&chip()),
+            ("a", 0),
+            (9, 12.0),
+            &scales,
+            redone_if_saturated,
+        )
+    };
+    let (all, all_saturated) = convert(false);
+    let (skipped, saturated) = convert(true);
     assert_eq!(all_saturated, saturated);
     assert!(saturated.iter().any(|&s| s) && saturated.iter().any(|&s| !s));
     for (r, &saturated) in saturated.iter().enumerate() {

@@ -270,6 +270,10 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
             // compiler can vectorise).
             match self.analog {
                 Some((model, errors, key)) => {
+                    // This row's noise: a stream of its own.
+                    let draw = |draws: &mut [f64]| {
+                        Normals::keyed(Normals::part_key(*key, at as u64)).fill(draws)
+                    };
                     // Noise alone (the common case) needs no per-column work.
                     if !model.has_column_errors() && model.s_curve == 0.0 {
                         let sigma = model.noise * (hi - lo);
@@ -279,7 +283,7 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
                             .saturates_at
                             .is_some_and(|top| abs_max(x) >= top + LARGEST_NORMAL * sigma);
                         if model.noise > 0.0 && !certain {
-                            Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);
+                            draw(&mut draws);
                             for ((y, &x), draw) in reached.iter_mut().zip(x).zip(&draws) {
                                 *y = f64::from(x) + sigma * draw;
                             }
@@ -290,7 +294,7 @@ impl<L: Fn(f64) -> (f64, bool), S> Conversion<'_, L, S> {
                         }
                     } else {
                         if model.noise > 0.0 {
-                            Normals::keyed(Normals::part_key(*key, at as u64)).fill(&mut draws);
+                            draw(&mut draws);
                         }
                         for (((y, &x), error), draw) in
                             reached.iter_mut().zip(x).zip(errors).zip(&draws)

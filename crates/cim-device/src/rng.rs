@@ -266,25 +266,10 @@ impl Normals {
     /// The next `words` (fewer than eight) words' normals into `self.block`.
     #[inline(never)]
     fn short_block(&mut self, words: usize) {
-        let base = self.key.wrapping_add(self.counter.wrapping_mul(GOLDEN));
-        self.counter = self.counter.wrapping_add(words as u64);
-        let mut pairs = [0u32; BLOCK];
-        for (lane, pair) in pairs.chunks_exact_mut(2).take(words).enumerate() {
-            let bits = mix(base.wrapping_add((lane as u64 + 1).wrapping_mul(GOLDEN)));
-            pair[0] = bits as u32;
-            pair[1] = (bits >> 32) as u32;
-        }
+        let halves = self.next_words(words);
         let count = 2 * words;
         let mut block = [0.0; BLOCK];
-        for (normal, &word) in block.iter_mut().zip(&pairs).take(count) {
-            let (candidate, edge) = candidate(word);
-            *normal = if candidate.abs() < edge {
-                candidate
-            } else {
-                let (layer, u) = point(word);
-                self.spill().normal_beyond(layer, u, candidate)
-            };
-        }
+        self.normals_of(&halves[..count], &mut block[..count]);
         self.block = block;
         self.used = 0;
         self.filled = count;
@@ -300,38 +285,53 @@ impl Normals {
     /// The next eight words, two normals from each.
     #[inline]
     fn next_block(&mut self, out: &mut [f64; BLOCK]) {
+        let halves = self.next_words(LANES);
+        self.normals_of(&halves, out);
+    }
+
+    /// The stream's next `count` (at most eight) words, each split into its two
+    /// 32-bit halves.
+    #[inline(always)]
+    fn next_words(&mut self, count: usize) -> [u32; BLOCK] {
         let base = self.key.wrapping_add(self.counter.wrapping_mul(GOLDEN));
-        self.counter = self.counter.wrapping_add(LANES as u64);
+        self.counter = self.counter.wrapping_add(count as u64);
         let mut bits = [0u64; LANES];
-        for (lane, bits) in bits.iter_mut().enumerate() {
+        for (lane, bits) in bits.iter_mut().enumerate().take(count) {
             *bits = mix(base.wrapping_add((lane as u64 + 1).wrapping_mul(GOLDEN)));
         }
-        let mut words = [0u32; BLOCK];
-        for (pair, bits) in words.chunks_exact_mut(2).zip(bits) {
+        let mut halves = [0u32; BLOCK];
+        for (pair, bits) in halves.chunks_exact_mut(2).zip(bits) {
             pair[0] = bits as u32;
             pair[1] = (bits >> 32) as u32;
         }
+        halves
+    }
+
+    /// The normals of `halves` (one each) into `out`: the ziggurat's candidates,
+    /// the rare ones outside their layer's rectangle finished in order.
+    #[inline(always)]
+    fn normals_of(&mut self, halves: &[u32], out: &mut [f64]) {
         let mut inside = true;
-        for (normal, &word) in out.iter_mut().zip(&words) {
-            let (candidate, edge) = candidate(word);
+        for (normal, &half) in out.iter_mut().zip(halves) {
+            let (candidate, edge) = candidate(half);
             *normal = candidate;
             inside &= candidate.abs() < edge;
         }
         if !inside {
-            self.finish_block(&words, out);
+            self.finish_block(halves, out);
         }
     }
 
-    /// The candidates of a block outside their layer's rectangle (1.2% of them),
+    /// The candidates in `out` outside their layer's rectangle (1.2% of them),
     /// finished as [`DeviceRng::normal`] finishes them.
     #[cold]
     #[inline(never)]
-    fn finish_block(&mut self, words: &[u32; BLOCK], out: &mut [f64; BLOCK]) {
+    fn finish_block(&mut self, halves: &[u32], out: &mut [f64]) {
         // `out` holds the candidates: only their layers' edges are looked up again.
-        for (normal, &word) in out.iter_mut().zip(words) {
-            let layer = (word & (LAYERS as u32 - 1)) as usize;
+        for (normal, &half) in out.iter_mut().zip(halves) {
+            let layer = (half & (LAYERS as u32 - 1)) as usize;
             if normal.abs() >= EDGES[layer + 1] {
-                let (layer, u) = point(word);
+                let (layer, u) = point(half);
                 *normal = self.spill().normal_beyond(layer, u, *normal);
             }
         }
