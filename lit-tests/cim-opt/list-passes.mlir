@@ -6,4 +6,4 @@
 // CHECK: cim-tile Map each weight-stationary cim.matmul onto crossbar arrays of rows x cols
 // CHECK-NEXT: rows=<value> integer 1..=1048576 (default 256): word lines (inputs) per array
 // CHECK-NEXT: cols=<value> integer 1..=1048576 (default 256): bit lines (outputs) per array
-// CHECK: Every upstream MLIR pass is accepted by name
+// CHECK: Upstream MLIR passes are accepted by name as well

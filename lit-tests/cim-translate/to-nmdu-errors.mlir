@@ -1,17 +1,20 @@
 // The NMDU lowering's refusals are named: an MVM without an ADC (an exact program),
-// an object without a file, a machine LLVM does not know, a module without digital
-// work over MVMs.
+// an object without a file, a machine LLVM does not know or cim does not link
+// (WebAssembly), a module without digital work over MVMs.
 // RUN: sh -c 'cim-translate %s --to-nmdu; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=IDEAL
 // RUN: sh -c 'cim-translate %s --to-object; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=OUTPUT
 // RUN: sh -c 'cim-translate %S/to-nmdu.mlir --to-object --triple nonsense-none-none -o %t.o; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=TRIPLE
+// RUN: sh -c 'cim-translate %S/to-nmdu.mlir --to-object --triple wasm32-unknown-unknown -o %t.o; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=UNLINKED
 // RUN: sh -c 'cim-translate %S/errors.mlir --to-llvm-ir; echo "exit=$?"' 2>&1 | FileCheck %s --check-prefix=NONE
 
 // IDEAL: cim-translate: error: {{.*}}to-nmdu-errors.mlir: 'cim.mvm': the NMDU reads ADC codes, but this MVM has no ADC (an exact artifact?): run the mapped program
 // IDEAL-NEXT: exit=1
 // OUTPUT: cim-translate: error: --to-object writes a binary file: give it with -o FILE
 // OUTPUT-NEXT: exit=2
-// TRIPLE: cim-translate: error: LLVM: {{.*}}(give --triple x86_64, aarch64, riscv64 or a triple LLVM knows)
+// TRIPLE: cim-translate: error: LLVM: {{.*}}(give --triple x86_64, aarch64, riscv64 or another x86, AArch64, ARM or RISC-V triple{{.*}})
 // TRIPLE-NEXT: exit=2
+// UNLINKED: cim-translate: error: LLVM: {{.*}}wasm32-unknown-unknown{{.*}}: the NMDU links those four LLVM targets)
+// UNLINKED-NEXT: exit=2
 // NONE: cim-translate: error: {{.*}}errors.mlir: no digital ops over MVMs to lower: give mapped MLIR (cimc compile writes ARTIFACT/mapped.mlir)
 // NONE-NEXT: exit=1
 

@@ -9,6 +9,7 @@
 // RUN: cim-translate %s --to-llvm-ir --triple x86_64 | FileCheck %s --check-prefix=IR
 // RUN: cim-translate %s --to-object --triple riscv64 -o %t.o && llvm-objdump -d %t.o | FileCheck %s --check-prefix=RISCV
 // RUN: cim-translate %s --to-object --triple aarch64 -o %t.o && llvm-objdump -t %t.o | FileCheck %s --check-prefix=ARM
+// RUN: cim-translate %s --to-object --triple thumbv7em-none-eabi -o %t.o && llvm-objdump -t %t.o | FileCheck %s --check-prefix=CORTEXM
 
 // CHECK-LABEL: group 0 'dense1' (cim.diff): 4 planes x 3 columns, fraction 11, accumulator 32 bits, out_shift 9, out 16 bits, unit 0.25
 // CHECK-NEXT: plane 0 @w_pos_s0: codes 0..=255 step 1 from 0, multipliers [1024, 1024, 1024]
@@ -72,6 +73,8 @@
 
 // ARM: file format elf64-littleaarch64
 // ARM: F .text {{.*}} nmdu_0_dense1
+// CORTEXM: file format elf32-littlearm
+// CORTEXM: F .text {{.*}} nmdu_0_dense1
 
 "cim.crossbar"() {sym_name = "w_pos_s0", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 0 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<0 : i64, 0 : i64>, sign = "positive", weights = dense<1.0> : tensor<2x3xf32>} : () -> ()
 "cim.crossbar"() {sym_name = "w_pos_s1", geometry = #cim.geometry<4 : i64, 4 : i64>, place = #cim.place<0 : i64, 0 : i64, 1 : i64>, cell = #cim.cell<4 : i64>, slice = #cim.slice<1 : i64, 4 : i64>, sign = "positive", weights = dense<2.0> : tensor<2x3xf32>} : () -> ()

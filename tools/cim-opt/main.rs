@@ -39,7 +39,8 @@ const EXIT_USAGE: u8 = 2;
     version,
     about = "Run cim and MLIR passes on MLIR input, like mlir-opt",
     after_help = "Every cim pass is also a flag: --cim-verify, --<pass>=\"key=value ...\". Upstream MLIR \
-passes work the same way (--canonicalize, --cse) and in --pass-pipeline.\n\
+passes work the same way (--canonicalize, --cse) and in --pass-pipeline: MLIR's generic \
+transforms, linalg's and TOSA's passes and TOSA's conversions (the rest: mlir-opt).\n\
 Exit status: 0 success; 1 the input failed (parse, verification, a pass, unmatched expected \
 diagnostics); 2 the command line is wrong."
 )]
@@ -285,8 +286,10 @@ fn list_passes() -> String {
         }
     }
     out.push_str(
-        "\nEvery upstream MLIR pass is accepted by name as well (canonicalize, cse, \
-tosa-to-linalg, ...), as a flag or inside --pass-pipeline.\n",
+        "\nUpstream MLIR passes are accepted by name as well, as a flag or inside \
+--pass-pipeline: MLIR's generic transforms (canonicalize, cse, inline, symbol-dce, ...), \
+linalg's and TOSA's own passes, and TOSA's conversions (tosa-to-linalg, tosa-to-linalg-named, \
+tosa-to-arith, tosa-to-tensor, tosa-to-scf); mlir-opt has the others.\n",
     );
     out
 }

@@ -178,7 +178,7 @@ fn nmdu(
     }
     let codegen_error = |error: cim_nmdu::codegen::CodegenError| match error {
         cim_nmdu::codegen::CodegenError::Llvm(message) => DriverError::Usage(format!(
-            "LLVM: {message} (give --triple x86_64, aarch64, riscv64 or a triple LLVM knows)"
+            "LLVM: {message} (give --triple x86_64, aarch64, riscv64 or another x86, AArch64, ARM or RISC-V triple: the NMDU links those four LLVM targets)"
         )),
         other => DriverError::Run(other.to_string()),
     };

@@ -7,14 +7,12 @@ use inkwell::{
     OptimizationLevel,
     module::Module,
     passes::PassBuilderOptions,
-    targets::{
-        CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
-    },
+    targets::{CodeModel, FileType, RelocMode, Target, TargetMachine, TargetTriple},
 };
 
 /// A target machine for `triple`: the host's own CPU when `host`.
 pub(super) fn machine(triple: &TargetTriple, host: bool) -> Result<TargetMachine, CodegenError> {
-    Target::initialize_all(&InitializationConfig::default());
+    super::targets::initialize();
     let target = Target::from_triple(triple).map_err(llvm)?;
     // The host's own CPU for the JIT; for other machines a baseline a near-memory
     // unit of that family has (x86-64-v3: AVX2; RV64GC), else the generic CPU.

@@ -9,7 +9,7 @@
 //! The code is split by concept: `kernel` builds a group kernel's function,
 //! `program` the module of a whole program, `elementwise` and `matmul` the elementwise
 //! programs and the matrix product, `loops` every loop they emit, `emit` their
-//! integer helpers, `machine` target machines, the optimisation pipeline and object
+//! integer helpers, `targets` the LLVM targets linked, `machine` target machines, the optimisation pipeline and object
 //! files, `jit` the host's JIT and its cache, `self_check` the RISC-V self-checking
 //! executable.
 
@@ -25,6 +25,7 @@ mod machine;
 mod matmul;
 mod program;
 mod self_check;
+mod targets;
 
 pub use elementwise::ElementwiseFn;
 pub use jit::{JitCache, JitKernel};
