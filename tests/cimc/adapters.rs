@@ -125,6 +125,58 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
     assert_ne!(chip(&corrected, "default", "default"), fitted);
 }
 
+/// A set is checked on the network's results on calibration inputs held out of
+/// its fit: a chip's own set a day after programming brings them nearer float and
+/// is kept; a set across `pcm` chips (whose errors are each chip's own) does not,
+/// so its corrections are the identity and running with it is running without.
+#[test]
+fn sets_that_leave_the_network_no_nearer_float_are_the_identity() {
+    let artifact = compile_with_adapters("adapters-network-check", "pcm", "4");
+    let network = |name: &str| -> serde_json::Value {
+        let path = artifact.join("adapters").join(format!("{name}.json"));
+        let set: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        set["network"].clone()
+    };
+    let own = calibrate(
+        &artifact,
+        &["--chip", "5", "--drift-time", "86400", "--name", "own"],
+    );
+    assert!(!own.contains("are the identity"), "{own}");
+    let kept = network("own");
+    assert_eq!(kept["kept"], true, "{kept}");
+    assert!(kept["after"].as_f64() < kept["before"].as_f64(), "{kept}");
+
+    let across = calibrate(
+        &artifact,
+        &["--chips", "2", "--drift-time", "86400", "--name", "across"],
+    );
+    assert!(
+        across.contains("the set's corrections are the identity"),
+        "{across}"
+    );
+    assert_eq!(network("across")["kept"], false);
+    let chip = |adapters: &str| {
+        run_with(
+            &artifact,
+            "digits-test-x.npy",
+            adapters,
+            &[
+                "--fidelity",
+                "full",
+                "--seed",
+                "5",
+                "--drift-time",
+                "86400",
+                "--adapters",
+                adapters,
+            ],
+        )
+    };
+    assert_eq!(chip("across"), chip("none"));
+    assert_ne!(chip("own"), chip("none"));
+}
+
 /// The accuracy of `artifact` on `data` over 4 chips a year after programming:
 /// uncorrected (global drift compensation only), then with each chip calibrated
 /// on its own on `calibration`.

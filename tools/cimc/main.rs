@@ -548,6 +548,19 @@ fn print_set(out: &mut dyn Write, set: &calibrate::AdapterSet, path: &std::path:
             quality.before, quality.after, quality.weight
         );
     }
+    if let Some(network) = &set.network {
+        let _ = writeln!(
+            out,
+            "  the network's results on held-out calibration inputs: cosine distance to float {:.3e} -> {:.3e}{}",
+            network.before,
+            network.after,
+            if network.kept {
+                ""
+            } else {
+                "; not nearer float than the chip's drift compensation alone: the set's corrections are the identity"
+            }
+        );
+    }
 }
 
 /// How an exploration's front compares with another run's.

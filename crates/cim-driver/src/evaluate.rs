@@ -122,9 +122,11 @@ impl Evaluation<'_, '_> {
                             .into(),
                     ));
                 }
-                let targets = calibrate::float_maps(self.artifact, per_chip.inputs)?;
-                let ranks = calibrate::corrected_layers(self.artifact.mapped()?);
-                Some((per_chip, targets, ranks))
+                Some(calibrate::FitInputs::new(
+                    self.artifact,
+                    per_chip.inputs,
+                    per_chip.options,
+                )?)
             }
             _ => None,
         };
@@ -136,15 +138,9 @@ impl Evaluation<'_, '_> {
                     digital,
                 };
                 let outputs = match &per_chip {
-                    Some((per_chip, targets, ranks)) => {
-                        let fitted = calibrate::fit(
-                            prepared,
-                            per_chip.inputs,
-                            targets,
-                            ranks,
-                            std::slice::from_ref(&settings),
-                            per_chip.options,
-                        )?;
+                    Some(given) => {
+                        let fitted =
+                            calibrate::fit(prepared, given, std::slice::from_ref(&settings))?;
                         prepared.run_hooked(
                             self.inputs,
                             &settings,
