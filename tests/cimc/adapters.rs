@@ -52,6 +52,26 @@ fn run_refused(artifact: &Path, extra: &[&str]) -> (i32, String) {
     (code, stderr)
 }
 
+/// The MLP's logits on the test inputs from `artifact` on chip 5 a day after
+/// programming, with the adapter set `adapters` (`none`: uncorrected), run `name`.
+fn chip5_a_day_on(artifact: &Path, name: &str, adapters: &str) -> ArrayD<f64> {
+    run_with(
+        artifact,
+        "digits-test-x.npy",
+        name,
+        &[
+            "--fidelity",
+            "full",
+            "--seed",
+            "5",
+            "--drift-time",
+            "86400",
+            "--adapters",
+            adapters,
+        ],
+    )
+}
+
 fn squared_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
@@ -81,33 +101,16 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
             "{fidelity}"
         );
     }
-    let chip = |artifact: &Path, name: &str, adapters: &str| {
-        run_with(
-            artifact,
-            input,
-            name,
-            &[
-                "--fidelity",
-                "full",
-                "--seed",
-                "5",
-                "--drift-time",
-                "86400",
-                "--adapters",
-                adapters,
-            ],
-        )
-    };
     let float = run_with(&plain, input, "float", &["--fidelity", "float"]);
-    let uncorrected = chip(&plain, "plain", "none");
-    assert_eq!(uncorrected, chip(&corrected, "none", "none"));
+    let uncorrected = chip5_a_day_on(&plain, "plain", "none");
+    assert_eq!(uncorrected, chip5_a_day_on(&corrected, "none", "none"));
 
     let printed = calibrate(
         &corrected,
         &["--chip", "5", "--drift-time", "86400", "--name", "chip5"],
     );
     assert!(printed.contains("per-chip"), "{printed}");
-    let fitted = chip(&corrected, "chip5", "chip5");
+    let fitted = chip5_a_day_on(&corrected, "chip5", "chip5");
     let (before, after) = (
         squared_error(&uncorrected, &float),
         squared_error(&fitted, &float),
@@ -122,7 +125,7 @@ fn adapters_are_identity_until_fitted_and_fitted_sets_correct_their_chip() {
     );
     assert_eq!(latest, fitted);
     // The across-chips set compile fitted is still there, and differs.
-    assert_ne!(chip(&corrected, "default", "default"), fitted);
+    assert_ne!(chip5_a_day_on(&corrected, "default", "default"), fitted);
 }
 
 /// A set is checked on the network's results on calibration inputs held out of
@@ -156,23 +159,7 @@ fn sets_that_leave_the_network_no_nearer_float_are_the_identity() {
         "{across}"
     );
     assert_eq!(network("across")["kept"], false);
-    let chip = |adapters: &str| {
-        run_with(
-            &artifact,
-            "digits-test-x.npy",
-            adapters,
-            &[
-                "--fidelity",
-                "full",
-                "--seed",
-                "5",
-                "--drift-time",
-                "86400",
-                "--adapters",
-                adapters,
-            ],
-        )
-    };
+    let chip = |adapters: &str| chip5_a_day_on(&artifact, adapters, adapters);
     assert_eq!(chip("across"), chip("none"));
     assert_ne!(chip("own"), chip("none"));
 }
