@@ -482,7 +482,8 @@ struct Part {
 pub struct Fit {
     /// By layer.
     pub layers: BTreeMap<String, Correction>,
-    /// By layer.
+    /// By layer (none for a set the network check rejected: it is not fitted on
+    /// all the inputs).
     pub quality: BTreeMap<String, LayerFit>,
     /// The whole network's, on held-out calibration inputs (`None`: fewer than two).
     pub network: Option<NetworkFit>,
@@ -754,13 +755,21 @@ pub fn fit(
     given: &FitInputs,
     sources: &[RunSettings],
 ) -> Result<Fit, DriverError> {
-    let (mut layers, quality) = fit_layers(prepared, given, given.inputs, &given.targets, sources)?;
     let network = held_out_check(prepared, given, sources)?;
     if network.is_some_and(|network| !network.kept) {
-        for correction in layers.values_mut() {
-            *correction = correction.weighted(0.0);
-        }
+        // Not used: the identity, without a fit on all the inputs.
+        let layers = given
+            .ranks
+            .iter()
+            .map(|(layer, &(k, rank, n))| (layer.clone(), Correction::identity(k, n, rank)))
+            .collect();
+        return Ok(Fit {
+            layers,
+            quality: BTreeMap::new(),
+            network,
+        });
     }
+    let (layers, quality) = fit_layers(prepared, given, given.inputs, &given.targets, sources)?;
     Ok(Fit {
         layers,
         quality,
