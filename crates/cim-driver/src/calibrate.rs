@@ -897,13 +897,12 @@ fn cosine_distances(result: &ArrayD<f64>, float: &ArrayD<f64>) -> (f64, usize) {
     let mut rows = 0;
     for (y, f) in result.chunks(width).zip(float.chunks(width)) {
         let dot: f64 = y.iter().zip(f).map(|(a, b)| a * b).sum();
-        let norms = y.iter().map(|a| a * a).sum::<f64>().sqrt()
-            * f.iter().map(|b| b * b).sum::<f64>().sqrt();
-        let both_zero = y.iter().chain(f).all(|v| *v == 0.0);
-        sum += if both_zero {
+        let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let (ny, nf) = (norm(y), norm(f));
+        sum += if ny == 0.0 && nf == 0.0 {
             0.0
-        } else if norms > 0.0 {
-            1.0 - dot / norms
+        } else if ny * nf > 0.0 {
+            1.0 - dot / (ny * nf)
         } else {
             1.0
         };
