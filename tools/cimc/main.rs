@@ -314,7 +314,7 @@ pub(crate) enum Command {
 
 fn main() -> ExitCode {
     cim_driver::guard::install("cimc");
-    cim_driver::keep_freed_buffers();
+    cim_driver::configure_process();
     let cli = Cli::parse();
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     cim_driver::guard::stage(cli.command.stage());

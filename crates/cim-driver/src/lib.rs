@@ -90,6 +90,14 @@ impl From<cim_sim::program::ProgramError> for DriverError {
     }
 }
 
+/// What a program that runs models does first, before any other thread starts:
+/// [`keep_freed_buffers`], and its thread joins the kernels' pool
+/// ([`cim_interp::kernels::run_kernels_on_this_thread`]).
+pub fn configure_process() {
+    keep_freed_buffers();
+    cim_interp::kernels::run_kernels_on_this_thread();
+}
+
 /// Keeps large freed buffers in the process for reuse. The runtime allocates and
 /// frees tensors of megabytes at every op; with glibc's defaults each one is
 /// returned to the system and comes back as fresh pages, and those page faults

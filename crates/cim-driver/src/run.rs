@@ -217,8 +217,9 @@ impl<'m, 'c> Prepared<'m, 'c> {
             }
         };
         let portable = (helpers > 0).then(|| self.portable());
-        // Helpers run on the kernels' pool (what they leave to it, the pool's other
-        // threads take), this program on this thread.
+        // Helpers run on the kernels' pool (its other threads take them; one none
+        // took, this thread runs when it next waits, at the latest once its own
+        // chips are done), this program on this thread.
         rayon::in_place_scope(|scope| {
             if let Some(portable) = &portable {
                 for _ in 0..helpers {

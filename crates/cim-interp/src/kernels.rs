@@ -15,6 +15,21 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// Makes the calling thread one of the kernels' pool threads (one of
+/// [`threads`]; the others are started here). A program's main thread calls it
+/// before any kernel runs: its parallel kernels then run on it, the pool's other
+/// threads taking pieces, where a thread outside the pool hands each parallel
+/// kernel to the pool and sleeps until it is done, a futex wake and a sleep per
+/// call (the `rram` layer of `cargo bench --bench runtime`, hundreds of kernel
+/// calls a run, took 228-298 ms so and 192-229 ms on the pool, alternating).
+/// False when the pool was started already (then nothing changes).
+pub fn run_kernels_on_this_thread() -> bool {
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+        .is_ok()
+}
+
 /// Runs `work(index, chunk)` on the consecutive `chunk`-element pieces of `values`,
 /// spread over the machine's cores (rayon's pool: no thread is started per call,
 /// which small blocks would pay for).
