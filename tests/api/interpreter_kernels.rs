@@ -203,6 +203,30 @@ func.func @f(%x: tensor<600x48xf32>, %t: tensor<48x600xf32>, %b: tensor<48xf32>)
     assert_eq!(run(text, &[x, t, b])[0], expected);
 }
 
+/// A function's results leave the run by value: one returned twice is every one
+/// of its places, an argument returned is the argument.
+#[test]
+fn a_value_returned_twice_and_an_argument_returned_are_whole() {
+    let text = "#x = affine_map<(d0, d1) -> (d0, d1)>
+func.func @f(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>) {
+  %e = tensor.empty() : tensor<3x2xf32>
+  %y = linalg.generic {indexing_maps = [#x, #x], iterator_types = [\"parallel\", \"parallel\"]}
+      ins(%x : tensor<3x2xf32>) outs(%e : tensor<3x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  return %y, %x, %y, %y : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>
+}
+";
+    let x = noise(&[3, 2], 4);
+    let twice = x.mapv(|v| v + v);
+    assert_eq!(
+        run(text, std::slice::from_ref(&x)),
+        [twice.clone(), x, twice.clone(), twice]
+    );
+}
+
 /// A 2x2 sum window (reductions) over a transposed input, accumulating into an
 /// output that starts at a bias: each sum in the loop nest's order.
 #[test]

@@ -218,8 +218,7 @@ impl<'m, 'c> Interpreter<'m, 'c> {
                 env.remove_id(*id);
             }
             if op_name(&op) == "func.return" {
-                let operands = Operands { op: &op, env: &env };
-                return operands.owned_all();
+                return env.take_returned(&op);
             }
             if backend.skips(&op) {
                 continue;
