@@ -60,7 +60,20 @@ fn bad_input_gets_clear_errors() {
                 "/dev/null",
             ],
             1,
-            "not a .npy file",
+            // The file named once, then what is wrong with it.
+            "cimc: error: README.md: not a .npy file",
+        ),
+        (
+            &[
+                "run",
+                artifact,
+                "--input",
+                "no/such/input.npy",
+                "--output",
+                "/dev/null",
+            ],
+            1,
+            "cimc: error: no/such/input.npy: No such file",
         ),
     ];
     for (arguments, expected_code, message) in cases {

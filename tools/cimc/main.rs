@@ -818,10 +818,7 @@ pub(crate) fn run(
             let first = results
                 .first()
                 .ok_or_else(|| DriverError::Run("the function returns nothing".into()))?;
-            npy::write_f32(&output, first).map_err(|e| DriverError::File {
-                path: output.display().to_string(),
-                message: e.to_string(),
-            })
+            Ok(npy::write_f32(&output, first)?)
         }
         Command::Eval {
             artifact,

@@ -90,6 +90,20 @@ impl From<cim_sim::program::ProgramError> for DriverError {
     }
 }
 
+impl From<cim_npy::NpyError> for DriverError {
+    /// The file and the cause, the file named once.
+    fn from(error: cim_npy::NpyError) -> Self {
+        use cim_npy::NpyError;
+        match error {
+            NpyError::Io { path, source } => Self::File {
+                path,
+                message: source.to_string(),
+            },
+            NpyError::Format { path, message } => Self::File { path, message },
+        }
+    }
+}
+
 /// What a program that runs models does first, before any other thread starts:
 /// [`keep_freed_buffers`], and its thread joins the kernels' pool
 /// ([`cim_interp::kernels::run_kernels_on_this_thread`]).

@@ -385,13 +385,5 @@ pub fn nmdu_format(target: &Target) -> cim_nmdu::Format {
 
 /// Reads `.npy` inputs.
 pub fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<ArrayD<f64>>, DriverError> {
-    paths
-        .iter()
-        .map(|path| {
-            npy::read(path).map_err(|error| DriverError::File {
-                path: path.display().to_string(),
-                message: error.to_string(),
-            })
-        })
-        .collect()
+    paths.iter().map(|path| Ok(npy::read(path)?)).collect()
 }
