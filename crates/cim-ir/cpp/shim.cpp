@@ -30,3 +30,26 @@ extern "C" bool cimDenseResourceHasData(MlirAttribute attribute) {
   auto resource = llvm::dyn_cast<mlir::DenseResourceElementsAttr>(unwrap(attribute));
   return resource && resource.getRawHandle().getBlob() != nullptr;
 }
+
+// MLIR's register-everything functions, defined here so that MLIR's are not linked.
+// melior's `utility` module calls them, and Rust links a crate's code by the object
+// file: any melior function sharing one with those callers linked
+// RegisterEverything, then every MLIR pass and, through one of them, every LLVM
+// backend (AMDGPU, NVPTX, SPIR-V, ...), whose static initialisers ran at every
+// start. cim registers the dialects and passes it reads and runs
+// (src/context.rs) and never calls these: calling one is a bug, and says so.
+#include "mlir-c/RegisterEverything.h"
+#include <cstdio>
+#include <cstdlib>
+[[noreturn]] static void cimNotLinked(const char *function) {
+  std::fprintf(stderr, "internal error: %s is not linked into cim (see cim-ir's context.rs)\n",
+               function);
+  std::abort();
+}
+extern "C" void mlirRegisterAllDialects(MlirDialectRegistry) {
+  cimNotLinked("mlirRegisterAllDialects");
+}
+extern "C" void mlirRegisterAllLLVMTranslations(MlirContext) {
+  cimNotLinked("mlirRegisterAllLLVMTranslations");
+}
+extern "C" void mlirRegisterAllPasses() { cimNotLinked("mlirRegisterAllPasses"); }

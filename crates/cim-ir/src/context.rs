@@ -37,6 +37,8 @@ const OWN_DIALECTS: [&str; 8] = [
 /// With all of MLIR's and all of LLVM's backends (`backends/nmdu/src/codegen/targets.rs`)
 /// the text was 204 MB instead of 122, and `cimc --version` took 1.3-1.7x as long
 /// and a 10-chip eval of the digits MLP 1.2-1.3x (`perf stat`, alternating runs).
+/// MLIR's register-everything functions, which melior names, are defined in
+/// `cpp/shim.cpp` so that they link none of it (115 MB of text with them there).
 const UPSTREAM_DIALECTS: [unsafe extern "C" fn() -> mlir_sys::MlirDialectHandle; 17] = [
     mlir_sys::mlirGetDialectHandle__affine__,
     mlir_sys::mlirGetDialectHandle__arith__,
