@@ -22,7 +22,9 @@ pub fn threads() -> usize {
 /// kernel to the pool and sleeps until it is done, a futex wake and a sleep per
 /// call (the `rram` layer of `cargo bench --bench runtime`, hundreds of kernel
 /// calls a run, took 228-298 ms so and 192-229 ms on the pool, alternating).
-/// False when the pool was started already (then nothing changes).
+/// False when the pool was started already (then nothing changes). The thread
+/// must then not wait outside rayon for another thread's kernels: the pool counts
+/// on it, and with a pool of one (`RAYON_NUM_THREADS=1`) those would wait for it.
 pub fn run_kernels_on_this_thread() -> bool {
     rayon::ThreadPoolBuilder::new()
         .use_current_thread()
