@@ -23,6 +23,7 @@
 //! - [`transformers`]: a digits ViT from torch-mlir and both torch.onnx exporters,
 //!   against PyTorch and onnxruntime, its digital work bit-exact on the NMDU.
 //! - [`errors`]: bad input gets clear errors.
+//! - [`linking`]: what the tools link (no GPU backend, the C++ runtime linked in).
 //! - [`fuzz`]: a seeded fuzzing campaign over every input, and its corpus replayed
 //!   ([`fuzz_cases`]: the cases, shared with the in-process run in `tests/api`).
 //! - [`support`]: fixtures, scratch directories, running `cimc`, reference checks.
@@ -57,6 +58,8 @@ mod full_fidelity;
 mod fuzz;
 #[path = "fuzz/cases.rs"]
 mod fuzz_cases;
+#[path = "cimc/linking.rs"]
+mod linking;
 #[path = "cimc/mapping.rs"]
 mod mapping;
 #[path = "cimc/nmdu.rs"]
