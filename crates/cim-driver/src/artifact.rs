@@ -11,10 +11,10 @@ use crate::{
 };
 use cim_ir::{
     CimContext,
-    query::{op_name, string_attribute},
+    query::{TensorShape, op_name, string_attribute},
 };
 use cim_target::Target;
-use melior::ir::{Module, OperationRef, operation::OperationLike};
+use melior::ir::{BlockLike, Module, OperationRef, RegionLike, operation::OperationLike};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -47,6 +47,22 @@ pub const ARTIFACT_FORMAT: u32 = 1;
 pub fn entry_op<'c, 'a>(module: &'a Module<'c>) -> Option<OperationRef<'c, 'a>> {
     cim_ir::mapped::top_level(module.as_operation())
         .find(|op| op_name(op) == "func.func" && string_attribute(op, "sym_visibility").is_none())
+}
+
+/// The shapes of the arguments of a module's entry function ([`entry_op`]), in
+/// order (`None` for one that is not a ranked tensor); `None` when the module has
+/// no entry function with a body.
+pub fn entry_argument_shapes<'c>(module: &Module<'c>) -> Option<Vec<Option<TensorShape<'c>>>> {
+    let func = entry_op(module)?;
+    let block = func.region(0).ok()?.first_block()?;
+    Some(
+        (0..block.argument_count())
+            .map(|index| {
+                let argument = block.argument(index).ok()?;
+                TensorShape::of_value(argument.into())
+            })
+            .collect(),
+    )
 }
 
 /// The name of a module's entry function.

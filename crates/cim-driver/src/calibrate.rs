@@ -40,14 +40,14 @@ use cim_ir::{
     build::dense_f32,
     dialect::ops,
     marks,
-    query::{TensorShape, attribute, attribute_shape, context_of, defining_op, op_name, ops_in},
+    query::{attribute, attribute_shape, context_of, defining_op, op_name, ops_in},
 };
 use cim_sim::{
     Digital, Fidelity,
     adapters::{self, AdapterHook, Correction, FitOptions},
 };
 use melior::ir::{
-    BlockLike, Module, RegionLike,
+    Module,
     operation::{OperationLike, OperationMutLike, OperationRefMut},
 };
 use ndarray::{Array2, ArrayD};
@@ -842,19 +842,12 @@ fn fit_layers(
 /// Each entry-function argument's batch axis: its first dynamic dimension (a
 /// recurrent network's inputs are time-major: `tensor<8x?x8xf32>`), else the first.
 fn batch_axes(artifact: &Artifact) -> Result<Vec<usize>, DriverError> {
-    let module = artifact.mapped()?;
-    let Some(block) = crate::artifact::entry_op(module)
-        .and_then(|func| func.region(0).ok())
-        .and_then(|region| region.first_block())
-    else {
-        return Ok(Vec::new());
-    };
-    Ok((0..block.argument_count())
-        .map(|index| {
-            block
-                .argument(index)
-                .ok()
-                .and_then(|argument| TensorShape::of_value(argument.into()))
+    let shapes = crate::artifact::entry_argument_shapes(artifact.mapped()?).unwrap_or_default();
+    Ok(shapes
+        .iter()
+        .map(|shape| {
+            shape
+                .as_ref()
                 .and_then(|shape| shape.dims.iter().position(Option::is_none))
                 .unwrap_or(0)
         })

@@ -10,9 +10,9 @@
 //! the batch with the attention heads has `?` where the heads are.
 
 use cim_interp::{Backend, InterpError, Interpreter, Operands, RtValue};
-use cim_ir::query::{TensorShape, op_name};
+use cim_ir::query::op_name;
 use melior::ir::{
-    BlockLike, Module, RegionLike, Value, operation::OperationLike, operation::OperationRef,
+    BlockLike, Module, RegionLike, operation::OperationLike, operation::OperationRef,
 };
 use ndarray::ArrayD;
 use serde::Serialize;
@@ -111,15 +111,11 @@ impl Backend for Counter {
 pub fn digital_work(module: &Module) -> Result<DigitalWork, String> {
     let func = crate::artifact::entry_op(module).ok_or("the module has no public function")?;
     let name = cim_ir::query::string_attribute(&func, "sym_name").unwrap_or_default();
-    let block = func
-        .region(0)
-        .ok()
-        .and_then(|r| r.first_block())
-        .ok_or("the function has no body")?;
+    let shapes =
+        crate::artifact::entry_argument_shapes(module).ok_or("the function has no body")?;
     let mut inputs = Vec::new();
-    for index in 0..block.argument_count() {
-        let argument: Value = block.argument(index).map_err(|e| e.to_string())?.into();
-        let shape = TensorShape::of_value(argument).ok_or("an argument is not a tensor")?;
+    for shape in shapes {
+        let shape = shape.ok_or("an argument is not a tensor")?;
         let dims: Vec<usize> = shape
             .dims
             .iter()

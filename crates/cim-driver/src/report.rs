@@ -27,9 +27,7 @@ use cim_ir::{
     query::{TensorShape, defining_op, op_name, ops_in},
 };
 use cim_target::{CostSpec, Target};
-use melior::ir::{
-    BlockLike, Module, OperationRef, RegionLike, Value, ValueLike, operation::OperationLike,
-};
+use melior::ir::{Module, OperationRef, Value, ValueLike, operation::OperationLike};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -192,11 +190,12 @@ pub fn layer_of(array: &str) -> String {
 /// argument when it is static, else 1 (a dynamic batch: figures are per sample
 /// already).
 fn static_batch(module: &Module) -> u64 {
-    crate::artifact::entry_op(module)
-        .and_then(|func| {
-            let block = func.region(0).ok()?.first_block()?;
-            let argument: Value = block.argument(0).ok()?.into();
-            TensorShape::of_value(argument)?
+    crate::artifact::entry_argument_shapes(module)
+        .and_then(|shapes| {
+            shapes
+                .into_iter()
+                .next()
+                .flatten()?
                 .dims
                 .first()
                 .copied()
